@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that chatroom's build and tests need, and only
+# those that are missing, so running it twice costs nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libuv1-dev            # the event loop of every program
+  libcurl4-openssl-dev  # Part I demos: HTTP, sync and on the libuv loop
+  libcmocka-dev         # unit tests
+  python3-pytest        # integration tests (Debian's python3)
+  clang libclang-rt-14-dev  # libFuzzer targets
+  netcat-openbsd tmux   # nc-style and terminal tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

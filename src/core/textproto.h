@@ -1,0 +1,50 @@
+/*
+ * textproto: the plain-text protocol of the course (what nc, telnet and the
+ * course's Python clients speak), without I/O.
+ *
+ * One message per line. A new peer's first line decides who it is:
+ *   "Hello"           -> the server answers "Hello {IP}:{Port}"
+ *   "Hello|<PSEUDO>"  -> the peer joins under that pseudo
+ *   anything else     -> an ordinary message from an anonymous peer
+ * Every wire string below is part of the protocol: byte for byte.
+ */
+#ifndef CHATROOM_TEXTPROTO_H
+#define CHATROOM_TEXTPROTO_H
+
+#include <stddef.h>
+
+/* Longest line a text peer may send, '\n' excluded. */
+#define TEXT_MAX_LINE 4096
+/* A pseudo is 1 to 32 bytes of printable UTF-8. */
+#define TEXT_MAX_PSEUDO 32
+
+#define TEXT_HELLO_REPLY   "Hello %s:%u"
+#define TEXT_RECEIVED      "Message received from %s:%u : %.*s"
+#define TEXT_SAID          "%s a dit : %.*s"
+#define TEXT_JOINED        "Annonce : %s a rejoint la chatroom"
+#define TEXT_LEFT          "Annonce : %s a quitté la chatroom"
+#define TEXT_SERVER_STOP   "Annonce : le serveur s'arrête"
+#define TEXT_ERROR         "Erreur : %s"
+
+enum text_kind {
+	TEXT_MESSAGE,      /* text = the message */
+	TEXT_HELLO,        /* bare "Hello" */
+	TEXT_HELLO_PSEUDO, /* text = the pseudo, unchecked */
+};
+
+struct text_msg {
+	enum text_kind kind;
+	const char *text;
+	size_t len;
+};
+
+/* Classifies the first line a peer sends. */
+void textproto_parse_first(const char *line, size_t len, struct text_msg *out);
+
+/*
+ * Returns 0 when pseudo is acceptable, or -EINVAL with a human reason in
+ * *cause (a static string).
+ */
+int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause);
+
+#endif
