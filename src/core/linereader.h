@@ -36,7 +36,7 @@ void linereader_free(struct linereader *lr);
 void linereader_feed(struct linereader *lr, const char *data, size_t len);
 
 /*
- * Returns 1 with the next line in *line/*len (valid until the next call),
+ * Returns 1 with the next line in *line and *len (valid until the next call),
  * 0 when the chunk is used up (any unfinished tail is stashed),
  * -E2BIG when a line passes max_line, -ENOMEM when the stash cannot grow.
  */
