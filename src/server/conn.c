@@ -1,1 +1,294 @@
-/* placeholder */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "log.h"
+#include "server.h"
+
+/* At most this many buffers per write: several senders' messages of one
+ * loop turn leave in a single writev. */
+#define CONN_WRITE_BUFS 64
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	struct conn *c = handle->data;
+	if (--c->open_handles > 0)
+		return;
+	if (c->pending)
+		abort(); /* the flush list must never hold a freed conn */
+	linereader_free(&c->lines);
+	outq_clear(&c->out);
+	free(c);
+}
+
+static void close_handles(struct conn *c)
+{
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+void conn_close(struct conn *c, const char *reason)
+{
+	if (c->closing && !c->draining)
+		return;
+	bool was_draining = c->draining;
+	c->closing = true;
+	c->draining = false;
+	if (!was_draining) {
+		log_info("%s disconnected (%s)", c->addr, reason);
+		hub_remove(&c->server->hub, c);
+	}
+	server_unmark_pending(c->server, c);
+	server_remove_conn(c->server, c);
+	close_handles(c);
+}
+
+static void on_drain_deadline(uv_timer_t *timer)
+{
+	conn_close(timer->data, "did not read its last messages in time");
+}
+
+void conn_close_after_flush(struct conn *c, const char *reason)
+{
+	if (c->closing)
+		return;
+	log_info("%s disconnected (%s)", c->addr, reason);
+	hub_remove(&c->server->hub, c);
+	c->closing = true;
+	c->draining = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_timer_start(&c->timer, on_drain_deadline,
+		       c->server->cfg.drain_timeout_ms, 0);
+	if (c->out.count == 0 && !c->writing)
+		conn_close(c, reason);
+	else
+		server_mark_pending(c->server, c);
+}
+
+const char *conn_label(const struct conn *c)
+{
+	return c->has_pseudo ? c->pseudo : c->addr;
+}
+
+void conn_send(struct conn *c, struct frame *f)
+{
+	if (c->closing)
+		return;
+	if (outq_push(&c->out, f) < 0) {
+		conn_close(c, "out of memory for its output queue");
+		return;
+	}
+	if (c->out.bytes > c->server->cfg.max_queue_bytes) {
+		char reason[96];
+		snprintf(reason, sizeof(reason),
+			 "slow reader: more than %zu bytes waiting",
+			 c->server->cfg.max_queue_bytes);
+		conn_close(c, reason);
+		return;
+	}
+	server_mark_pending(c->server, c);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct conn *c = req->data;
+	c->writing = false;
+	if (status < 0) {
+		/* UV_ECANCELED arrives while the handle closes: nothing to do. */
+		if (!c->closing || c->draining)
+			conn_close(c, uv_strerror(status));
+		return;
+	}
+	outq_consume(&c->out, c->inflight_bytes);
+	c->inflight_bytes = 0;
+	if (c->out.count > 0)
+		server_mark_pending(c->server, c);
+	else if (c->draining)
+		conn_close(c, "drained");
+}
+
+void conn_flush(struct conn *c)
+{
+	if ((c->closing && !c->draining) || c->writing)
+		return; /* on_written comes back here when the write ends */
+
+	uv_buf_t bufs[CONN_WRITE_BUFS];
+	unsigned n;
+	size_t total;
+	/* Write straight away while the socket takes it; only what it refuses
+	 * becomes a queued uv_write. */
+	while (c->out.count > 0) {
+		n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
+		total = 0;
+		for (unsigned i = 0; i < n; i++)
+			total += bufs[i].len;
+		int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+		if (rc == UV_EAGAIN)
+			break;
+		if (rc < 0) {
+			conn_close(c, uv_strerror(rc));
+			return;
+		}
+		outq_consume(&c->out, (size_t)rc);
+		if ((size_t)rc < total)
+			break;
+	}
+
+	if (c->out.count == 0) {
+		if (c->draining)
+			conn_close(c, "drained");
+		return;
+	}
+	n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
+	total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += bufs[i].len;
+	int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n,
+			  on_written);
+	if (rc < 0) {
+		conn_close(c, uv_strerror(rc));
+		return;
+	}
+	c->writing = true;
+	c->inflight_bytes = total;
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	struct conn *c = handle->data;
+	struct server *s = c->server;
+	if (s->read_buf_lent) {
+		/* Cannot happen on one thread; libuv reports UV_ENOBUFS if it does. */
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	s->read_buf_lent = true;
+	*buf = uv_buf_init(s->read_buf, sizeof(s->read_buf));
+}
+
+static void deliver_partial(struct conn *c)
+{
+	const char *line;
+	size_t len;
+	if (linereader_take_partial(&c->lines, &line, &len) == 1)
+		hub_on_line(&c->server->hub, c, line, len);
+}
+
+static void on_partial_due(uv_timer_t *timer)
+{
+	struct conn *c = timer->data;
+	if (!c->closing)
+		deliver_partial(c);
+}
+
+static void refuse_line(struct conn *c, int rc)
+{
+	struct frame *f = frame_printf(TEXT_ERROR "\n", rc == -E2BIG
+		? "ligne trop longue (plus de 4096 octets)"
+		: "mémoire insuffisante");
+	if (f != NULL) {
+		conn_send(c, f);
+		frame_unref(f);
+	}
+	conn_close_after_flush(c, rc == -E2BIG ? "line too long" : "out of memory");
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = stream->data;
+	if (buf->base == c->server->read_buf)
+		c->server->read_buf_lent = false;
+	if (nread == 0 || c->closing)
+		return;
+	if (nread < 0) {
+		if (nread == UV_EOF) {
+			/* A last message may come without its '\n'. */
+			deliver_partial(c);
+			conn_close(c, "closed the connection");
+		} else {
+			conn_close(c, uv_strerror((int)nread));
+		}
+		return;
+	}
+
+	linereader_feed(&c->lines, buf->base, (size_t)nread);
+	while (!c->closing) {
+		const char *line;
+		size_t len;
+		int rc = linereader_next(&c->lines, &line, &len);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			refuse_line(c, rc);
+			return;
+		}
+		hub_on_line(&c->server->hub, c, line, len);
+	}
+	if (c->closing)
+		return;
+	if (linereader_has_partial(&c->lines))
+		uv_timer_start(&c->timer, on_partial_due,
+			       c->server->cfg.partial_delay_ms, 0);
+	else
+		uv_timer_stop(&c->timer);
+}
+
+static void peer_address(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	c->ip[0] = '\0';
+	c->port = 0;
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			uv_ip6_name(a, c->ip, sizeof(c->ip));
+			c->port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			uv_ip4_name(a, c->ip, sizeof(c->ip));
+			c->port = ntohs(a->sin_port);
+		}
+	}
+	snprintf(c->addr, sizeof(c->addr), "%s:%u", c->ip, c->port);
+}
+
+int conn_accept(struct server *s, uv_stream_t *listener)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return UV_ENOMEM;
+	c->server = s;
+	uv_tcp_init(s->loop, &c->tcp);
+	c->tcp.data = c;
+	c->open_handles = 1;
+	c->write_req.data = c;
+
+	int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
+	if (rc < 0) {
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+		return rc;
+	}
+	uv_timer_init(s->loop, &c->timer);
+	c->timer.data = c;
+	c->open_handles = 2;
+
+	/* Chat lines are small and must not wait for Nagle's delay. */
+	uv_tcp_nodelay(&c->tcp, 1);
+	peer_address(c);
+	linereader_init(&c->lines, TEXT_MAX_LINE);
+	outq_init(&c->out);
+
+	server_add_conn(s, c);
+	log_info("%s connected", c->addr);
+	hub_add(&s->hub, c);
+
+	rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	if (rc < 0)
+		conn_close(c, uv_strerror(rc));
+	return 0;
+}

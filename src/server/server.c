@@ -1,1 +1,195 @@
-/* placeholder */
+#include "server.h"
+
+#include <string.h>
+
+#include "conn.h"
+#include "frame.h"
+#include "log.h"
+#include "textproto.h"
+
+void server_add_conn(struct server *s, struct conn *c)
+{
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	s->conn_count++;
+}
+
+static void finish_stop_if_idle(struct server *s);
+
+void server_remove_conn(struct server *s, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->conn_count--;
+	if (s->stopping)
+		finish_stop_if_idle(s);
+}
+
+void server_mark_pending(struct server *s, struct conn *c)
+{
+	if (c->pending)
+		return;
+	c->pending = true;
+	c->prev_pending = NULL;
+	c->next_pending = s->pending;
+	if (s->pending != NULL)
+		s->pending->prev_pending = c;
+	s->pending = c;
+}
+
+void server_unmark_pending(struct server *s, struct conn *c)
+{
+	if (!c->pending)
+		return;
+	if (c->prev_pending != NULL)
+		c->prev_pending->next_pending = c->next_pending;
+	else
+		s->pending = c->next_pending;
+	if (c->next_pending != NULL)
+		c->next_pending->prev_pending = c->prev_pending;
+	c->pending = false;
+	c->prev_pending = c->next_pending = NULL;
+}
+
+/* Once per loop turn, after every readable socket was handled: each peer
+ * gets everything said this turn in one write. A flush that disconnects
+ * someone may queue notices for others; they are flushed in this turn too. */
+static void on_check(uv_check_t *check)
+{
+	struct server *s = check->data;
+	while (s->pending != NULL) {
+		struct conn *c = s->pending;
+		server_unmark_pending(s, c);
+		conn_flush(c);
+	}
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct server *s = listener->data;
+	if (status < 0) {
+		log_warn("accept failed: %s", uv_strerror(status));
+		return;
+	}
+	int rc = conn_accept(s, listener);
+	if (rc < 0)
+		log_warn("accept failed: %s", uv_strerror(rc));
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct server *s = sig->data;
+	log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	server_stop(s);
+}
+
+static int bind_listener(struct server *s, const char **cause)
+{
+	struct sockaddr_storage addr;
+	int rc = uv_ip4_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in *)&addr);
+	if (rc < 0)
+		rc = uv_ip6_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in6 *)&addr);
+	if (rc < 0) {
+		*cause = "not a numeric IPv4 or IPv6 address";
+		return rc;
+	}
+	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+	if (rc < 0) {
+		*cause = uv_strerror(rc);
+		return rc;
+	}
+	return 0;
+}
+
+static void print_listening(struct server *s)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char ip[64] = "?";
+	int port = 0;
+	uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+	if (ss.ss_family == AF_INET6) {
+		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	log_info("chatroom-server listening on %s:%d", ip, port);
+}
+
+int server_start(struct server *s, uv_loop_t *loop,
+		 const struct server_config *cfg, const char **cause)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->cfg = *cfg;
+	hub_init(&s->hub, s->clean_buf, sizeof(s->clean_buf));
+
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	int rc = bind_listener(s, cause);
+	if (rc < 0) {
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		return rc;
+	}
+	s->listening = true;
+
+	uv_check_init(loop, &s->flusher);
+	s->flusher.data = s;
+	uv_check_start(&s->flusher, on_check);
+
+	uv_signal_init(loop, &s->sigint);
+	s->sigint.data = s;
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &s->sigterm);
+	s->sigterm.data = s;
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+
+	print_listening(s);
+	return 0;
+}
+
+/* The last handles go once every conn is gone; then uv_run returns. */
+static void finish_stop_if_idle(struct server *s)
+{
+	if (s->conn_count > 0 || uv_is_closing((uv_handle_t *)&s->flusher))
+		return;
+	uv_close((uv_handle_t *)&s->flusher, NULL);
+	log_info("stopped");
+}
+
+void server_stop(struct server *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->hub.quiet = true;
+
+	uv_close((uv_handle_t *)&s->listener, NULL);
+	s->listening = false;
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+
+	struct frame *bye = frame_printf(TEXT_SERVER_STOP "\n");
+	struct conn *c = s->conns;
+	while (c != NULL) {
+		struct conn *next = c->next;
+		if (bye != NULL)
+			conn_send(c, bye);
+		conn_close_after_flush(c, "server shutting down");
+		c = next;
+	}
+	frame_unref(bye);
+	finish_stop_if_idle(s);
+}

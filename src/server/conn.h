@@ -1,0 +1,81 @@
+/*
+ * conn: one client connection of the server.
+ *
+ * conn.c owns struct conn: it creates it on accept, reads the socket into
+ * the server's loop-wide buffer, splits lines, keeps the bounded output
+ * queue and frees the conn when its last libuv handle has closed. What a
+ * line means is the hub's business (hub.h); the conn only moves bytes.
+ *
+ * A conn is never freed inside a read, write or broadcast path:
+ * conn_close() only marks it closing and starts closing its handles; the
+ * memory goes away in the close callbacks, in a later loop phase.
+ */
+#ifndef CHATROOM_CONN_H
+#define CHATROOM_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "linereader.h"
+#include "outq.h"
+#include "textproto.h"
+
+struct server;
+
+struct conn {
+	uv_tcp_t tcp;
+	/* Delivers a newline-less message after a quiet spell; later the
+	 * deadline for draining the queue before a close. */
+	uv_timer_t timer;
+	unsigned open_handles;
+
+	struct server *server;
+	/* The server's list of every conn. */
+	struct conn *prev, *next;
+	/* The server's list of conns with output to flush this loop turn. */
+	struct conn *prev_pending, *next_pending;
+	bool pending;
+
+	/* The hub's membership list (hub.c owns these links). */
+	struct conn *member_prev, *member_next;
+	bool member;
+
+	char ip[46];     /* INET6_ADDRSTRLEN */
+	unsigned port;
+	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
+	char pseudo[TEXT_MAX_PSEUDO + 1];
+	bool has_pseudo;
+
+	struct linereader lines;
+	struct outq out;
+	uv_write_t write_req;
+	bool writing;
+	size_t inflight_bytes; /* bytes handed to the in-flight uv_write */
+
+	/* Closing: no more input; once `draining` the queue is flushed first. */
+	bool closing;
+	bool draining;
+};
+
+/* Accepts a pending connection from the listener. Returns 0 or a UV_E* code. */
+int conn_accept(struct server *server, uv_stream_t *listener);
+
+/* Queues a frame for the peer (taking a reference); flushed this loop turn.
+ * Past the queue limit the peer is disconnected as a slow reader. */
+void conn_send(struct conn *c, struct frame *f);
+
+/* Writes the queued output; called by the server once per loop turn. */
+void conn_flush(struct conn *c);
+
+/* Disconnects now, dropping queued output. `reason` is logged. */
+void conn_close(struct conn *c, const char *reason);
+
+/* Stops reading, sends what is queued (within a deadline), then closes. */
+void conn_close_after_flush(struct conn *c, const char *reason);
+
+/* What others see this peer as: its pseudo, else "{IP}:{Port}". */
+const char *conn_label(const struct conn *c);
+
+#endif

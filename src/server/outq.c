@@ -1,0 +1,83 @@
+#include "outq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void outq_init(struct outq *q)
+{
+	memset(q, 0, sizeof(*q));
+}
+
+void outq_clear(struct outq *q)
+{
+	for (size_t i = 0; i < q->count; i++)
+		frame_unref(q->items[(q->head + i) % q->cap]);
+	free(q->items);
+	outq_init(q);
+}
+
+static int grow(struct outq *q)
+{
+	size_t cap = q->cap ? q->cap * 2 : 8;
+	struct frame **items = malloc(cap * sizeof(*items));
+	if (items == NULL)
+		return -ENOMEM;
+	/* Unroll the ring so the new one starts at index 0. */
+	for (size_t i = 0; i < q->count; i++)
+		items[i] = q->items[(q->head + i) % q->cap];
+	free(q->items);
+	q->items = items;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+int outq_push(struct outq *q, struct frame *f)
+{
+	if (f->len == 0)
+		return 0; /* nothing to write, and it would never be consumed */
+	if (q->count == q->cap) {
+		int rc = grow(q);
+		if (rc < 0)
+			return rc;
+	}
+	q->items[(q->head + q->count) % q->cap] = frame_ref(f);
+	q->count++;
+	q->bytes += f->len;
+	return 0;
+}
+
+unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < q->count && n < max; i++) {
+		struct frame *f = q->items[(q->head + i) % q->cap];
+		size_t off = i == 0 ? q->head_off : 0;
+		bufs[n++] = uv_buf_init(f->data + off, (unsigned)(f->len - off));
+	}
+	return n;
+}
+
+void outq_consume(struct outq *q, size_t n)
+{
+	q->bytes -= n;
+	while (n > 0 && q->count > 0) {
+		struct frame *f = q->items[q->head];
+		size_t left = f->len - q->head_off;
+		if (n < left) {
+			q->head_off += n;
+			return;
+		}
+		n -= left;
+		frame_unref(f);
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		q->head_off = 0;
+	}
+	if (q->count == 0) {
+		/* An idle connection keeps no ring. */
+		free(q->items);
+		outq_init(q);
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * outq: one connection's queue of frames waiting to be written.
+ *
+ * A ring of frame references; the first frame may be partly written
+ * (head_off). The queue counts its bytes so the owner can enforce a limit.
+ * Each queued frame holds one reference, dropped once fully written or when
+ * the queue is cleared.
+ */
+#ifndef CHATROOM_OUTQ_H
+#define CHATROOM_OUTQ_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "frame.h"
+
+struct outq {
+	struct frame **items;
+	size_t cap;
+	size_t head;
+	size_t count;
+	size_t head_off; /* bytes of items[head] already written */
+	size_t bytes;    /* unwritten bytes in the whole queue */
+};
+
+void outq_init(struct outq *q);
+/* Drops every reference and the ring itself. */
+void outq_clear(struct outq *q);
+/* Takes a new reference to f. Returns 0 or -ENOMEM. */
+int outq_push(struct outq *q, struct frame *f);
+/* Fills up to max buffers with the unwritten bytes, oldest first. */
+unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max);
+/* Forgets n written bytes, releasing every frame they complete. */
+void outq_consume(struct outq *q, size_t n);
+
+#endif
