@@ -62,9 +62,9 @@ void server_unmark_pending(struct server *s, struct conn *c)
 /* Once per loop turn, after every readable socket was handled: each peer
  * gets everything said this turn in one write. A flush that disconnects
  * someone may queue notices for others; they are flushed in this turn too. */
-static void on_check(uv_check_t *check)
+static void on_flush(uv_prepare_t *prepare)
 {
-	struct server *s = check->data;
+	struct server *s = prepare->data;
 	while (s->pending != NULL) {
 		struct conn *c = s->pending;
 		server_unmark_pending(s, c);
@@ -145,9 +145,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 	}
 	s->listening = true;
 
-	uv_check_init(loop, &s->flusher);
+	uv_prepare_init(loop, &s->flusher);
 	s->flusher.data = s;
-	uv_check_start(&s->flusher, on_check);
+	uv_prepare_start(&s->flusher, on_flush);
 
 	uv_signal_init(loop, &s->sigint);
 	s->sigint.data = s;

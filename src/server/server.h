@@ -43,7 +43,7 @@ struct server {
 	uv_tcp_t listener;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
-	uv_check_t flusher;
+	uv_prepare_t flusher;
 	bool listening;
 
 	struct hub hub;

@@ -1,0 +1,263 @@
+"""Shared fixtures: the real chatroom-server on a free loopback port, raw
+socket peers speaking the text protocol, and the real chatroom client.
+
+CHATROOM_BUILD names the build directory whose binaries are tested (the
+Makefile runs the suite on the normal and on the sanitizer build)."""
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("CHATROOM_BUILD", ROOT / "build"))
+SANITIZED = os.environ.get("CHATROOM_SANITIZED") == "1"
+SERVER_BIN = BUILD / "chatroom-server"
+CLIENT_BIN = BUILD / "chatroom"
+
+# Sanitizer reports must fail the test that caused them, not pass quietly.
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=66",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+# Generous: a sanitized build on a busy two-core machine is slow.
+TIMEOUT = 20.0 if SANITIZED else 10.0
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow_under_asan: timing-sensitive, skipped on the sanitizer build")
+
+
+def child_env():
+    env = dict(os.environ)
+    env.update(SANITIZER_ENV)
+    return env
+
+
+def assert_no_sanitizer_report(text, who):
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, f"{who} sanitizer report:\n{text[-4000:]}"
+
+
+class Server:
+    """A chatroom-server process; its console log goes to a file."""
+
+    def __init__(self, tmp_path, *args):
+        self.log_path = tmp_path / f"server-{time.monotonic_ns()}.log"
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],
+            stdout=self.log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, env=child_env())
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self):
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"server did not start:\n{self.log()}")
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, pattern, timeout=TIMEOUT):
+        """Waits until the console log matches the regex; returns the match."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.log())
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError(f"{pattern!r} not in server log:\n{self.log()[-3000:]}")
+
+    def peer(self):
+        return Peer(self.port)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the server; returns its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop in time")
+        self.log_file.close()
+        assert_no_sanitizer_report(self.log(), "server")
+        return code
+
+
+class Peer:
+    """A raw TCP peer speaking the text protocol, like nc or the course's
+    Python clients."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.addr = "%s:%d" % self.sock.getsockname()
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self, timeout=TIMEOUT):
+        """The next line (without '\\n'), decoded; fails on timeout or EOF."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line within {timeout}s (have {self.buf!r})")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise AssertionError(f"connection closed (have {self.buf!r})")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8", errors="replace")
+
+    def expect(self, wanted, timeout=TIMEOUT):
+        got = self.line(timeout)
+        assert got == wanted
+        return got
+
+    def silent(self, wait=0.3):
+        """Asserts nothing arrives for `wait` seconds."""
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            chunk = None
+        assert not self.buf and not chunk, f"unexpected {self.buf + (chunk or b'')!r}"
+
+    def closed(self, timeout=TIMEOUT):
+        """True once the server closes us (lines before that are skipped)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return True
+            if not chunk:
+                return True
+            self.buf += chunk
+        return False
+
+    def join(self, pseudo):
+        """Joins; earlier peers' join notices still in flight are skipped."""
+        self.send(f"Hello|{pseudo}\n")
+        wanted = f"Annonce : {pseudo} a rejoint la chatroom"
+        while True:
+            got = self.line()
+            if got == wanted:
+                return
+            assert got.startswith("Annonce : ") and got.endswith(" a rejoint la chatroom"), got
+
+    def close(self):
+        self.sock.close()
+
+    def reset(self):
+        """Closes with a TCP RST instead of a FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.sock.close()
+
+
+class Client:
+    """The real chatroom binary in plain mode, stdin and stdout on pipes."""
+
+    def __init__(self, port, *args):
+        self.proc = subprocess.Popen(
+            [str(CLIENT_BIN), "-a", "127.0.0.1", "-p", str(port), *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=child_env())
+        self.buf = b""
+
+    def type(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def line(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line within {timeout}s (have {self.buf!r})")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise AssertionError(f"client output ended (have {self.buf!r})")
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8", errors="replace")
+
+    def expect(self, wanted, timeout=TIMEOUT):
+        got = self.line(timeout)
+        assert got == wanted
+        return got
+
+    def wait(self, timeout=TIMEOUT):
+        """Waits for exit, leaving stdin as the test left it; returns
+        (status, stderr)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("client did not exit in time")
+        err = self.proc.stderr.read().decode(errors="replace")
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f is not None and not f.closed:
+                f.close()
+        assert_no_sanitizer_report(err, "client")
+        return self.proc.returncode, err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path)
+    yield srv
+    code = srv.stop()
+    assert code == 0, f"server exited {code}:\n{srv.log()[-3000:]}"
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Starts servers with extra arguments; each is stopped (and checked) at the end."""
+    started = []
+
+    def start(*args):
+        srv = Server(tmp_path, *args)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()

@@ -1,0 +1,307 @@
+"""Part II of the course, step by step, against the real server on loopback:
+every wire string byte for byte, with raw sockets and the real client."""
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import CLIENT_BIN, TIMEOUT, Client
+
+
+# Step 2: first contact.
+def test_bare_hello_gets_own_address_back(server):
+    peer = server.peer()
+    peer.send("Hello\n")
+    peer.expect(f"Hello {peer.addr}")
+
+
+# Step 3: the server console.
+def test_every_message_is_printed_on_the_console(server):
+    peer = server.peer()
+    peer.send("Hello\n")
+    peer.line()
+    peer.send("quelque chose\n")
+    server.wait_log(rf"Message received from {peer.addr} : Hello\n")
+    server.wait_log(rf"Message received from {peer.addr} : quelque chose\n")
+
+
+# Step 4: broadcast, anonymous senders labelled by address.
+def test_anonymous_message_goes_to_others_labelled_by_address(server):
+    a, b, c = server.peer(), server.peer(), server.peer()
+    a.send("salut tout le monde\n")
+    b.expect(f"{a.addr} a dit : salut tout le monde")
+    c.expect(f"{a.addr} a dit : salut tout le monde")
+    a.silent()
+
+
+# Step 5: pseudos.
+def test_join_is_announced_to_everyone_and_relays_use_the_pseudo(server):
+    a, b = server.peer(), server.peer()
+    a.join("it4")
+    b.expect("Annonce : it4 a rejoint la chatroom")
+    b.join("zoé")
+    a.expect("Annonce : zoé a rejoint la chatroom")
+    a.send("coucou\n")
+    b.expect("it4 a dit : coucou")
+    b.send("ça va ?\r\n")
+    a.expect("zoé a dit : ça va ?")
+    a.silent()
+    b.silent()
+
+
+def test_relay_reaches_every_other_client_never_the_sender(server):
+    peers = []
+    for i in range(5):
+        peers.append(server.peer())
+        peers[i].join(f"u{i}")
+    for i, p in enumerate(peers):  # drain the later joins
+        for j in range(i + 1, 5):
+            p.expect(f"Annonce : u{j} a rejoint la chatroom")
+    peers[2].send("un pour tous\n")
+    for i, p in enumerate(peers):
+        if i != 2:
+            p.expect("u2 a dit : un pour tous")
+    for p in peers:
+        p.silent(0.2)
+
+
+def test_message_without_newline_is_still_delivered(server):
+    """The course's clients write without a trailing newline."""
+    b = server.peer()
+    b.join("b")
+    a = server.peer()
+    a.send("Hello|it4")
+    b.expect("Annonce : it4 a rejoint la chatroom")
+    a.expect("Annonce : it4 a rejoint la chatroom")
+    a.send("bonjour sans fin de ligne")
+    b.expect("it4 a dit : bonjour sans fin de ligne")
+
+
+def test_last_message_without_newline_before_close_is_delivered(server):
+    a, b = server.peer(), server.peer()
+    b.join("b")
+    a.join("a")
+    b.line()
+    a.send("dernier mot")
+    a.close()
+    b.expect("a a dit : dernier mot")
+    b.expect("Annonce : a a quitté la chatroom")
+
+
+def test_line_split_across_writes_is_one_message(server):
+    a, b = server.peer(), server.peer()
+    b.join("b")
+    a.join("a")
+    b.line()
+    a.send("moitié ")
+    time.sleep(0.02)
+    a.send("et fin\n")
+    b.expect("a a dit : moitié et fin")
+
+
+# Step 6: departures.
+def test_clean_close_is_announced_to_the_others(server):
+    a, b = server.peer(), server.peer()
+    a.join("a")
+    b.join("b")
+    a.line()
+    b.close()
+    a.expect("Annonce : b a quitté la chatroom")
+    server.wait_log(r"disconnected \(closed the connection\)")
+
+
+def test_connection_reset_counts_as_leaving(server):
+    a, b = server.peer(), server.peer()
+    a.join("a")
+    b.join("b")
+    a.line()
+    b.reset()
+    a.expect("Annonce : b a quitté la chatroom")
+    server.wait_log(r"disconnected \(connection reset by peer\)")
+
+
+def test_departure_of_a_peer_that_never_joined_is_not_announced(server):
+    a, b = server.peer(), server.peer()
+    a.join("a")
+    b.line()
+    b.send("Hello\n")
+    b.line()
+    b.close()
+    a.silent(0.4)
+
+
+def test_duplicate_and_invalid_pseudos_are_refused(server):
+    a, b = server.peer(), server.peer()
+    a.join("alice")
+    b.line()
+    b.send("Hello|alice\n")
+    b.expect("Erreur : le pseudo alice est déjà pris")
+    b.send("Hello|a:b\n")
+    b.expect("Erreur : le pseudo contient un caractère interdit")
+    b.send("Hello|" + "x" * 33 + "\n")
+    b.expect("Erreur : le pseudo dépasse 32 octets")
+    b.join("bob")
+    a.expect("Annonce : bob a rejoint la chatroom")
+
+
+def test_escape_sequences_never_reach_other_terminals(server):
+    a, b = server.peer(), server.peer()
+    a.join("a")
+    b.join("b")
+    a.line()
+    a.send(b"\x1b[2J\x1b]0;pwned\x07 \xff\xfe fin\n")
+    b.expect("a a dit : ^[[2J^[]0;pwned^G \ufffd\ufffd fin")
+    assert "\x1b" not in server.log()
+
+
+def test_overlong_line_gets_an_error_and_others_carry_on(server):
+    a, b, c = server.peer(), server.peer(), server.peer()
+    a.join("a")
+    b.join("b")
+    c.join("c")
+    a.line(); a.line(); b.line()
+    b.send("x" * 5000)
+    b.expect("Erreur : ligne trop longue (plus de 4096 octets)")
+    assert b.closed()
+    a.expect("Annonce : b a quitté la chatroom")
+    c.expect("Annonce : b a quitté la chatroom")
+    c.send("toujours là\n")
+    a.expect("c a dit : toujours là")
+
+
+def test_sigterm_tells_clients_and_exits_zero(tmp_path, start_server):
+    srv = start_server()
+    a = srv.peer()
+    a.join("a")
+    srv.proc.send_signal(signal.SIGTERM)
+    a.expect("Annonce : le serveur s'arrête")
+    assert a.closed()
+    assert srv.proc.wait(timeout=TIMEOUT) == 0
+    # The listener is closed too.
+    with pytest.raises(ConnectionRefusedError):
+        srv.peer()
+
+
+def test_sigint_exits_zero(start_server):
+    srv = start_server()
+    srv.peer().join("a")
+    assert srv.stop(signal.SIGINT) == 0
+
+
+# The real client, in plain mode (stdin and stdout are pipes).
+def test_client_pseudo_from_first_line_and_messages_per_line(server):
+    watcher = server.peer()
+    watcher.join("w")
+    client = Client(server.port)
+    client.type("cli\n")
+    watcher.expect("Annonce : cli a rejoint la chatroom")
+    client.expect("Annonce : cli a rejoint la chatroom")
+    client.type("premier\ndeuxième\n")
+    watcher.expect("cli a dit : premier")
+    watcher.expect("cli a dit : deuxième")
+    watcher.send("réponse\n")
+    client.expect("w a dit : réponse")
+    client.proc.stdin.close()  # Ctrl+D
+    code, err = client.wait()
+    assert code == 0, err
+    watcher.expect("Annonce : cli a quitté la chatroom")
+
+
+def test_client_with_nick_option_and_quit_command(server):
+    watcher = server.peer()
+    watcher.join("w")
+    client = Client(server.port, "--nick", "nick")
+    watcher.expect("Annonce : nick a rejoint la chatroom")
+    client.type("/quit\n")
+    code, _ = client.wait()
+    assert code == 0
+    watcher.expect("Annonce : nick a quitté la chatroom")
+
+
+def test_two_clients_chat_through_the_server(server):
+    one = Client(server.port, "-n", "one")
+    one.expect("Annonce : one a rejoint la chatroom")
+    two = Client(server.port, "-n", "two")
+    two.expect("Annonce : two a rejoint la chatroom")
+    one.expect("Annonce : two a rejoint la chatroom")
+    two.type("hello one\n")
+    one.expect("two a dit : hello one")
+    one.type("hello two\n")
+    two.expect("one a dit : hello two")
+    for c in (one, two):
+        c.proc.stdin.close()
+        assert c.wait()[0] == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_client_exits_nonzero_when_the_server_goes_away(start_server, sig):
+    srv = start_server()
+    client = Client(srv.port, "-n", "c")
+    client.expect("Annonce : c a rejoint la chatroom")
+    srv.proc.send_signal(sig)
+    code, err = client.wait()
+    assert code == 1
+    assert f"the server at 127.0.0.1:{srv.port} closed the connection" in err
+
+
+def test_client_sigint_leaves_cleanly(server):
+    client = Client(server.port, "-n", "c")
+    client.expect("Annonce : c a rejoint la chatroom")
+    client.proc.send_signal(signal.SIGINT)
+    assert client.wait()[0] == 0
+
+
+def test_client_reports_refused_connection(start_server):
+    srv = start_server()
+    port = srv.port
+    srv.stop()
+    proc = subprocess.run([str(CLIENT_BIN), "-p", str(port), "-n", "x"],
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1
+    assert f"cannot connect to 127.0.0.1:{port}: connection refused" in proc.stderr
+
+
+def test_client_rejects_a_bad_pseudo_in_plain_mode(server):
+    proc = subprocess.run([str(CLIENT_BIN), "-p", str(server.port)],
+                          input="bad|pseudo\n", capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 2
+    assert "invalid pseudo" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "70000"], "invalid port '70000'"),
+    (["-p", "abc"], "invalid port 'abc'"),
+    (["extra"], "unexpected argument 'extra'"),
+])
+def test_client_refuses_bad_arguments(args, message):
+    proc = subprocess.run([str(CLIENT_BIN), *args], capture_output=True, text=True,
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+# nc: the text protocol needs nothing but a TCP pipe.
+def test_nc_user_chats_with_a_raw_peer(server):
+    nc = subprocess.Popen(["nc", "-N", "127.0.0.1", str(server.port)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        other = server.peer()
+        other.join("raw")
+        nc.stdin.write("Hello|netcat\n")
+        nc.stdin.flush()
+        other.expect("Annonce : netcat a rejoint la chatroom")
+        other.send("tu m'entends ?\n")
+        nc.stdin.write("oui\n")
+        nc.stdin.close()
+        other.expect("netcat a dit : oui")
+        other.expect("Annonce : netcat a quitté la chatroom")
+        nc.stdin = None
+        out = nc.communicate(timeout=TIMEOUT)[0]
+        assert "Annonce : netcat a rejoint la chatroom\n" in out
+    finally:
+        if nc.poll() is None:
+            nc.kill()
