@@ -12,6 +12,10 @@
  * loop turn leave in a single writev. */
 #define CONN_WRITE_BUFS 64
 
+/* How far past its limit a queue may grow within one loop turn, before the
+ * flush shows whether the peer is really behind. */
+#define CONN_BURST_FACTOR 4
+
 static void on_handle_closed(uv_handle_t *handle)
 {
 	struct conn *c = handle->data;
@@ -73,20 +77,35 @@ const char *conn_label(const struct conn *c)
 	return c->has_pseudo ? c->pseudo : c->addr;
 }
 
+static void drop_slow_reader(struct conn *c)
+{
+	char reason[96];
+	snprintf(reason, sizeof(reason), "slow reader: more than %zu bytes waiting",
+		 c->server->cfg.max_queue_bytes);
+	conn_close(c, reason);
+}
+
+/* conn_send may run inside a broadcast that is walking the member list, so
+ * it never closes the conn itself: it marks it, and the flush closes it. */
+static void doom(struct conn *c, enum conn_doom why)
+{
+	if (c->doom == CONN_FINE)
+		c->doom = why;
+	server_mark_pending(c->server, c);
+}
+
 void conn_send(struct conn *c, struct frame *f)
 {
-	if (c->closing)
+	if (c->closing || c->doom != CONN_FINE)
 		return;
 	if (outq_push(&c->out, f) < 0) {
-		conn_close(c, "out of memory for its output queue");
+		doom(c, CONN_OUT_OF_MEMORY);
 		return;
 	}
-	if (c->out.bytes > c->server->cfg.max_queue_bytes) {
-		char reason[96];
-		snprintf(reason, sizeof(reason),
-			 "slow reader: more than %zu bytes waiting",
-			 c->server->cfg.max_queue_bytes);
-		conn_close(c, reason);
+	/* The limit is judged after a flush, on what the peer did not take;
+	 * this bound only stops one very busy loop turn from piling up. */
+	if (c->out.bytes > CONN_BURST_FACTOR * c->server->cfg.max_queue_bytes) {
+		doom(c, CONN_SLOW_READER);
 		return;
 	}
 	server_mark_pending(c->server, c);
@@ -112,7 +131,17 @@ static void on_written(uv_write_t *req, int status)
 
 void conn_flush(struct conn *c)
 {
-	if ((c->closing && !c->draining) || c->writing)
+	if (c->closing && !c->draining)
+		return;
+	if (c->doom == CONN_OUT_OF_MEMORY) {
+		conn_close(c, "out of memory for its output queue");
+		return;
+	}
+	if (c->doom == CONN_SLOW_READER) {
+		drop_slow_reader(c);
+		return;
+	}
+	if (c->writing)
 		return; /* on_written comes back here when the write ends */
 
 	uv_buf_t bufs[CONN_WRITE_BUFS];
@@ -140,6 +169,10 @@ void conn_flush(struct conn *c)
 	if (c->out.count == 0) {
 		if (c->draining)
 			conn_close(c, "drained");
+		return;
+	}
+	if (!c->draining && c->out.bytes > c->server->cfg.max_queue_bytes) {
+		drop_slow_reader(c);
 		return;
 	}
 	n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);

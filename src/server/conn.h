@@ -24,6 +24,9 @@
 
 struct server;
 
+/* Why a conn must go at the next flush (see conn_send). */
+enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
+
 struct conn {
 	uv_tcp_t tcp;
 	/* Delivers a newline-less message after a quiet spell; later the
@@ -57,13 +60,15 @@ struct conn {
 	/* Closing: no more input; once `draining` the queue is flushed first. */
 	bool closing;
 	bool draining;
+	enum conn_doom doom;
 };
 
 /* Accepts a pending connection from the listener. Returns 0 or a UV_E* code. */
 int conn_accept(struct server *server, uv_stream_t *listener);
 
 /* Queues a frame for the peer (taking a reference); flushed this loop turn.
- * Past the queue limit the peer is disconnected as a slow reader. */
+ * A peer too far behind is disconnected as a slow reader, at the flush:
+ * conn_send itself never closes a conn, so it is safe inside a broadcast. */
 void conn_send(struct conn *c, struct frame *f);
 
 /* Writes the queued output; called by the server once per loop turn. */

@@ -31,7 +31,8 @@ void hub_broadcast(struct hub *h, struct frame *f, const struct conn *except)
 {
 	if (f == NULL)
 		return;
-	/* conn_send never frees a conn, so the links stay valid while we walk. */
+	/* conn_send never closes or frees a conn (it defers that to the
+	 * flush), so the member links stay valid while we walk them. */
 	for (struct conn *m = h->members; m != NULL; m = m->member_next)
 		if (m != except)
 			conn_send(m, f);
