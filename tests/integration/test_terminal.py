@@ -1,0 +1,149 @@
+"""The interactive client in a real terminal (tmux): what a user sees."""
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import CLIENT_BIN, SANITIZER_ENV, TIMEOUT
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
+
+
+class Tmux:
+    """One private tmux server; each window runs one command."""
+
+    def __init__(self):
+        self.socket = f"chatroom-test-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True,
+                              capture_output=True, text=True).stdout
+
+    def start(self, name, command, width=100, height=30):
+        env = " ".join(f"{k}={v}" for k, v in SANITIZER_ENV.items())
+        if not hasattr(self, "started"):
+            self.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height))
+            self.run("set-option", "-g", "remain-on-exit", "on")
+            self.started = True
+        else:
+            self.run("new-window", "-d", "-t", "=" + self.first_session(), "-n", name)
+            self.run("resize-window", "-t", self.target(name), "-x", str(width), "-y", str(height))
+        self.run("respawn-pane", "-k", "-t", self.target(name),
+                 f"env LANG=C.UTF-8 {env} {command}; echo \"[exit $?]\"; sleep 30")
+
+    def first_session(self):
+        return self.run("list-sessions", "-F", "#{session_name}").split()[0]
+
+    def target(self, name):
+        if name == self.first_session():
+            return f"={name}:0"
+        return f"={self.first_session()}:{name}"
+
+    def keys(self, name, *keys):
+        self.run("send-keys", "-t", self.target(name), *keys)
+
+    def screen(self, name):
+        return self.run("capture-pane", "-p", "-t", self.target(name))
+
+    def wait_for(self, name, text, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen(name)
+            if text in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not on screen:\n{self.screen(name)}")
+
+    def kill(self):
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def tmux():
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def client_command(port):
+    return f"{CLIENT_BIN} -a 127.0.0.1 -p {port}"
+
+
+def test_typed_line_survives_incoming_messages(server, tmux):
+    tmux.start("alice", client_command(server.port))
+    tmux.wait_for("alice", "Pseudo :")
+    tmux.keys("alice", "alice", "Enter")
+    tmux.wait_for("alice", "Annonce : alice a rejoint la chatroom")
+
+    bob = server.peer()
+    bob.join("bob")
+    tmux.wait_for("alice", "Annonce : bob a rejoint la chatroom")
+
+    tmux.keys("alice", "-l", "une phrase à moi")
+    tmux.wait_for("alice", "> une phrase à moi")
+    for i in range(10):
+        bob.send(f"message {i}\n")
+    screen = tmux.wait_for("alice", "bob a dit : message 9")
+
+    lines = [l.rstrip() for l in screen.splitlines() if l.strip()]
+    said = [l for l in lines if l.startswith("bob a dit : ")]
+    assert said == [f"bob a dit : message {i}" for i in range(10)]
+    # The half-typed line is intact, alone on the last row, after the messages.
+    assert lines[-1] == "> une phrase à moi"
+
+    tmux.keys("alice", " et la fin", "Enter")
+    bob.expect("alice a dit : une phrase à moi et la fin")
+    tmux.wait_for("alice", "Vous avez dit : une phrase à moi et la fin")
+
+
+def test_line_editing_keys(server, tmux):
+    tmux.start("c", client_command(server.port))
+    tmux.wait_for("c", "Pseudo :")
+    tmux.keys("c", "edit", "Enter")
+    tmux.wait_for("c", "Annonce : edit a rejoint la chatroom")
+    watcher = server.peer()
+    watcher.join("w")
+    tmux.keys("c", "-l", "faux début")
+    tmux.keys("c", "C-u")
+    tmux.keys("c", "-l", "un deux trois")
+    tmux.keys("c", "C-w")
+    tmux.keys("c", "BSpace")
+    tmux.keys("c", "-l", "x quatre")
+    tmux.keys("c", "Enter")
+    watcher.expect("edit a dit : un deuxx quatre")
+
+
+def test_both_clients_leave_when_the_server_stops(start_server, tmux):
+    srv = start_server()
+    for name in ("one", "two"):
+        tmux.start(name, client_command(srv.port))
+        tmux.wait_for(name, "Pseudo :")
+        tmux.keys(name, name, "Enter")
+        tmux.wait_for(name, f"Annonce : {name} a rejoint la chatroom")
+    tmux.keys("one", "-l", "pas fini")
+    srv.stop()
+    for name in ("one", "two"):
+        screen = tmux.wait_for(name, "[exit 1]")
+        assert "Annonce : le serveur s'arrête" in screen
+        assert f"the server at 127.0.0.1:{srv.port} closed the connection" in screen
+
+
+@pytest.mark.parametrize("keys", [["C-c"], ["C-d"], ["-l", "/quit", "Enter"]])
+def test_ctrl_c_ctrl_d_and_quit_leave_with_status_0(server, tmux, keys):
+    watcher = server.peer()
+    watcher.join("w")
+    tmux.start("c", client_command(server.port))
+    tmux.wait_for("c", "Pseudo :")
+    tmux.keys("c", "leaver", "Enter")
+    watcher.expect("Annonce : leaver a rejoint la chatroom")
+    if keys[-1] == "Enter":
+        tmux.keys("c", *keys[:-1])
+        tmux.keys("c", "Enter")
+    else:
+        tmux.keys("c", *keys)
+    tmux.wait_for("c", "[exit 0]")
+    watcher.expect("Annonce : leaver a quitté la chatroom")
