@@ -3,79 +3,119 @@
  *
  * It connects, asks for a pseudo (before anything runs concurrently, as
  * the course asks), then reads the user's input and the server's messages
- * at the same time on one libuv loop. See client.h.
+ * at the same time on one libuv loop. See client.h. Settings come from
+ * options, then CHATROOM_* environment variables, then the config file.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 #include "client.h"
+#include "config.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [--plain]\n"
+		"usage: chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-c FILE] [--plain]\n"
 		"\n"
-		"  -a, --address ADDR   server address or host name (default 127.0.0.1)\n"
-		"  -p, --port PORT      server port (default %d)\n"
-		"  -n, --nick PSEUDO    your pseudo (else it is asked for, or read\n"
+		"  -a, --address ADDR   server address or host name (HOST=, default 127.0.0.1)\n"
+		"  -p, --port PORT      server port (PORT=, default %d)\n"
+		"  -n, --nick PSEUDO    your pseudo (NICK=; else it is asked for, or read\n"
 		"                       from the first input line in plain mode)\n"
+		"  -c, --config FILE    settings file (default\n"
+		"                       $XDG_CONFIG_HOME/chatroom/client.conf)\n"
 		"      --plain          plain line mode even on a terminal: one message\n"
 		"                       per input line, incoming messages on stdout\n"
 		"  -h, --help           this help\n"
+		"      --version        the version\n"
 		"\n"
-		"In the chat: /quit, Ctrl+C or Ctrl+D leaves; /help lists the commands.\n",
+		"The file holds KEY=VALUE lines (HOST=127.0.0.1, PORT=9999, NICK=it4);\n"
+		"CHATROOM_HOST, CHATROOM_PORT, CHATROOM_NICK override it, options\n"
+		"override both. In the chat: /quit, Ctrl+C or Ctrl+D leaves; /help\n"
+		"lists the commands.\n",
 		CLIENT_DEFAULT_PORT);
 }
 
-int main(int argc, char **argv)
+/* Values from a file or the environment do not outlive their parsing. */
+struct settings {
+	struct client_config client;
+	char address[256];
+	char nick[64];
+};
+
+static int copy_value(char *buf, size_t len, const char *value, const char **out,
+		      const char **cause)
 {
-	setlocale(LC_ALL, "");
-	struct client_config cfg = {
-		.address = "127.0.0.1",
-		.port = CLIENT_DEFAULT_PORT,
-	};
-	enum { OPT_PLAIN = 256 };
-	static const struct option options[] = {
-		{"address", required_argument, NULL, 'a'},
-		{"port", required_argument, NULL, 'p'},
-		{"nick", required_argument, NULL, 'n'},
-		{"plain", no_argument, NULL, OPT_PLAIN},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	if (value[0] == '\0' || strlen(value) >= len) {
+		*cause = "empty or too long";
+		return -EINVAL;
+	}
+	snprintf(buf, len, "%s", value);
+	*out = buf;
+	return 0;
+}
+
+static int set_host(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	return copy_value(s->address, sizeof(s->address), value, &s->client.address, cause);
+}
+
+static int set_port(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	return config_parse_port(value, 1, &s->client.port, cause);
+}
+
+static int set_nick(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	return copy_value(s->nick, sizeof(s->nick), value, &s->client.nick, cause);
+}
+
+static const struct config_key keys[] = {
+	{"HOST", set_host},
+	{"PORT", set_port},
+	{"NICK", set_nick},
+};
+
+enum { OPT_PLAIN = 256, OPT_VERSION };
+
+static const struct option options[] = {
+	{"address", required_argument, NULL, 'a'},
+	{"port", required_argument, NULL, 'p'},
+	{"nick", required_argument, NULL, 'n'},
+	{"config", required_argument, NULL, 'c'},
+	{"plain", no_argument, NULL, OPT_PLAIN},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* Returns -1 to go on, else the exit status. */
+static int load_settings(int argc, char **argv, struct settings *s)
+{
+	const struct config_table table = {keys, sizeof(keys) / sizeof(keys[0]), s};
+	struct config_error err;
+	/* Options beat everything, so they are applied last; remember them. */
+	const char *option_value[3] = {NULL, NULL, NULL};
+	static const char *const option_names[3] = {"--address", "--port", "--nick"};
+	const char *config_file = NULL;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "a:p:n:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "a:p:n:c:h", options, NULL)) != -1) {
 		switch (opt) {
-		case 'a':
-			cfg.address = optarg;
-			break;
-		case 'p': {
-			char *end;
-			errno = 0;
-			long port = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || port < 1 || port > 65535) {
-				fprintf(stderr, "chatroom: invalid port '%s' (1-65535)\n", optarg);
-				return 2;
-			}
-			cfg.port = (int)port;
-			break;
-		}
-		case 'n':
-			cfg.nick = optarg;
-			break;
-		case OPT_PLAIN:
-			cfg.plain = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'a': option_value[0] = optarg; break;
+		case 'p': option_value[1] = optarg; break;
+		case 'n': option_value[2] = optarg; break;
+		case 'c': config_file = optarg; break;
+		case OPT_PLAIN: s->client.plain = true; break;
+		case 'h': usage(stdout); return 0;
+		case OPT_VERSION: printf("chatroom %s\n", CHATROOM_VERSION); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc) {
@@ -84,6 +124,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	char default_path[512];
+	const char *path = config_file;
+	if (path == NULL)
+		path = config_user_path("client.conf", default_path, sizeof(default_path));
+	if ((path != NULL &&
+	     config_read_file(&table, path, config_file == NULL, &err) < 0) ||
+	    config_read_env(&table, &err) < 0)
+		goto bad;
+	for (size_t i = 0; i < 3; i++)
+		if (option_value[i] != NULL &&
+		    config_set(&table, keys[i].name, option_value[i], option_names[i], &err) < 0)
+			goto bad;
+	return -1;
+bad:
+	fprintf(stderr, "chatroom: %s\n", err.text);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	struct settings settings = {
+		.client = {
+			.address = "127.0.0.1",
+			.port = CLIENT_DEFAULT_PORT,
+		},
+	};
+	int status = load_settings(argc, argv, &settings);
+	if (status >= 0)
+		return status;
+
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	struct client_app *app = malloc(sizeof(*app));
@@ -91,8 +162,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "chatroom: out of memory\n");
 		return 1;
 	}
-	int status;
-	if (client_connect(app, &loop, &cfg) < 0)
+	if (client_connect(app, &loop, &settings.client) < 0)
 		status = 1;
 	else if (client_choose_pseudo(app) < 0)
 		status = 2;
@@ -100,9 +170,8 @@ int main(int argc, char **argv)
 		status = client_run(app);
 
 	/* Whatever path we took, every handle is closed before the loop goes. */
-	if (!app->ending) {
+	if (!app->ending)
 		uv_close((uv_handle_t *)&app->tcp, NULL);
-	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "chatroom: loop closed with handles open\n");

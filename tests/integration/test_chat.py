@@ -273,8 +273,8 @@ def test_client_rejects_a_bad_pseudo_in_plain_mode(server):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "70000"], "invalid port '70000'"),
-    (["-p", "abc"], "invalid port 'abc'"),
+    (["-p", "70000"], "--port '70000': invalid port (1-65535)"),
+    (["-p", "abc"], "--port 'abc': invalid port (1-65535)"),
     (["extra"], "unexpected argument 'extra'"),
 ])
 def test_client_refuses_bad_arguments(args, message):

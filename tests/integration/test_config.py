@@ -1,0 +1,161 @@
+"""Settings: option > environment > file > default, for both programs, and
+clear errors (naming the file and line) with exit status 2."""
+
+import itertools
+import os
+import re
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from conftest import CLIENT_BIN, SERVER_BIN, TIMEOUT, child_env
+
+SOURCES = ("option", "env", "file")
+# Every subset of the three sources, the empty one meaning "default only".
+COMBINATIONS = [c for n in range(4) for c in itertools.combinations(SOURCES, n)]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def arrange(tmp_path, host_sources, port_sources, values, option_flags=("-a", "-p")):
+    """Puts each value where the combination says; returns (args, env)."""
+    args, env_vars, lines = [], {}, []
+    for key, sources, flag in (("HOST", host_sources, option_flags[0]),
+                               ("PORT", port_sources, option_flags[1])):
+        for source in sources:
+            value = values[key][source]
+            if source == "option":
+                args += [flag, value]
+            elif source == "env":
+                env_vars[f"CHATROOM_{key}"] = value
+            else:
+                lines.append(f"{key}={value}")
+    conf = tmp_path / "settings.conf"
+    conf.write_text("# written by the test\n" + "\n".join(lines) + "\n")
+    env = child_env()
+    for k in list(env):
+        if k.startswith("CHATROOM_") and k not in ("CHATROOM_BUILD", "CHATROOM_SANITIZED"):
+            del env[k]
+    env.update(env_vars)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "no-such-config")
+    return args + ["-c", str(conf)], env
+
+
+def winner(sources, values, default):
+    for source in SOURCES:  # highest precedence first
+        if source in sources:
+            return values[source]
+    return default
+
+
+@pytest.mark.parametrize("host_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+@pytest.mark.parametrize("port_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+def test_client_precedence(tmp_path, host_sources, port_sources):
+    ports = {s: str(free_port()) for s in SOURCES}
+    values = {"HOST": {"option": "127.0.0.2", "env": "127.0.0.3", "file": "127.0.0.4"},
+              "PORT": ports}
+    args, env = arrange(tmp_path, host_sources, port_sources, values)
+    host = winner(host_sources, values["HOST"], "127.0.0.1")
+    port = winner(port_sources, values["PORT"], "8888")
+    proc = subprocess.run([str(CLIENT_BIN), "-n", "x", *args], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    if port == "8888" and proc.returncode == 2:
+        pytest.skip("something listens on the default port 8888 here")
+    assert f"cannot connect to {host}:{port}:" in proc.stderr
+    assert proc.returncode == 1
+
+
+@pytest.mark.parametrize("host_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+@pytest.mark.parametrize("port_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+def test_server_precedence(tmp_path, host_sources, port_sources):
+    ports = {s: str(free_port()) for s in SOURCES}
+    values = {"HOST": {"option": "127.0.0.2", "env": "127.0.0.3", "file": "127.0.0.4"},
+              "PORT": ports}
+    args, env = arrange(tmp_path, host_sources, port_sources, values)
+    host = winner(host_sources, values["HOST"], "127.0.0.1")
+    port = winner(port_sources, values["PORT"], "8888")
+    proc = subprocess.Popen([str(SERVER_BIN), *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        first = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=TIMEOUT)
+    # The default port may be taken on a developer's machine; the address
+    # and port the server chose show either way.
+    assert (f"listening on {host}:{port}" in first
+            or f"cannot listen on {host}:{port}" in first), first
+
+
+@pytest.mark.parametrize("binary", [SERVER_BIN, CLIENT_BIN], ids=["server", "client"])
+@pytest.mark.parametrize("content, message", [
+    ("HOST=127.0.0.1\nPORT=70000\n", r"settings\.conf:2: PORT '70000': invalid port"),
+    ("# comment\n\nPORTE=9999\n", r"settings\.conf:3: unknown key 'PORTE'"),
+    ("just words\n", r"settings\.conf:1: not a KEY=VALUE line"),
+    ("[section]\nPORT=1\n", r"settings\.conf:2: sections are not used \(found \[section\]\)"),
+])
+def test_bad_file_is_a_clear_error(tmp_path, binary, content, message):
+    conf = tmp_path / "settings.conf"
+    conf.write_text(content)
+    proc = subprocess.run([str(binary), "-c", str(conf)], capture_output=True, text=True,
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=child_env())
+    assert proc.returncode == 2
+    assert re.search(message, proc.stderr), proc.stderr
+
+
+@pytest.mark.parametrize("binary", [SERVER_BIN, CLIENT_BIN], ids=["server", "client"])
+def test_unreadable_file_and_bad_environment(tmp_path, binary):
+    proc = subprocess.run([str(binary), "-c", str(tmp_path / "missing.conf")],
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL, env=child_env())
+    assert proc.returncode == 2
+    assert f"cannot read {tmp_path / 'missing.conf'}: No such file or directory" in proc.stderr
+
+    env = child_env()
+    env["CHATROOM_PORT"] = "soixante"
+    proc = subprocess.run([str(binary)], capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL, env=env)
+    assert proc.returncode == 2
+    assert "CHATROOM_PORT 'soixante': invalid port" in proc.stderr
+
+
+@pytest.mark.parametrize("binary, name", [(SERVER_BIN, "chatroom-server"), (CLIENT_BIN, "chatroom")])
+def test_help_and_version(binary, name):
+    out = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0 and "--config FILE" in out.stdout and "--port PORT" in out.stdout
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0 and re.fullmatch(rf"{name} \d+\.\d+\.\d+\n", out.stdout)
+
+
+def test_client_nick_from_file(tmp_path, server):
+    conf = tmp_path / "client.conf"
+    conf.write_text(f"HOST=127.0.0.1\nPORT={server.port}\nNICK=depuis_fichier\n")
+    watcher = server.peer()
+    watcher.join("w")
+    env = child_env()
+    env.pop("CHATROOM_NICK", None)
+    proc = subprocess.Popen([str(CLIENT_BIN), "-c", str(conf)], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watcher.expect("Annonce : depuis_fichier a rejoint la chatroom")
+    proc.stdin.close()
+    assert proc.wait(timeout=TIMEOUT) == 0
+
+
+def test_default_user_config_location(tmp_path, server):
+    (tmp_path / "chatroom").mkdir()
+    (tmp_path / "chatroom" / "client.conf").write_text(f"PORT={server.port}\nNICK=xdg\n")
+    watcher = server.peer()
+    watcher.join("w")
+    env = child_env()
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    proc = subprocess.Popen([str(CLIENT_BIN)], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watcher.expect("Annonce : xdg a rejoint la chatroom")
+    proc.stdin.close()
+    assert proc.wait(timeout=TIMEOUT) == 0
