@@ -8,6 +8,7 @@ packages=(
   libuv1-dev            # the event loop of every program
   libcurl4-openssl-dev  # Part I demos: HTTP, sync and on the libuv loop
   libinih-dev           # KEY=VALUE config files
+  libcjson-dev          # JSON: the history file
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets

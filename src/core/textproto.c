@@ -1,6 +1,7 @@
 #include "textproto.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "sanitize.h"
@@ -58,6 +59,32 @@ int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause)
 	if (!sanitize_is_clean(pseudo, len)) {
 		*cause = "le pseudo contient un caractère interdit";
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int textproto_check_room(const char *room, size_t len, const char **cause)
+{
+	if (len == 0) {
+		*cause = "le nom du salon est vide";
+		return -EINVAL;
+	}
+	if (len > TEXT_MAX_ROOM) {
+		*cause = "le nom du salon dépasse 32 octets";
+		return -EINVAL;
+	}
+	if (!utf8_is_valid(room, len) || !sanitize_is_clean(room, len)) {
+		*cause = "le nom du salon contient un caractère interdit";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)room[i];
+		bool ascii_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		if (c < 0x80 && !ascii_ok) {
+			*cause = "le nom du salon ne prend que lettres, chiffres, '-', '_' et '.'";
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -17,12 +17,22 @@
 #define TEXT_MAX_LINE 4096
 /* A pseudo is 1 to 32 bytes of printable UTF-8. */
 #define TEXT_MAX_PSEUDO 32
+/* A room name is 1 to 32 bytes of [A-Za-z0-9_-] (and accented letters). */
+#define TEXT_MAX_ROOM 32
 
 #define TEXT_HELLO_REPLY   "Hello %s:%u"
 #define TEXT_RECEIVED      "Message received from %s:%u : %.*s"
 #define TEXT_SAID          "%s a dit : %.*s"
 #define TEXT_JOINED        "Annonce : %s a rejoint la chatroom"
 #define TEXT_LEFT          "Annonce : %s a quitté la chatroom"
+#define TEXT_JOINED_ROOM   "Annonce : %s a rejoint le salon %s"
+#define TEXT_LEFT_ROOM     "Annonce : %s a quitté le salon %s"
+#define TEXT_RETURNED      "%s est de retour !"
+#define TEXT_WELCOME_BACK  "Welcome back %s !"
+#define TEXT_HISTORY_START "Annonce : historique du salon %s (%zu)"
+#define TEXT_HISTORY_END   "Annonce : fin de l'historique"
+#define TEXT_ROOM_LIST     "Salons : %s"
+#define TEXT_WHO           "Présents dans %s : %s"
 #define TEXT_SERVER_STOP   "Annonce : le serveur s'arrête"
 #define TEXT_ERROR         "Erreur : %s"
 
@@ -46,5 +56,8 @@ void textproto_parse_first(const char *line, size_t len, struct text_msg *out);
  * *cause (a static string).
  */
 int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause);
+
+/* The same for a room name: letters (any script), digits, '-', '_', '.'. */
+int textproto_check_room(const char *room, size_t len, const char **cause);
 
 #endif

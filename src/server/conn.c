@@ -296,6 +296,8 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	if (c == NULL)
 		return UV_ENOMEM;
 	c->server = s;
+	c->id = ++s->last_conn_id;
+	c->colour = -1;
 	uv_tcp_init(s->loop, &c->tcp);
 	c->tcp.data = c;
 	c->open_handles = 1;

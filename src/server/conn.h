@@ -22,6 +22,7 @@
 #include "outq.h"
 #include "textproto.h"
 
+struct room;
 struct server;
 
 /* Why a conn must go at the next flush (see conn_send). */
@@ -41,15 +42,19 @@ struct conn {
 	struct conn *prev_pending, *next_pending;
 	bool pending;
 
-	/* The hub's membership list (hub.c owns these links). */
+	uint64_t id; /* unique for the server's life, never reused */
+
+	/* The room's member list (room.c owns these links). */
+	struct room *room;
 	struct conn *member_prev, *member_next;
-	bool member;
 
 	char ip[46];     /* INET6_ADDRSTRLEN */
 	unsigned port;
 	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	bool has_pseudo;
+	uint64_t user_id; /* 0 until it has a pseudo */
+	int colour;       /* xterm-256 index, -1 until it has a pseudo */
 
 	struct linereader lines;
 	struct outq out;

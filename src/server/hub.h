@@ -1,23 +1,40 @@
 /*
- * hub: the chat itself. It knows who is in the chatroom, what a line from
- * a peer means (greeting, pseudo, message) and relays each message, encoded
- * once, to every other member.
+ * hub: the chat itself. It knows the rooms and who is in each, what a line
+ * from a text peer means (greeting, pseudo, command, message), stamps each
+ * event with an id and the time, has it remembered (room ring and history
+ * file) and relays it, encoded once, to the room.
  *
- * hub.c owns the membership list (the member_* links inside struct conn);
- * it never frees a conn.
+ * hub.c owns struct rooms and the queue of broadcasts held until the
+ * history is durable (fsync=always); it links conns but never frees one.
  */
 #ifndef CHATROOM_HUB_H
 #define CHATROOM_HUB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "history.h"
+#include "room.h"
 
 struct conn;
 struct frame;
 
+/* A broadcast waiting for its event to reach the disk. */
+struct held_broadcast {
+	struct held_broadcast *next;
+	uint64_t event_id;
+	uint64_t except_conn_id;
+	struct frame *frame;
+	char room[TEXT_MAX_ROOM + 1];
+};
+
 struct hub {
-	struct conn *members;
-	size_t member_count;
+	struct rooms rooms;
+	struct history_log *history; /* NULL: nothing written to disk */
+	uint64_t last_event_id;
+	struct held_broadcast *held, **held_tail;
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
 	/* Scratch space for one sanitised line. */
@@ -25,16 +42,23 @@ struct hub {
 	size_t clean_cap;
 };
 
-void hub_init(struct hub *h, char *clean_buf, size_t clean_cap);
+int hub_init(struct hub *h, size_t history_cap, char *clean_buf, size_t clean_cap);
+void hub_free(struct hub *h);
 
+/* Loads the history file into the rooms (start-up, blocking). */
+int hub_load_history(struct hub *h, const char *path);
+/* From now on events are appended to `log` (already open). */
+void hub_attach_history(struct hub *h, struct history_log *log);
+
+/* A new connection lands in the default room. */
 void hub_add(struct hub *h, struct conn *c);
-/* Takes c out of the chatroom and tells the others if it had joined. */
+/* Takes c out of its room and tells the room if it had a pseudo. */
 void hub_remove(struct hub *h, struct conn *c);
 
-/* A complete line (no '\n') from c, exactly as received. */
+/* A complete line (no '\n') from a text peer, exactly as received. */
 void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len);
 
-/* Sends f to every member but `except` (which may be NULL). */
-void hub_broadcast(struct hub *h, struct frame *f, const struct conn *except);
+/* Once a minute: forget rooms empty of people and of history. */
+void hub_tick(struct hub *h);
 
 #endif

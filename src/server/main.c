@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
@@ -17,6 +19,7 @@
 #include "server.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/chatroom/server.conf"
+#define DEFAULT_HISTORY_FILE "/var/lib/chatroom/history.jsonl"
 
 static void usage(FILE *out)
 {
@@ -28,6 +31,13 @@ static void usage(FILE *out)
 		"  -c, --config FILE       settings file (default " DEFAULT_CONFIG_FILE ")\n"
 		"      --max-queue BYTES   drop a peer with more than this unread\n"
 		"                          (MAX_QUEUE=, default %u)\n"
+		"      --history FILE      the conversation as JSON Lines (HISTORY=, default\n"
+		"                          " DEFAULT_HISTORY_FILE ",\n"
+		"                          else $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
+		"      --history-size N    events each room remembers (HISTORY_SIZE=, default %d)\n"
+		"      --fsync POLICY      always, everysec or no (FSYNC=, default everysec)\n"
+		"      --history-max-bytes BYTES  compact the file past this size\n"
+		"                          (HISTORY_MAX_BYTES=, default %u)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this help\n"
@@ -36,7 +46,8 @@ static void usage(FILE *out)
 		"The file holds KEY=VALUE lines (HOST=127.0.0.1, PORT=9999, MAX_QUEUE=...);\n"
 		"CHATROOM_HOST, CHATROOM_PORT, CHATROOM_MAX_QUEUE override it, options\n"
 		"override both.\n",
-		SERVER_DEFAULT_PORT, SERVER_DEFAULT_MAX_QUEUE);
+		SERVER_DEFAULT_PORT, SERVER_DEFAULT_MAX_QUEUE,
+		SERVER_DEFAULT_HISTORY_SIZE, SERVER_DEFAULT_HISTORY_MAX_BYTES);
 }
 
 /* Room for an address given in a file or the environment, which do not
@@ -44,6 +55,8 @@ static void usage(FILE *out)
 struct settings {
 	struct server_config server;
 	char address[256];
+	char history[4096];
+	bool history_set;
 };
 
 static int set_host(void *target, const char *value, const char **cause)
@@ -70,19 +83,73 @@ static int set_max_queue(void *target, const char *value, const char **cause)
 	return config_parse_size(value, 1024, &s->server.max_queue_bytes, cause);
 }
 
+static int set_history(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (value[0] == '\0' || strlen(value) >= sizeof(s->history)) {
+		*cause = "invalid path";
+		return -EINVAL;
+	}
+	snprintf(s->history, sizeof(s->history), "%s", value);
+	s->history_set = true;
+	return 0;
+}
+
+static int set_history_size(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (config_parse_size(value, 0, &s->server.history_size, cause) < 0 ||
+	    s->server.history_size > 100000) {
+		*cause = "invalid number of events (0-100000)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_fsync(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (history_parse_fsync(value, &s->server.fsync) < 0) {
+		*cause = "not one of always, everysec, no";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_history_max(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	return config_parse_size(value, 4096, &s->server.history_max_bytes, cause);
+}
+
+/* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
 	{"PORT", set_port},
 	{"MAX_QUEUE", set_max_queue},
+	{"HISTORY", set_history},
+	{"HISTORY_SIZE", set_history_size},
+	{"FSYNC", set_fsync},
+	{"HISTORY_MAX_BYTES", set_history_max},
+};
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+static const char *const option_names[KEY_COUNT] = {
+	"--address", "--port", "--max-queue", "--history", "--history-size",
+	"--fsync", "--history-max-bytes",
 };
 
-enum { OPT_MAX_QUEUE = 256, OPT_VERSION };
+enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
+       OPT_FSYNC, OPT_HISTORY_MAX };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
 	{"port", required_argument, NULL, 'p'},
 	{"config", required_argument, NULL, 'c'},
 	{"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+	{"history", required_argument, NULL, OPT_HISTORY},
+	{"history-size", required_argument, NULL, OPT_HISTORY_SIZE},
+	{"fsync", required_argument, NULL, OPT_FSYNC},
+	{"history-max-bytes", required_argument, NULL, OPT_HISTORY_MAX},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -97,7 +164,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 	const struct config_table table = {keys, sizeof(keys) / sizeof(keys[0]), s};
 	struct config_error err;
 	/* Options beat everything, so they are applied last; remember them. */
-	const char *option_value[3] = {NULL, NULL, NULL};
+	const char *option_value[KEY_COUNT] = {NULL};
 	const char *config_file = NULL;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "a:p:c:vqh", options, NULL)) != -1) {
@@ -105,6 +172,10 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case 'a': option_value[0] = optarg; break;
 		case 'p': option_value[1] = optarg; break;
 		case OPT_MAX_QUEUE: option_value[2] = optarg; break;
+		case OPT_HISTORY: option_value[3] = optarg; break;
+		case OPT_HISTORY_SIZE: option_value[4] = optarg; break;
+		case OPT_FSYNC: option_value[5] = optarg; break;
+		case OPT_HISTORY_MAX: option_value[6] = optarg; break;
 		case 'c': config_file = optarg; break;
 		case 'v': *level = LOG_DEBUG; break;
 		case 'q': *level = LOG_WARN; break;
@@ -119,12 +190,11 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		return 2;
 	}
 
-	static const char *const option_names[3] = {"--address", "--port", "--max-queue"};
 	if (config_read_file(&table, config_file ? config_file : DEFAULT_CONFIG_FILE,
 			     config_file == NULL, &err) < 0 ||
 	    config_read_env(&table, &err) < 0)
 		goto bad;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < KEY_COUNT; i++)
 		if (option_value[i] != NULL &&
 		    config_set(&table, keys[i].name, option_value[i], option_names[i], &err) < 0)
 			goto bad;
@@ -132,6 +202,52 @@ static int load_settings(int argc, char **argv, struct settings *s,
 bad:
 	fprintf(stderr, "chatroom-server: %s\n", err.text);
 	return 2;
+}
+
+/* Creates each missing directory of path's parent; 0 or -errno. */
+static int make_parent_dirs(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* The default history file, or the per-user one when the system-wide
+ * directory is not writable (said once, on the console). */
+static void choose_history_path(struct settings *s)
+{
+	if (s->history_set) {
+		s->server.history_path = strcmp(s->history, "none") == 0 ? NULL : s->history;
+		return;
+	}
+	if (make_parent_dirs(DEFAULT_HISTORY_FILE) == 0 &&
+	    access("/var/lib/chatroom", W_OK) == 0) {
+		s->server.history_path = DEFAULT_HISTORY_FILE;
+		return;
+	}
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	if (state != NULL && state[0] == '/')
+		snprintf(s->history, sizeof(s->history), "%s/chatroom/history.jsonl", state);
+	else if (home != NULL && home[0] != '\0')
+		snprintf(s->history, sizeof(s->history),
+			 "%s/.local/state/chatroom/history.jsonl", home);
+	else {
+		log_warn("no writable place for the history: keeping none");
+		return;
+	}
+	make_parent_dirs(s->history);
+	log_info("%s is not writable; history goes to %s", DEFAULT_HISTORY_FILE,
+		 s->history);
+	s->server.history_path = s->history;
 }
 
 int main(int argc, char **argv)
@@ -143,6 +259,9 @@ int main(int argc, char **argv)
 			.max_queue_bytes = SERVER_DEFAULT_MAX_QUEUE,
 			.partial_delay_ms = SERVER_DEFAULT_PARTIAL_DELAY_MS,
 			.drain_timeout_ms = SERVER_DEFAULT_DRAIN_TIMEOUT_MS,
+			.history_size = SERVER_DEFAULT_HISTORY_SIZE,
+			.fsync = HISTORY_FSYNC_EVERYSEC,
+			.history_max_bytes = SERVER_DEFAULT_HISTORY_MAX_BYTES,
 		},
 	};
 	enum log_level level = LOG_INFO;
@@ -151,6 +270,7 @@ int main(int argc, char **argv)
 		return status;
 
 	log_init(stdout, level);
+	choose_history_path(&settings);
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -167,6 +287,7 @@ int main(int argc, char **argv)
 			settings.server.address, settings.server.port, cause);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	int leftover = uv_loop_close(&loop);
+	server_free(server);
 	free(server);
 	if (rc < 0)
 		return 1;

@@ -70,6 +70,15 @@ static void on_flush(uv_prepare_t *prepare)
 		server_unmark_pending(s, c);
 		conn_flush(c);
 	}
+	/* Everything said this turn goes to disk in one write. */
+	if (s->history_open)
+		history_kick(&s->history);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+	struct server *s = timer->data;
+	hub_tick(&s->hub);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -128,19 +137,49 @@ static void print_listening(struct server *s)
 	log_info("chatroom-server listening on %s:%d", ip, port);
 }
 
+static int start_history(struct server *s, const char **cause)
+{
+	const char *path = s->cfg.history_path;
+	int rc = hub_load_history(&s->hub, path);
+	if (rc < 0) {
+		*cause = "cannot read the history file";
+		return rc;
+	}
+	rc = history_open(&s->history, s->loop, path, s->cfg.fsync,
+			  s->cfg.history_max_bytes, cause);
+	if (rc < 0)
+		return rc;
+	s->history_open = true;
+	hub_attach_history(&s->hub, &s->history);
+	log_info("history in %s (last event %llu)", path,
+		 (unsigned long long)s->hub.last_event_id);
+	return 0;
+}
+
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->cfg = *cfg;
-	hub_init(&s->hub, s->clean_buf, sizeof(s->clean_buf));
+	int rc = hub_init(&s->hub, cfg->history_size, s->clean_buf, sizeof(s->clean_buf));
+	if (rc < 0) {
+		*cause = uv_strerror(rc);
+		return rc;
+	}
+	if (cfg->history_path != NULL) {
+		rc = start_history(s, cause);
+		if (rc < 0)
+			return rc;
+	}
 
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
-	int rc = bind_listener(s, cause);
+	rc = bind_listener(s, cause);
 	if (rc < 0) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
+		if (s->history_open)
+			history_close(&s->history);
 		return rc;
 	}
 	s->listening = true;
@@ -148,6 +187,10 @@ int server_start(struct server *s, uv_loop_t *loop,
 	uv_prepare_init(loop, &s->flusher);
 	s->flusher.data = s;
 	uv_prepare_start(&s->flusher, on_flush);
+
+	uv_timer_init(loop, &s->ticker);
+	s->ticker.data = s;
+	uv_timer_start(&s->ticker, on_tick, 60 * 1000, 60 * 1000);
 
 	uv_signal_init(loop, &s->sigint);
 	s->sigint.data = s;
@@ -166,6 +209,10 @@ static void finish_stop_if_idle(struct server *s)
 	if (s->conn_count > 0 || uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	uv_close((uv_handle_t *)&s->flusher, NULL);
+	/* Held broadcasts are dropped with the peers; the events themselves
+	 * are in the history, which is written and synced here. */
+	if (s->history_open)
+		history_close(&s->history);
 	log_info("stopped");
 }
 
@@ -180,6 +227,7 @@ void server_stop(struct server *s)
 	s->listening = false;
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->ticker, NULL);
 
 	struct frame *bye = frame_printf(TEXT_SERVER_STOP "\n");
 	struct conn *c = s->conns;
@@ -192,4 +240,9 @@ void server_stop(struct server *s)
 	}
 	frame_unref(bye);
 	finish_stop_if_idle(s);
+}
+
+void server_free(struct server *s)
+{
+	hub_free(&s->hub);
 }

@@ -23,6 +23,10 @@ struct server_config {
 	size_t max_queue_bytes; /* a peer this far behind is dropped */
 	unsigned partial_delay_ms; /* quiet time before a newline-less message counts */
 	unsigned drain_timeout_ms; /* how long a closing peer may take to read */
+	const char *history_path;  /* NULL: no history on disk */
+	size_t history_size;       /* events remembered per room */
+	enum history_fsync fsync;
+	size_t history_max_bytes;  /* compact the file past this size */
 };
 
 #define SERVER_DEFAULT_PORT 8888
@@ -32,6 +36,9 @@ struct server_config {
  * inside one write, and loopback or LAN segments arrive far faster. */
 #define SERVER_DEFAULT_PARTIAL_DELAY_MS 150
 #define SERVER_DEFAULT_DRAIN_TIMEOUT_MS 2000
+#define SERVER_DEFAULT_HISTORY_SIZE 100
+/* 64 MiB: months of a busy room, compacted in well under a second. */
+#define SERVER_DEFAULT_HISTORY_MAX_BYTES (64u * 1024 * 1024)
 
 /* One read lands here; the conns keep only the bytes of unfinished lines. */
 #define SERVER_READ_BUF_SIZE (64 * 1024)
@@ -44,9 +51,13 @@ struct server {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_prepare_t flusher;
+	uv_timer_t ticker;           /* once a minute: housekeeping */
 	bool listening;
 
 	struct hub hub;
+	struct history_log history;
+	bool history_open;
+	uint64_t last_conn_id;
 
 	struct conn *conns;          /* every live conn */
 	size_t conn_count;
@@ -64,8 +75,12 @@ struct server {
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause);
 
-/* Begins a graceful stop: no new peers, everyone told, queues drained. */
+/* Begins a graceful stop: no new peers, everyone told, queues drained,
+ * history written and synced. */
 void server_stop(struct server *s);
+
+/* Frees what the server still holds once uv_run has returned. */
+void server_free(struct server *s);
 
 /* Called by conn.c. */
 void server_add_conn(struct server *s, struct conn *c);

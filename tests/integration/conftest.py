@@ -52,8 +52,13 @@ class Server:
     """A chatroom-server process; its console log goes to a file."""
 
     def __init__(self, tmp_path, *args):
-        self.log_path = tmp_path / f"server-{time.monotonic_ns()}.log"
+        stamp = time.monotonic_ns()
+        self.log_path = tmp_path / f"server-{stamp}.log"
         self.log_file = open(self.log_path, "wb")
+        if "--history" not in args:  # never the machine's own history
+            self.history_path = tmp_path / f"history-{stamp}.jsonl"
+            args = ("--history", str(self.history_path), *args)
+        self.args = args
         self.proc = subprocess.Popen(
             [str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
@@ -164,15 +169,33 @@ class Peer:
             self.buf += chunk
         return False
 
-    def join(self, pseudo):
-        """Joins; earlier peers' join notices still in flight are skipped."""
+    def join(self, pseudo, room=None):
+        """Joins; earlier peers' join notices still in flight and the
+        room's history are skipped. Returns the history lines."""
         self.send(f"Hello|{pseudo}\n")
         wanted = f"Annonce : {pseudo} a rejoint la chatroom"
+        history = self.skip_until(wanted)
+        if room is not None:
+            self.send(f"/join {room}\n")
+            history = self.skip_until(f"Annonce : {pseudo} a rejoint le salon {room}")
+        return history
+
+    def skip_until(self, wanted):
+        """Reads up to the line `wanted`, skipping arrivals of others and a
+        history block, which it returns."""
+        history, in_history = [], False
         while True:
             got = self.line()
             if got == wanted:
-                return
-            assert got.startswith("Annonce : ") and got.endswith(" a rejoint la chatroom"), got
+                return history
+            if got.startswith("Annonce : historique du salon "):
+                in_history = True
+            elif got == "Annonce : fin de l'historique":
+                in_history = False
+            elif in_history:
+                history.append(got)
+            else:
+                assert got.startswith("Annonce : ") and " a rejoint " in got, got
 
     def close(self):
         self.sock.close()
@@ -217,6 +240,15 @@ class Client:
         got = self.line(timeout)
         assert got == wanted
         return got
+
+    def skip_until(self, wanted, timeout=TIMEOUT):
+        """Reads up to the line `wanted`; returns the lines before it."""
+        skipped = []
+        while True:
+            got = self.line(timeout)
+            if got == wanted:
+                return skipped
+            skipped.append(got)
 
     def wait(self, timeout=TIMEOUT):
         """Waits for exit, leaving stdin as the test left it; returns

@@ -11,13 +11,15 @@ from conftest import SANITIZED, TIMEOUT
 
 def drain(socks, done, timeout):
     """Reads every socket until done(i, lines_so_far) holds for all of them.
-    Returns the list of lines received per socket."""
+    Returns the list of live lines received per socket (history blocks
+    left out)."""
     sel = selectors.DefaultSelector()
     for i, s in enumerate(socks):
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ, i)
     partial = [b""] * len(socks)
     lines = [[] for _ in socks]
+    in_history = [False] * len(socks)
     waiting = set(range(len(socks)))
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
@@ -27,7 +29,14 @@ def drain(socks, done, timeout):
             assert chunk, f"peer {i} was disconnected"
             data = partial[i] + chunk
             *complete, partial[i] = data.split(b"\n")
-            lines[i].extend(complete)
+            for line in complete:
+                # A joiner first gets the room's history: not live traffic.
+                if line.startswith(b"Annonce : historique du salon "):
+                    in_history[i] = True
+                elif line == "Annonce : fin de l'historique".encode():
+                    in_history[i] = False
+                elif not in_history[i]:
+                    lines[i].append(line)
             if i in waiting and done(i, lines[i]):
                 waiting.discard(i)
     sel.close()

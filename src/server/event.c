@@ -1,0 +1,89 @@
+#include "event.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "frame.h"
+#include "textproto.h"
+
+int event_copy_init(struct event_copy *c, const struct event *ev)
+{
+	size_t pseudo_len = strlen(ev->pseudo), room_len = strlen(ev->room);
+	char *s = malloc(pseudo_len + 1 + room_len + 1 + ev->text_len + 1);
+	if (s == NULL)
+		return -ENOMEM;
+	c->ev = *ev;
+	c->strings = s;
+	memcpy(s, ev->pseudo, pseudo_len + 1);
+	c->ev.pseudo = s;
+	s += pseudo_len + 1;
+	memcpy(s, ev->room, room_len + 1);
+	c->ev.room = s;
+	s += room_len + 1;
+	if (ev->text_len > 0)
+		memcpy(s, ev->text, ev->text_len);
+	s[ev->text_len] = '\0';
+	c->ev.text = s;
+	return 0;
+}
+
+void event_copy_free(struct event_copy *c)
+{
+	free(c->strings);
+	c->strings = NULL;
+}
+
+static struct frame *text_frame(const struct event *ev, const char *prefix)
+{
+	switch (ev->kind) {
+	case EVENT_MESSAGE:
+		return frame_printf("%s" TEXT_SAID "\n", prefix, ev->pseudo,
+				    (int)ev->text_len, ev->text);
+	case EVENT_JOIN:
+		return ev->default_room
+			? frame_printf("%s" TEXT_JOINED "\n", prefix, ev->pseudo)
+			: frame_printf("%s" TEXT_JOINED_ROOM "\n", prefix, ev->pseudo, ev->room);
+	case EVENT_LEAVE:
+		return ev->default_room
+			? frame_printf("%s" TEXT_LEFT "\n", prefix, ev->pseudo)
+			: frame_printf("%s" TEXT_LEFT_ROOM "\n", prefix, ev->pseudo, ev->room);
+	case EVENT_RETURN:
+		return frame_printf("%s" TEXT_RETURNED "\n", prefix, ev->pseudo);
+	}
+	return NULL;
+}
+
+struct frame *event_text_frame(const struct event *ev)
+{
+	return text_frame(ev, "");
+}
+
+struct frame *event_text_history_frame(const struct event *ev)
+{
+	time_t secs = (time_t)(ev->time_ms / 1000);
+	struct tm tm;
+	localtime_r(&secs, &tm);
+	char prefix[16];
+	strftime(prefix, sizeof(prefix), "[%H:%M] ", &tm);
+	return text_frame(ev, prefix);
+}
+
+static const char *const kind_names[] = {"message", "join", "leave", "return"};
+
+const char *event_kind_name(enum event_kind kind)
+{
+	return kind_names[kind];
+}
+
+int event_kind_from_name(const char *name, enum event_kind *out)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (strcmp(kind_names[i], name) == 0) {
+			*out = (enum event_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

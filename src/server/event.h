@@ -1,0 +1,56 @@
+/*
+ * event: one thing that happens in a room (a message, an arrival, a
+ * departure, a return), as the hub, the history and the encoders see it.
+ *
+ * A struct event only borrows its strings; history.c keeps owned copies
+ * (struct event_copy). Encoders turn an event into the bytes of one wire
+ * format, once per broadcast.
+ */
+#ifndef CHATROOM_EVENT_H
+#define CHATROOM_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct frame;
+
+enum event_kind {
+	EVENT_MESSAGE, /* "<pseudo> a dit : <text>" */
+	EVENT_JOIN,    /* "Annonce : <pseudo> a rejoint ..." */
+	EVENT_LEAVE,   /* "Annonce : <pseudo> a quitté ..." */
+	EVENT_RETURN,  /* "<pseudo> est de retour !" */
+};
+
+struct event {
+	enum event_kind kind;
+	uint64_t id;        /* server-assigned, increasing over the server's life */
+	int64_t time_ms;    /* when the server received it, ms since the epoch */
+	uint64_t sender_id; /* 0 for an anonymous text peer */
+	const char *pseudo; /* the sender's label: pseudo or "{IP}:{Port}" */
+	int colour;         /* xterm-256 index, -1 none */
+	const char *room;
+	const char *text;   /* message text (EVENT_MESSAGE only) */
+	size_t text_len;
+	bool default_room;  /* arrivals and departures of the default room use
+			       the course's "la chatroom" wording */
+};
+
+/* An event whose strings it owns, as kept in a room's history. */
+struct event_copy {
+	struct event ev;
+	char *strings; /* one allocation: pseudo, room, text */
+};
+
+int event_copy_init(struct event_copy *c, const struct event *ev);
+void event_copy_free(struct event_copy *c);
+
+/* The text protocol's line for an event, '\n' included; NULL on ENOMEM. */
+struct frame *event_text_frame(const struct event *ev);
+/* The same as a history line: "[hh:mm] " (server local time) first. */
+struct frame *event_text_history_frame(const struct event *ev);
+
+const char *event_kind_name(enum event_kind kind);
+int event_kind_from_name(const char *name, enum event_kind *out);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * history: the conversation on disk, one JSON object per line (JSON Lines),
+ * append-only, like Redis's AOF.
+ *
+ * Events are serialised on the loop thread into a pending buffer; once per
+ * loop turn (history_kick) the buffer goes to the thread pool in one write,
+ * so there is never a disk write per message and never one on the loop
+ * thread. The fsync policy is Redis's appendfsync: `always` (each batch is
+ * fdatasync'ed before on_durable reports it), `everysec` (a timer syncs
+ * once a second) or `no` (the kernel decides). Past max_bytes the file is
+ * rewritten with what the rooms still remember (compaction).
+ *
+ * history.c owns the file descriptor, the buffers and its timer; the
+ * caller owns struct history_log and frees nothing inside it.
+ */
+#ifndef CHATROOM_HISTORY_H
+#define CHATROOM_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "event.h"
+
+enum history_fsync { HISTORY_FSYNC_NO, HISTORY_FSYNC_EVERYSEC, HISTORY_FSYNC_ALWAYS };
+
+struct history_log;
+
+/* Appends the JSON lines of what must survive a compaction (every event
+ * the rooms remember with an id <= up_to_id) to the buffer via
+ * history_serialise. */
+typedef void (*history_snapshot_cb)(struct history_log *log, uint64_t up_to_id);
+/* Every event with an id <= id is on disk (policy `always` only). */
+typedef void (*history_durable_cb)(struct history_log *log, uint64_t id);
+
+struct history_buffer {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+struct history_log {
+	uv_loop_t *loop;
+	char path[4096];
+	uv_file fd;
+	enum history_fsync policy;
+	size_t max_bytes;
+	size_t file_bytes;
+
+	struct history_buffer pending;  /* serialised, not yet handed out */
+	uint64_t pending_last_id;
+	struct history_buffer writing;  /* on the thread pool now */
+	size_t writing_done;
+	uint64_t writing_last_id;
+	uint64_t written_id;            /* highest id written (maybe not synced) */
+	uint64_t durable_id;            /* highest id written and synced */
+	bool busy;
+	bool dirty;                     /* written since the last sync */
+	bool failing;                   /* the last write failed; retrying */
+	bool closing;
+
+	uv_fs_t req;
+	uv_work_t compact_work;
+	struct history_buffer compact;  /* the rewritten file's content */
+	uv_file compact_fd;
+	int compact_error;
+	uv_timer_t timer;               /* everysec syncs and retries */
+
+	history_durable_cb on_durable;
+	history_snapshot_cb on_snapshot;
+	void *data;
+};
+
+/* Reads the file (if any) and calls on_event for each record, oldest
+ * first; a torn or corrupt line is skipped with a warning, and a torn tail
+ * is cut off so appends start on a clean line. *last_id gets the highest
+ * id seen. Blocking: for start-up only. 0, or a negative errno. */
+int history_load(const char *path, void (*on_event)(void *data, const struct event *ev),
+		 void *data, uint64_t *last_id);
+
+/* Opens for appending. 0, or a UV_E* code with *cause set. */
+int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
+		 enum history_fsync policy, size_t max_bytes, const char **cause);
+
+/* Serialises one event (with its id) for the next batch. */
+void history_append(struct history_log *log, const struct event *ev);
+/* Appends one event's JSON line to a buffer; used for snapshots too. */
+void history_serialise(struct history_buffer *buf, const struct event *ev);
+/* Starts writing what is pending, unless a write is under way. */
+void history_kick(struct history_log *log);
+/* Writes and syncs what is left, then closes; the loop runs until done. */
+void history_close(struct history_log *log);
+
+int history_parse_fsync(const char *value, enum history_fsync *out);
+
+#endif
