@@ -160,6 +160,8 @@ static void publish(struct hub *h, struct room *room, struct event *ev,
 	frame_unref(f);
 }
 
+/* An arrival is told to the newcomer too (it confirms the pseudo and the
+ * room); a departure only to those who stay. */
 static void publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 {
 	struct event ev = {
@@ -168,7 +170,7 @@ static void publish_presence(struct hub *h, struct conn *c, enum event_kind kind
 		.pseudo = c->pseudo,
 		.colour = c->colour,
 	};
-	publish(h, c->room, &ev, 0);
+	publish(h, c->room, &ev, kind == EVENT_LEAVE ? c->id : 0);
 }
 
 static void reply(struct conn *c, struct frame *f)
@@ -344,22 +346,25 @@ static const char commands_help[] =
 	"Commandes : /rooms (les salons), /join SALON (y aller, le créer s'il "
 	"n'existe pas), /who (qui est là)";
 
-/* Returns true when the line was a command. */
-static bool run_command(struct hub *h, struct conn *c, const char *text, size_t len)
+/* Returns true when the line was a command. Arguments are checked on the
+ * raw bytes (a name is refused, never silently mended); only the clean
+ * form is ever echoed. */
+static bool run_command(struct hub *h, struct conn *c, const char *raw,
+			size_t raw_len, const char *clean, size_t clean_len)
 {
-	if (len == 0 || text[0] != '/')
+	if (raw_len == 0 || raw[0] != '/')
 		return false;
-	if (len == 6 && memcmp(text, "/rooms", 6) == 0)
+	if (raw_len == 6 && memcmp(raw, "/rooms", 6) == 0)
 		list_rooms(h, c);
-	else if (len == 4 && memcmp(text, "/who", 4) == 0)
+	else if (raw_len == 4 && memcmp(raw, "/who", 4) == 0)
 		list_members(c);
-	else if (len > 6 && memcmp(text, "/join ", 6) == 0)
-		join_room(h, c, text + 6, len - 6);
-	else if (len == 5 && memcmp(text, "/help", 5) == 0)
+	else if (raw_len > 6 && memcmp(raw, "/join ", 6) == 0)
+		join_room(h, c, raw + 6, raw_len - 6);
+	else if (raw_len == 5 && memcmp(raw, "/help", 5) == 0)
 		reply_line(c, "%s\n", commands_help);
 	else
 		reply_line(c, "Erreur : commande inconnue %.*s. %s\n",
-			   (int)(len > 32 ? 32 : len), text, commands_help);
+			   (int)(clean_len > 32 ? 32 : clean_len), clean, commands_help);
 	return true;
 }
 
@@ -386,7 +391,7 @@ void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len)
 			return;
 		}
 	}
-	if (run_command(h, c, text, n))
+	if (run_command(h, c, line, len, text, n))
 		return;
 	struct event ev = {
 		.kind = EVENT_MESSAGE,
