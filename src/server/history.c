@@ -13,30 +13,7 @@
 /* Retry a failed write (disk full, I/O error) and sync everysec this often. */
 #define HISTORY_TICK_MS 1000
 
-static int buffer_append(struct history_buffer *b, const char *data, size_t len)
-{
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + len)
-			cap *= 2;
-		char *grown = realloc(b->data, cap);
-		if (grown == NULL)
-			return -ENOMEM;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-static void buffer_free(struct history_buffer *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-void history_serialise(struct history_buffer *buf, const struct event *ev)
+void history_serialise(struct appender_buffer *buf, const struct event *ev)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (o == NULL)
@@ -59,8 +36,8 @@ void history_serialise(struct history_buffer *buf, const struct event *ev)
 	cJSON_Delete(o);
 	if (json == NULL)
 		return;
-	if (buffer_append(buf, json, strlen(json)) == 0)
-		buffer_append(buf, "\n", 1);
+	if (appender_buffer_add(buf, json, strlen(json)) == 0)
+		appender_buffer_add(buf, "\n", 1);
 	cJSON_free(json);
 }
 
@@ -146,94 +123,64 @@ int history_load(const char *path, void (*on_event)(void *data, const struct eve
 
 /* ---- writing ------------------------------------------------------------ */
 
-static void start_write(struct history_log *log);
-static void after_batch(struct history_log *log);
-
 static void finish_close(struct history_log *log)
 {
-	if (log->fd < 0)
+	appender_close(&log->file, true);
+	log->durable_id = log->file.written_mark;
+}
+
+static bool start_compaction(struct history_log *log);
+
+/* The follow-up of a batch is over: compact if the file grew too big,
+ * else let the next batch go. */
+static void batch_done(struct history_log *log)
+{
+	if (!log->closing && log->max_bytes > 0 && log->file.file_bytes > log->max_bytes &&
+	    start_compaction(log))
 		return;
-	uv_fs_t req;
-	uv_fs_fdatasync(log->loop, &req, log->fd, NULL); /* last act: may block */
-	uv_fs_req_cleanup(&req);
-	uv_fs_close(log->loop, &req, log->fd, NULL);
-	uv_fs_req_cleanup(&req);
-	log->fd = -1;
-	log->durable_id = log->written_id;
-	buffer_free(&log->pending);
-	buffer_free(&log->writing);
+	if (log->closing) {
+		log->file.busy = false;
+		finish_close(log);
+		return;
+	}
+	appender_done(&log->file);
 }
 
 static void on_synced(uv_fs_t *req)
 {
 	struct history_log *log = req->data;
 	if (req->result < 0)
-		log_error("history %s: sync failed: %s", log->path, uv_strerror((int)req->result));
+		log_error("history %s: sync failed: %s", log->file.path,
+			  uv_strerror((int)req->result));
 	uv_fs_req_cleanup(req);
 	log->dirty = false;
-	log->durable_id = log->written_id;
+	log->durable_id = log->file.written_mark;
 	if (log->on_durable != NULL)
 		log->on_durable(log, log->durable_id);
-	after_batch(log);
+	batch_done(log);
 }
 
-static void on_written(uv_fs_t *req)
+static void start_sync(struct history_log *log)
 {
-	struct history_log *log = req->data;
-	ssize_t result = req->result;
-	uv_fs_req_cleanup(req);
-	if (result < 0) {
-		if (!log->failing)
-			log_error("history %s: write failed: %s; retrying every second",
-				  log->path, uv_strerror((int)result));
-		log->failing = true;
-		return; /* the tick retries; busy stays set */
-	}
-	if (log->failing)
-		log_info("history %s: writing again", log->path);
-	log->failing = false;
-	log->writing_done += (size_t)result;
-	if (log->writing_done < log->writing.len) {
-		start_write(log);
-		return;
-	}
-	log->file_bytes += log->writing.len;
-	log->writing.len = 0;
-	log->writing_done = 0;
-	log->written_id = log->writing_last_id;
+	log->sync_req.data = log;
+	if (uv_fs_fdatasync(log->file.loop, &log->sync_req, log->file.fd, on_synced) < 0)
+		batch_done(log);
+}
+
+static void on_batch_written(struct appender *file)
+{
+	struct history_log *log = file->data;
 	log->dirty = true;
-	if (log->policy == HISTORY_FSYNC_ALWAYS) {
-		log->req.data = log;
-		if (uv_fs_fdatasync(log->loop, &log->req, log->fd, on_synced) == 0)
-			return;
-	}
-	after_batch(log);
-}
-
-static void start_write(struct history_log *log)
-{
-	uv_buf_t buf = uv_buf_init(log->writing.data + log->writing_done,
-				   (unsigned)(log->writing.len - log->writing_done));
-	log->req.data = log;
-	int rc = uv_fs_write(log->loop, &log->req, log->fd, &buf, 1, -1, on_written);
-	if (rc < 0) {
-		log->failing = true;
-		log_error("history %s: cannot write: %s", log->path, uv_strerror(rc));
-	}
+	if (log->policy == HISTORY_FSYNC_ALWAYS)
+		start_sync(log);
+	else
+		batch_done(log);
 }
 
 void history_kick(struct history_log *log)
 {
-	if (log->busy || log->fd < 0 || log->pending.len == 0)
-		return;
-	struct history_buffer swap = log->writing;
-	log->writing = log->pending;
-	log->pending = swap;
-	log->pending.len = 0;
-	log->writing_done = 0;
-	log->writing_last_id = log->pending_last_id;
-	log->busy = true;
-	start_write(log);
+	if (!log->closing)
+		appender_kick(&log->file);
 }
 
 /* ---- compaction --------------------------------------------------------- */
@@ -241,8 +188,8 @@ void history_kick(struct history_log *log)
 static void compact_on_thread(uv_work_t *work)
 {
 	struct history_log *log = work->data;
-	char tmp[sizeof(log->path) + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", log->path);
+	char tmp[sizeof(log->file.path) + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", log->file.path);
 	log->compact_error = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -256,14 +203,14 @@ static void compact_on_thread(uv_work_t *work)
 			continue;
 		if (n < 0) {
 			log->compact_error = -errno;
-			close(fd);
-			unlink(tmp);
-			return;
+			break;
 		}
 		done += (size_t)n;
 	}
-	if (fdatasync(fd) < 0 || rename(tmp, log->path) < 0) {
+	/* The new file replaces the old only once it is whole and on disk. */
+	if (log->compact_error == 0 && (fdatasync(fd) < 0 || rename(tmp, log->file.path) < 0))
 		log->compact_error = -errno;
+	if (log->compact_error < 0) {
 		close(fd);
 		unlink(tmp);
 		return;
@@ -275,20 +222,18 @@ static void compact_done(uv_work_t *work, int status)
 {
 	struct history_log *log = work->data;
 	if (status < 0 || log->compact_error < 0) {
-		log_error("history %s: compaction failed: %s", log->path,
+		log_error("history %s: compaction failed: %s", log->file.path,
 			  uv_strerror(status < 0 ? status : log->compact_error));
+		/* Not again before the file has grown by as much once more. */
+		log->max_bytes = log->file.file_bytes * 2;
 	} else {
-		uv_fs_t req;
-		uv_fs_close(log->loop, &req, log->fd, NULL);
-		uv_fs_req_cleanup(&req);
-		log->fd = log->compact_fd;
-		log_info("history %s: compacted from %zu to %zu bytes", log->path,
-			 log->file_bytes, log->compact.len);
-		log->file_bytes = log->compact.len;
+		log_info("history %s: compacted from %zu to %zu bytes", log->file.path,
+			 log->file.file_bytes, log->compact.len);
+		appender_adopt(&log->file, log->compact_fd, log->compact.len);
 	}
-	buffer_free(&log->compact);
-	log->busy = false;
-	after_batch(log);
+	appender_buffer_free(&log->compact);
+	log->dirty = false;
+	batch_done(log);
 }
 
 static bool start_compaction(struct history_log *log)
@@ -296,67 +241,37 @@ static bool start_compaction(struct history_log *log)
 	if (log->on_snapshot == NULL)
 		return false;
 	log->compact.len = 0;
-	log->on_snapshot(log, log->written_id);
+	log->on_snapshot(log, log->file.written_mark);
 	log->compact_work.data = log;
-	log->busy = true;
-	if (uv_queue_work(log->loop, &log->compact_work, compact_on_thread, compact_done) < 0) {
-		log->busy = false;
-		return false;
-	}
-	return true;
-}
-
-/* A batch is done: compact if the file grew too big, else go on. */
-static void after_batch(struct history_log *log)
-{
-	log->busy = false;
-	if (!log->closing && log->max_bytes > 0 && log->file_bytes > log->max_bytes &&
-	    start_compaction(log))
-		return;
-	history_kick(log);
-	if (log->closing && !log->busy)
-		finish_close(log);
+	return uv_queue_work(log->file.loop, &log->compact_work, compact_on_thread,
+			     compact_done) == 0;
 }
 
 static void on_tick(uv_timer_t *timer)
 {
 	struct history_log *log = timer->data;
-	if (log->failing) {
-		start_write(log); /* a retry of the same bytes */
+	if (log->file.failing) {
+		appender_retry(&log->file);
 		return;
 	}
-	if (log->policy == HISTORY_FSYNC_EVERYSEC && log->dirty && !log->busy) {
-		log->busy = true;
-		log->req.data = log;
-		if (uv_fs_fdatasync(log->loop, &log->req, log->fd, on_synced) < 0)
-			log->busy = false;
+	if (log->policy == HISTORY_FSYNC_EVERYSEC && log->dirty && !log->file.busy) {
+		log->file.busy = true; /* no batch starts while we sync */
+		start_sync(log);
 	}
 }
 
 int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 		 enum history_fsync policy, size_t max_bytes, const char **cause)
 {
-	log->loop = loop;
+	int rc = appender_open(&log->file, loop, path);
+	if (rc < 0) {
+		*cause = uv_strerror(rc);
+		return rc;
+	}
+	log->file.on_written = on_batch_written;
+	log->file.data = log;
 	log->policy = policy;
 	log->max_bytes = max_bytes;
-	log->fd = -1;
-	if (strlen(path) >= sizeof(log->path)) {
-		*cause = "path too long";
-		return UV_ENAMETOOLONG;
-	}
-	snprintf(log->path, sizeof(log->path), "%s", path);
-	uv_fs_t req;
-	int fd = uv_fs_open(loop, &req, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			    0644, NULL);
-	uv_fs_req_cleanup(&req);
-	if (fd < 0) {
-		*cause = uv_strerror(fd);
-		return fd;
-	}
-	log->fd = fd;
-	if (uv_fs_fstat(loop, &req, fd, NULL) == 0)
-		log->file_bytes = (size_t)req.statbuf.st_size;
-	uv_fs_req_cleanup(&req);
 	uv_timer_init(loop, &log->timer);
 	log->timer.data = log;
 	uv_timer_start(&log->timer, on_tick, HISTORY_TICK_MS, HISTORY_TICK_MS);
@@ -365,10 +280,12 @@ int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 
 void history_append(struct history_log *log, const struct event *ev)
 {
-	if (log->fd < 0 || log->closing)
+	if (log->file.fd < 0 || log->closing)
 		return;
-	history_serialise(&log->pending, ev);
-	log->pending_last_id = ev->id;
+	size_t before = log->file.pending.len;
+	history_serialise(&log->file.pending, ev);
+	if (log->file.pending.len > before)
+		log->file.pending_mark = ev->id;
 }
 
 void history_close(struct history_log *log)
@@ -376,13 +293,10 @@ void history_close(struct history_log *log)
 	if (log->closing)
 		return;
 	log->closing = true;
-	if (log->fd >= 0)
-		uv_close((uv_handle_t *)&log->timer, NULL);
-	if (!log->busy) {
-		history_kick(log);
-		if (!log->busy)
-			finish_close(log);
-	}
+	uv_close((uv_handle_t *)&log->timer, NULL);
+	/* A batch under way finishes the close in batch_done. */
+	if (!log->file.busy || log->file.failing)
+		finish_close(log);
 }
 
 int history_parse_fsync(const char *value, enum history_fsync *out)

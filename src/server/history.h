@@ -10,8 +10,8 @@
  * once a second) or `no` (the kernel decides). Past max_bytes the file is
  * rewritten with what the rooms still remember (compaction).
  *
- * history.c owns the file descriptor, the buffers and its timer; the
- * caller owns struct history_log and frees nothing inside it.
+ * history.c owns the appender (file and buffers) and its timer; the caller
+ * owns struct history_log and frees nothing inside it.
  */
 #ifndef CHATROOM_HISTORY_H
 #define CHATROOM_HISTORY_H
@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "appender.h"
 #include "event.h"
 
 enum history_fsync { HISTORY_FSYNC_NO, HISTORY_FSYNC_EVERYSEC, HISTORY_FSYNC_ALWAYS };
@@ -34,38 +35,20 @@ typedef void (*history_snapshot_cb)(struct history_log *log, uint64_t up_to_id);
 /* Every event with an id <= id is on disk (policy `always` only). */
 typedef void (*history_durable_cb)(struct history_log *log, uint64_t id);
 
-struct history_buffer {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
 struct history_log {
-	uv_loop_t *loop;
-	char path[4096];
-	uv_file fd;
+	struct appender file;
 	enum history_fsync policy;
 	size_t max_bytes;
-	size_t file_bytes;
-
-	struct history_buffer pending;  /* serialised, not yet handed out */
-	uint64_t pending_last_id;
-	struct history_buffer writing;  /* on the thread pool now */
-	size_t writing_done;
-	uint64_t writing_last_id;
-	uint64_t written_id;            /* highest id written (maybe not synced) */
-	uint64_t durable_id;            /* highest id written and synced */
-	bool busy;
-	bool dirty;                     /* written since the last sync */
-	bool failing;                   /* the last write failed; retrying */
+	uint64_t durable_id; /* highest event id written and synced */
+	bool dirty;          /* written since the last sync */
 	bool closing;
 
-	uv_fs_t req;
+	uv_fs_t sync_req;
 	uv_work_t compact_work;
-	struct history_buffer compact;  /* the rewritten file's content */
+	struct appender_buffer compact; /* the rewritten file's content */
 	uv_file compact_fd;
 	int compact_error;
-	uv_timer_t timer;               /* everysec syncs and retries */
+	uv_timer_t timer;    /* everysec syncs and write retries */
 
 	history_durable_cb on_durable;
 	history_snapshot_cb on_snapshot;
@@ -86,7 +69,7 @@ int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 /* Serialises one event (with its id) for the next batch. */
 void history_append(struct history_log *log, const struct event *ev);
 /* Appends one event's JSON line to a buffer; used for snapshots too. */
-void history_serialise(struct history_buffer *buf, const struct event *ev);
+void history_serialise(struct appender_buffer *buf, const struct event *ev);
 /* Starts writing what is pending, unless a write is under way. */
 void history_kick(struct history_log *log);
 /* Writes and syncs what is left, then closes; the loop runs until done. */

@@ -1,0 +1,206 @@
+#include "appender.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+int appender_buffer_add(struct appender_buffer *b, const char *data, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len)
+			cap *= 2;
+		char *grown = realloc(b->data, cap);
+		if (grown == NULL)
+			return -ENOMEM;
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+void appender_buffer_free(struct appender_buffer *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static int open_file(struct appender *a)
+{
+	uv_fs_t req;
+	int fd = uv_fs_open(a->loop, &req, a->path,
+			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, NULL);
+	uv_fs_req_cleanup(&req);
+	if (fd < 0)
+		return fd;
+	a->fd = fd;
+	a->file_bytes = 0;
+	if (uv_fs_fstat(a->loop, &req, fd, NULL) == 0)
+		a->file_bytes = (size_t)req.statbuf.st_size;
+	uv_fs_req_cleanup(&req);
+	return 0;
+}
+
+static void close_fd(struct appender *a)
+{
+	if (a->fd < 0)
+		return;
+	uv_fs_t req;
+	uv_fs_close(a->loop, &req, a->fd, NULL);
+	uv_fs_req_cleanup(&req);
+	a->fd = -1;
+}
+
+int appender_open(struct appender *a, uv_loop_t *loop, const char *path)
+{
+	memset(a, 0, sizeof(*a));
+	a->loop = loop;
+	a->fd = -1;
+	if (strlen(path) >= sizeof(a->path))
+		return UV_ENAMETOOLONG;
+	memcpy(a->path, path, strlen(path) + 1);
+	return open_file(a);
+}
+
+int appender_reopen(struct appender *a)
+{
+	/* Only between batches: a write in flight holds the old descriptor. */
+	if (a->busy)
+		return UV_EBUSY;
+	uv_file old = a->fd;
+	int rc = open_file(a);
+	if (rc < 0)
+		return rc;
+	if (old >= 0) {
+		uv_fs_t req;
+		uv_fs_close(a->loop, &req, old, NULL);
+		uv_fs_req_cleanup(&req);
+	}
+	return 0;
+}
+
+void appender_adopt(struct appender *a, uv_file fd, size_t file_bytes)
+{
+	close_fd(a);
+	a->fd = fd;
+	a->file_bytes = file_bytes;
+}
+
+int appender_append(struct appender *a, const char *data, size_t len, uint64_t mark)
+{
+	int rc = appender_buffer_add(&a->pending, data, len);
+	if (rc == 0)
+		a->pending_mark = mark;
+	return rc;
+}
+
+static void start_write(struct appender *a);
+
+static void on_write(uv_fs_t *req)
+{
+	struct appender *a = req->data;
+	ssize_t result = req->result;
+	uv_fs_req_cleanup(req);
+	if (result < 0) {
+		if (!a->failing)
+			log_error("%s: write failed: %s; trying again every second",
+				  a->path, uv_strerror((int)result));
+		a->failing = true;
+		return; /* busy stays set: appender_retry goes on from here */
+	}
+	if (a->failing)
+		log_info("%s: writing again", a->path);
+	a->failing = false;
+	a->writing_done += (size_t)result;
+	if (a->writing_done < a->writing.len) {
+		start_write(a);
+		return;
+	}
+	a->file_bytes += a->writing.len;
+	a->writing.len = 0;
+	a->writing_done = 0;
+	a->written_mark = a->writing_mark;
+	if (a->on_written != NULL)
+		a->on_written(a); /* calls appender_done when it has finished */
+	else
+		appender_done(a);
+}
+
+static void start_write(struct appender *a)
+{
+	uv_buf_t buf = uv_buf_init(a->writing.data + a->writing_done,
+				   (unsigned)(a->writing.len - a->writing_done));
+	a->req.data = a;
+	int rc = uv_fs_write(a->loop, &a->req, a->fd, &buf, 1, -1, on_write);
+	if (rc < 0) {
+		if (!a->failing)
+			log_error("%s: cannot write: %s", a->path, uv_strerror(rc));
+		a->failing = true;
+	}
+}
+
+void appender_kick(struct appender *a)
+{
+	if (a->busy || a->fd < 0 || a->pending.len == 0)
+		return;
+	struct appender_buffer swap = a->writing;
+	a->writing = a->pending;
+	a->pending = swap;
+	a->pending.len = 0;
+	a->writing_done = 0;
+	a->writing_mark = a->pending_mark;
+	a->busy = true;
+	start_write(a);
+}
+
+void appender_done(struct appender *a)
+{
+	a->busy = false;
+	appender_kick(a);
+}
+
+void appender_retry(struct appender *a)
+{
+	if (a->failing && a->busy)
+		start_write(a);
+}
+
+/* Blocking: only at exit, when nothing else is left to do. */
+static void write_all(struct appender *a, const struct appender_buffer *b, size_t from)
+{
+	while (from < b->len) {
+		uv_buf_t buf = uv_buf_init(b->data + from, (unsigned)(b->len - from));
+		uv_fs_t req;
+		int n = uv_fs_write(a->loop, &req, a->fd, &buf, 1, -1, NULL);
+		uv_fs_req_cleanup(&req);
+		if (n <= 0) {
+			log_error("%s: %zu bytes could not be written at exit", a->path,
+				  b->len - from);
+			return;
+		}
+		from += (size_t)n;
+	}
+}
+
+void appender_close(struct appender *a, bool sync)
+{
+	if (a->fd >= 0) {
+		if (a->busy && a->failing)
+			write_all(a, &a->writing, a->writing_done);
+		write_all(a, &a->pending, 0);
+		if (sync) {
+			uv_fs_t req;
+			uv_fs_fdatasync(a->loop, &req, a->fd, NULL);
+			uv_fs_req_cleanup(&req);
+		}
+	}
+	close_fd(a);
+	a->written_mark = a->pending_mark;
+	appender_buffer_free(&a->pending);
+	appender_buffer_free(&a->writing);
+}
