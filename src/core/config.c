@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const struct config_key *find_key(const struct config_table *t,
@@ -140,4 +141,55 @@ const char *config_user_path(const char *name, char *buf, size_t len)
 		return buf;
 	}
 	return NULL;
+}
+
+int config_make_parent_dirs(const char *path)
+{
+	char dir[4096];
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static bool usable(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return false;
+	*slash = '\0';
+	if (config_make_parent_dirs(path) < 0 || access(dir[0] ? dir : "/", W_OK) != 0)
+		return false;
+	/* An existing file must be writable too. */
+	return access(path, F_OK) != 0 || access(path, W_OK) == 0;
+}
+
+const char *config_state_path(const char *default_path, const char *name,
+			      char *buf, size_t len, bool *fell_back)
+{
+	*fell_back = false;
+	if (usable(default_path)) {
+		snprintf(buf, len, "%s", default_path);
+		return buf;
+	}
+	*fell_back = true;
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	if (state != NULL && state[0] == '/')
+		snprintf(buf, len, "%s/chatroom/%s", state, name);
+	else if (home != NULL && home[0] != '\0')
+		snprintf(buf, len, "%s/.local/state/chatroom/%s", home, name);
+	else
+		return NULL;
+	return usable(buf) ? buf : NULL;
 }

@@ -56,4 +56,17 @@ int config_parse_size(const char *value, size_t min, size_t *out,
  * returns buf, or NULL when neither variable is set. */
 const char *config_user_path(const char *name, char *buf, size_t len);
 
+/*
+ * Where a program keeps a file of its own (history, logs): default_path
+ * when its directory exists or can be made and is writable, else
+ * $XDG_STATE_HOME/chatroom/<name> (or ~/.local/state/chatroom/<name>),
+ * whose directory is made. Returns the path written into buf (NULL when
+ * there is nowhere) and sets *fell_back when it is not the default.
+ */
+const char *config_state_path(const char *default_path, const char *name,
+			      char *buf, size_t len, bool *fell_back);
+
+/* Creates each missing directory above path. 0 or -errno. */
+int config_make_parent_dirs(const char *path);
+
 #endif

@@ -7,7 +7,7 @@
 static FILE *log_out;
 static enum log_level log_threshold = LOG_INFO;
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+static const char *const level_names[] = {"DEBUG", "INFO", "NOTICE", "WARN", "ERROR"};
 
 void log_init(FILE *out, enum log_level threshold)
 {
@@ -41,7 +41,7 @@ void log_write(enum log_level level, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
 	flockfile(out);
-	fprintf(out, "%s.%03ldZ %-5s ", stamp, (long)(now.tv_usec / 1000),
+	fprintf(out, "%s.%03ldZ %-6s ", stamp, (long)(now.tv_usec / 1000),
 		level_names[level]);
 	va_list ap;
 	va_start(ap, fmt);

@@ -9,7 +9,8 @@
 
 #include <stdio.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* NOTICE is for the few lines a quiet console still shows (start, stop). */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR };
 
 /* Lines go to `out` (stdout by default), line-buffered. */
 void log_init(FILE *out, enum log_level threshold);
@@ -21,6 +22,7 @@ void log_write(enum log_level level, const char *fmt, ...)
 #define log_debug(...) \
 	do { if (log_enabled(LOG_DEBUG)) log_write(LOG_DEBUG, __VA_ARGS__); } while (0)
 #define log_info(...) log_write(LOG_INFO, __VA_ARGS__)
+#define log_notice(...) log_write(LOG_NOTICE, __VA_ARGS__)
 #define log_warn(...) log_write(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_write(LOG_ERROR, __VA_ARGS__)
 

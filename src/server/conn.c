@@ -98,6 +98,9 @@ void conn_send(struct conn *c, struct frame *f)
 {
 	if (c->closing || c->doom != CONN_FINE)
 		return;
+	/* Per-delivery lines only at debug level: they would cost more than
+	 * the delivery itself. */
+	log_debug("message sent to %s (%u bytes)", c->addr, f->len);
 	if (outq_push(&c->out, f) < 0) {
 		doom(c, CONN_OUT_OF_MEMORY);
 		return;

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "chatlog.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
@@ -139,6 +140,8 @@ static void publish(struct hub *h, struct room *room, struct event *ev,
 	if (room_remember(&h->rooms, room, ev) < 0)
 		log_warn("out of memory: event %llu not kept in memory",
 			 (unsigned long long)ev->id);
+	if (h->chatlog != NULL)
+		chatlog_event(h->chatlog, ev);
 	struct frame *f = event_text_frame(ev);
 	if (h->history != NULL) {
 		history_append(h->history, ev);

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
@@ -20,6 +18,7 @@
 
 #define DEFAULT_CONFIG_FILE "/etc/chatroom/server.conf"
 #define DEFAULT_HISTORY_FILE "/var/lib/chatroom/history.jsonl"
+#define DEFAULT_LOG_FILE "/var/log/chat_room/server.log"
 
 static void usage(FILE *out)
 {
@@ -38,8 +37,11 @@ static void usage(FILE *out)
 		"      --fsync POLICY      always, everysec or no (FSYNC=, default everysec)\n"
 		"      --history-max-bytes BYTES  compact the file past this size\n"
 		"                          (HISTORY_MAX_BYTES=, default %u)\n"
+		"      --log FILE          the conversation log (LOG=, default\n"
+		"                          " DEFAULT_LOG_FILE ", else\n"
+		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
 		"  -v, --verbose           debug logging\n"
-		"  -q, --quiet             warnings and errors only\n"
+		"  -q, --quiet             start, stop, warnings and errors only\n"
 		"  -h, --help              this help\n"
 		"      --version           the version\n"
 		"\n"
@@ -57,6 +59,8 @@ struct settings {
 	char address[256];
 	char history[4096];
 	bool history_set;
+	char log[4096];
+	bool log_set;
 };
 
 static int set_host(void *target, const char *value, const char **cause)
@@ -92,6 +96,18 @@ static int set_history(void *target, const char *value, const char **cause)
 	}
 	snprintf(s->history, sizeof(s->history), "%s", value);
 	s->history_set = true;
+	return 0;
+}
+
+static int set_log(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (value[0] == '\0' || strlen(value) >= sizeof(s->log)) {
+		*cause = "invalid path";
+		return -EINVAL;
+	}
+	snprintf(s->log, sizeof(s->log), "%s", value);
+	s->log_set = true;
 	return 0;
 }
 
@@ -131,15 +147,16 @@ static const struct config_key keys[] = {
 	{"HISTORY_SIZE", set_history_size},
 	{"FSYNC", set_fsync},
 	{"HISTORY_MAX_BYTES", set_history_max},
+	{"LOG", set_log},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
 	"--address", "--port", "--max-queue", "--history", "--history-size",
-	"--fsync", "--history-max-bytes",
+	"--fsync", "--history-max-bytes", "--log",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
-       OPT_FSYNC, OPT_HISTORY_MAX };
+       OPT_FSYNC, OPT_HISTORY_MAX, OPT_LOG };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
@@ -150,6 +167,7 @@ static const struct option options[] = {
 	{"history-size", required_argument, NULL, OPT_HISTORY_SIZE},
 	{"fsync", required_argument, NULL, OPT_FSYNC},
 	{"history-max-bytes", required_argument, NULL, OPT_HISTORY_MAX},
+	{"log", required_argument, NULL, OPT_LOG},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -176,9 +194,10 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_HISTORY_SIZE: option_value[4] = optarg; break;
 		case OPT_FSYNC: option_value[5] = optarg; break;
 		case OPT_HISTORY_MAX: option_value[6] = optarg; break;
+		case OPT_LOG: option_value[7] = optarg; break;
 		case 'c': config_file = optarg; break;
 		case 'v': *level = LOG_DEBUG; break;
-		case 'q': *level = LOG_WARN; break;
+		case 'q': *level = LOG_NOTICE; break;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION: printf("chatroom-server %s\n", CHATROOM_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -204,50 +223,21 @@ bad:
 	return 2;
 }
 
-/* Creates each missing directory of path's parent; 0 or -errno. */
-static int make_parent_dirs(const char *path)
+/* An explicit path ('none' for nothing), else the system-wide default,
+ * else the per-user state directory, said once on the console. */
+static const char *choose_path(bool set, char *value, size_t len,
+			       const char *default_path, const char *name,
+			       const char *what)
 {
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
-/* The default history file, or the per-user one when the system-wide
- * directory is not writable (said once, on the console). */
-static void choose_history_path(struct settings *s)
-{
-	if (s->history_set) {
-		s->server.history_path = strcmp(s->history, "none") == 0 ? NULL : s->history;
-		return;
-	}
-	if (make_parent_dirs(DEFAULT_HISTORY_FILE) == 0 &&
-	    access("/var/lib/chatroom", W_OK) == 0) {
-		s->server.history_path = DEFAULT_HISTORY_FILE;
-		return;
-	}
-	const char *state = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	if (state != NULL && state[0] == '/')
-		snprintf(s->history, sizeof(s->history), "%s/chatroom/history.jsonl", state);
-	else if (home != NULL && home[0] != '\0')
-		snprintf(s->history, sizeof(s->history),
-			 "%s/.local/state/chatroom/history.jsonl", home);
-	else {
-		log_warn("no writable place for the history: keeping none");
-		return;
-	}
-	make_parent_dirs(s->history);
-	log_info("%s is not writable; history goes to %s", DEFAULT_HISTORY_FILE,
-		 s->history);
-	s->server.history_path = s->history;
+	if (set)
+		return strcmp(value, "none") == 0 ? NULL : value;
+	bool fell_back;
+	const char *path = config_state_path(default_path, name, value, len, &fell_back);
+	if (path == NULL)
+		log_warn("no writable place for the %s: keeping none", what);
+	else if (fell_back)
+		log_info("%s is not writable; the %s goes to %s", default_path, what, path);
+	return path;
 }
 
 int main(int argc, char **argv)
@@ -270,7 +260,12 @@ int main(int argc, char **argv)
 		return status;
 
 	log_init(stdout, level);
-	choose_history_path(&settings);
+	settings.server.history_path = choose_path(
+		settings.history_set, settings.history, sizeof(settings.history),
+		DEFAULT_HISTORY_FILE, "history.jsonl", "history");
+	settings.server.log_path = choose_path(
+		settings.log_set, settings.log, sizeof(settings.log),
+		DEFAULT_LOG_FILE, "server.log", "conversation log");
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);

@@ -73,12 +73,22 @@ static void on_flush(uv_prepare_t *prepare)
 	/* Everything said this turn goes to disk in one write. */
 	if (s->history_open)
 		history_kick(&s->history);
+	chatlog_kick(&s->chatlog);
 }
 
 static void on_tick(uv_timer_t *timer)
 {
 	struct server *s = timer->data;
-	hub_tick(&s->hub);
+	chatlog_tick(&s->chatlog);
+	if (++s->ticks % 60 == 0)
+		hub_tick(&s->hub);
+}
+
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+	(void)signum;
+	struct server *s = sig->data;
+	chatlog_reopen(&s->chatlog);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -96,7 +106,7 @@ static void on_connection(uv_stream_t *listener, int status)
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	struct server *s = sig->data;
-	log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	log_notice("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(s);
 }
 
@@ -134,7 +144,7 @@ static void print_listening(struct server *s)
 		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
-	log_info("chatroom-server listening on %s:%d", ip, port);
+	log_notice("chatroom-server listening on %s:%d", ip, port);
 }
 
 static int start_history(struct server *s, const char **cause)
@@ -172,6 +182,17 @@ int server_start(struct server *s, uv_loop_t *loop,
 		if (rc < 0)
 			return rc;
 	}
+	if (cfg->log_path != NULL) {
+		rc = chatlog_open(&s->chatlog, loop, cfg->log_path);
+		if (rc < 0) {
+			/* The chat goes on without its log; say so, loudly. */
+			log_error("cannot open the log file %s: %s", cfg->log_path,
+				  uv_strerror(rc));
+		} else {
+			s->hub.chatlog = &s->chatlog;
+			log_info("conversation log in %s", cfg->log_path);
+		}
+	}
 
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
@@ -190,7 +211,11 @@ int server_start(struct server *s, uv_loop_t *loop,
 
 	uv_timer_init(loop, &s->ticker);
 	s->ticker.data = s;
-	uv_timer_start(&s->ticker, on_tick, 60 * 1000, 60 * 1000);
+	uv_timer_start(&s->ticker, on_tick, 1000, 1000);
+
+	uv_signal_init(loop, &s->sighup);
+	s->sighup.data = s;
+	uv_signal_start(&s->sighup, on_sighup, SIGHUP);
 
 	uv_signal_init(loop, &s->sigint);
 	s->sigint.data = s;
@@ -200,6 +225,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
 	print_listening(s);
+	chatlog_note(&s->chatlog, "chatroom-server started");
 	return 0;
 }
 
@@ -213,7 +239,8 @@ static void finish_stop_if_idle(struct server *s)
 	 * are in the history, which is written and synced here. */
 	if (s->history_open)
 		history_close(&s->history);
-	log_info("stopped");
+	chatlog_note(&s->chatlog, "chatroom-server stopped");
+	log_notice("stopped");
 }
 
 void server_stop(struct server *s)
@@ -228,6 +255,7 @@ void server_stop(struct server *s)
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->ticker, NULL);
+	uv_close((uv_handle_t *)&s->sighup, NULL);
 
 	struct frame *bye = frame_printf(TEXT_SERVER_STOP "\n");
 	struct conn *c = s->conns;
@@ -244,5 +272,6 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
+	chatlog_close(&s->chatlog);
 	hub_free(&s->hub);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "chatlog.h"
 #include "hub.h"
 
 struct conn;
@@ -24,6 +25,7 @@ struct server_config {
 	unsigned partial_delay_ms; /* quiet time before a newline-less message counts */
 	unsigned drain_timeout_ms; /* how long a closing peer may take to read */
 	const char *history_path;  /* NULL: no history on disk */
+	const char *log_path;      /* NULL: no conversation log file */
 	size_t history_size;       /* events remembered per room */
 	enum history_fsync fsync;
 	size_t history_max_bytes;  /* compact the file past this size */
@@ -51,12 +53,15 @@ struct server {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_prepare_t flusher;
-	uv_timer_t ticker;           /* once a minute: housekeeping */
+	uv_signal_t sighup;          /* reopens the log file */
+	uv_timer_t ticker;           /* once a second: housekeeping */
+	unsigned ticks;
 	bool listening;
 
 	struct hub hub;
 	struct history_log history;
 	bool history_open;
+	struct chatlog chatlog;
 	uint64_t last_conn_id;
 
 	struct conn *conns;          /* every live conn */

@@ -55,9 +55,12 @@ class Server:
         stamp = time.monotonic_ns()
         self.log_path = tmp_path / f"server-{stamp}.log"
         self.log_file = open(self.log_path, "wb")
-        if "--history" not in args:  # never the machine's own history
+        if "--history" not in args:  # never the machine's own files
             self.history_path = tmp_path / f"history-{stamp}.jsonl"
             args = ("--history", str(self.history_path), *args)
+        if "--log" not in args:
+            self.chatlog_path = tmp_path / f"conversation-{stamp}.log"
+            args = ("--log", str(self.chatlog_path), *args)
         self.args = args
         self.proc = subprocess.Popen(
             [str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],

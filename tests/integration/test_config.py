@@ -80,10 +80,16 @@ def test_server_precedence(tmp_path, host_sources, port_sources):
     args, env = arrange(tmp_path, host_sources, port_sources, values)
     host = winner(host_sources, values["HOST"], "127.0.0.1")
     port = winner(port_sources, values["PORT"], "8888")
-    proc = subprocess.Popen([str(SERVER_BIN), *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(SERVER_BIN), "--history", "none", "--log", "none", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, stdin=subprocess.DEVNULL)
     try:
-        first = proc.stdout.readline()
+        first = ""
+        while "listen" not in first:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            first = line
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=TIMEOUT)
