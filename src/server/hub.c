@@ -7,7 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "chatlog.h"
+#include "textlog.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
@@ -140,9 +140,13 @@ static void publish(struct hub *h, struct room *room, struct event *ev,
 	if (room_remember(&h->rooms, room, ev) < 0)
 		log_warn("out of memory: event %llu not kept in memory",
 			 (unsigned long long)ev->id);
-	if (h->chatlog != NULL)
-		chatlog_event(h->chatlog, ev);
 	struct frame *f = event_text_frame(ev);
+	if (h->chatlog != NULL && f != NULL) {
+		/* The same words the text peers read, tagged with the room. */
+		char tag[TEXT_MAX_ROOM + 3];
+		snprintf(tag, sizeof(tag), "[%s]", room->name);
+		textlog_line(h->chatlog, ev->time_ms, tag, f->data, f->len);
+	}
 	if (h->history != NULL) {
 		history_append(h->history, ev);
 		if (h->history->policy == HISTORY_FSYNC_ALWAYS && f != NULL) {

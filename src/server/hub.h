@@ -18,7 +18,7 @@
 #include "history.h"
 #include "room.h"
 
-struct chatlog;
+struct textlog;
 struct conn;
 struct frame;
 
@@ -34,7 +34,7 @@ struct held_broadcast {
 struct hub {
 	struct rooms rooms;
 	struct history_log *history; /* NULL: nothing written to disk */
-	struct chatlog *chatlog;     /* NULL: no conversation log file */
+	struct textlog *chatlog;     /* NULL: no conversation log file */
 	uint64_t last_event_id;
 	struct held_broadcast *held, **held_tail;
 	/* Set while the server stops: departures are no longer announced. */

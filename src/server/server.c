@@ -73,13 +73,13 @@ static void on_flush(uv_prepare_t *prepare)
 	/* Everything said this turn goes to disk in one write. */
 	if (s->history_open)
 		history_kick(&s->history);
-	chatlog_kick(&s->chatlog);
+	textlog_kick(&s->chatlog);
 }
 
 static void on_tick(uv_timer_t *timer)
 {
 	struct server *s = timer->data;
-	chatlog_tick(&s->chatlog);
+	textlog_tick(&s->chatlog);
 	if (++s->ticks % 60 == 0)
 		hub_tick(&s->hub);
 }
@@ -88,7 +88,7 @@ static void on_sighup(uv_signal_t *sig, int signum)
 {
 	(void)signum;
 	struct server *s = sig->data;
-	chatlog_reopen(&s->chatlog);
+	textlog_reopen(&s->chatlog);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -147,6 +147,12 @@ static void print_listening(struct server *s)
 	log_notice("chatroom-server listening on %s:%d", ip, port);
 }
 
+/* A line of the server's own in the conversation log. */
+static void note(struct server *s, const char *text)
+{
+	textlog_line(&s->chatlog, 0, "[-]", text, strlen(text));
+}
+
 static int start_history(struct server *s, const char **cause)
 {
 	const char *path = s->cfg.history_path;
@@ -183,7 +189,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 			return rc;
 	}
 	if (cfg->log_path != NULL) {
-		rc = chatlog_open(&s->chatlog, loop, cfg->log_path);
+		rc = textlog_open(&s->chatlog, loop, cfg->log_path);
 		if (rc < 0) {
 			/* The chat goes on without its log; say so, loudly. */
 			log_error("cannot open the log file %s: %s", cfg->log_path,
@@ -225,7 +231,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
 	print_listening(s);
-	chatlog_note(&s->chatlog, "chatroom-server started");
+	note(s, "chatroom-server started");
 	return 0;
 }
 
@@ -239,7 +245,7 @@ static void finish_stop_if_idle(struct server *s)
 	 * are in the history, which is written and synced here. */
 	if (s->history_open)
 		history_close(&s->history);
-	chatlog_note(&s->chatlog, "chatroom-server stopped");
+	note(s, "chatroom-server stopped");
 	log_notice("stopped");
 }
 
@@ -272,6 +278,6 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
-	chatlog_close(&s->chatlog);
+	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
 }

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "chatlog.h"
+#include "textlog.h"
 #include "hub.h"
 
 struct conn;
@@ -61,7 +61,7 @@ struct server {
 	struct hub hub;
 	struct history_log history;
 	bool history_open;
-	struct chatlog chatlog;
+	struct textlog chatlog;
 	uint64_t last_conn_id;
 
 	struct conn *conns;          /* every live conn */
