@@ -209,6 +209,11 @@ static void send_line(struct client_app *app, const char *text, size_t len)
 static void show(struct client_app *app, const char *text, size_t len)
 {
 	size_t n = sanitize_text(text, len, app->clean, sizeof(app->clean), 0);
+	if (app->convlog.open) {
+		textlog_line(&app->convlog, 0, "", app->clean, n);
+		textlog_tick(&app->convlog); /* a retry, if the disk was full */
+		textlog_kick(&app->convlog);
+	}
 	if (app->interactive) {
 		lineedit_print(&app->editor, app->clean, n);
 	} else {
@@ -426,6 +431,12 @@ int client_run(struct client_app *app)
 	app->sigterm.data = app;
 	uv_signal_start(&app->sigterm, on_signal, SIGTERM);
 
+	if (app->cfg.log_path != NULL) {
+		int rc = textlog_open(&app->convlog, app->loop, app->cfg.log_path);
+		if (rc < 0)
+			fprintf(stderr, "chatroom: cannot open the log %s: %s\n",
+				app->cfg.log_path, uv_strerror(rc));
+	}
 	linereader_init(&app->from_server, 8192);
 	char hello[TEXT_MAX_PSEUDO + 8];
 	int n = snprintf(hello, sizeof(hello), "Hello|%s", app->pseudo);
@@ -443,4 +454,9 @@ int client_run(struct client_app *app)
 	linereader_free(&app->from_server);
 	linereader_free(&app->from_user);
 	return app->exit_code;
+}
+
+void client_free(struct client_app *app)
+{
+	textlog_close(&app->convlog);
 }

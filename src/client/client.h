@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "lineedit.h"
+#include "textlog.h"
 #include "linereader.h"
 #include "textproto.h"
 
@@ -23,6 +24,7 @@ struct client_config {
 	int port;
 	const char *nick; /* NULL: ask (terminal) or first input line (plain) */
 	bool plain;       /* force the plain line mode */
+	const char *log_path; /* the conversation log; NULL for none */
 };
 
 #define CLIENT_DEFAULT_PORT 8888
@@ -53,6 +55,7 @@ struct client_app {
 	bool stdin_is_file;
 
 	uv_signal_t sigint, sigterm;
+	struct textlog convlog;
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	bool ending;
 	int exit_code;
@@ -70,5 +73,8 @@ int client_choose_pseudo(struct client_app *app);
 /* Says hello, starts both tasks and runs the loop until the session ends.
  * Returns the process exit status. */
 int client_run(struct client_app *app);
+
+/* Once the loop has run dry: closes the conversation log. */
+void client_free(struct client_app *app);
 
 #endif

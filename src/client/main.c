@@ -17,6 +17,8 @@
 #include "client.h"
 #include "config.h"
 
+#define DEFAULT_LOG_FILE "/var/log/chat_room/client.log"
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -28,6 +30,9 @@ static void usage(FILE *out)
 		"                       from the first input line in plain mode)\n"
 		"  -c, --config FILE    settings file (default\n"
 		"                       $XDG_CONFIG_HOME/chatroom/client.conf)\n"
+		"      --log FILE       the conversation log (LOG=, default\n"
+		"                       " DEFAULT_LOG_FILE ", else\n"
+		"                       $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
 		"      --plain          plain line mode even on a terminal: one message\n"
 		"                       per input line, incoming messages on stdout\n"
 		"  -h, --help           this help\n"
@@ -45,6 +50,8 @@ struct settings {
 	struct client_config client;
 	char address[256];
 	char nick[64];
+	char log[4096];
+	bool log_set;
 };
 
 static int copy_value(char *buf, size_t len, const char *value, const char **out,
@@ -77,13 +84,23 @@ static int set_nick(void *target, const char *value, const char **cause)
 	return copy_value(s->nick, sizeof(s->nick), value, &s->client.nick, cause);
 }
 
+static int set_log(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	s->log_set = true;
+	return copy_value(s->log, sizeof(s->log), value, &s->client.log_path, cause);
+}
+
+/* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
 	{"PORT", set_port},
 	{"NICK", set_nick},
+	{"LOG", set_log},
 };
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-enum { OPT_PLAIN = 256, OPT_VERSION };
+enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
@@ -91,6 +108,7 @@ static const struct option options[] = {
 	{"nick", required_argument, NULL, 'n'},
 	{"config", required_argument, NULL, 'c'},
 	{"plain", no_argument, NULL, OPT_PLAIN},
+	{"log", required_argument, NULL, OPT_LOG},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -102,8 +120,9 @@ static int load_settings(int argc, char **argv, struct settings *s)
 	const struct config_table table = {keys, sizeof(keys) / sizeof(keys[0]), s};
 	struct config_error err;
 	/* Options beat everything, so they are applied last; remember them. */
-	const char *option_value[3] = {NULL, NULL, NULL};
-	static const char *const option_names[3] = {"--address", "--port", "--nick"};
+	const char *option_value[KEY_COUNT] = {NULL};
+	static const char *const option_names[KEY_COUNT] = {"--address", "--port",
+							    "--nick", "--log"};
 	const char *config_file = NULL;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "a:p:n:c:h", options, NULL)) != -1) {
@@ -111,6 +130,7 @@ static int load_settings(int argc, char **argv, struct settings *s)
 		case 'a': option_value[0] = optarg; break;
 		case 'p': option_value[1] = optarg; break;
 		case 'n': option_value[2] = optarg; break;
+		case OPT_LOG: option_value[3] = optarg; break;
 		case 'c': config_file = optarg; break;
 		case OPT_PLAIN: s->client.plain = true; break;
 		case 'h': usage(stdout); return 0;
@@ -132,7 +152,7 @@ static int load_settings(int argc, char **argv, struct settings *s)
 	     config_read_file(&table, path, config_file == NULL, &err) < 0) ||
 	    config_read_env(&table, &err) < 0)
 		goto bad;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < KEY_COUNT; i++)
 		if (option_value[i] != NULL &&
 		    config_set(&table, keys[i].name, option_value[i], option_names[i], &err) < 0)
 			goto bad;
@@ -140,6 +160,25 @@ static int load_settings(int argc, char **argv, struct settings *s)
 bad:
 	fprintf(stderr, "chatroom: %s\n", err.text);
 	return 2;
+}
+
+/* An explicit path ('none' for nothing), else the system-wide default,
+ * else the per-user state directory, said once. */
+static void choose_log_path(struct settings *s)
+{
+	if (s->log_set) {
+		if (strcmp(s->log, "none") == 0)
+			s->client.log_path = NULL;
+		return;
+	}
+	bool fell_back;
+	s->client.log_path = config_state_path(DEFAULT_LOG_FILE, "client.log", s->log,
+					       sizeof(s->log), &fell_back);
+	if (s->client.log_path == NULL)
+		fprintf(stderr, "chatroom: no writable place for the log: keeping none\n");
+	else if (fell_back)
+		fprintf(stderr, "chatroom: %s is not writable; the log goes to %s\n",
+			DEFAULT_LOG_FILE, s->client.log_path);
 }
 
 int main(int argc, char **argv)
@@ -154,6 +193,7 @@ int main(int argc, char **argv)
 	int status = load_settings(argc, argv, &settings);
 	if (status >= 0)
 		return status;
+	choose_log_path(&settings);
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -173,6 +213,7 @@ int main(int argc, char **argv)
 	if (!app->ending)
 		uv_close((uv_handle_t *)&app->tcp, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	client_free(app);
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "chatroom: loop closed with handles open\n");
 	free(app);

@@ -40,7 +40,8 @@ def arrange(tmp_path, host_sources, port_sources, values, option_flags=("-a", "-
     conf.write_text("# written by the test\n" + "\n".join(lines) + "\n")
     env = child_env()
     for k in list(env):
-        if k.startswith("CHATROOM_") and k not in ("CHATROOM_BUILD", "CHATROOM_SANITIZED"):
+        if k.startswith("CHATROOM_") and k not in ("CHATROOM_BUILD", "CHATROOM_SANITIZED",
+                                                   "CHATROOM_LOG"):
             del env[k]
     env.update(env_vars)
     env["XDG_CONFIG_HOME"] = str(tmp_path / "no-such-config")

@@ -13,7 +13,7 @@ import time
 import pytest
 from pathlib import Path
 
-from conftest import SERVER_BIN, TIMEOUT, child_env
+from conftest import SERVER_BIN, TIMEOUT, Client, child_env
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -104,6 +104,7 @@ def test_falls_back_to_the_user_state_directory():
 def run_as_nobody(home, state):
     state = Path(state)
     env = child_env()
+    env.pop("CHATROOM_LOG")
     env["XDG_STATE_HOME"] = str(state)
     env["HOME"] = home
     proc = subprocess.Popen(
@@ -126,3 +127,20 @@ def run_as_nobody(home, state):
                          f"the conversation log goes to {state}/chatroom/server.log") == 1
     assert f"the history goes to {state}/chatroom/history.jsonl" in console
     assert (state / "chatroom" / "server.log").exists()
+
+
+def test_client_logs_the_whole_conversation(server, tmp_path):
+    log = tmp_path / "client.log"
+    watcher = server.peer()
+    watcher.join("w")
+    client = Client(server.port, "-n", "moi", "--log", str(log))
+    client.skip_until("Annonce : moi a rejoint la chatroom")
+    watcher.skip_until("Annonce : moi a rejoint la chatroom")
+    watcher.send("pour le journal \x07\n")
+    client.expect("w a dit : pour le journal ^G")
+    client.proc.stdin.close()
+    assert client.wait()[0] == 0
+    text = log.read_text()
+    assert re.search(rf"^{ISO}  Annonce : moi a rejoint la chatroom$", text, re.M)
+    assert re.search(rf"^{ISO}  w a dit : pour le journal \^G$", text, re.M)
+    assert "\x07" not in text
