@@ -126,10 +126,54 @@ static void on_written(uv_write_t *req, int status)
 	}
 	outq_consume(&c->out, c->inflight_bytes);
 	c->inflight_bytes = 0;
-	if (c->out.count > 0)
+	if (c->out.count > 0) {
 		server_mark_pending(c->server, c);
-	else if (c->draining)
+		return;
+	}
+	c->soft_since_ms = 0;
+	if (c->draining)
 		conn_close(c, "drained");
+}
+
+/* Writes straight away while the socket takes it. Returns false when the
+ * conn was closed on an error. */
+static bool write_now(struct conn *c)
+{
+	uv_buf_t bufs[CONN_WRITE_BUFS];
+	while (c->out.count > 0) {
+		unsigned n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
+		size_t total = 0;
+		for (unsigned i = 0; i < n; i++)
+			total += bufs[i].len;
+		int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+		if (rc == UV_EAGAIN)
+			return true;
+		if (rc < 0) {
+			conn_close(c, uv_strerror(rc));
+			return false;
+		}
+		outq_consume(&c->out, (size_t)rc);
+		if ((size_t)rc < total)
+			return true;
+	}
+	return true;
+}
+
+/* What the socket refused goes out as one uv_write, watched by libuv. */
+static void write_later(struct conn *c)
+{
+	uv_buf_t bufs[CONN_WRITE_BUFS];
+	unsigned n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += bufs[i].len;
+	int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
+	if (rc < 0) {
+		conn_close(c, uv_strerror(rc));
+		return;
+	}
+	c->writing = true;
+	c->inflight_bytes = total;
 }
 
 void conn_flush(struct conn *c)
@@ -144,52 +188,29 @@ void conn_flush(struct conn *c)
 		drop_slow_reader(c);
 		return;
 	}
-	if (c->writing)
-		return; /* on_written comes back here when the write ends */
-
-	uv_buf_t bufs[CONN_WRITE_BUFS];
-	unsigned n;
-	size_t total;
-	/* Write straight away while the socket takes it; only what it refuses
-	 * becomes a queued uv_write. */
-	while (c->out.count > 0) {
-		n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
-		total = 0;
-		for (unsigned i = 0; i < n; i++)
-			total += bufs[i].len;
-		int rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
-		if (rc == UV_EAGAIN)
-			break;
-		if (rc < 0) {
-			conn_close(c, uv_strerror(rc));
-			return;
-		}
-		outq_consume(&c->out, (size_t)rc);
-		if ((size_t)rc < total)
-			break;
-	}
-
+	/* While a uv_write is under way, on_written comes back here. */
+	if (!c->writing && !write_now(c))
+		return;
 	if (c->out.count == 0) {
+		c->soft_since_ms = 0;
 		if (c->draining)
 			conn_close(c, "drained");
 		return;
 	}
+	/* The limits count everything unread, the write under way included. */
 	if (!c->draining && c->out.bytes > c->server->cfg.max_queue_bytes) {
 		drop_slow_reader(c);
 		return;
 	}
-	n = outq_peek(&c->out, bufs, CONN_WRITE_BUFS);
-	total = 0;
-	for (unsigned i = 0; i < n; i++)
-		total += bufs[i].len;
-	int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n,
-			  on_written);
-	if (rc < 0) {
-		conn_close(c, uv_strerror(rc));
-		return;
+	/* Over the soft limit: the tick drops the peer if it stays there. */
+	if (c->out.bytes > c->server->cfg.soft_queue_bytes) {
+		if (c->soft_since_ms == 0)
+			c->soft_since_ms = server_now_ms();
+	} else {
+		c->soft_since_ms = 0;
 	}
-	c->writing = true;
-	c->inflight_bytes = total;
+	if (!c->writing)
+		write_later(c);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -210,8 +231,10 @@ static void deliver_partial(struct conn *c)
 {
 	const char *line;
 	size_t len;
-	if (linereader_take_partial(&c->lines, &line, &len) == 1)
+	if (linereader_take_partial(&c->lines, &line, &len) == 1) {
+		c->seen_line = true;
 		hub_on_line(&c->server->hub, c, line, len);
+	}
 }
 
 static void on_partial_due(uv_timer_t *timer)
@@ -221,16 +244,22 @@ static void on_partial_due(uv_timer_t *timer)
 		deliver_partial(c);
 }
 
-static void refuse_line(struct conn *c, int rc)
+void conn_refuse(struct conn *c, const char *error_text, const char *why)
 {
-	struct frame *f = frame_printf(TEXT_ERROR "\n", rc == -E2BIG
-		? "ligne trop longue (plus de 4096 octets)"
-		: "mémoire insuffisante");
+	struct frame *f = frame_printf(TEXT_ERROR "\n", error_text);
 	if (f != NULL) {
 		conn_send(c, f);
 		frame_unref(f);
 	}
-	conn_close_after_flush(c, rc == -E2BIG ? "line too long" : "out of memory");
+	conn_close_after_flush(c, why);
+}
+
+static void refuse_line(struct conn *c, int rc)
+{
+	if (rc == -E2BIG)
+		conn_refuse(c, "ligne trop longue (plus de 4096 octets)", "line too long");
+	else
+		conn_refuse(c, "mémoire insuffisante", "out of memory");
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -262,6 +291,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			refuse_line(c, rc);
 			return;
 		}
+		c->seen_line = true;
 		hub_on_line(&c->server->hub, c, line, len);
 	}
 	if (c->closing)
@@ -315,16 +345,28 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	c->timer.data = c;
 	c->open_handles = 2;
 
-	/* Chat lines are small and must not wait for Nagle's delay. */
+	/* Chat lines are small and must not wait for Nagle's delay; keepalive
+	 * finds peers that vanished without a word (text peers cannot pong). */
 	uv_tcp_nodelay(&c->tcp, 1);
+	uv_tcp_keepalive(&c->tcp, 1, 60);
 	peer_address(c);
 	linereader_init(&c->lines, TEXT_MAX_LINE);
 	outq_init(&c->out);
+	const struct server_config *cfg = &s->cfg;
+	c->connected_ms = server_now_ms();
+	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
+	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
+		    c->connected_ms);
 
 	server_add_conn(s, c);
 	log_info("%s connected", c->addr);
 	hub_add(&s->hub, c);
 
+	const char *refusal = server_admit(s, c);
+	if (refusal != NULL) {
+		conn_refuse(c, refusal, refusal);
+		return 0;
+	}
 	rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (rc < 0)
 		conn_close(c, uv_strerror(rc));

@@ -15,11 +15,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "frame.h"
 #include "linereader.h"
 #include "outq.h"
+#include "ratelimit.h"
 #include "textproto.h"
 
 struct room;
@@ -56,6 +58,15 @@ struct conn {
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
 
+	int64_t connected_ms;
+	bool seen_line;           /* a first complete line arrived */
+	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
+	bool counted_address;     /* in the server's per-address counts */
+	unsigned address_count;   /* connections from its address, itself included */
+	struct token_bucket flood_messages;
+	struct token_bucket flood_bytes;
+	unsigned flood_strikes;   /* refused messages in a row */
+
 	struct linereader lines;
 	struct outq out;
 	uv_write_t write_req;
@@ -84,6 +95,9 @@ void conn_close(struct conn *c, const char *reason);
 
 /* Stops reading, sends what is queued (within a deadline), then closes. */
 void conn_close_after_flush(struct conn *c, const char *reason);
+
+/* Sends an error line, then disconnects (reason `why` in the log). */
+void conn_refuse(struct conn *c, const char *error_text, const char *why);
 
 /* What others see this peer as: its pseudo, else "{IP}:{Port}". */
 const char *conn_label(const struct conn *c);

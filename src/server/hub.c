@@ -375,8 +375,31 @@ static bool run_command(struct hub *h, struct conn *c, const char *raw,
 	return true;
 }
 
+/* Flood control: false when the line must be dropped. A peer is told once
+ * per burst, and one that keeps on is disconnected. */
+static bool within_rate(struct hub *h, struct conn *c, size_t len)
+{
+	int64_t now = now_ms();
+	if (bucket_take(&c->flood_messages, 1.0, now) &&
+	    bucket_take(&c->flood_bytes, (double)len, now)) {
+		c->flood_strikes = 0;
+		return true;
+	}
+	if (++c->flood_strikes >= h->flood_strikes) {
+		conn_refuse(c, "trop de messages : déconnexion", "flooding");
+		return false;
+	}
+	if (c->flood_strikes == 1) {
+		log_info("%s floods: messages dropped", c->addr);
+		reply_line(c, TEXT_ERROR "\n", "trop de messages, ralentissez (message ignoré)");
+	}
+	return false;
+}
+
 void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len)
 {
+	if (!within_rate(h, c, len))
+		return;
 	/* Everything below works on text that is safe for any terminal. */
 	size_t n = sanitize_text(line, len, h->clean, h->clean_cap, 0);
 	const char *text = h->clean;

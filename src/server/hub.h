@@ -37,6 +37,7 @@ struct hub {
 	struct textlog *chatlog;     /* NULL: no conversation log file */
 	uint64_t last_event_id;
 	struct held_broadcast *held, **held_tail;
+	unsigned flood_strikes; /* refused messages in a row before a disconnect */
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
 	/* Scratch space for one sanitised line. */

@@ -37,6 +37,16 @@ static void usage(FILE *out)
 		"      --fsync POLICY      always, everysec or no (FSYNC=, default everysec)\n"
 		"      --history-max-bytes BYTES  compact the file past this size\n"
 		"                          (HISTORY_MAX_BYTES=, default %u)\n"
+		"      --soft-queue BYTES, --soft-queue-seconds N\n"
+		"                          drop a peer behind by BYTES for N seconds\n"
+		"                          (SOFT_QUEUE=, SOFT_QUEUE_SECONDS=; 256 KiB, 10 s)\n"
+		"      --flood-rate N, --flood-burst N\n"
+		"                          messages a second a peer may keep up, and at once\n"
+		"                          (FLOOD_RATE=, FLOOD_BURST=; 10, 100; rate 0: no limit)\n"
+		"      --max-connections N, --max-per-address N\n"
+		"                          (MAX_CONNECTIONS=, MAX_PER_ADDRESS=; 19500, 256)\n"
+		"      --handshake-timeout SECONDS  time to send a first line\n"
+		"                          (HANDSHAKE_TIMEOUT=, default 60)\n"
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
@@ -138,6 +148,66 @@ static int set_history_max(void *target, const char *value, const char **cause)
 	return config_parse_size(value, 4096, &s->server.history_max_bytes, cause);
 }
 
+static int set_double(double *out, const char *value, double min, const char **cause)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || !(v >= min)) {
+		*cause = "invalid number";
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_unsigned(unsigned *out, const char *value, size_t min, size_t scale,
+			const char **cause)
+{
+	size_t v;
+	if (config_parse_size(value, min, &v, cause) < 0 || v > 4000000000u / scale) {
+		*cause = "invalid number";
+		return -EINVAL;
+	}
+	*out = (unsigned)(v * scale);
+	return 0;
+}
+
+static int set_soft_queue(void *target, const char *value, const char **cause)
+{
+	return config_parse_size(value, 1024, &((struct settings *)target)->server.soft_queue_bytes, cause);
+}
+
+static int set_soft_queue_seconds(void *target, const char *value, const char **cause)
+{
+	return set_unsigned(&((struct settings *)target)->server.soft_queue_ms, value, 1, 1000, cause);
+}
+
+static int set_flood_rate(void *target, const char *value, const char **cause)
+{
+	return set_double(&((struct settings *)target)->server.flood_rate, value, 0, cause);
+}
+
+static int set_flood_burst(void *target, const char *value, const char **cause)
+{
+	return set_double(&((struct settings *)target)->server.flood_burst, value, 1, cause);
+}
+
+static int set_max_connections(void *target, const char *value, const char **cause)
+{
+	return config_parse_size(value, 1, &((struct settings *)target)->server.max_connections, cause);
+}
+
+static int set_max_per_address(void *target, const char *value, const char **cause)
+{
+	return set_unsigned(&((struct settings *)target)->server.max_per_address, value, 1, 1, cause);
+}
+
+static int set_handshake(void *target, const char *value, const char **cause)
+{
+	return set_unsigned(&((struct settings *)target)->server.handshake_ms, value, 1, 1000, cause);
+}
+
 /* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
@@ -148,15 +218,26 @@ static const struct config_key keys[] = {
 	{"FSYNC", set_fsync},
 	{"HISTORY_MAX_BYTES", set_history_max},
 	{"LOG", set_log},
+	{"SOFT_QUEUE", set_soft_queue},
+	{"SOFT_QUEUE_SECONDS", set_soft_queue_seconds},
+	{"FLOOD_RATE", set_flood_rate},
+	{"FLOOD_BURST", set_flood_burst},
+	{"MAX_CONNECTIONS", set_max_connections},
+	{"MAX_PER_ADDRESS", set_max_per_address},
+	{"HANDSHAKE_TIMEOUT", set_handshake},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
 	"--address", "--port", "--max-queue", "--history", "--history-size",
-	"--fsync", "--history-max-bytes", "--log",
+	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
+	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
+	"--max-connections", "--max-per-address", "--handshake-timeout",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
-       OPT_FSYNC, OPT_HISTORY_MAX, OPT_LOG };
+       OPT_FSYNC, OPT_HISTORY_MAX, OPT_LOG,
+       /* From here on the option's index in keys[] is its value - OPT_KEYED. */
+       OPT_KEYED = 1000 };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
@@ -168,6 +249,13 @@ static const struct option options[] = {
 	{"fsync", required_argument, NULL, OPT_FSYNC},
 	{"history-max-bytes", required_argument, NULL, OPT_HISTORY_MAX},
 	{"log", required_argument, NULL, OPT_LOG},
+	{"soft-queue", required_argument, NULL, OPT_KEYED + 8},
+	{"soft-queue-seconds", required_argument, NULL, OPT_KEYED + 9},
+	{"flood-rate", required_argument, NULL, OPT_KEYED + 10},
+	{"flood-burst", required_argument, NULL, OPT_KEYED + 11},
+	{"max-connections", required_argument, NULL, OPT_KEYED + 12},
+	{"max-per-address", required_argument, NULL, OPT_KEYED + 13},
+	{"handshake-timeout", required_argument, NULL, OPT_KEYED + 14},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -195,6 +283,11 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_FSYNC: option_value[5] = optarg; break;
 		case OPT_HISTORY_MAX: option_value[6] = optarg; break;
 		case OPT_LOG: option_value[7] = optarg; break;
+		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
+		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
+		case OPT_KEYED + 14:
+			option_value[opt - OPT_KEYED] = optarg;
+			break;
 		case 'c': config_file = optarg; break;
 		case 'v': *level = LOG_DEBUG; break;
 		case 'q': *level = LOG_NOTICE; break;
@@ -252,6 +345,16 @@ int main(int argc, char **argv)
 			.history_size = SERVER_DEFAULT_HISTORY_SIZE,
 			.fsync = HISTORY_FSYNC_EVERYSEC,
 			.history_max_bytes = SERVER_DEFAULT_HISTORY_MAX_BYTES,
+			.soft_queue_bytes = SERVER_DEFAULT_SOFT_QUEUE,
+			.soft_queue_ms = SERVER_DEFAULT_SOFT_QUEUE_MS,
+			.flood_rate = SERVER_DEFAULT_FLOOD_RATE,
+			.flood_burst = SERVER_DEFAULT_FLOOD_BURST,
+			.flood_bytes_rate = SERVER_DEFAULT_FLOOD_BYTES_RATE,
+			.flood_bytes_burst = SERVER_DEFAULT_FLOOD_BYTES_BURST,
+			.flood_strikes = SERVER_DEFAULT_FLOOD_STRIKES,
+			.max_connections = SERVER_DEFAULT_MAX_CONNECTIONS,
+			.max_per_address = SERVER_DEFAULT_MAX_PER_ADDRESS,
+			.handshake_ms = SERVER_DEFAULT_HANDSHAKE_MS,
 		},
 	};
 	enum log_level level = LOG_INFO;
@@ -260,6 +363,8 @@ int main(int argc, char **argv)
 		return status;
 
 	log_init(stdout, level);
+	if (settings.server.flood_rate == 0)
+		settings.server.flood_bytes_rate = 0; /* "no limit" means both */
 	settings.server.history_path = choose_path(
 		settings.history_set, settings.history, sizeof(settings.history),
 		DEFAULT_HISTORY_FILE, "history.jsonl", "history");

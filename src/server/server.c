@@ -1,14 +1,34 @@
 #include "server.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
 #include "textproto.h"
 
+int64_t server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *server_admit(struct server *s, struct conn *c)
+{
+	if (s->conn_count > s->cfg.max_connections)
+		return "le serveur est plein";
+	if (c->counted_address && c->address_count > s->cfg.max_per_address)
+		return "trop de connexions depuis votre adresse";
+	return NULL;
+}
+
 void server_add_conn(struct server *s, struct conn *c)
 {
+	unsigned n = addrcount_add(&s->per_address, c->ip);
+	c->counted_address = n > 0;
+	c->address_count = n;
 	c->prev = NULL;
 	c->next = s->conns;
 	if (s->conns != NULL)
@@ -21,6 +41,9 @@ static void finish_stop_if_idle(struct server *s);
 
 void server_remove_conn(struct server *s, struct conn *c)
 {
+	if (c->counted_address)
+		addrcount_remove(&s->per_address, c->ip);
+	c->counted_address = false;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -76,9 +99,32 @@ static void on_flush(uv_prepare_t *prepare)
 	textlog_kick(&s->chatlog);
 }
 
+/* Peers that never said a first line, or stay too far behind. */
+static void sweep_conns(struct server *s)
+{
+	int64_t now = server_now_ms();
+	struct conn *c = s->conns;
+	while (c != NULL) {
+		struct conn *next = c->next; /* conn_close unlinks c */
+		if (c->closing) {
+			c = next;
+			continue;
+		}
+		if (!c->seen_line && now - c->connected_ms > (int64_t)s->cfg.handshake_ms) {
+			conn_refuse(c, "délai dépassé : envoyez une première ligne (Hello|pseudo)",
+				    "handshake timeout");
+		} else if (c->soft_since_ms != 0 &&
+			   now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms) {
+			conn_close(c, "slow reader: behind for too long");
+		}
+		c = next;
+	}
+}
+
 static void on_tick(uv_timer_t *timer)
 {
 	struct server *s = timer->data;
+	sweep_conns(s);
 	textlog_tick(&s->chatlog);
 	if (++s->ticks % 60 == 0)
 		hub_tick(&s->hub);
@@ -179,6 +225,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 	s->loop = loop;
 	s->cfg = *cfg;
 	int rc = hub_init(&s->hub, cfg->history_size, s->clean_buf, sizeof(s->clean_buf));
+	if (rc == 0)
+		rc = addrcount_init(&s->per_address);
+	s->hub.flood_strikes = cfg->flood_strikes;
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
 		return rc;
@@ -278,6 +327,7 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
+	addrcount_free(&s->per_address);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
 }

@@ -11,8 +11,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
+#include "addrcount.h"
 #include "textlog.h"
 #include "hub.h"
 
@@ -29,6 +31,18 @@ struct server_config {
 	size_t history_size;       /* events remembered per room */
 	enum history_fsync fsync;
 	size_t history_max_bytes;  /* compact the file past this size */
+
+	/* Hostile or broken peers (see docs/architecture.md, "Bounds"). */
+	size_t soft_queue_bytes;   /* a peer this far behind ... */
+	unsigned soft_queue_ms;    /* ... for this long is dropped */
+	double flood_rate;         /* messages a second a peer may keep up (0: no limit) */
+	double flood_burst;        /* messages it may send at once */
+	double flood_bytes_rate;   /* the same in bytes */
+	double flood_bytes_burst;
+	unsigned flood_strikes;    /* refused messages in a row before a disconnect */
+	size_t max_connections;
+	unsigned max_per_address;
+	unsigned handshake_ms;     /* time to send a first line */
 };
 
 #define SERVER_DEFAULT_PORT 8888
@@ -39,6 +53,21 @@ struct server_config {
 #define SERVER_DEFAULT_PARTIAL_DELAY_MS 150
 #define SERVER_DEFAULT_DRAIN_TIMEOUT_MS 2000
 #define SERVER_DEFAULT_HISTORY_SIZE 100
+/* 256 KiB behind for 10 s: a live client on a bad link catches up sooner. */
+#define SERVER_DEFAULT_SOFT_QUEUE (256u * 1024)
+#define SERVER_DEFAULT_SOFT_QUEUE_MS 10000
+/* Far above what a person types, even pasting: 100 at once, then 10 a second. */
+#define SERVER_DEFAULT_FLOOD_RATE 10.0
+#define SERVER_DEFAULT_FLOOD_BURST 100.0
+#define SERVER_DEFAULT_FLOOD_BYTES_RATE (16.0 * 1024)
+#define SERVER_DEFAULT_FLOOD_BYTES_BURST (256.0 * 1024)
+#define SERVER_DEFAULT_FLOOD_STRIKES 50
+/* Below the 20 000 open files a process may have here, with room for
+ * the listener, the logs and the history. */
+#define SERVER_DEFAULT_MAX_CONNECTIONS 19500
+/* Many people may share one address behind a NAT. */
+#define SERVER_DEFAULT_MAX_PER_ADDRESS 256
+#define SERVER_DEFAULT_HANDSHAKE_MS 60000
 /* 64 MiB: months of a busy room, compacted in well under a second. */
 #define SERVER_DEFAULT_HISTORY_MAX_BYTES (64u * 1024 * 1024)
 
@@ -63,6 +92,7 @@ struct server {
 	bool history_open;
 	struct textlog chatlog;
 	uint64_t last_conn_id;
+	struct addrcount per_address;
 
 	struct conn *conns;          /* every live conn */
 	size_t conn_count;
@@ -87,7 +117,12 @@ void server_stop(struct server *s);
 /* Frees what the server still holds once uv_run has returned. */
 void server_free(struct server *s);
 
-/* Called by conn.c. */
+/* Milliseconds since the epoch (wall clock), for stamps and limits. */
+int64_t server_now_ms(void);
+
+/* Called by conn.c. Returns NULL when the new conn may stay, else the
+ * reason to refuse it. */
+const char *server_admit(struct server *s, struct conn *c);
 void server_add_conn(struct server *s, struct conn *c);
 void server_remove_conn(struct server *s, struct conn *c);
 void server_mark_pending(struct server *s, struct conn *c);

@@ -89,7 +89,7 @@ def rss_kib(pid):
 
 def test_a_peer_that_stops_reading_is_dropped_and_nobody_else_waits(start_server):
     limit = 256 * 1024
-    srv = start_server("--max-queue", str(limit))
+    srv = start_server("--max-queue", str(limit), "--flood-rate", "0")
 
     watcher = srv.peer()
     watcher.join("watcher")

@@ -145,7 +145,7 @@ def test_torn_last_line_is_cut_with_a_warning(tmp_path, start_server):
 def test_file_is_compacted_keeping_the_last_n_per_room(tmp_path, start_server):
     path = tmp_path / "big.jsonl"
     srv = start_server("--history", str(path), "--history-size", "10",
-                       "--history-max-bytes", "20000")
+                       "--history-max-bytes", "20000", "--flood-rate", "0")
     a = srv.peer()
     a.join("a", room="r1")
     for i in range(300):
@@ -185,7 +185,7 @@ def sender(port, name, stop, sent):
 @pytest.mark.parametrize("policy", ["always", "everysec"])
 def test_sigkill_loses_nothing_acknowledged(tmp_path, start_server, policy):
     path = tmp_path / f"crash-{policy}.jsonl"
-    srv = start_server("--history", str(path), "--fsync", policy)
+    srv = start_server("--history", str(path), "--fsync", policy, "--flood-rate", "0")
     watcher = srv.peer()
     watcher.join("watcher")
     stop = threading.Event()

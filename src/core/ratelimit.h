@@ -1,0 +1,24 @@
+/*
+ * ratelimit: a token bucket, the flood control of IRC servers: `burst`
+ * tokens at most, refilled at `rate` tokens a second; each action takes
+ * its cost or is refused. Pure: the caller passes the time.
+ */
+#ifndef CHATROOM_RATELIMIT_H
+#define CHATROOM_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct token_bucket {
+	double tokens;
+	double rate;  /* tokens a second; 0 means no limit */
+	double burst; /* the most tokens it can hold */
+	int64_t last_ms;
+};
+
+/* Starts full. */
+void bucket_init(struct token_bucket *b, double rate, double burst, int64_t now_ms);
+/* Takes `cost` tokens if there are enough; false (and nothing taken) if not. */
+bool bucket_take(struct token_bucket *b, double cost, int64_t now_ms);
+
+#endif

@@ -1,0 +1,75 @@
+/* Token bucket: burst, refill, refusal, no limit. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "ratelimit.h"
+
+static void burst_then_refused(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 2.0, 5.0, 1000);
+	for (int i = 0; i < 5; i++)
+		assert_true(bucket_take(&b, 1.0, 1000));
+	assert_false(bucket_take(&b, 1.0, 1000));
+	/* A refusal takes nothing. */
+	assert_true(b.tokens >= 0.0 && b.tokens < 1.0);
+}
+
+static void refills_at_rate_up_to_burst(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 2.0, 5.0, 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(bucket_take(&b, 1.0, 0));
+	assert_false(bucket_take(&b, 1.0, 400));  /* 0.8 token back */
+	assert_true(bucket_take(&b, 1.0, 500));   /* 1.0 token back */
+	assert_false(bucket_take(&b, 1.0, 500));
+	/* A long pause refills to the burst, not beyond. */
+	for (int i = 0; i < 5; i++)
+		assert_true(bucket_take(&b, 1.0, 100000));
+	assert_false(bucket_take(&b, 1.0, 100000));
+}
+
+static void cost_larger_than_one(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 100.0, 10.0, 0);
+	assert_true(bucket_take(&b, 7.0, 0));
+	assert_false(bucket_take(&b, 7.0, 0));
+	assert_true(bucket_take(&b, 3.0, 0));
+}
+
+static void zero_rate_is_unlimited(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 0.0, 0.0, 0);
+	for (int i = 0; i < 100000; i++)
+		assert_true(bucket_take(&b, 1.0, 0));
+}
+
+static void clock_going_back_adds_nothing(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 1.0, 1.0, 5000);
+	assert_true(bucket_take(&b, 1.0, 5000));
+	assert_false(bucket_take(&b, 1.0, 1000));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(burst_then_refused),
+		cmocka_unit_test(refills_at_rate_up_to_burst),
+		cmocka_unit_test(cost_larger_than_one),
+		cmocka_unit_test(zero_rate_is_unlimited),
+		cmocka_unit_test(clock_going_back_adds_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
