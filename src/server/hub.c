@@ -36,9 +36,11 @@ static uint64_t random_u64(void)
 	return v;
 }
 
-int hub_init(struct hub *h, size_t history_cap, char *clean_buf, size_t clean_cap)
+int hub_init(struct hub *h, size_t history_cap, int64_t return_grace_ms,
+	     char *clean_buf, size_t clean_cap)
 {
 	memset(h, 0, sizeof(*h));
+	users_init(&h->users, return_grace_ms);
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
 	h->held_tail = &h->held;
@@ -55,6 +57,7 @@ void hub_free(struct hub *h)
 	}
 	h->held_tail = &h->held;
 	rooms_free(&h->rooms);
+	users_free(&h->users);
 }
 
 /* ---- history ------------------------------------------------------------ */
@@ -227,6 +230,8 @@ void hub_remove(struct hub *h, struct conn *c)
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
 		publish_presence(h, c, EVENT_LEAVE);
+		users_departed(&h->users, c->pseudo, c->ip, room->name, c->user_id,
+			       c->colour, now_ms());
 	}
 	room_remove_member(room, c, now_ms());
 }
@@ -281,6 +286,26 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo,
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
 	c->has_pseudo = true;
+
+	struct departed back;
+	if (users_take_return(&h->users, pseudo, len, c->ip, now_ms(), &back)) {
+		/* The same person, back within the grace period: same ID,
+		 * same colour, same room. */
+		c->user_id = back.user_id;
+		c->colour = back.colour;
+		struct room *room = rooms_get(&h->rooms, back.room, strlen(back.room), now_ms());
+		if (room != NULL && room != c->room) {
+			room_remove_member(c->room, c, now_ms());
+			room_add_member(room, c);
+		}
+		log_info("%s is back as %s", c->addr, c->pseudo);
+		send_history(h, c, c->room);
+		reply_line(c, TEXT_WELCOME_BACK "\n", c->pseudo);
+		publish(h, c->room, &(struct event){
+			.kind = EVENT_RETURN, .sender_id = c->user_id,
+			.pseudo = c->pseudo, .colour = c->colour}, c->id);
+		return;
+	}
 	c->colour = pick_colour(h);
 	/* JSON numbers are doubles: keep IDs within their 53 exact bits. */
 	c->user_id = (random_u64() & ((1ull << 53) - 1)) | 1;
@@ -436,5 +461,7 @@ void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len)
 
 void hub_tick(struct hub *h)
 {
-	rooms_reap_idle(&h->rooms, now_ms(), HUB_ROOM_IDLE_MS);
+	int64_t now = now_ms();
+	rooms_reap_idle(&h->rooms, now, HUB_ROOM_IDLE_MS);
+	users_expire(&h->users, now);
 }

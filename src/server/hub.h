@@ -17,6 +17,7 @@
 #include "event.h"
 #include "history.h"
 #include "room.h"
+#include "users.h"
 
 struct textlog;
 struct conn;
@@ -33,6 +34,7 @@ struct held_broadcast {
 
 struct hub {
 	struct rooms rooms;
+	struct users users;
 	struct history_log *history; /* NULL: nothing written to disk */
 	struct textlog *chatlog;     /* NULL: no conversation log file */
 	uint64_t last_event_id;
@@ -45,7 +47,8 @@ struct hub {
 	size_t clean_cap;
 };
 
-int hub_init(struct hub *h, size_t history_cap, char *clean_buf, size_t clean_cap);
+int hub_init(struct hub *h, size_t history_cap, int64_t return_grace_ms,
+	     char *clean_buf, size_t clean_cap);
 void hub_free(struct hub *h);
 
 /* Loads the history file into the rooms (start-up, blocking). */
@@ -61,7 +64,8 @@ void hub_remove(struct hub *h, struct conn *c);
 /* A complete line (no '\n') from a text peer, exactly as received. */
 void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len);
 
-/* Once a minute: forget rooms empty of people and of history. */
+/* Once a second: forget rooms empty of people and of history, and
+ * departures past their grace period. */
 void hub_tick(struct hub *h);
 
 #endif

@@ -47,6 +47,9 @@ static void usage(FILE *out)
 		"                          (MAX_CONNECTIONS=, MAX_PER_ADDRESS=; 19500, 256)\n"
 		"      --handshake-timeout SECONDS  time to send a first line\n"
 		"                          (HANDSHAKE_TIMEOUT=, default 60)\n"
+		"      --return-grace SECONDS  a text peer back under the same pseudo from\n"
+		"                          the same address this soon is welcomed back\n"
+		"                          (RETURN_GRACE=, default 300; 0: never)\n"
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
@@ -208,6 +211,11 @@ static int set_handshake(void *target, const char *value, const char **cause)
 	return set_unsigned(&((struct settings *)target)->server.handshake_ms, value, 1, 1000, cause);
 }
 
+static int set_return_grace(void *target, const char *value, const char **cause)
+{
+	return set_unsigned(&((struct settings *)target)->server.return_grace_ms, value, 0, 1000, cause);
+}
+
 /* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
@@ -225,6 +233,7 @@ static const struct config_key keys[] = {
 	{"MAX_CONNECTIONS", set_max_connections},
 	{"MAX_PER_ADDRESS", set_max_per_address},
 	{"HANDSHAKE_TIMEOUT", set_handshake},
+	{"RETURN_GRACE", set_return_grace},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
@@ -232,6 +241,7 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
+	"--return-grace",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -256,6 +266,7 @@ static const struct option options[] = {
 	{"max-connections", required_argument, NULL, OPT_KEYED + 12},
 	{"max-per-address", required_argument, NULL, OPT_KEYED + 13},
 	{"handshake-timeout", required_argument, NULL, OPT_KEYED + 14},
+	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -285,7 +296,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_LOG: option_value[7] = optarg; break;
 		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
-		case OPT_KEYED + 14:
+		case OPT_KEYED + 14: case OPT_KEYED + 15:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;
@@ -355,6 +366,7 @@ int main(int argc, char **argv)
 			.max_connections = SERVER_DEFAULT_MAX_CONNECTIONS,
 			.max_per_address = SERVER_DEFAULT_MAX_PER_ADDRESS,
 			.handshake_ms = SERVER_DEFAULT_HANDSHAKE_MS,
+			.return_grace_ms = SERVER_DEFAULT_RETURN_GRACE_MS,
 		},
 	};
 	enum log_level level = LOG_INFO;

@@ -126,8 +126,7 @@ static void on_tick(uv_timer_t *timer)
 	struct server *s = timer->data;
 	sweep_conns(s);
 	textlog_tick(&s->chatlog);
-	if (++s->ticks % 60 == 0)
-		hub_tick(&s->hub);
+	hub_tick(&s->hub);
 }
 
 static void on_sighup(uv_signal_t *sig, int signum)
@@ -224,7 +223,8 @@ int server_start(struct server *s, uv_loop_t *loop,
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->cfg = *cfg;
-	int rc = hub_init(&s->hub, cfg->history_size, s->clean_buf, sizeof(s->clean_buf));
+	int rc = hub_init(&s->hub, cfg->history_size, (int64_t)cfg->return_grace_ms,
+			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0)
 		rc = addrcount_init(&s->per_address);
 	s->hub.flood_strikes = cfg->flood_strikes;

@@ -43,6 +43,7 @@ struct server_config {
 	size_t max_connections;
 	unsigned max_per_address;
 	unsigned handshake_ms;     /* time to send a first line */
+	unsigned return_grace_ms;  /* a text peer back this soon is welcomed back */
 };
 
 #define SERVER_DEFAULT_PORT 8888
@@ -68,6 +69,8 @@ struct server_config {
 /* Many people may share one address behind a NAT. */
 #define SERVER_DEFAULT_MAX_PER_ADDRESS 256
 #define SERVER_DEFAULT_HANDSHAKE_MS 60000
+/* Long enough for a reconnect after a network change or a laptop lid. */
+#define SERVER_DEFAULT_RETURN_GRACE_MS (5 * 60 * 1000)
 /* 64 MiB: months of a busy room, compacted in well under a second. */
 #define SERVER_DEFAULT_HISTORY_MAX_BYTES (64u * 1024 * 1024)
 
@@ -84,7 +87,6 @@ struct server {
 	uv_prepare_t flusher;
 	uv_signal_t sighup;          /* reopens the log file */
 	uv_timer_t ticker;           /* once a second: housekeeping */
-	unsigned ticks;
 	bool listening;
 
 	struct hub hub;

@@ -187,8 +187,8 @@ class Peer:
         return history
 
     def skip_until(self, wanted):
-        """Reads up to the line `wanted`, skipping arrivals of others and a
-        history block, which it returns."""
+        """Reads up to the line `wanted`, skipping others' arrivals and
+        departures and a history block, which it returns."""
         history, in_history = [], False
         while True:
             got = self.line()
@@ -201,7 +201,8 @@ class Peer:
             elif in_history:
                 history.append(got)
             else:
-                assert got.startswith("Annonce : ") and " a rejoint " in got, got
+                assert got.startswith("Annonce : ") and (
+                    " a rejoint " in got or " a quitté " in got), got
 
     def close(self):
         self.sock.close()

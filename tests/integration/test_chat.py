@@ -309,3 +309,36 @@ def test_nc_user_chats_with_a_raw_peer(server):
     finally:
         if nc.poll() is None:
             nc.kill()
+
+
+# Bonus 2: a text peer back under the same pseudo from the same address.
+def test_text_peer_coming_back_is_welcomed_back(server):
+    a, b = server.peer(), server.peer()
+    a.join("fidèle", room="coin")
+    b.join("b", room="coin")
+    a.skip_until("Annonce : b a rejoint le salon coin")
+    a.close()
+    b.expect("Annonce : fidèle a quitté le salon coin")
+    again = server.peer()
+    again.send("Hello|fidèle\n")
+    history = []
+    while True:
+        line = again.line()
+        if line == "Welcome back fidèle !":
+            break
+        history.append(line)
+    assert history[0] == "Annonce : historique du salon coin (3)"
+    b.expect("fidèle est de retour !")
+    again.send("me revoilà\n")
+    b.expect("fidèle a dit : me revoilà")  # back in the room it left
+
+
+def test_no_welcome_back_after_the_grace_period(start_server):
+    srv = start_server("--return-grace", "0")
+    a, b = srv.peer(), srv.peer()
+    a.join("passant")
+    b.join("b")
+    a.close()
+    b.expect("Annonce : passant a quitté la chatroom")
+    srv.peer().join("passant")
+    b.expect("Annonce : passant a rejoint la chatroom")
