@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev  # Part I demos: HTTP, sync and on the libuv loop
   libinih-dev           # KEY=VALUE config files
   libcjson-dev          # JSON: the history file
+  libutf8proc-dev       # Unicode: look-alike pseudos, text widths
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "names.h"
 #include "sanitize.h"
 
 static const char hello[] = "Hello";
@@ -58,6 +59,10 @@ int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause)
 	}
 	if (!sanitize_is_clean(pseudo, len)) {
 		*cause = "le pseudo contient un caractère interdit";
+		return -EINVAL;
+	}
+	if (names_has_invisible(pseudo, len)) {
+		*cause = "le pseudo contient un caractère invisible";
 		return -EINVAL;
 	}
 	return 0;

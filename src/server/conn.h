@@ -20,6 +20,7 @@
 
 #include "frame.h"
 #include "linereader.h"
+#include "names.h"
 #include "outq.h"
 #include "ratelimit.h"
 #include "textproto.h"
@@ -54,6 +55,7 @@ struct conn {
 	unsigned port;
 	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
 	char pseudo[TEXT_MAX_PSEUDO + 1];
+	char skeleton[NAMES_SKELETON_MAX]; /* the pseudo's identity (names.h) */
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */

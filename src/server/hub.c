@@ -236,12 +236,13 @@ void hub_remove(struct hub *h, struct conn *c)
 	room_remove_member(room, c, now_ms());
 }
 
-static bool pseudo_taken(const struct hub *h, const char *pseudo, size_t len)
+/* Taken when someone present has the same skeleton: "Alice", "alice" and
+ * "ａｌｉｃｅ" are one pseudo. */
+static bool pseudo_taken(const struct hub *h, const char *skeleton)
 {
 	for (const struct room *r = h->rooms.list; r != NULL; r = r->next)
 		for (const struct conn *m = r->members; m != NULL; m = m->member_next)
-			if (m->has_pseudo && strlen(m->pseudo) == len &&
-			    memcmp(m->pseudo, pseudo, len) == 0)
+			if (m->has_pseudo && strcmp(m->skeleton, skeleton) == 0)
 				return true;
 	return false;
 }
@@ -276,7 +277,12 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo,
 		reply_line(c, TEXT_ERROR "\n", cause);
 		return;
 	}
-	if (pseudo_taken(h, pseudo, len)) {
+	char skeleton[NAMES_SKELETON_MAX];
+	if (names_skeleton(pseudo, len, skeleton, sizeof(skeleton)) < 0) {
+		reply_line(c, TEXT_ERROR "\n", "le pseudo contient un caractère interdit");
+		return;
+	}
+	if (pseudo_taken(h, skeleton)) {
 		char why[80];
 		snprintf(why, sizeof(why), "le pseudo %.*s est déjà pris",
 			 (int)len, pseudo);
@@ -285,6 +291,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo,
 	}
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
+	memcpy(c->skeleton, skeleton, sizeof(skeleton));
 	c->has_pseudo = true;
 
 	struct departed back;
