@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,9 @@ static void choose_log_path(struct settings *s)
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
+	/* A peer that vanished must cost an EPIPE from write(), not the
+	 * process: libuv leaves SIGPIPE to the program. */
+	signal(SIGPIPE, SIG_IGN);
 	struct settings settings = {
 		.client = {
 			.address = "127.0.0.1",

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,9 @@ int main(int argc, char **argv)
 		return status;
 
 	log_init(stdout, level);
+	/* A peer that vanished must cost an EPIPE from write(), not the
+	 * process: libuv leaves SIGPIPE to the program. */
+	signal(SIGPIPE, SIG_IGN);
 	if (settings.server.flood_rate == 0)
 		settings.server.flood_bytes_rate = 0; /* "no limit" means both */
 	settings.server.history_path = choose_path(
