@@ -8,7 +8,7 @@ PORT       ?= 8888
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build asan run test unit integration clean
+.PHONY: all deps build asan run test test-valgrind unit integration clean
 
 all: build
 
@@ -37,6 +37,10 @@ test: build asan
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
 	CHATROOM_BUILD=$(CURDIR)/$(ASAN_BUILD) CHATROOM_SANITIZED=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
+
+# The integration suite with every server and client under memcheck.
+test-valgrind: build
+	CHATROOM_BUILD=$(CURDIR)/$(BUILD) CHATROOM_VALGRIND=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure

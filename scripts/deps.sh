@@ -14,6 +14,7 @@ packages=(
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests
+  valgrind              # make test-valgrind
 )
 
 missing=()

@@ -18,6 +18,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("CHATROOM_BUILD", ROOT / "build"))
 SANITIZED = os.environ.get("CHATROOM_SANITIZED") == "1"
+VALGRIND = os.environ.get("CHATROOM_VALGRIND") == "1"
+# Under valgrind every program runs through memcheck; any error or definite
+# leak makes it exit 99, which every test notices.
+VALGRIND_PREFIX = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                   "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite"] \
+    if VALGRIND else []
 SERVER_BIN = BUILD / "chatroom-server"
 CLIENT_BIN = BUILD / "chatroom"
 
@@ -29,12 +35,13 @@ SANITIZER_ENV = {
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 # Generous: a sanitized build on a busy two-core machine is slow.
-TIMEOUT = 20.0 if SANITIZED else 10.0
+TIMEOUT = 40.0 if VALGRIND else 20.0 if SANITIZED else 10.0
 
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow_under_asan: timing-sensitive, skipped on the sanitizer build")
+        "markers", "slow_under_asan: timing-sensitive, skipped on the sanitizer "
+        "and valgrind runs")
 
 
 def child_env():
@@ -66,7 +73,7 @@ class Server:
             args = ("--log", str(self.chatlog_path), *args)
         self.args = args
         self.proc = subprocess.Popen(
-            [str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],
+            [*VALGRIND_PREFIX, str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=child_env())
         self.port = self._wait_for_port()
@@ -218,7 +225,7 @@ class Client:
 
     def __init__(self, port, *args):
         self.proc = subprocess.Popen(
-            [str(CLIENT_BIN), "-a", "127.0.0.1", "-p", str(port), *args],
+            [*VALGRIND_PREFIX, str(CLIENT_BIN), "-a", "127.0.0.1", "-p", str(port), *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=child_env())
         self.buf = b""

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import CLIENT_BIN, SANITIZER_ENV, TIMEOUT
+from conftest import CLIENT_BIN, SANITIZER_ENV, TIMEOUT, VALGRIND_PREFIX
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
 
@@ -70,7 +70,7 @@ def tmux():
 
 
 def client_command(port):
-    return f"{CLIENT_BIN} -a 127.0.0.1 -p {port}"
+    return " ".join([*VALGRIND_PREFIX, str(CLIENT_BIN), "-a", "127.0.0.1", "-p", str(port)])
 
 
 def test_typed_line_survives_incoming_messages(server, tmux):
