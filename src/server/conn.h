@@ -46,6 +46,9 @@ struct conn {
 	bool pending;
 
 	uint64_t id; /* unique for the server's life, never reused */
+	/* Events after this one reached it live in its room (it is there
+	 * from the start, even before it has a pseudo). */
+	uint64_t live_since_event;
 
 	/* The room's member list (room.c owns these links). */
 	struct room *room;

@@ -192,13 +192,16 @@ static void reply(struct conn *c, struct frame *f)
 
 #define reply_line(c, ...) reply((c), frame_printf(__VA_ARGS__))
 
-/* The room's recent events for a text peer that just came in. Under
- * fsync=always only what is on disk: the rest is on its way live. */
+/* The room's recent events for a text peer that just came in: not those
+ * it already got live, and under fsync=always only what is on disk (the
+ * rest is on its way live). */
 static void send_history(struct hub *h, struct conn *c, struct room *room)
 {
 	uint64_t visible = UINT64_MAX;
 	if (h->history != NULL && h->history->policy == HISTORY_FSYNC_ALWAYS)
 		visible = h->history->durable_id;
+	if (c->room == room && c->live_since_event < visible)
+		visible = c->live_since_event;
 	size_t count = 0;
 	for (size_t i = 0; i < room->recent_count; i++)
 		if (room_recent(&h->rooms, room, i)->id <= visible)
@@ -219,6 +222,7 @@ static void send_history(struct hub *h, struct conn *c, struct room *room)
 void hub_add(struct hub *h, struct conn *c)
 {
 	room_add_member(h->rooms.default_room, c);
+	c->live_since_event = h->last_event_id;
 }
 
 void hub_remove(struct hub *h, struct conn *c)
@@ -303,10 +307,13 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo,
 		struct room *room = rooms_get(&h->rooms, back.room, strlen(back.room), now_ms());
 		if (room != NULL && room != c->room) {
 			room_remove_member(c->room, c, now_ms());
+			send_history(h, c, room);
 			room_add_member(room, c);
+			c->live_since_event = h->last_event_id;
+		} else {
+			send_history(h, c, c->room);
 		}
 		log_info("%s is back as %s", c->addr, c->pseudo);
-		send_history(h, c, c->room);
 		reply_line(c, TEXT_WELCOME_BACK "\n", c->pseudo);
 		publish(h, c->room, &(struct event){
 			.kind = EVENT_RETURN, .sender_id = c->user_id,
@@ -373,8 +380,9 @@ static void join_room(struct hub *h, struct conn *c, const char *name, size_t le
 	if (c->has_pseudo)
 		publish_presence(h, c, EVENT_LEAVE);
 	room_remove_member(c->room, c, now_ms());
-	room_add_member(to, c);
 	send_history(h, c, to);
+	room_add_member(to, c);
+	c->live_since_event = h->last_event_id;
 	if (c->has_pseudo)
 		publish_presence(h, c, EVENT_JOIN);
 	else
