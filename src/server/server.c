@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "conn.h"
@@ -217,12 +218,40 @@ static int start_history(struct server *s, const char **cause)
 	return 0;
 }
 
+/* Descriptors the server needs besides its peers: stdio, the loop's own,
+ * the listener, the history, the log, a compaction, libuv's EMFILE spare. */
+#define SERVER_RESERVED_FDS 20
+
+/* Raises the open-file limit to its hard maximum and keeps the peers
+ * within it: past it, accept() would fail and libuv would close newcomers
+ * without a word, where a full server says so. */
+static void fit_file_limit(struct server *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur <= SERVER_RESERVED_FDS)
+		return;
+	size_t fit = (size_t)rl.rlim_cur - SERVER_RESERVED_FDS;
+	if (fit < s->cfg.max_connections) {
+		log_warn("at most %zu connections: the open file limit is %llu", fit,
+			 (unsigned long long)rl.rlim_cur);
+		s->cfg.max_connections = fit;
+	}
+}
+
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->cfg = *cfg;
+	fit_file_limit(s);
 	int rc = hub_init(&s->hub, cfg->history_size, (int64_t)cfg->return_grace_ms,
 			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0)
