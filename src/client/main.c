@@ -149,16 +149,9 @@ static int load_settings(int argc, char **argv, struct settings *s)
 	const char *path = config_file;
 	if (path == NULL)
 		path = config_user_path("client.conf", default_path, sizeof(default_path));
-	if ((path != NULL &&
-	     config_read_file(&table, path, config_file == NULL, &err) < 0) ||
-	    config_read_env(&table, &err) < 0)
-		goto bad;
-	for (size_t i = 0; i < KEY_COUNT; i++)
-		if (option_value[i] != NULL &&
-		    config_set(&table, keys[i].name, option_value[i], option_names[i], &err) < 0)
-			goto bad;
-	return -1;
-bad:
+	if (config_load(&table, path, config_file == NULL, option_value, option_names,
+			&err) == 0)
+		return -1;
 	fprintf(stderr, "chatroom: %s\n", err.text);
 	return 2;
 }

@@ -101,6 +101,21 @@ int config_read_env(const struct config_table *t, struct config_error *err)
 	return 0;
 }
 
+int config_load(const struct config_table *t, const char *path, bool path_is_default,
+		const char *const *option_values, const char *const *option_names,
+		struct config_error *err)
+{
+	if (path != NULL && config_read_file(t, path, path_is_default, err) < 0)
+		return -1;
+	if (config_read_env(t, err) < 0)
+		return -1;
+	for (size_t i = 0; i < t->count; i++)
+		if (option_values[i] != NULL &&
+		    config_set(t, t->keys[i].name, option_values[i], option_names[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 int config_parse_port(const char *value, int min, int *out, const char **cause)
 {
 	char *end;

@@ -47,6 +47,16 @@ int config_read_env(const struct config_table *t, struct config_error *err);
 int config_set(const struct config_table *t, const char *name,
 	       const char *value, const char *origin, struct config_error *err);
 
+/*
+ * The whole precedence in one call: the file (when path is not NULL; a
+ * default path may be missing), then the environment, then the options:
+ * option_values[i] (NULL when not given) is the value of keys[i], named
+ * option_names[i] in errors. 0 or -1 with *err filled.
+ */
+int config_load(const struct config_table *t, const char *path, bool path_is_default,
+		const char *const *option_values, const char *const *option_names,
+		struct config_error *err);
+
 /* Shared value parsers: 0, or -EINVAL with a static *cause. */
 int config_parse_port(const char *value, int min, int *out, const char **cause);
 int config_parse_size(const char *value, size_t min, size_t *out,
