@@ -8,7 +8,7 @@ PORT       ?= 8888
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build asan run test test-valgrind unit integration clean
+.PHONY: all deps build asan run test test-valgrind fuzz fuzz-build unit integration clean
 
 all: build
 
@@ -37,6 +37,25 @@ test: build asan
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
 	CHATROOM_BUILD=$(CURDIR)/$(ASAN_BUILD) CHATROOM_SANITIZED=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
+
+# libFuzzer targets (clang, ASan+UBSan) on their seed corpora; new inputs
+# go to $(FUZZ_BUILD)/corpus-*, the committed seeds stay as they are.
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATROOM_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto
+
+fuzz: fuzz-build
+	@for t in wire textproto; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  if ! ./$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	    > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
+	    tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz_$$t FOUND A CRASH"; exit 1; \
+	  fi; \
+	  grep -E "^stat::(number_of_executed_units|new_units_added)" $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
 
 # The integration suite with every server and client under memcheck.
 test-valgrind: build
