@@ -7,10 +7,16 @@
 #include "hub.h"
 #include "log.h"
 #include "server.h"
+#include "binpeer.h"
+#include "textpeer.h"
 
 /* At most this many buffers per write: several senders' messages of one
  * loop turn leave in a single writev. */
 #define CONN_WRITE_BUFS 64
+
+/* A binary frame from a peer: a message is at most 16 KiB of text, so
+ * nothing legitimate comes near; images, when relayed, will raise it. */
+#define CONN_MAX_FRAME (64u * 1024)
 
 /* How far past its limit a queue may grow within one loop turn, before the
  * flush shows whether the peer is really behind. */
@@ -24,6 +30,7 @@ static void on_handle_closed(uv_handle_t *handle)
 	if (c->pending)
 		abort(); /* the flush list must never hold a freed conn */
 	linereader_free(&c->lines);
+	wire_decoder_free(&c->frames);
 	outq_clear(&c->out);
 	free(c);
 }
@@ -178,8 +185,8 @@ static void write_later(struct conn *c)
 
 void conn_flush(struct conn *c)
 {
-	if (c->closing && !c->draining)
-		return;
+	if ((c->closing && !c->draining) || c->proto == CONN_UNKNOWN)
+		return; /* an unknown peer is flushed once its protocol is known */
 	if (c->doom == CONN_OUT_OF_MEMORY) {
 		conn_close(c, "out of memory for its output queue");
 		return;
@@ -233,7 +240,7 @@ static void deliver_partial(struct conn *c)
 	size_t len;
 	if (linereader_take_partial(&c->lines, &line, &len) == 1) {
 		c->seen_line = true;
-		hub_on_line(&c->server->hub, c, line, len);
+		textpeer_on_line(&c->server->hub, c, line, len);
 	}
 }
 
@@ -244,22 +251,100 @@ static void on_partial_due(uv_timer_t *timer)
 		deliver_partial(c);
 }
 
-void conn_refuse(struct conn *c, const char *error_text, const char *why)
-{
-	struct frame *f = frame_printf(TEXT_ERROR "\n", error_text);
-	if (f != NULL) {
-		conn_send(c, f);
-		frame_unref(f);
-	}
-	conn_close_after_flush(c, why);
-}
-
 static void refuse_line(struct conn *c, int rc)
 {
 	if (rc == -E2BIG)
-		conn_refuse(c, "ligne trop longue (plus de 4096 octets)", "line too long");
+		hub_refuse(c, WIRE_ERR_TOO_LARGE, "ligne trop longue (plus de 4096 octets)",
+			   "line too long");
 	else
-		conn_refuse(c, "mémoire insuffisante", "out of memory");
+		hub_refuse(c, WIRE_ERR_TOO_LARGE, "mémoire insuffisante", "out of memory");
+}
+
+static void read_lines(struct conn *c, const char *data, size_t len)
+{
+	linereader_feed(&c->lines, data, len);
+	while (!c->closing) {
+		const char *line;
+		size_t n;
+		int rc = linereader_next(&c->lines, &line, &n);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			refuse_line(c, rc);
+			return;
+		}
+		c->seen_line = true;
+		textpeer_on_line(&c->server->hub, c, line, n);
+	}
+	if (c->closing)
+		return;
+	if (linereader_has_partial(&c->lines))
+		uv_timer_start(&c->timer, on_partial_due,
+			       c->server->cfg.partial_delay_ms, 0);
+	else
+		uv_timer_stop(&c->timer);
+}
+
+static void read_frames(struct conn *c, const char *data, size_t len)
+{
+	wire_feed(&c->frames, data, len);
+	while (!c->closing) {
+		struct wire_msg m;
+		int rc = wire_next(&c->frames, &m);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			char why[128];
+			snprintf(why, sizeof(why), "bad frame: %s", c->frames.cause);
+			hub_refuse(c, c->frames.error_code, c->frames.cause, why);
+			return;
+		}
+		c->seen_line = true;
+		binpeer_on_frame(&c->server->hub, c, &m);
+	}
+}
+
+/* The protocol is known: what was queued may go (text), or was meant for
+ * a text peer and is dropped (binary). */
+static void set_proto(struct conn *c, enum conn_proto proto)
+{
+	c->proto = proto;
+	uv_timer_stop(&c->timer);
+	if (proto == CONN_BINARY) {
+		outq_clear(&c->out);
+		wire_decoder_init(&c->frames, CONN_MAX_FRAME);
+	} else {
+		server_mark_pending(c->server, c);
+	}
+}
+
+static void on_sniff_due(uv_timer_t *timer)
+{
+	struct conn *c = timer->data;
+	if (!c->closing && c->proto == CONN_UNKNOWN)
+		set_proto(c, CONN_TEXT);
+}
+
+/* Reads as much of the binary hello as there is; returns how many bytes
+ * it took, or -1 when the peer was refused. */
+static ssize_t read_magic(struct conn *c, const char *data, size_t len)
+{
+	size_t i = 0;
+	while (c->magic_seen < WIRE_MAGIC_LEN && i < len) {
+		if (data[i] != WIRE_MAGIC[c->magic_seen]) {
+			bool other_version = c->magic_seen == WIRE_MAGIC_LEN - 1;
+			c->proto = other_version ? CONN_BINARY : CONN_TEXT;
+			hub_refuse(c, WIRE_ERR_VERSION, other_version
+				   ? "version du protocole inconnue (ce serveur parle la 1)"
+				   : "protocole inconnu", "unknown protocol hello");
+			return -1;
+		}
+		c->magic_seen++;
+		i++;
+	}
+	if (c->magic_seen == WIRE_MAGIC_LEN)
+		set_proto(c, CONN_BINARY);
+	return (ssize_t)i;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -272,7 +357,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		if (nread == UV_EOF) {
 			/* A last message may come without its '\n'. */
-			deliver_partial(c);
+			if (c->proto != CONN_BINARY)
+				deliver_partial(c);
 			conn_close(c, "closed the connection");
 		} else {
 			conn_close(c, uv_strerror((int)nread));
@@ -280,27 +366,24 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 
-	linereader_feed(&c->lines, buf->base, (size_t)nread);
-	while (!c->closing) {
-		const char *line;
-		size_t len;
-		int rc = linereader_next(&c->lines, &line, &len);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			refuse_line(c, rc);
+	const char *data = buf->base;
+	size_t len = (size_t)nread;
+	/* A NUL first byte, which no text line starts with, means binary. */
+	if (c->proto == CONN_UNKNOWN && data[0] != '\0')
+		set_proto(c, CONN_TEXT);
+	if (c->proto != CONN_TEXT && c->magic_seen < WIRE_MAGIC_LEN) {
+		ssize_t used = read_magic(c, data, len);
+		if (used < 0)
 			return;
-		}
-		c->seen_line = true;
-		hub_on_line(&c->server->hub, c, line, len);
+		data += used;
+		len -= (size_t)used;
 	}
-	if (c->closing)
+	if (len == 0)
 		return;
-	if (linereader_has_partial(&c->lines))
-		uv_timer_start(&c->timer, on_partial_due,
-			       c->server->cfg.partial_delay_ms, 0);
+	if (c->proto == CONN_TEXT)
+		read_lines(c, data, len);
 	else
-		uv_timer_stop(&c->timer);
+		read_frames(c, data, len);
 }
 
 static void peer_address(struct conn *c)
@@ -364,9 +447,12 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 
 	const char *refusal = server_admit(s, c);
 	if (refusal != NULL) {
-		conn_refuse(c, refusal, refusal);
+		c->proto = CONN_TEXT; /* it has said nothing: answer in plain text */
+		hub_refuse(c, WIRE_ERR_FULL, refusal, refusal);
 		return 0;
 	}
+	/* A peer that says nothing for a moment is a text peer listening. */
+	uv_timer_start(&c->timer, on_sniff_due, s->cfg.partial_delay_ms, 0);
 	rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (rc < 0)
 		conn_close(c, uv_strerror(rc));

@@ -24,9 +24,14 @@
 #include "outq.h"
 #include "ratelimit.h"
 #include "textproto.h"
+#include "wire.h"
 
 struct room;
 struct server;
+
+/* Which protocol a peer speaks: told by its first byte (conn.c). Until
+ * then it is sent nothing, only queued, in case it turns out binary. */
+enum conn_proto { CONN_UNKNOWN, CONN_TEXT, CONN_BINARY };
 
 /* Why a conn must go at the next flush (see conn_send). */
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
@@ -72,7 +77,11 @@ struct conn {
 	struct token_bucket flood_bytes;
 	unsigned flood_strikes;   /* refused messages in a row */
 
-	struct linereader lines;
+	enum conn_proto proto;
+	size_t magic_seen;        /* bytes of the binary hello read so far */
+	struct linereader lines;  /* text peers */
+	struct wire_decoder frames; /* binary peers */
+	unsigned char token[WIRE_TOKEN_LEN]; /* a binary peer's resume token */
 	struct outq out;
 	uv_write_t write_req;
 	bool writing;
@@ -100,9 +109,6 @@ void conn_close(struct conn *c, const char *reason);
 
 /* Stops reading, sends what is queued (within a deadline), then closes. */
 void conn_close_after_flush(struct conn *c, const char *reason);
-
-/* Sends an error line, then disconnects (reason `why` in the log). */
-void conn_refuse(struct conn *c, const char *error_text, const char *why);
 
 /* What others see this peer as: its pseudo, else "{IP}:{Port}". */
 const char *conn_label(const struct conn *c);

@@ -7,6 +7,7 @@
 
 #include "frame.h"
 #include "textproto.h"
+#include "wire.h"
 
 int event_copy_init(struct event_copy *c, const struct event *ev)
 {
@@ -68,6 +69,27 @@ struct frame *event_text_history_frame(const struct event *ev)
 	char prefix[16];
 	strftime(prefix, sizeof(prefix), "[%H:%M] ", &tm);
 	return text_frame(ev, prefix);
+}
+
+struct frame *event_wire_frame(const struct event *ev)
+{
+	static const uint8_t notice_kinds[] = {
+		[EVENT_JOIN] = WIRE_NOTICE_JOIN,
+		[EVENT_LEAVE] = WIRE_NOTICE_LEAVE,
+		[EVENT_RETURN] = WIRE_NOTICE_RETURN,
+	};
+	struct wire_msg m = {
+		.type = ev->kind == EVENT_MESSAGE ? WIRE_MESSAGE : WIRE_NOTICE,
+		.kind = ev->kind == EVENT_MESSAGE ? 0 : notice_kinds[ev->kind],
+		.id = ev->id,
+		.time_ms = (uint64_t)ev->time_ms,
+		.user_id = ev->sender_id,
+		.colour = (int16_t)ev->colour,
+		.pseudo = {ev->pseudo, strlen(ev->pseudo)},
+		.room = {ev->room, strlen(ev->room)},
+		.text = {ev->text, ev->text_len},
+	};
+	return wire_encode(&m);
 }
 
 static const char *const kind_names[] = {"message", "join", "leave", "return"};

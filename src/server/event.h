@@ -49,6 +49,8 @@ void event_copy_free(struct event_copy *c);
 struct frame *event_text_frame(const struct event *ev);
 /* The same as a history line: "[hh:mm] " (server local time) first. */
 struct frame *event_text_history_frame(const struct event *ev);
+/* The binary protocol's MESSAGE or NOTICE frame for an event. */
+struct frame *event_wire_frame(const struct event *ev);
 
 const char *event_kind_name(enum event_kind kind);
 int event_kind_from_name(const char *name, enum event_kind *out);

@@ -28,7 +28,8 @@ struct held_broadcast {
 	struct held_broadcast *next;
 	uint64_t event_id;
 	uint64_t except_conn_id;
-	struct frame *frame;
+	struct frame *text;   /* the event in each wire format */
+	struct frame *binary;
 	char room[TEXT_MAX_ROOM + 1];
 };
 
@@ -61,11 +62,49 @@ void hub_add(struct hub *h, struct conn *c);
 /* Takes c out of its room and tells the room if it had a pseudo. */
 void hub_remove(struct hub *h, struct conn *c);
 
-/* A complete line (no '\n') from a text peer, exactly as received. */
-void hub_on_line(struct hub *h, struct conn *c, const char *line, size_t len);
-
 /* Once a second: forget rooms empty of people and of history, and
  * departures past their grace period. */
 void hub_tick(struct hub *h);
+
+/* ---- for the protocol modules (textpeer.c, binpeer.c) ------------------- */
+
+int64_t hub_now_ms(void);
+uint64_t hub_random_u64(void);
+
+/* Stamps ev (id, time, room), remembers it and relays it to the room in
+ * each peer's wire format, encoded once per format. */
+void hub_publish(struct hub *h, struct room *room, struct event *ev,
+		 uint64_t except_conn_id);
+/* c's arrival (told to all, c too) or departure (to the others). */
+void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind);
+
+/* Checks a new pseudo; 0, or -EINVAL/-EEXIST with the reason in why. The
+ * pseudo's identity goes to skeleton (NAMES_SKELETON_MAX bytes). */
+int hub_check_pseudo(const struct hub *h, const char *pseudo, size_t len,
+		     char *skeleton, char *why, size_t why_len);
+/* Gives c its pseudo; user_id 0 and colour -1 pick new ones. */
+void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
+	      const char *skeleton, uint64_t user_id, int colour);
+/* The room of that name, made if missing (len 0: the default room);
+ * NULL with *cause for a bad name. */
+struct room *hub_room(struct hub *h, const char *name, size_t len, const char **cause);
+/* Moves c: departure notice, history of the new room, then c is in it
+ * (the caller announces the arrival). */
+void hub_move(struct hub *h, struct conn *c, struct room *to);
+/* Puts c in room `to` without a word to anybody (first placement). */
+void hub_place(struct hub *h, struct conn *c, struct room *to);
+/* The newest event c may be sent as history of room (see hub.c). */
+uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
+void hub_send_history(struct hub *h, struct conn *c, struct room *room);
+
+/* Flood control: false (and the peer told, or dropped) when over. */
+bool hub_within_rate(struct hub *h, struct conn *c, size_t len);
+
+/* Sends f to c and drops the caller's reference (f may be NULL). */
+void hub_reply(struct conn *c, struct frame *f);
+/* An error in c's protocol: an ERROR frame, or an "Erreur : " line. */
+void hub_error(struct conn *c, uint16_t code, const char *text);
+/* The same, then c is disconnected once it has read it. */
+void hub_refuse(struct conn *c, uint16_t code, const char *text, const char *why);
 
 #endif

@@ -112,8 +112,9 @@ static void sweep_conns(struct server *s)
 			continue;
 		}
 		if (!c->seen_line && now - c->connected_ms > (int64_t)s->cfg.handshake_ms) {
-			conn_refuse(c, "délai dépassé : envoyez une première ligne (Hello|pseudo)",
-				    "handshake timeout");
+			hub_refuse(c, WIRE_ERR_TIMEOUT,
+				   "délai dépassé : envoyez une première ligne (Hello|pseudo)",
+				   "handshake timeout");
 		} else if (c->soft_since_ms != 0 &&
 			   now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms) {
 			conn_close(c, "slow reader: behind for too long");

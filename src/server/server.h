@@ -15,6 +15,8 @@
 #include <uv.h>
 
 #include "addrcount.h"
+#include "sanitize.h"
+#include "wire.h"
 #include "textlog.h"
 #include "hub.h"
 
@@ -102,8 +104,8 @@ struct server {
 
 	char read_buf[SERVER_READ_BUF_SIZE];
 	bool read_buf_lent;
-	/* Room for one sanitised line (see sanitize.h). */
-	char clean_buf[3 * 4096 + 16];
+	/* Room for one sanitised message (see sanitize.h). */
+	char clean_buf[SANITIZE_BOUND(WIRE_MAX_TEXT)];
 
 	bool stopping;
 };
