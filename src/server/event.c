@@ -36,12 +36,41 @@ void event_copy_free(struct event_copy *c)
 	c->strings = NULL;
 }
 
+/* A message of several lines (binary clients send them) reaches a text
+ * peer as one block: each line after the first indented, so none of them
+ * can pass for a line of the protocol. */
+static struct frame *said_frame(const struct event *ev, const char *prefix)
+{
+	static const char indent[] = "\n    ";
+	size_t breaks = 0;
+	for (size_t i = 0; i < ev->text_len; i++)
+		breaks += ev->text[i] == '\n';
+	if (breaks == 0)
+		return frame_printf("%s" TEXT_SAID "\n", prefix, ev->pseudo,
+				    (int)ev->text_len, ev->text);
+	size_t len = ev->text_len + breaks * (sizeof(indent) - 2);
+	char *text = malloc(len);
+	if (text == NULL)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < ev->text_len; i++) {
+		if (ev->text[i] == '\n') {
+			memcpy(text + o, indent, sizeof(indent) - 1);
+			o += sizeof(indent) - 1;
+		} else {
+			text[o++] = ev->text[i];
+		}
+	}
+	struct frame *f = frame_printf("%s" TEXT_SAID "\n", prefix, ev->pseudo, (int)o, text);
+	free(text);
+	return f;
+}
+
 static struct frame *text_frame(const struct event *ev, const char *prefix)
 {
 	switch (ev->kind) {
 	case EVENT_MESSAGE:
-		return frame_printf("%s" TEXT_SAID "\n", prefix, ev->pseudo,
-				    (int)ev->text_len, ev->text);
+		return said_frame(ev, prefix);
 	case EVENT_JOIN:
 		return ev->default_room
 			? frame_printf("%s" TEXT_JOINED "\n", prefix, ev->pseudo)

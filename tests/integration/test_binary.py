@@ -1,0 +1,179 @@
+"""The binary protocol against the real server: text and binary peers in
+the same room, resume tokens, history as JSON, malformed frames."""
+
+import json
+import struct
+import time
+
+import pytest
+
+from conftest import TIMEOUT
+from wire import (ERROR, HELLO, HISTORY, HISTORY_ASK, JOIN, MAGIC, MESSAGE, NOTICE,
+                  NOTICE_INFO, NOTICE_JOIN, NOTICE_LEAVE, NOTICE_RETURN, PING, PONG,
+                  ROOMS, ROOMS_ASK, WELCOME, WHO, WHO_ASK, BinaryPeer, frame, hello, s, say,
+                  varint)
+
+
+def test_binary_and_text_peers_share_a_room(server):
+    text = server.peer()
+    text.join("texte")
+    binary = BinaryPeer(server.port)
+    w = binary.join("binaire")
+    assert w["pseudo"] == "binaire" and w["room"] == "general" and len(w["token"]) == 32
+    assert 0 <= w["colour"] <= 255 and 0 < w["user"] < 2 ** 53
+    text.expect("Annonce : binaire a rejoint la chatroom")
+
+    binary.send(say("depuis le binaire"))
+    text.expect("binaire a dit : depuis le binaire")
+    text.send("depuis le texte\n")
+    m = binary.expect(MESSAGE, pseudo="texte", text="depuis le texte", room="general")
+    assert abs(m["time"] / 1000 - time.time()) < 60
+    # A multi-line message reaches text peers as one indented block.
+    binary.send(say("ligne 1\nligne 2"))
+    text.expect("binaire a dit : ligne 1")
+    text.expect("    ligne 2")
+    text.close()
+    binary.expect(NOTICE, kind=NOTICE_LEAVE, pseudo="texte")
+
+
+def test_history_is_sent_as_json_to_a_binary_joiner(server):
+    a = server.peer()
+    a.join("a")
+    for i in range(3):
+        a.send(f"avant {i}\n")
+    time.sleep(0.2)
+    b = BinaryPeer(server.port)
+    b.join("b")
+    events = json.loads(b.history["json"])
+    said = [e for e in events if e["kind"] == "message"]
+    assert [e["text"] for e in said] == [f"avant {i}" for i in range(3)]
+    assert all(e["pseudo"] == "a" and e["room"] == "general" for e in said)
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids)
+
+
+def test_rooms_who_join_and_ping(server):
+    a = BinaryPeer(server.port)
+    a.send(frame(ROOMS_ASK))  # allowed before hello, to choose a room
+    assert a.expect(ROOMS)["rooms"] == {"general": 1}
+    a.join("a", room="salon")
+    b = BinaryPeer(server.port)
+    b.join("b", room="salon")
+    a.expect(NOTICE, kind=NOTICE_JOIN, pseudo="b", room="salon")
+    a.send(frame(WHO_ASK))
+    who = a.expect(WHO)
+    assert who["room"] == "salon" and set(who["members"]) == {"a", "b"}
+    assert who["members"]["a"] == a.welcome["colour"]
+    a.send(frame(ROOMS_ASK))
+    assert a.expect(ROOMS)["rooms"] == {"general": 0, "salon": 2}
+    b.send(frame(JOIN, s("ailleurs")))
+    a.expect(NOTICE, kind=NOTICE_LEAVE, pseudo="b", room="salon")
+    b.until(NOTICE, kind=NOTICE_JOIN, pseudo="b", room="ailleurs")
+    b.send(frame(JOIN, s("pas bien")))
+    assert b.expect(ERROR)["code"] == 6
+    b.send(frame(PING, struct.pack(">Q", 1234)))
+    assert b.expect(PONG)["nonce"] == 1234
+
+
+def test_resume_token_brings_back_the_user_and_what_it_missed(server):
+    text = server.peer()
+    text.join("témoin")
+    a = BinaryPeer(server.port)
+    w = a.join("revenant", room="general")
+    text.expect("Annonce : revenant a rejoint la chatroom")
+    text.send("vu\n")
+    seen = a.expect(MESSAGE, text="vu")["id"]
+    a.close()
+    text.expect("Annonce : revenant a quitté la chatroom")
+    for i in range(3):
+        text.send(f"manqué {i}\n")
+    time.sleep(0.2)
+
+    again = BinaryPeer(server.port)
+    again.send(hello("ignored", token=w["token"], after=seen))
+    back = again.expect(WELCOME, returning=True, pseudo="revenant", user=w["user"],
+                        colour=w["colour"], token=w["token"])
+    del back
+    missed = [again.next() for _ in range(4)]
+    # Exactly what followed: its own departure notice and the three messages.
+    assert missed[0]["type"] == NOTICE and missed[0]["kind"] == NOTICE_LEAVE
+    assert [m["text"] for m in missed[1:]] == [f"manqué {i}" for i in range(3)]
+    assert missed[0]["id"] == seen + 1 and missed[3]["id"] == seen + 4
+    again.expect(NOTICE, kind=NOTICE_INFO, text="Welcome back revenant !")
+    text.expect("revenant est de retour !")
+
+
+def test_forged_and_in_use_tokens_are_refused(server):
+    a = BinaryPeer(server.port)
+    w = a.join("titulaire")
+    thief = BinaryPeer(server.port)
+    thief.send(hello("x", token=w["token"]))  # its owner is connected
+    assert thief.expect(ERROR)["code"] == 8
+    thief.send(hello("x", token=b"\x01" * 32))  # forged
+    err = thief.expect(ERROR)
+    assert err["code"] == 8 and err["text"] == "jeton de reprise inconnu ou expiré"
+    # After a refusal it may still join as itself.
+    thief.join("honnête")
+
+
+def test_bad_pseudo_can_be_retried(server):
+    a = BinaryPeer(server.port)
+    a.send(hello("a|b"))
+    assert a.expect(ERROR)["code"] == 5
+    a.join("correct")
+
+
+MALFORMED = {
+    "lying_length": frame(0x03, b"")[:1] + varint(4) + varint(10) + b"abc",
+    "oversized_frame": bytes([0x03]) + varint(10 * 1024 * 1024),
+    "bad_utf8": frame(0x03, varint(2) + b"\xc3\x28"),
+    "truncated_utf8": frame(0x03, varint(1) + b"\xc3"),
+    "text_too_long": frame(0x03, s("x" * (16 * 1024 + 1))),
+    "server_only_frame": frame(0x04, b"\0" * 40),
+    "bad_varint": bytes([0x03, 0x80, 0x80, 0x80, 0x80, 0x01]),
+    "wrong_token_size": frame(HELLO, bytes([1]) + s("x") + s("") + s(b"abc") + b"\0" * 8),
+    "before_hello": None,  # SAY before HELLO
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_frames_get_an_error_and_nothing_else_is_disturbed(server, name):
+    text = server.peer()
+    text.join("t")
+    good = BinaryPeer(server.port)
+    good.join("g")
+    text.expect("Annonce : g a rejoint la chatroom")
+    bad = BinaryPeer(server.port)
+    if name != "before_hello" and name != "wrong_token_size":
+        bad.join("b")
+        text.expect("Annonce : b a rejoint la chatroom")
+    data = MALFORMED[name] or say("trop tôt")
+    bad.send(data)
+    err = bad.until(ERROR)
+    assert err["text"], err
+    assert bad.closed()
+    good.send(say("toujours là"))
+    text.skip_until("g a dit : toujours là")
+    text.send("moi aussi\n")
+    good.until(MESSAGE, text="moi aussi")
+
+
+def test_unknown_frame_types_are_skipped(server):
+    a = BinaryPeer(server.port)
+    a.join("a")
+    b = BinaryPeer(server.port)
+    b.join("b")
+    a.until(NOTICE, kind=NOTICE_JOIN, pseudo="b")
+    b.send(frame(0x42, b"a later version's frame") + say("après"))
+    a.expect(MESSAGE, text="après")
+
+
+def test_other_protocol_version_is_told_and_dropped(server):
+    p = BinaryPeer.__new__(BinaryPeer)
+    import socket
+    p.sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    p.timeout, p.buf = TIMEOUT, b""
+    p.send(MAGIC[:-1] + b"\x02")
+    err = p.expect(ERROR)
+    assert err["code"] == 1 and "version" in err["text"]
+    assert p.closed()
