@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "display.h"
 #include "sanitize.h"
 
 /* ---- ending the session ------------------------------------------------ */
@@ -16,23 +17,20 @@ static void close_if_open(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
-/* Closes every handle; the loop then runs dry and client_run returns.
- * `message` (may be NULL) is printed once the terminal is restored. */
-static void end_session(struct client_app *app, int exit_code, const char *message)
+void client_end(struct client_app *app, int exit_code, const char *message)
 {
 	if (app->ending)
 		return;
 	app->ending = true;
 	app->exit_code = exit_code;
-	if (app->interactive)
+	if (app->editor_started)
 		lineedit_close(&app->editor, NULL);
 	else if (app->input_open && !app->stdin_is_file)
 		close_if_open((uv_handle_t *)&app->stdin_pipe);
 	app->input_open = false;
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
-	if (app->tcp_open)
-		close_if_open((uv_handle_t *)&app->tcp);
+	link_close(app);
 	close_if_open((uv_handle_t *)&app->sigint);
 	close_if_open((uv_handle_t *)&app->sigterm);
 }
@@ -40,30 +38,45 @@ static void end_session(struct client_app *app, int exit_code, const char *messa
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	(void)signum;
-	end_session(sig->data, 0, NULL);
+	client_end(sig->data, 0, NULL);
 }
 
-/* ---- connecting ---------------------------------------------------------- */
+/* ---- showing ------------------------------------------------------------- */
 
-static void on_connected(uv_connect_t *req, int status)
+void client_show(struct client_app *app, const struct chat_line *line)
 {
-	struct client_app *app = req->data;
-	app->connect_status = status;
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct client_app *app = req->data;
-	if (status < 0) {
-		app->connect_status = status;
-		return;
+	size_t n = display_format(line, app->colour, app->shown, sizeof(app->shown));
+	if (app->convlog.open) {
+		/* The log gets the words, never the colours. */
+		char plain[4 * WIRE_MAX_TEXT];
+		size_t m = display_format(line, false, plain, sizeof(plain));
+		textlog_line(&app->convlog, 0, "", plain, m);
+		textlog_tick(&app->convlog); /* a retry, if the disk was full */
+		textlog_kick(&app->convlog);
 	}
-	int rc = uv_tcp_connect(&app->connect_req, &app->tcp, res->ai_addr,
-				on_connected);
-	uv_freeaddrinfo(res);
-	if (rc < 0)
-		app->connect_status = rc;
+	if (app->editor_started) {
+		/* The editor prints a row at a time: one call per line. */
+		size_t start = 0;
+		for (size_t i = 0; i <= n; i++)
+			if (i == n || app->shown[i] == '\n') {
+				lineedit_print(&app->editor, app->shown + start, i - start);
+				start = i + 1;
+			}
+	} else {
+		fwrite(app->shown, 1, n, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
 }
+
+void client_info(struct client_app *app, enum chat_kind kind, const char *text)
+{
+	struct chat_line line = {.kind = kind, .colour = -1, .text = text,
+				 .text_len = strlen(text)};
+	client_show(app, &line);
+}
+
+/* ---- connecting and introducing ourselves ------------------------------- */
 
 int client_connect(struct client_app *app, uv_loop_t *loop,
 		   const struct client_config *cfg)
@@ -72,20 +85,15 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	app->loop = loop;
 	app->cfg = *cfg;
 	app->interactive = !cfg->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	app->colour = display_colour_wanted();
+	uv_timer_init(loop, &app->retry_timer);
+	app->retry_timer.data = app;
 
-	uv_tcp_init(loop, &app->tcp);
-	app->tcp.data = app;
-	app->tcp_open = true;
-	app->connect_req.data = app;
-	app->resolve_req.data = app;
-
-	char port[16];
-	snprintf(port, sizeof(port), "%d", cfg->port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	int rc = uv_getaddrinfo(loop, &app->resolve_req, on_resolved, cfg->address,
-				port, &hints);
+	int rc = link_connect(app);
 	if (rc == 0) {
-		uv_run(loop, UV_RUN_DEFAULT);
+		while (!app->connected && app->connect_status == 0)
+			if (uv_run(loop, UV_RUN_ONCE) == 0)
+				break;
 		rc = app->connect_status;
 	}
 	if (rc < 0) {
@@ -93,12 +101,8 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 			cfg->address, cfg->port, uv_strerror(rc));
 		return rc;
 	}
-	/* Chat lines are small and must not wait for Nagle's delay. */
-	uv_tcp_nodelay(&app->tcp, 1);
 	return 0;
 }
-
-/* ---- the pseudo, asked before the concurrent tasks start -------------- */
 
 /* Reads one line from stdin a byte at a time, so nothing after it is taken
  * from the pipe or file that the input task reads next. */
@@ -135,11 +139,10 @@ static int accept_pseudo(struct client_app *app, const char *pseudo, size_t len)
 	return 0;
 }
 
-int client_choose_pseudo(struct client_app *app)
+static int choose_pseudo(struct client_app *app)
 {
-	if (app->cfg.nick != NULL)
+	if (app->cfg.nick != NULL && app->pseudo[0] == '\0')
 		return accept_pseudo(app, app->cfg.nick, strlen(app->cfg.nick));
-
 	char line[256];
 	size_t len = 0;
 	if (!app->interactive) {
@@ -159,104 +162,102 @@ int client_choose_pseudo(struct client_app *app)
 	}
 }
 
-/* ---- sending ------------------------------------------------------------- */
-
-struct outgoing {
-	uv_write_t req;
-	size_t len;
-	char data[];
-};
-
-static void on_sent(uv_write_t *req, int status)
+/* On a terminal: the rooms and their people, then the user's choice
+ * (Enter for the default, or a new name to create one). */
+static int choose_room(struct client_app *app)
 {
-	struct outgoing *out = (struct outgoing *)req;
-	struct client_app *app = req->data;
-	free(out);
-	if (status < 0 && status != UV_ECANCELED) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "chatroom: lost the server: %s",
-			 uv_strerror(status));
-		end_session(app, 1, msg);
+	if (app->cfg.room != NULL) {
+		snprintf(app->room, sizeof(app->room), "%s", app->cfg.room);
+		return 0;
 	}
-}
-
-/* Sends one line; the '\n' is added here. */
-static void send_line(struct client_app *app, const char *text, size_t len)
-{
+	if (!app->interactive)
+		return 0;
+	if (!app->rooms_known) {
+		link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
+		link_wait(app, &app->rooms_known);
+	}
 	if (app->ending)
-		return;
-	struct outgoing *out = malloc(sizeof(*out) + len + 1);
-	if (out == NULL) {
-		end_session(app, 1, "chatroom: out of memory");
-		return;
-	}
-	memcpy(out->data, text, len);
-	out->data[len] = '\n';
-	out->len = len + 1;
-	out->req.data = app;
-	uv_buf_t buf = uv_buf_init(out->data, (unsigned)out->len);
-	int rc = uv_write(&out->req, (uv_stream_t *)&app->tcp, &buf, 1, on_sent);
-	if (rc < 0) {
-		free(out);
-		end_session(app, 1, "chatroom: cannot write to the server");
-	}
+		return -1;
+	printf("Salons :");
+	for (size_t i = 0; i < app->room_count; i++)
+		printf("%s %s (%u)", i ? "," : "", app->rooms[i], app->room_members[i]);
+	printf("\nSalon à rejoindre ou à créer (Entrée : %s) : ",
+	       app->room_count ? app->rooms[0] : "general");
+	fflush(stdout);
+	char line[256];
+	size_t len = 0;
+	if (read_line_raw(line, sizeof(line), &len) < 0)
+		return -1;
+	snprintf(app->room, sizeof(app->room), "%.*s", (int)(len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : len), line);
+	return 0;
 }
 
-/* ---- showing ------------------------------------------------------------- */
-
-/* Shows one line of text; nothing from the network reaches the terminal
- * unsanitised, even from our own server. */
-static void show(struct client_app *app, const char *text, size_t len)
+int client_introduce(struct client_app *app)
 {
-	size_t n = sanitize_text(text, len, app->clean, sizeof(app->clean), 0);
-	if (app->convlog.open) {
-		textlog_line(&app->convlog, 0, "", app->clean, n);
-		textlog_tick(&app->convlog); /* a retry, if the disk was full */
-		textlog_kick(&app->convlog);
-	}
-	if (app->interactive) {
-		lineedit_print(&app->editor, app->clean, n);
-	} else {
-		fwrite(app->clean, 1, n, stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
+	for (;;) {
+		if (choose_pseudo(app) < 0 || choose_room(app) < 0)
+			return -1;
+		app->hello_refused = false;
+		link_hello(app);
+		while (!app->welcomed && !app->hello_refused && !app->ending)
+			if (uv_run(app->loop, UV_RUN_ONCE) == 0)
+				break;
+		if (app->welcomed)
+			return 0;
+		if (app->ending)
+			return -1;
+		fprintf(stderr, "chatroom: %s\n", app->refusal[0] ? app->refusal : "refused");
+		if (!app->interactive || app->cfg.nick != NULL)
+			return -1;
+		app->pseudo[0] = '\0';
+		app->room[0] = '\0';
 	}
 }
 
 /* ---- the user's lines ---------------------------------------------------- */
 
 static const char help_text[] =
-	"Commands: /quit (or Ctrl+C, Ctrl+D) leaves; /help shows this.";
+	"Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
+	"/who (qui est là), /quit (ou Ctrl+C, Ctrl+D) pour partir.";
+
+static bool is_command(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	return len >= n && memcmp(line, name, n) == 0 && (len == n || line[n] == ' ');
+}
 
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
 	if (len > 0 && line[0] == '/') {
-		if ((len == 5 && memcmp(line, "/quit", 5) == 0) ||
-		    (len == 5 && memcmp(line, "/exit", 5) == 0)) {
-			end_session(app, 0, NULL);
-			return;
+		if (is_command(line, len, "/quit") || is_command(line, len, "/exit")) {
+			client_end(app, 0, NULL);
+		} else if (is_command(line, len, "/help")) {
+			client_info(app, CHAT_INFO, help_text);
+		} else if (is_command(line, len, "/rooms")) {
+			link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
+		} else if (is_command(line, len, "/who")) {
+			link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
+		} else if (len > 6 && is_command(line, len, "/join")) {
+			link_send(app, &(struct wire_msg){.type = WIRE_JOIN,
+							  .room = {line + 6, len - 6}});
+		} else {
+			char hint[128];
+			size_t n = sanitize_text(line, len > 32 ? 32 : len, app->clean, 100, 0);
+			snprintf(hint, sizeof(hint), "Commande inconnue %.*s. /help les liste.",
+				 (int)n, app->clean);
+			client_info(app, CHAT_ERROR, hint);
 		}
-		if (len == 5 && memcmp(line, "/help", 5) == 0) {
-			show(app, help_text, sizeof(help_text) - 1);
-			return;
-		}
-		if (app->interactive) {
-			char hint[96];
-			int n = snprintf(hint, sizeof(hint),
-				"Unknown command %.*s. /help lists the commands.",
-				(int)(len > 32 ? 32 : len), line);
-			show(app, hint, (size_t)n);
-			return;
-		}
+		return;
 	}
 	if (len == 0)
 		return;
-	send_line(app, line, len);
+	link_send(app, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
 	if (app->interactive) {
-		char echo[LINEEDIT_MAX + 32];
-		int n = snprintf(echo, sizeof(echo), "Vous avez dit : %.*s",
-				 (int)len, line);
-		show(app, echo, (size_t)n);
+		size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean),
+					 SANITIZE_KEEP_NEWLINES);
+		struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean,
+					.text_len = n};
+		client_show(app, &own);
 	}
 }
 
@@ -267,7 +268,7 @@ static void on_editor_line(struct lineedit *le, const char *line, size_t len)
 
 static void on_editor_quit(struct lineedit *le)
 {
-	end_session(le->data, 0, NULL);
+	client_end(le->data, 0, NULL);
 }
 
 /* Plain mode: stdin is a pipe or a file; every line is a message and end
@@ -275,7 +276,7 @@ static void on_editor_quit(struct lineedit *le)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
 	(void)status;
-	end_session(req->data, 0, NULL);
+	client_end(req->data, 0, NULL);
 }
 
 static void plain_input_ended(struct client_app *app)
@@ -290,8 +291,9 @@ static void plain_input_ended(struct client_app *app)
 		close_if_open((uv_handle_t *)&app->stdin_pipe);
 	app->input_open = false;
 	app->shutdown_req.data = app;
-	if (uv_shutdown(&app->shutdown_req, (uv_stream_t *)&app->tcp, on_shutdown) < 0)
-		end_session(app, 0, NULL);
+	if (!app->connected ||
+	    uv_shutdown(&app->shutdown_req, (uv_stream_t *)&app->tcp, on_shutdown) < 0)
+		client_end(app, 0, NULL);
 }
 
 static void plain_input(struct client_app *app, const char *data, size_t len)
@@ -304,7 +306,7 @@ static void plain_input(struct client_app *app, const char *data, size_t len)
 		if (rc == 0 || app->ending)
 			return;
 		if (rc < 0) {
-			end_session(app, 1, "chatroom: input line too long");
+			client_end(app, 1, "chatroom: input line too long");
 			return;
 		}
 		on_user_line(app, line, n);
@@ -340,7 +342,6 @@ static void on_stdin_file(uv_fs_t *req)
 		plain_input_ended(app);
 		return;
 	}
-	app->stdin_offset += n;
 	plain_input(app, app->stdin_buf, (size_t)n);
 	if (!app->ending && app->input_open)
 		read_stdin_file(app);
@@ -363,7 +364,9 @@ static int start_input(struct client_app *app)
 			.on_line = on_editor_line,
 			.on_quit = on_editor_quit,
 		};
-		return lineedit_start(&app->editor, app->loop, "> ", &cb, app);
+		int rc = lineedit_start(&app->editor, app->loop, "> ", &cb, app);
+		app->editor_started = rc == 0;
+		return rc;
 	}
 	linereader_init(&app->from_user, LINEEDIT_MAX);
 	app->input_open = true;
@@ -381,46 +384,7 @@ static int start_input(struct client_app *app)
 	return 0;
 }
 
-/* ---- the server's lines -------------------------------------------------- */
-
-static void on_server_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	struct client_app *app = handle->data;
-	*buf = uv_buf_init(app->read_buf, sizeof(app->read_buf));
-}
-
-static void on_server_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-	struct client_app *app = stream->data;
-	if (nread < 0) {
-		/* A last line may come without its '\n'. */
-		const char *line;
-		size_t len;
-		if (linereader_take_partial(&app->from_server, &line, &len) == 1)
-			show(app, line, len);
-		char msg[160];
-		snprintf(msg, sizeof(msg), nread == UV_EOF
-			 ? "chatroom: the server at %s:%d closed the connection"
-			 : "chatroom: lost the server at %s:%d: %s",
-			 app->cfg.address, app->cfg.port, uv_strerror((int)nread));
-		end_session(app, 1, msg);
-		return;
-	}
-	linereader_feed(&app->from_server, buf->base, (size_t)nread);
-	for (;;) {
-		const char *line;
-		size_t len;
-		int rc = linereader_next(&app->from_server, &line, &len);
-		if (rc == 0 || app->ending)
-			return;
-		if (rc < 0) {
-			end_session(app, 1, "chatroom: the server sent a line too long");
-			return;
-		}
-		show(app, line, len);
-	}
-}
+/* ---- running --------------------------------------------------------------- */
 
 int client_run(struct client_app *app)
 {
@@ -431,32 +395,29 @@ int client_run(struct client_app *app)
 	app->sigterm.data = app;
 	uv_signal_start(&app->sigterm, on_signal, SIGTERM);
 
-	if (app->cfg.log_path != NULL) {
-		int rc = textlog_open(&app->convlog, app->loop, app->cfg.log_path);
-		if (rc < 0)
-			fprintf(stderr, "chatroom: cannot open the log %s: %s\n",
-				app->cfg.log_path, uv_strerror(rc));
-	}
-	linereader_init(&app->from_server, 8192);
-	char hello[TEXT_MAX_PSEUDO + 8];
-	int n = snprintf(hello, sizeof(hello), "Hello|%s", app->pseudo);
-	send_line(app, hello, (size_t)n);
-
-	int rc = uv_read_start((uv_stream_t *)&app->tcp, on_server_alloc, on_server_data);
-	if (rc == 0)
-		rc = start_input(app);
+	int rc = start_input(app);
 	if (rc < 0) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "chatroom: cannot start: %s", uv_strerror(rc));
-		end_session(app, 1, msg);
+		client_end(app, 1, msg);
 	}
 	uv_run(app->loop, UV_RUN_DEFAULT);
-	linereader_free(&app->from_server);
 	linereader_free(&app->from_user);
 	return app->exit_code;
 }
 
+void client_open_log(struct client_app *app)
+{
+	if (app->cfg.log_path == NULL)
+		return;
+	int rc = textlog_open(&app->convlog, app->loop, app->cfg.log_path);
+	if (rc < 0)
+		fprintf(stderr, "chatroom: cannot open the log %s: %s\n", app->cfg.log_path,
+			uv_strerror(rc));
+}
+
 void client_free(struct client_app *app)
 {
+	wire_decoder_free(&app->from_server);
 	textlog_close(&app->convlog);
 }

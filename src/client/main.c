@@ -23,7 +23,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-c FILE] [--plain]\n"
+		"usage: chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--plain]\n"
 		"\n"
 		"  -a, --address ADDR   server address or host name (HOST=, default 127.0.0.1)\n"
 		"  -p, --port PORT      server port (PORT=, default %d)\n"
@@ -34,6 +34,10 @@ static void usage(FILE *out)
 		"      --log FILE       the conversation log (LOG=, default\n"
 		"                       " DEFAULT_LOG_FILE ", else\n"
 		"                       $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
+		"  -r, --room ROOM      the room to join (ROOM=; else it is asked for on a\n"
+		"                       terminal, or the default room)\n"
+		"      --reconnect      when the connection drops, come back with backoff\n"
+		"                       and resume (RECONNECT=yes)\n"
 		"      --plain          plain line mode even on a terminal: one message\n"
 		"                       per input line, incoming messages on stdout\n"
 		"  -h, --help           this help\n"
@@ -53,6 +57,7 @@ struct settings {
 	char nick[64];
 	char log[4096];
 	bool log_set;
+	char room[64];
 };
 
 static int copy_value(char *buf, size_t len, const char *value, const char **out,
@@ -85,6 +90,26 @@ static int set_nick(void *target, const char *value, const char **cause)
 	return copy_value(s->nick, sizeof(s->nick), value, &s->client.nick, cause);
 }
 
+static int set_room(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	return copy_value(s->room, sizeof(s->room), value, &s->client.room, cause);
+}
+
+static int set_reconnect(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+		s->client.reconnect = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+		s->client.reconnect = false;
+	else {
+		*cause = "not yes or no";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_log(void *target, const char *value, const char **cause)
 {
 	struct settings *s = target;
@@ -98,18 +123,22 @@ static const struct config_key keys[] = {
 	{"PORT", set_port},
 	{"NICK", set_nick},
 	{"LOG", set_log},
+	{"ROOM", set_room},
+	{"RECONNECT", set_reconnect},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG };
+enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG, OPT_RECONNECT };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
 	{"port", required_argument, NULL, 'p'},
 	{"nick", required_argument, NULL, 'n'},
+	{"room", required_argument, NULL, 'r'},
 	{"config", required_argument, NULL, 'c'},
 	{"plain", no_argument, NULL, OPT_PLAIN},
 	{"log", required_argument, NULL, OPT_LOG},
+	{"reconnect", no_argument, NULL, OPT_RECONNECT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -123,15 +152,18 @@ static int load_settings(int argc, char **argv, struct settings *s)
 	/* Options beat everything, so they are applied last; remember them. */
 	const char *option_value[KEY_COUNT] = {NULL};
 	static const char *const option_names[KEY_COUNT] = {"--address", "--port",
-							    "--nick", "--log"};
+							    "--nick", "--log", "--room",
+							    "--reconnect"};
 	const char *config_file = NULL;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "a:p:n:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "a:p:n:r:c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'a': option_value[0] = optarg; break;
 		case 'p': option_value[1] = optarg; break;
 		case 'n': option_value[2] = optarg; break;
+		case 'r': option_value[4] = optarg; break;
 		case OPT_LOG: option_value[3] = optarg; break;
+		case OPT_RECONNECT: option_value[5] = "yes"; break;
 		case 'c': config_file = optarg; break;
 		case OPT_PLAIN: s->client.plain = true; break;
 		case 'h': usage(stdout); return 0;
@@ -199,16 +231,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "chatroom: out of memory\n");
 		return 1;
 	}
-	if (client_connect(app, &loop, &settings.client) < 0)
+	if (client_connect(app, &loop, &settings.client) < 0) {
 		status = 1;
-	else if (client_choose_pseudo(app) < 0)
-		status = 2;
-	else
-		status = client_run(app);
-
+	} else {
+		client_open_log(app);
+		if (client_introduce(app) < 0)
+			status = app->ending ? 1 : 2;
+		else
+			status = client_run(app);
+	}
 	/* Whatever path we took, every handle is closed before the loop goes. */
-	if (!app->ending)
-		uv_close((uv_handle_t *)&app->tcp, NULL);
+	client_end(app, status, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	client_free(app);
 	if (uv_loop_close(&loop) != 0)

@@ -342,16 +342,23 @@ void server_stop(struct server *s)
 	uv_close((uv_handle_t *)&s->ticker, NULL);
 	uv_close((uv_handle_t *)&s->sighup, NULL);
 
-	struct frame *bye = frame_printf(TEXT_SERVER_STOP "\n");
+	/* Everyone is told, each in its own protocol. */
+	static const char stop[] = TEXT_SERVER_STOP;
+	struct frame *bye_text = frame_printf("%s\n", stop);
+	struct frame *bye_binary = wire_encode(&(struct wire_msg){
+		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO, .colour = -1,
+		.time_ms = (uint64_t)server_now_ms(), .text = {stop, sizeof(stop) - 1}});
 	struct conn *c = s->conns;
 	while (c != NULL) {
 		struct conn *next = c->next;
-		if (bye != NULL)
+		struct frame *bye = c->proto == CONN_BINARY ? bye_binary : bye_text;
+		if (bye != NULL && (c->proto != CONN_BINARY || c->has_pseudo))
 			conn_send(c, bye);
 		conn_close_after_flush(c, "server shutting down");
 		c = next;
 	}
-	frame_unref(bye);
+	frame_unref(bye_text);
+	frame_unref(bye_binary);
 	finish_stop_if_idle(s);
 }
 

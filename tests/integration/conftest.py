@@ -220,8 +220,12 @@ class Peer:
         self.sock.close()
 
 
+STAMP = re.compile(r"^\[\d\d:\d\d\] ")
+
+
 class Client:
-    """The real chatroom binary in plain mode, stdin and stdout on pipes."""
+    """The real chatroom binary in plain mode, stdin and stdout on pipes.
+    Lines are read without their "[hh:mm] " stamp (see `stamped`)."""
 
     def __init__(self, port, *args):
         self.proc = subprocess.Popen(
@@ -248,7 +252,9 @@ class Client:
                     raise AssertionError(f"client output ended (have {self.buf!r})")
                 self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode("utf-8", errors="replace")
+        line = line.decode("utf-8", errors="replace")
+        assert STAMP.match(line), f"no [hh:mm] stamp: {line!r}"
+        return STAMP.sub("", line)
 
     def expect(self, wanted, timeout=TIMEOUT):
         got = self.line(timeout)

@@ -198,10 +198,11 @@ def test_client_pseudo_from_first_line_and_messages_per_line(server):
     client = Client(server.port)
     client.type("cli\n")
     watcher.expect("Annonce : cli a rejoint la chatroom")
+    # The history first (JSON on the wire), then live lines.
     before = client.skip_until("Annonce : cli a rejoint la chatroom")
-    assert before[0] == "Annonce : historique du salon general (1)"
-    assert re.fullmatch(r"\[\d\d:\d\d\] Annonce : w a rejoint la chatroom", before[1])
-    assert before[2:] == ["Annonce : fin de l'historique"]
+    assert before == ["── historique du salon general ──",
+                      "Annonce : w a rejoint la chatroom",
+                      "── fin de l'historique ──"]
     client.type("premier\ndeuxième\n")
     watcher.expect("cli a dit : premier")
     watcher.expect("cli a dit : deuxième")

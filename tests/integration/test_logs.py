@@ -141,6 +141,6 @@ def test_client_logs_the_whole_conversation(server, tmp_path):
     client.proc.stdin.close()
     assert client.wait()[0] == 0
     text = log.read_text()
-    assert re.search(rf"^{ISO}  Annonce : moi a rejoint la chatroom$", text, re.M)
-    assert re.search(rf"^{ISO}  w a dit : pour le journal \^G$", text, re.M)
+    assert re.search(rf"^{ISO}  \[\d\d:\d\d\] Annonce : moi a rejoint la chatroom$", text, re.M)
+    assert re.search(rf"^{ISO}  \[\d\d:\d\d\] w a dit : pour le journal \^G$", text, re.M)
     assert "\x07" not in text

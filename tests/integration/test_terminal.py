@@ -1,6 +1,7 @@
 """The interactive client in a real terminal (tmux): what a user sees."""
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -77,6 +78,8 @@ def test_typed_line_survives_incoming_messages(server, tmux):
     tmux.start("alice", client_command(server.port))
     tmux.wait_for("alice", "Pseudo :")
     tmux.keys("alice", "alice", "Enter")
+    tmux.wait_for("alice", "Salons : general (1)")
+    tmux.keys("alice", "Enter")  # the default room
     tmux.wait_for("alice", "Annonce : alice a rejoint la chatroom")
 
     bob = server.peer()
@@ -90,8 +93,9 @@ def test_typed_line_survives_incoming_messages(server, tmux):
     screen = tmux.wait_for("alice", "bob a dit : message 9")
 
     lines = [l.rstrip() for l in screen.splitlines() if l.strip()]
-    said = [l for l in lines if l.startswith("bob a dit : ")]
+    said = [l[8:] for l in lines if l[8:].startswith("bob a dit : ")]
     assert said == [f"bob a dit : message {i}" for i in range(10)]
+    assert all(re.match(r"\[\d\d:\d\d\] ", l) for l in lines if "a dit" in l)
     # The half-typed line is intact, alone on the last row, after the messages.
     assert lines[-1] == "> une phrase à moi"
 
@@ -104,6 +108,8 @@ def test_line_editing_keys(server, tmux):
     tmux.start("c", client_command(server.port))
     tmux.wait_for("c", "Pseudo :")
     tmux.keys("c", "edit", "Enter")
+    tmux.wait_for("c", "Salon à rejoindre")
+    tmux.keys("c", "Enter")
     tmux.wait_for("c", "Annonce : edit a rejoint la chatroom")
     watcher = server.peer()
     watcher.join("w")
@@ -123,6 +129,8 @@ def test_both_clients_leave_when_the_server_stops(start_server, tmux):
         tmux.start(name, client_command(srv.port))
         tmux.wait_for(name, "Pseudo :")
         tmux.keys(name, name, "Enter")
+        tmux.wait_for(name, "Salon à rejoindre")
+        tmux.keys(name, "Enter")
         tmux.wait_for(name, f"Annonce : {name} a rejoint la chatroom")
     tmux.keys("one", "-l", "pas fini")
     srv.stop()
@@ -139,6 +147,8 @@ def test_ctrl_c_ctrl_d_and_quit_leave_with_status_0(server, tmux, keys):
     tmux.start("c", client_command(server.port))
     tmux.wait_for("c", "Pseudo :")
     tmux.keys("c", "leaver", "Enter")
+    tmux.wait_for("c", "Salon à rejoindre")
+    tmux.keys("c", "Enter")
     watcher.expect("Annonce : leaver a rejoint la chatroom")
     if keys[-1] == "Enter":
         tmux.keys("c", *keys[:-1])
