@@ -177,3 +177,88 @@ def test_other_protocol_version_is_told_and_dropped(server):
     err = p.expect(ERROR)
     assert err["code"] == 1 and "version" in err["text"]
     assert p.closed()
+
+
+class Proxy:
+    """A TCP relay whose connections the test can cut, as a flaky network
+    would, while it goes on accepting new ones."""
+
+    def __init__(self, target_port):
+        import socket
+        import threading
+        self.target = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pairs = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                down, _ = self.listener.accept()
+            except OSError:
+                return
+            up = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.pairs.append((down, up))
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(2)
+            except OSError:
+                pass
+
+    def cut(self):
+        import socket
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for down, up in pairs:
+            for s in (down, up):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def test_client_reconnects_and_resumes_after_a_drop(server):
+    from conftest import Client
+    proxy = Proxy(server.port)
+    watcher = server.peer()
+    watcher.join("w")
+    client = Client(proxy.port, "-n", "revenant", "--reconnect")
+    client.skip_until("Annonce : revenant a rejoint la chatroom")
+    watcher.expect("Annonce : revenant a rejoint la chatroom")
+    proxy.cut()
+    watcher.expect("Annonce : revenant a quitté la chatroom")
+    watcher.send("pendant l'absence\n")
+    lines = client.skip_until("Welcome back revenant !")
+    assert any(l.startswith("*** the server at") and "reconnexion" in l for l in lines), lines
+    assert "*** reconnecté" in lines
+    # What it missed, and only that: its own departure and the message.
+    after = lines[lines.index("*** reconnecté") + 1:]
+    assert after == ["Annonce : revenant a quitté la chatroom", "w a dit : pendant l'absence"]
+    watcher.expect("revenant est de retour !")
+    client.type("de retour\n")
+    watcher.expect("revenant a dit : de retour")
+    client.proc.stdin.close()
+    assert client.wait()[0] == 0
+    proxy.close()
