@@ -101,11 +101,12 @@ def test_history_survives_a_restart(tmp_path, start_server):
     a.join("a", room="archive")
     for i in range(3):
         a.send(f"avant redémarrage {i}\n")
+    a.send('des "guillemets", un \\ et \x1b\n')
     time.sleep(0.3)
     assert srv.stop() == 0
     records = history_records(path)
     assert [r["text"] for r in records if r["kind"] == "message"] == [
-        f"avant redémarrage {i}" for i in range(3)]
+        f"avant redémarrage {i}" for i in range(3)] + ['des "guillemets", un \\ et ^[']
     ids = [r["id"] for r in records]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
@@ -114,7 +115,8 @@ def test_history_survives_a_restart(tmp_path, start_server):
     history = b.join("b", room="archive")
     said = [h for h in history if " a dit : " in h]
     assert [re.sub(r"^\[\d\d:\d\d\] ", "", h) for h in said] == [
-        f"a a dit : avant redémarrage {i}" for i in range(3)]
+        f"a a dit : avant redémarrage {i}" for i in range(3)] + [
+        'a a dit : des "guillemets", un \\ et ^[']
     b.send("après\n")
     time.sleep(0.3)
     assert srv2.stop() == 0
