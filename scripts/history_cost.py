@@ -33,7 +33,8 @@ def run(history_args):
     tmp = tempfile.mkdtemp()
     log = open(os.path.join(tmp, "console"), "wb")
     srv = subprocess.Popen([os.path.join(BUILD, "chatroom-server"), "-p", "0", "--log", "none",
-                            "--flood-rate", "0", "--max-queue", "100000000", *history_args],
+                            "--flood-rate", "0", "--max-queue", "100000000",
+                            "--max-per-address", "100000", *history_args],
                            stdout=log, stderr=subprocess.STDOUT)
     port = None
     while port is None:
