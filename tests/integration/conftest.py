@@ -128,6 +128,7 @@ class Peer:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.addr = "%s:%d" % self.sock.getsockname()
         self.buf = b""
+        self.name = None
 
     def send(self, data):
         if isinstance(data, str):
@@ -185,6 +186,7 @@ class Peer:
     def join(self, pseudo, room=None):
         """Joins; earlier peers' join notices still in flight and the
         room's history are skipped. Returns the history lines."""
+        self.name = pseudo
         self.send(f"Hello|{pseudo}\n")
         wanted = f"Annonce : {pseudo} a rejoint la chatroom"
         history = self.skip_until(wanted)

@@ -262,3 +262,16 @@ def test_client_reconnects_and_resumes_after_a_drop(server):
     client.proc.stdin.close()
     assert client.wait()[0] == 0
     proxy.close()
+
+
+def test_stale_token_is_refused_after_the_grace_period(start_server):
+    srv = start_server("--return-grace", "1")
+    a = BinaryPeer(srv.port)
+    w = a.join("pressé")
+    a.close()
+    time.sleep(2.5)  # the server forgets sessions once a second
+    again = BinaryPeer(srv.port)
+    again.send(hello("pressé", token=w["token"]))
+    err = again.expect(ERROR)
+    assert err["code"] == 8 and err["text"] == "jeton de reprise inconnu ou expiré"
+    again.join("pressé")  # and may simply come in anew

@@ -88,7 +88,7 @@ def rss_kib(pid):
 
 
 def test_a_peer_that_stops_reading_is_dropped_and_nobody_else_waits(start_server):
-    limit = 256 * 1024
+    limit = 1024 * 1024
     srv = start_server("--max-queue", str(limit), "--flood-rate", "0")
 
     watcher = srv.peer()
@@ -128,10 +128,57 @@ def test_a_peer_that_stops_reading_is_dropped_and_nobody_else_waits(start_server
     assert said == count, "the watcher must get every message"
     if not left:
         watcher.expect("Annonce : slow a quitté la chatroom")
-    srv.wait_log(r"disconnected \(slow reader: more than 262144 bytes waiting\)")
-    # 10 MB went through; the slow peer's queue was capped at 256 KiB.
+    srv.wait_log(r"disconnected \(slow reader: more than 1048576 bytes waiting\)")
+    # 10 MB went through; the slow peer's queue was capped at 1 MiB.
     # (ASan keeps freed memory in quarantine and valgrind has its own heap,
     # so RSS means nothing there.)
     if not SANITIZED and not VALGRIND:
         assert rss_kib(srv.proc.pid) - rss_before < 8 * 1024
     slow.close()
+
+
+def latencies(sender, receiver, count=40):
+    """Milliseconds from a send to its arrival, for `count` messages."""
+    out = []
+    for i in range(count):
+        start = time.monotonic()
+        sender.send(f"sonde {i}\n")
+        receiver.skip_until(f"{sender.name} a dit : sonde {i}")
+        out.append((time.monotonic() - start) * 1000)
+    return sorted(out)
+
+
+def test_latency_and_memory_stay_flat_while_a_peer_stops_reading(start_server):
+    srv = start_server("--flood-rate", "0", "--max-queue", "8000000",
+                       "--soft-queue", "4000000", "--soft-queue-seconds", "60")
+    a, b = srv.peer(), srv.peer()
+    a.name = "a"
+    a.join("a")
+    b.join("b")
+    a.skip_until("Annonce : b a rejoint la chatroom")
+    before = latencies(a, b)
+    rss_before = rss_kib(srv.proc.pid)
+
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", srv.port))
+    stalled.sendall(b"Hello|muet\n")
+    b.skip_until("Annonce : muet a rejoint la chatroom")
+    a.skip_until("Annonce : muet a rejoint la chatroom")
+    # Two megabytes it will never read pile up for it.
+    for k in range(40):
+        a.send(("z" * 1000 + "\n") * 50)
+        for _ in range(50):
+            b.line()
+    during = latencies(a, b)
+    rss_during = rss_kib(srv.proc.pid)
+    p50 = lambda xs: xs[len(xs) // 2]
+    p95 = lambda xs: xs[int(len(xs) * 0.95)]
+    print(f"\nlatency a->b p50/p95 before: {p50(before):.2f}/{p95(before):.2f} ms, "
+          f"while a peer reads nothing: {p50(during):.2f}/{p95(during):.2f} ms; "
+          f"server RSS {rss_before} KiB -> {rss_during} KiB")
+    assert p50(during) < 10 * p50(before) + 5
+    if not SANITIZED and not VALGRIND:
+        # The stalled peer's queue holds references to shared frames.
+        assert rss_during - rss_before < 16 * 1024
+    stalled.close()
