@@ -10,6 +10,7 @@ packages=(
   libinih-dev           # KEY=VALUE config files
   libcjson-dev          # JSON: the history file
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
+  gettext               # msgfmt: the client's French and English catalogues
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets

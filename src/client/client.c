@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "display.h"
+#include "i18n.h"
 #include "sanitize.h"
 
 /* ---- ending the session ------------------------------------------------ */
@@ -153,7 +154,7 @@ static int choose_pseudo(struct client_app *app)
 		return accept_pseudo(app, line, len);
 	}
 	for (;;) {
-		fputs("Pseudo : ", stdout);
+		fputs(_("Pseudo : "), stdout);
 		fflush(stdout);
 		if (read_line_raw(line, sizeof(line), &len) < 0)
 			return -1;
@@ -178,10 +179,10 @@ static int choose_room(struct client_app *app)
 	}
 	if (app->ending)
 		return -1;
-	printf("Salons :");
+	printf("%s", _("Salons :"));
 	for (size_t i = 0; i < app->room_count; i++)
 		printf("%s %s (%u)", i ? "," : "", app->rooms[i], app->room_members[i]);
-	printf("\nSalon à rejoindre ou à créer (Entrée : %s) : ",
+	printf(_("\nSalon à rejoindre ou à créer (Entrée : %s) : "),
 	       app->room_count ? app->rooms[0] : "general");
 	fflush(stdout);
 	char line[256];
@@ -216,9 +217,9 @@ int client_introduce(struct client_app *app)
 
 /* ---- the user's lines ---------------------------------------------------- */
 
-static const char help_text[] =
+static const char help_text[] = N_(
 	"Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
-	"/who (qui est là), /quit (ou Ctrl+C, Ctrl+D) pour partir.";
+	"/who (qui est là), /quit (ou Ctrl+C, Ctrl+D) pour partir.");
 
 static bool is_command(const char *line, size_t len, const char *name)
 {
@@ -232,7 +233,7 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 		if (is_command(line, len, "/quit") || is_command(line, len, "/exit")) {
 			client_end(app, 0, NULL);
 		} else if (is_command(line, len, "/help")) {
-			client_info(app, CHAT_INFO, help_text);
+			client_info(app, CHAT_INFO, _(help_text));
 		} else if (is_command(line, len, "/rooms")) {
 			link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
 		} else if (is_command(line, len, "/who")) {
@@ -243,7 +244,7 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 		} else {
 			char hint[128];
 			size_t n = sanitize_text(line, len > 32 ? 32 : len, app->clean, 100, 0);
-			snprintf(hint, sizeof(hint), "Commande inconnue %.*s. /help les liste.",
+			snprintf(hint, sizeof(hint), _("Commande inconnue %.*s. /help les liste."),
 				 (int)n, app->clean);
 			client_info(app, CHAT_ERROR, hint);
 		}

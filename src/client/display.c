@@ -1,5 +1,7 @@
 #include "display.h"
 
+#include "i18n.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,12 +74,12 @@ size_t display_format(const struct chat_line *line, bool colour, char *out, size
 		put(&o, line->pseudo, line->pseudo_len);
 		if (on[0] != '\0')
 			puts_(&o, line->history ? "\033[0m\033[2m" : "\033[0m");
-		puts_(&o, " a dit : ");
+		puts_(&o, _(" a dit : "));
 		put_text(&o, line->text, line->text_len, indent);
 		break;
 	}
 	case CHAT_OWN:
-		puts_(&o, "Vous avez dit : ");
+		puts_(&o, _("Vous avez dit : "));
 		put_text(&o, line->text, line->text_len, indent);
 		break;
 	case CHAT_ERROR:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "i18n.h"
 #include "sanitize.h"
 
 /* The server's default room: its arrivals use the course's wording. */
@@ -112,15 +113,15 @@ static void show_event(struct client_app *app, enum wire_type type, uint8_t kind
 	int n;
 	switch (kind) {
 	case WIRE_NOTICE_JOIN:
-		n = in_default ? snprintf(notice, sizeof(notice), "Annonce : %.*s a rejoint la chatroom", (int)p, who)
-			       : snprintf(notice, sizeof(notice), "Annonce : %.*s a rejoint le salon %.*s", (int)p, who, (int)r, where);
+		n = in_default ? snprintf(notice, sizeof(notice), _("Annonce : %.*s a rejoint la chatroom"), (int)p, who)
+			       : snprintf(notice, sizeof(notice), _("Annonce : %.*s a rejoint le salon %.*s"), (int)p, who, (int)r, where);
 		break;
 	case WIRE_NOTICE_LEAVE:
-		n = in_default ? snprintf(notice, sizeof(notice), "Annonce : %.*s a quitté la chatroom", (int)p, who)
-			       : snprintf(notice, sizeof(notice), "Annonce : %.*s a quitté le salon %.*s", (int)p, who, (int)r, where);
+		n = in_default ? snprintf(notice, sizeof(notice), _("Annonce : %.*s a quitté la chatroom"), (int)p, who)
+			       : snprintf(notice, sizeof(notice), _("Annonce : %.*s a quitté le salon %.*s"), (int)p, who, (int)r, where);
 		break;
 	case WIRE_NOTICE_RETURN:
-		n = snprintf(notice, sizeof(notice), "%.*s est de retour !", (int)p, who);
+		n = snprintf(notice, sizeof(notice), _("%.*s est de retour !"), (int)p, who);
 		break;
 	default:
 		n = (int)sanitize_text(text.ptr, text.len, notice, sizeof(notice) - 1, 0);
@@ -157,7 +158,7 @@ static void show_history(struct client_app *app, const struct wire_msg *m)
 	char room[3 * 32 + 1], head[160];
 	size_t n = sanitize_text(m->room.ptr, m->room.len > 32 ? 32 : m->room.len, room,
 				 sizeof(room) - 1, 0);
-	snprintf(head, sizeof(head), "── historique du salon %.*s ──", (int)n, room);
+	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
 	client_info(app, CHAT_INFO, head);
 	const cJSON *ev;
 	cJSON_ArrayForEach(ev, events) {
@@ -179,7 +180,7 @@ static void show_history(struct client_app *app, const struct wire_msg *m)
 			   json_str(ev, "pseudo"), json_str(ev, "room"), json_str(ev, "text"), true);
 	}
 	cJSON_Delete(events);
-	client_info(app, CHAT_INFO, "── fin de l'historique ──");
+	client_info(app, CHAT_INFO, _("── fin de l'historique ──"));
 }
 
 static void show_list(struct client_app *app, const struct wire_msg *m)
@@ -188,8 +189,8 @@ static void show_list(struct client_app *app, const struct wire_msg *m)
 	size_t count = wire_entries(m, entries, 256);
 	char list[4096];
 	size_t used = 0;
-	int n = m->type == WIRE_ROOMS ? snprintf(list, sizeof(list), "Salons : ")
-				      : snprintf(list, sizeof(list), "Présents dans %.*s : ",
+	int n = m->type == WIRE_ROOMS ? snprintf(list, sizeof(list), _("Salons : "))
+				      : snprintf(list, sizeof(list), _("Présents dans %.*s : "),
 						 (int)(m->room.len > 32 ? 32 : m->room.len), m->room.ptr);
 	used = (size_t)n;
 	for (size_t i = 0; i < count && used < sizeof(list) - 64; i++) {
@@ -231,7 +232,7 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 		snprintf(app->room, sizeof(app->room), "%.*s",
 			 (int)(m->room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : m->room.len), m->room.ptr);
 		if (app->reconnecting)
-			client_info(app, CHAT_INFO, "*** reconnecté");
+			client_info(app, CHAT_INFO, _("*** reconnecté"));
 		app->reconnecting = false;
 		app->retries = 0;
 		break;
@@ -249,7 +250,7 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 			return;
 		}
 		char text[300];
-		snprintf(text, sizeof(text), "Erreur : %s", app->refusal);
+		snprintf(text, sizeof(text), _("Erreur : %s"), app->refusal);
 		client_info(app, CHAT_ERROR, text);
 		break;
 	}
@@ -416,7 +417,7 @@ void link_lost(struct client_app *app, const char *why)
 		return;
 	}
 	char msg[240];
-	snprintf(msg, sizeof(msg), "*** %s ; reconnexion…", why);
+	snprintf(msg, sizeof(msg), _("*** %s ; reconnexion…"), why);
 	client_info(app, CHAT_INFO, msg);
 	app->reconnecting = true;
 	schedule_retry(app);

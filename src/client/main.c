@@ -17,6 +17,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "i18n.h"
 
 #define DEFAULT_LOG_FILE "/var/log/chat_room/client.log"
 
@@ -38,6 +39,8 @@ static void usage(FILE *out)
 		"                       terminal, or the default room)\n"
 		"      --reconnect      when the connection drops, come back with backoff\n"
 		"                       and resume (RECONNECT=yes)\n"
+		"      --lang fr|en     the language of the chat (default French, the\n"
+		"                       course's; else CHATROOM_LANG or the locale)\n"
 		"      --plain          plain line mode even on a terminal: one message\n"
 		"                       per input line, incoming messages on stdout\n"
 		"  -h, --help           this help\n"
@@ -128,7 +131,7 @@ static const struct config_key keys[] = {
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG, OPT_RECONNECT };
+enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG, OPT_RECONNECT, OPT_LANG };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
@@ -139,6 +142,7 @@ static const struct option options[] = {
 	{"plain", no_argument, NULL, OPT_PLAIN},
 	{"log", required_argument, NULL, OPT_LOG},
 	{"reconnect", no_argument, NULL, OPT_RECONNECT},
+	{"lang", required_argument, NULL, OPT_LANG},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -164,6 +168,7 @@ static int load_settings(int argc, char **argv, struct settings *s)
 		case 'r': option_value[4] = optarg; break;
 		case OPT_LOG: option_value[3] = optarg; break;
 		case OPT_RECONNECT: option_value[5] = "yes"; break;
+		case OPT_LANG: break; /* read before everything, in main */
 		case 'c': config_file = optarg; break;
 		case OPT_PLAIN: s->client.plain = true; break;
 		case 'h': usage(stdout); return 0;
@@ -209,7 +214,13 @@ static void choose_log_path(struct settings *s)
 
 int main(int argc, char **argv)
 {
-	setlocale(LC_ALL, "");
+	const char *lang = NULL;
+	for (int i = 1; i < argc; i++) /* before anything is said */
+		if (strncmp(argv[i], "--lang=", 7) == 0)
+			lang = argv[i] + 7;
+		else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+			lang = argv[i + 1];
+	i18n_init(lang);
 	/* A peer that vanished must cost an EPIPE from write(), not the
 	 * process: libuv leaves SIGPIPE to the program. */
 	signal(SIGPIPE, SIG_IGN);

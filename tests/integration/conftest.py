@@ -50,6 +50,7 @@ def child_env():
     # Clients never write the machine's own log; tests that want a log
     # give one. (Options beat the environment.)
     env["CHATROOM_LOG"] = "none"
+    env["CHATROOM_LANG"] = "fr"  # the course's words, whatever this machine's locale
     return env
 
 

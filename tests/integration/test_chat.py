@@ -343,3 +343,29 @@ def test_no_welcome_back_after_the_grace_period(start_server):
     b.expect("Annonce : passant a quitté la chatroom")
     srv.peer().join("passant")
     b.expect("Annonce : passant a rejoint la chatroom")
+
+
+@pytest.mark.parametrize("how, english", [
+    ({"args": ["--lang", "en"]}, True),
+    ({"env": {"CHATROOM_LANG": "en"}}, True),
+    ({"env": {"CHATROOM_LANG": "", "LANGUAGE": "", "LC_ALL": "", "LANG": "en_GB.UTF-8"}}, True),
+    ({"env": {"CHATROOM_LANG": "", "LANGUAGE": "", "LC_ALL": "", "LANG": "de_DE.UTF-8"}}, False),
+    ({"env": {"CHATROOM_LANG": "", "LANGUAGE": "", "LC_ALL": "", "LANG": "C"}}, False),
+])
+def test_client_speaks_french_by_default_and_english_on_request(server, how, english):
+    import conftest
+    other = server.peer()
+    other.join("autre")
+    saved = conftest.child_env
+    conftest.child_env = lambda: {**saved(), **how.get("env", {})}
+    try:
+        client = Client(server.port, "-n", "polyglotte", *how.get("args", []))
+    finally:
+        conftest.child_env = saved
+    joined = ("Notice: polyglotte joined the chat room" if english
+              else "Annonce : polyglotte a rejoint la chatroom")
+    client.skip_until(joined)
+    other.send("hello\n")
+    client.expect("autre said: hello" if english else "autre a dit : hello")
+    client.proc.stdin.close()
+    assert client.wait()[0] == 0
