@@ -1,6 +1,9 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,6 +389,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		read_frames(c, data, len);
 }
 
+/* A peer that vanished without a word (cable pulled, laptop shut) is
+ * found by TCP keepalive: probed after a minute of silence, every 10 s,
+ * given up after 3 unanswered probes. Text peers cannot answer a PING. */
+static void keep_alive(struct conn *c)
+{
+	uv_tcp_keepalive(&c->tcp, 1, 60);
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+		int interval = 10, probes = 3;
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
+	}
+}
+
 static void peer_address(struct conn *c)
 {
 	struct sockaddr_storage ss;
@@ -431,7 +448,7 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	/* Chat lines are small and must not wait for Nagle's delay; keepalive
 	 * finds peers that vanished without a word (text peers cannot pong). */
 	uv_tcp_nodelay(&c->tcp, 1);
-	uv_tcp_keepalive(&c->tcp, 1, 60);
+	keep_alive(c);
 	peer_address(c);
 	linereader_init(&c->lines, TEXT_MAX_LINE);
 	outq_init(&c->out);
