@@ -105,6 +105,7 @@ static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 		room = h->rooms.default_room;
 	memcpy(c->token, s.token, sizeof(c->token));
 	hub_place(h, c, room);
+	c->live_since_event = h->last_event_id;
 	hub_name(h, c, s.pseudo, strlen(s.pseudo), skeleton, s.user_id, s.colour);
 	log_info("%s is back as %s", c->addr, c->pseudo);
 	welcome(c, true);
@@ -148,6 +149,8 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		return;
 	}
 	hub_place(h, c, room);
+	/* Nothing reached it before its welcome: its history is everything. */
+	c->live_since_event = h->last_event_id;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, 0, -1);
 	if (users_session_open(&h->users, c->token, c->user_id, c->pseudo, c->colour,
 			       room->name) < 0)

@@ -275,3 +275,15 @@ def test_stale_token_is_refused_after_the_grace_period(start_server):
     err = again.expect(ERROR)
     assert err["code"] == 8 and err["text"] == "jeton de reprise inconnu ou expiré"
     again.join("pressé")  # and may simply come in anew
+
+
+def test_binary_peer_connected_early_gets_the_full_history(server):
+    early = BinaryPeer(server.port)  # connected, not yet introduced
+    a = server.peer()
+    a.join("premier")
+    a.send("pendant qu'il choisit\n")
+    time.sleep(0.3)
+    early.join("tardif")
+    events = json.loads(early.history["json"])
+    assert [e["kind"] for e in events] == ["join", "message"]
+    assert events[1]["text"] == "pendant qu'il choisit"
