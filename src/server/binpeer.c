@@ -26,9 +26,12 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 {
 	uint64_t visible = hub_visible_id(h, c, room);
 	if (after_id > 0) {
+		/* Its own messages it has shown already, as it sent them (the
+		 * server never echoes them, so their ids are unknown to it). */
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
-			if (ev->id > after_id && ev->id <= visible)
+			bool own = ev->kind == EVENT_MESSAGE && ev->sender_id == c->user_id;
+			if (ev->id > after_id && ev->id <= visible && !own)
 				hub_reply(c, event_wire_frame(ev));
 		}
 		return;

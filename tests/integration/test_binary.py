@@ -83,6 +83,8 @@ def test_resume_token_brings_back_the_user_and_what_it_missed(server):
     text.expect("Annonce : revenant a rejoint la chatroom")
     text.send("vu\n")
     seen = a.expect(MESSAGE, text="vu")["id"]
+    a.send(say("dit avant de partir"))  # shown by the client as it was sent
+    text.expect("revenant a dit : dit avant de partir")
     a.close()
     text.expect("Annonce : revenant a quitté la chatroom")
     for i in range(3):
@@ -98,7 +100,7 @@ def test_resume_token_brings_back_the_user_and_what_it_missed(server):
     # Exactly what followed: its own departure notice and the three messages.
     assert missed[0]["type"] == NOTICE and missed[0]["kind"] == NOTICE_LEAVE
     assert [m["text"] for m in missed[1:]] == [f"manqué {i}" for i in range(3)]
-    assert missed[0]["id"] == seen + 1 and missed[3]["id"] == seen + 4
+    assert missed[0]["id"] == seen + 2 and missed[3]["id"] == seen + 5
     again.expect(NOTICE, kind=NOTICE_INFO, text="Welcome back revenant !")
     text.expect("revenant est de retour !")
 
