@@ -14,6 +14,7 @@ import pytest
 from conftest import TIMEOUT, VALGRIND
 
 
+@pytest.mark.skipif(VALGRIND, reason="valgrind keeps descriptors of its own")
 def test_out_of_file_descriptors_then_recovery(tmp_path, start_server, monkeypatch):
     limit = 48  # open files; the server keeps 20 for itself
     real = subprocess.Popen

@@ -150,6 +150,12 @@ def test_ctrl_c_ctrl_d_and_quit_leave_with_status_0(server, tmux, keys):
     tmux.wait_for("c", "Salon à rejoindre")
     tmux.keys("c", "Enter")
     watcher.expect("Annonce : leaver a rejoint la chatroom")
+    # The keys must reach the line editor, not the terminal's cooked mode.
+    deadline = time.monotonic() + TIMEOUT
+    while not any(l.rstrip() == ">" for l in tmux.screen("c").splitlines()):
+        assert time.monotonic() < deadline, tmux.screen("c")
+        time.sleep(0.05)
+    time.sleep(0.5 if VALGRIND_PREFIX else 0.05)
     if keys[-1] == "Enter":
         tmux.keys("c", *keys[:-1])
         tmux.keys("c", "Enter")
