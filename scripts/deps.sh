@@ -11,6 +11,7 @@ packages=(
   libcjson-dev          # JSON: the history file
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
   gettext               # msgfmt: the client's French and English catalogues
+  libncurses-dev        # the client's full-screen interface (ncursesw)
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets

@@ -1,0 +1,86 @@
+/* Cells by grapheme cluster, and word wrapping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "textwidth.h"
+
+#define W(lit) tw_width((lit), sizeof(lit) - 1)
+
+static void widths(void **state)
+{
+	(void)state;
+	assert_int_equal(W("abc"), 3);
+	assert_int_equal(W("Zoé"), 3);
+	assert_int_equal(W("Zoe\xcc\x81"), 3);                     /* e + combining acute */
+	assert_int_equal(W("日本語"), 6);
+	assert_int_equal(W("😀"), 2);
+	assert_int_equal(W("\xe2\x9d\xa4\xef\xb8\x8f"), 2);        /* ❤ + VS16 */
+	assert_int_equal(W("👨\xe2\x80\x8d👩\xe2\x80\x8d👧"), 2);  /* ZWJ family */
+	assert_int_equal(W("🇫🇷"), 2);                            /* a flag */
+	assert_int_equal(W("👍🏽"), 2);                            /* skin tone */
+	int cells;
+	assert_int_equal(tw_cluster("👨\xe2\x80\x8d👩\xe2\x80\x8d👧x", 19, &cells), 18);
+	assert_int_equal(cells, 2);
+}
+
+static void wraps_at_words(void **state)
+{
+	(void)state;
+	const char text[] = "un deux trois quatre cinq";
+	struct tw_row rows[8];
+	size_t n = tw_wrap(text, sizeof(text) - 1, 11, 11, rows, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(rows[0].len, 7);
+	assert_memory_equal(text + rows[0].start, "un deux", 7);
+	assert_int_equal(rows[1].len, 5);
+	assert_memory_equal(text + rows[1].start, "trois", 5);
+	assert_int_equal(rows[2].len, 11);
+	assert_memory_equal(text + rows[2].start, "quatre cinq", 11);
+	for (size_t i = 0; i < n; i++)
+		assert_true(rows[i].cells <= 11);
+}
+
+static void long_words_and_wide_characters(void **state)
+{
+	(void)state;
+	struct tw_row rows[8];
+	size_t n = tw_wrap("abcdefghij", 10, 4, 4, rows, 8);
+	assert_int_equal(n, 3);
+	assert_int_equal(rows[0].len, 4);
+	assert_int_equal(rows[2].len, 2);
+	/* Never half a wide character in a row. */
+	n = tw_wrap("日本語日本語", 18, 5, 5, rows, 8);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(rows[i].cells, 4);
+}
+
+static void newlines_and_first_row_width(void **state)
+{
+	(void)state;
+	const char text[] = "ligne un\nligne deux longue";
+	struct tw_row rows[8];
+	size_t n = tw_wrap(text, sizeof(text) - 1, 20, 8, rows, 8);
+	assert_int_equal(n, 4);
+	assert_memory_equal(text + rows[0].start, "ligne un", 8);
+	assert_memory_equal(text + rows[1].start, "ligne", 5);
+	assert_memory_equal(text + rows[2].start, "deux", 4);
+	assert_memory_equal(text + rows[3].start, "longue", 6);
+	n = tw_wrap("", 0, 10, 10, rows, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(widths),
+		cmocka_unit_test(wraps_at_words),
+		cmocka_unit_test(long_words_and_wide_characters),
+		cmocka_unit_test(newlines_and_first_row_width),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
