@@ -24,10 +24,11 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 		return;
 	app->ending = true;
 	app->exit_code = exit_code;
-	if (app->editor_started)
-		lineedit_close(&app->editor, NULL);
+	if (app->ui_started)
+		ui_close(&app->ui); /* the terminal back, before any message */
 	else if (app->input_open && !app->stdin_is_file)
 		close_if_open((uv_handle_t *)&app->stdin_pipe);
+	app->ui_started = false;
 	app->input_open = false;
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
@@ -55,19 +56,36 @@ void client_show(struct client_app *app, const struct chat_line *line)
 		textlog_tick(&app->convlog); /* a retry, if the disk was full */
 		textlog_kick(&app->convlog);
 	}
-	if (app->editor_started) {
-		/* The editor prints a row at a time: one call per line. */
-		size_t start = 0;
-		for (size_t i = 0; i <= n; i++)
-			if (i == n || app->shown[i] == '\n') {
-				lineedit_print(&app->editor, app->shown + start, i - start);
-				start = i + 1;
-			}
+	if (app->ui_started) {
+		ui_show(&app->ui, line);
+	} else if (app->interactive && !app->ending) {
+		/* The UI is not up yet: keep a copy to show once it is. */
+		if (app->early_count < CLIENT_EARLY_LINES) {
+			struct chat_line *copy = &app->early[app->early_count++];
+			*copy = *line;
+			copy->pseudo = line->pseudo ? strndup(line->pseudo, line->pseudo_len) : NULL;
+			copy->text = strndup(line->text, line->text_len);
+		}
 	} else {
 		fwrite(app->shown, 1, n, stdout);
 		fputc('\n', stdout);
 		fflush(stdout);
 	}
+}
+
+void client_status(struct client_app *app)
+{
+	if (!app->ui_started)
+		return;
+	struct ui_status st = {
+		.server = app->server_name,
+		.room = app->room,
+		.pseudo = app->pseudo,
+		.users = app->users,
+		.connected = app->connected && app->welcomed,
+		.lag_ms = app->lag_ms,
+	};
+	ui_set_status(&app->ui, &st);
 }
 
 void client_info(struct client_app *app, enum chat_kind kind, const char *text)
@@ -86,9 +104,14 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	app->loop = loop;
 	app->cfg = *cfg;
 	app->interactive = !cfg->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	app->users = -1;
+	app->lag_ms = -1;
+	snprintf(app->server_name, sizeof(app->server_name), "%s:%d", cfg->address, cfg->port);
 	app->colour = display_colour_wanted();
 	uv_timer_init(loop, &app->retry_timer);
 	app->retry_timer.data = app;
+	uv_timer_init(loop, &app->ping_timer);
+	app->ping_timer.data = app;
 
 	int rc = link_connect(app);
 	if (rc == 0) {
@@ -262,14 +285,14 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 	}
 }
 
-static void on_editor_line(struct lineedit *le, const char *line, size_t len)
+static void on_ui_line(struct ui *ui, const char *line, size_t len)
 {
-	on_user_line(le->data, line, len);
+	on_user_line(ui->data, line, len);
 }
 
-static void on_editor_quit(struct lineedit *le)
+static void on_ui_quit(struct ui *ui)
 {
-	client_end(le->data, 0, NULL);
+	client_end(ui->data, 0, NULL);
 }
 
 /* Plain mode: stdin is a pipe or a file; every line is a message and end
@@ -361,15 +384,25 @@ static void read_stdin_file(struct client_app *app)
 static int start_input(struct client_app *app)
 {
 	if (app->interactive) {
-		static const struct lineedit_callbacks cb = {
-			.on_line = on_editor_line,
-			.on_quit = on_editor_quit,
+		static const struct ui_callbacks cb = {
+			.on_line = on_ui_line,
+			.on_quit = on_ui_quit,
 		};
-		int rc = lineedit_start(&app->editor, app->loop, "> ", &cb, app);
-		app->editor_started = rc == 0;
+		int rc = ui_start(&app->ui, app->loop, &cb, app);
+		app->ui_started = rc == 0;
+		for (size_t i = 0; i < app->early_count; i++) {
+			struct chat_line *l = &app->early[i];
+			if (app->ui_started && l->text != NULL)
+				ui_show(&app->ui, l);
+			free((char *)l->pseudo);
+			free((char *)l->text);
+		}
+		app->early_count = 0;
+		client_status(app);
+		link_start_pings(app);
 		return rc;
 	}
-	linereader_init(&app->from_user, LINEEDIT_MAX);
+	linereader_init(&app->from_user, INPUTLINE_MAX);
 	app->input_open = true;
 	if (uv_guess_handle(STDIN_FILENO) == UV_NAMED_PIPE) {
 		uv_pipe_init(app->loop, &app->stdin_pipe, 0);
@@ -419,6 +452,11 @@ void client_open_log(struct client_app *app)
 
 void client_free(struct client_app *app)
 {
+	for (size_t i = 0; i < app->early_count; i++) {
+		free((char *)app->early[i].pseudo);
+		free((char *)app->early[i].text);
+	}
+	app->early_count = 0;
 	wire_decoder_free(&app->from_server);
 	textlog_close(&app->convlog);
 }

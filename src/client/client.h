@@ -5,8 +5,8 @@
  * libuv loop.
  *
  * main() makes one struct client_app; client.c owns the user-input side
- * (a raw-mode line editor on a terminal, a plain line reader on a pipe or
- * file), the signal handles and the log; link.c owns the TCP handle, the
+ * (the full-screen interface on a terminal, see ui.h; a plain line reader
+ * on a pipe or file), the signal handles and the log; link.c owns the TCP handle, the
  * frame decoder and reconnection. Everything is closed when the session
  * ends and the loop runs dry.
  */
@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "chatline.h"
-#include "lineedit.h"
+#include "ui.h"
 #include "linereader.h"
 #include "textlog.h"
 #include "textproto.h"
@@ -37,11 +37,15 @@ struct client_config {
 
 #define CLIENT_DEFAULT_PORT 8888
 #define CLIENT_MAX_ROOMS 64
+/* Lines kept until the full-screen UI starts: a room's history fits. */
+#define CLIENT_EARLY_LINES 256
+/* Maximum length of a typed message (bytes). */
+#define CLIENT_MAX_INPUT INPUTLINE_MAX
 
 struct client_app {
 	uv_loop_t *loop;
 	struct client_config cfg;
-	bool interactive; /* a terminal: line editor; else plain lines */
+	bool interactive; /* a terminal: the full-screen UI; else plain lines */
 	bool colour;
 
 	/* The link to the server (link.c). */
@@ -75,11 +79,19 @@ struct client_app {
 	char shown[4 * WIRE_MAX_TEXT];
 
 	/* User input: exactly one of these is in use. */
-	struct lineedit editor;
-	bool editor_started;
+	struct ui ui;
+	bool ui_started;
+	/* Lines that came before the UI was up (the history, the welcome). */
+	struct chat_line early[CLIENT_EARLY_LINES];
+	size_t early_count;
+	int users;               /* in our room, for the status line (-1: unknown) */
+	unsigned quiet_who;      /* WHO answers that only feed the status line */
+	int lag_ms;
+	uv_timer_t ping_timer;
 	uv_pipe_t stdin_pipe;
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
+	char server_name[300];
 	struct linereader from_user;
 	bool input_open;
 	bool stdin_is_file;
@@ -114,6 +126,8 @@ void client_free(struct client_app *app);
 
 /* Shows one line (already sanitised) in the current mode, and logs it. */
 void client_show(struct client_app *app, const struct chat_line *line);
+/* Tells the status line what changed (room, people, connection, lag). */
+void client_status(struct client_app *app);
 /* Shows a line of the client's own. */
 void client_info(struct client_app *app, enum chat_kind kind, const char *text);
 /* Ends the session: closes every handle; message printed after the
@@ -128,5 +142,7 @@ void link_wait(struct client_app *app, const bool *flag);
 /* The connection is gone: reconnect if asked, else end the session. */
 void link_lost(struct client_app *app, const char *why);
 void link_close(struct client_app *app);
+/* The status line's lag, measured every few seconds. */
+void link_start_pings(struct client_app *app);
 
 #endif

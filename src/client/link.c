@@ -235,6 +235,10 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 			client_info(app, CHAT_INFO, _("*** reconnecté"));
 		app->reconnecting = false;
 		app->retries = 0;
+		/* Who is there, for the status line only. */
+		app->quiet_who++;
+		link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
+		client_status(app);
 		break;
 	case WIRE_ERROR: {
 		size_t n = sanitize_text(m->text.ptr, m->text.len, app->refusal,
@@ -258,6 +262,14 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	case WIRE_NOTICE:
 		show_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
 			   m->room, m->text, false);
+		if (m->type == WIRE_NOTICE && app->users >= 0 &&
+		    m->room.len == strlen(app->room) && memcmp(m->room.ptr, app->room, m->room.len) == 0) {
+			if (m->kind == WIRE_NOTICE_JOIN || m->kind == WIRE_NOTICE_RETURN)
+				app->users++;
+			else if (m->kind == WIRE_NOTICE_LEAVE && app->users > 0)
+				app->users--;
+			client_status(app);
+		}
 		break;
 	case WIRE_HISTORY:
 		show_history(app, m);
@@ -269,7 +281,16 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 			show_list(app, m);
 		break;
 	case WIRE_WHO:
-		show_list(app, m);
+		app->users = (int)m->entry_count;
+		if (app->quiet_who > 0)
+			app->quiet_who--;
+		else
+			show_list(app, m);
+		client_status(app);
+		break;
+	case WIRE_PONG:
+		app->lag_ms = (int)(uv_now(app->loop) - m->nonce);
+		client_status(app);
 		break;
 	case WIRE_PING: {
 		struct wire_msg pong = {.type = WIRE_PONG, .nonce = m->nonce};
@@ -279,6 +300,20 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	default:
 		break; /* PONG, and what a later version may add */
 	}
+}
+
+/* Every few seconds the status line's lag: a PING carrying the loop's
+ * clock, which the PONG brings back. */
+static void on_ping(uv_timer_t *timer)
+{
+	struct client_app *app = timer->data;
+	if (app->connected && app->welcomed)
+		link_send(app, &(struct wire_msg){.type = WIRE_PING, .nonce = uv_now(app->loop)});
+}
+
+void link_start_pings(struct client_app *app)
+{
+	uv_timer_start(&app->ping_timer, on_ping, 100, 5000);
 }
 
 /* ---- reading ---------------------------------------------------------------- */
@@ -410,6 +445,8 @@ static void schedule_retry(struct client_app *app)
 void link_lost(struct client_app *app, const char *why)
 {
 	app->connected = false;
+	app->lag_ms = -1;
+	client_status(app);
 	if (!app->cfg.reconnect || !app->have_token || app->ending || !app->welcomed) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "chatroom: %s", why);
@@ -426,6 +463,8 @@ void link_lost(struct client_app *app, const char *why)
 void link_close(struct client_app *app)
 {
 	app->connected = false;
+	if (app->ping_timer.type == UV_TIMER && !uv_is_closing((uv_handle_t *)&app->ping_timer))
+		uv_close((uv_handle_t *)&app->ping_timer, NULL);
 	if (uv_is_active((uv_handle_t *)&app->retry_timer) || app->retry_timer.type == UV_TIMER)
 		if (!uv_is_closing((uv_handle_t *)&app->retry_timer))
 			uv_close((uv_handle_t *)&app->retry_timer, NULL);
