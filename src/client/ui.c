@@ -114,10 +114,10 @@ static void draw_status(struct ui *ui, int y, int cols)
 	if (ui->pending_paste != NULL)
 		snprintf(line, sizeof(line), " %s", _("Envoyer ce collage de plusieurs lignes ? (o/n)"));
 	else if (ui->scroll > 0 && ui->unread > 0)
-		snprintf(line, sizeof(line), "%s  ── %u %s ──", ui->status_text, ui->unread,
-			 _("nouveaux messages plus bas (PgDn)"));
+		snprintf(line, sizeof(line), " ── %u %s ──%s", ui->unread,
+			 _("nouveaux messages plus bas (PgDn)"), ui->status_text);
 	else if (ui->scroll > 0)
-		snprintf(line, sizeof(line), "%s  ── %s ──", ui->status_text, _("historique (PgDn)"));
+		snprintf(line, sizeof(line), " ── %s ──%s", _("historique (PgDn)"), ui->status_text);
 	else
 		snprintf(line, sizeof(line), "%s", ui->status_text);
 	move(y, 0);
