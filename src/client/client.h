@@ -72,6 +72,7 @@ struct client_app {
 	unsigned room_members[CLIENT_MAX_ROOMS];
 	unsigned char token[WIRE_TOKEN_LEN];
 	bool have_token;
+	uint64_t user_id;        /* ours, from the welcome */
 	uint64_t last_event_id;  /* the newest event we showed */
 	char room[TEXT_MAX_ROOM + 1];
 	char pseudo[TEXT_MAX_PSEUDO + 1];

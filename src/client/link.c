@@ -227,6 +227,7 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_WELCOME:
 		app->welcomed = true;
+		app->user_id = m->user_id;
 		memcpy(app->token, m->token.ptr, sizeof(app->token));
 		app->have_token = true;
 		snprintf(app->room, sizeof(app->room), "%.*s",
@@ -262,7 +263,17 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	case WIRE_NOTICE:
 		show_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
 			   m->room, m->text, false);
-		if (m->type == WIRE_NOTICE && app->users >= 0 &&
+		if (m->type == WIRE_NOTICE && m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id &&
+		    app->welcomed && (m->room.len != strlen(app->room) ||
+				      memcmp(m->room.ptr, app->room, m->room.len) != 0)) {
+			/* We moved (/join): a new room, and its people to count. */
+			snprintf(app->room, sizeof(app->room), "%.*s",
+				 (int)(m->room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : m->room.len), m->room.ptr);
+			app->users = -1;
+			app->quiet_who++;
+			link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
+			client_status(app);
+		} else if (m->type == WIRE_NOTICE && app->users >= 0 &&
 		    m->room.len == strlen(app->room) && memcmp(m->room.ptr, app->room, m->room.len) == 0) {
 			if (m->kind == WIRE_NOTICE_JOIN || m->kind == WIRE_NOTICE_RETURN)
 				app->users++;

@@ -158,3 +158,12 @@ def test_mentions_are_highlighted(server, tmux):
     coloured = tmux.run("capture-pane", "-p", "-e", "-t", tmux.target("c"))
     line = next(l for l in coloured.splitlines() if "salut zoe" in l)
     assert re.search(r"\x1b\[[0-9;]*7[0-9;]*m", line), repr(line)  # reverse video
+
+
+def test_status_line_follows_a_change_of_room(server, tmux):
+    other = start(server, tmux, "voyageur")
+    tmux.keys("c", "-l", "/join ailleurs")
+    tmux.keys("c", "Enter")
+    tmux.wait_for("c", "| #ailleurs | voyageur | 1 présents |")
+    other.send("/join ailleurs\n")
+    tmux.wait_for("c", "| #ailleurs | voyageur | 2 présents |")
