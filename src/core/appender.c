@@ -7,29 +7,6 @@
 
 #include "log.h"
 
-int appender_buffer_add(struct appender_buffer *b, const char *data, size_t len)
-{
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + len)
-			cap *= 2;
-		char *grown = realloc(b->data, cap);
-		if (grown == NULL)
-			return -ENOMEM;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-void appender_buffer_free(struct appender_buffer *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
 static int open_file(struct appender *a)
 {
 	uv_fs_t req;
@@ -93,7 +70,7 @@ void appender_adopt(struct appender *a, uv_file fd, size_t file_bytes)
 
 int appender_append(struct appender *a, const char *data, size_t len, uint64_t mark)
 {
-	int rc = appender_buffer_add(&a->pending, data, len);
+	int rc = buffer_add(&a->pending, data, len);
 	if (rc == 0)
 		a->pending_mark = mark;
 	return rc;
@@ -148,7 +125,7 @@ void appender_kick(struct appender *a)
 {
 	if (a->busy || a->fd < 0 || a->pending.len == 0)
 		return;
-	struct appender_buffer swap = a->writing;
+	struct buffer swap = a->writing;
 	a->writing = a->pending;
 	a->pending = swap;
 	a->pending.len = 0;
@@ -171,7 +148,7 @@ void appender_retry(struct appender *a)
 }
 
 /* Blocking: only at exit, when nothing else is left to do. */
-static void write_all(struct appender *a, const struct appender_buffer *b, size_t from)
+static void write_all(struct appender *a, const struct buffer *b, size_t from)
 {
 	while (from < b->len) {
 		uv_buf_t buf = uv_buf_init(b->data + from, (unsigned)(b->len - from));
@@ -201,6 +178,6 @@ void appender_close(struct appender *a, bool sync)
 	}
 	close_fd(a);
 	a->written_mark = a->pending_mark;
-	appender_buffer_free(&a->pending);
-	appender_buffer_free(&a->writing);
+	buffer_free(&a->pending);
+	buffer_free(&a->writing);
 }

@@ -18,11 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct appender_buffer {
-	char *data;
-	size_t len;
-	size_t cap;
-};
+#include "buffer.h"
 
 struct appender;
 /* A batch reached the file (written, not synced). */
@@ -34,9 +30,9 @@ struct appender {
 	uv_file fd;
 	size_t file_bytes;
 
-	struct appender_buffer pending;
+	struct buffer pending;
 	uint64_t pending_mark;
-	struct appender_buffer writing;
+	struct buffer writing;
 	size_t writing_done;
 	uint64_t writing_mark;
 	uint64_t written_mark;
@@ -67,7 +63,5 @@ void appender_retry(struct appender *a);
  * and only when no write is on the thread pool (!busy, or failing). */
 void appender_close(struct appender *a, bool sync);
 
-void appender_buffer_free(struct appender_buffer *b);
-int appender_buffer_add(struct appender_buffer *b, const char *data, size_t len);
 
 #endif

@@ -440,9 +440,7 @@ void wire_decoder_init(struct wire_decoder *d, size_t max_frame)
 
 void wire_decoder_free(struct wire_decoder *d)
 {
-	free(d->stash);
-	d->stash = NULL;
-	d->stash_len = d->stash_cap = 0;
+	buffer_free(&d->stash);
 }
 
 void wire_feed(struct wire_decoder *d, const char *data, size_t len)
@@ -450,23 +448,6 @@ void wire_feed(struct wire_decoder *d, const char *data, size_t len)
 	d->chunk = data;
 	d->chunk_len = len;
 	d->chunk_pos = 0;
-}
-
-static int stash_append(struct wire_decoder *d, const char *data, size_t len)
-{
-	if (d->stash_len + len > d->stash_cap) {
-		size_t cap = d->stash_cap ? d->stash_cap : 256;
-		while (cap < d->stash_len + len)
-			cap *= 2;
-		char *grown = realloc(d->stash, cap);
-		if (grown == NULL)
-			return -ENOMEM;
-		d->stash = grown;
-		d->stash_cap = cap;
-	}
-	memcpy(d->stash + d->stash_len, data, len);
-	d->stash_len += len;
-	return 0;
 }
 
 static int error(struct wire_decoder *d, int rc, const char *cause, uint16_t code)
@@ -516,35 +497,33 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 	if (d->stash_returned) {
 		/* The frame handed out last time is done with: an idle peer
 		 * keeps no buffer. */
-		free(d->stash);
-		d->stash = NULL;
-		d->stash_len = d->stash_cap = 0;
+		buffer_free(&d->stash);
 		d->stash_returned = false;
 	}
 	uint8_t type;
 	size_t payload_len, header_len;
 
-	if (d->stash_len > 0) {
+	if (d->stash.len > 0) {
 		/* Complete the stashed frame: first its header, then its payload. */
-		int rc = read_header(d, d->stash, d->stash_len, &type, &payload_len, &header_len);
+		int rc = read_header(d, d->stash.data, d->stash.len, &type, &payload_len, &header_len);
 		while (rc == 0 && d->chunk_pos < d->chunk_len) {
-			if (stash_append(d, d->chunk + d->chunk_pos, 1) < 0)
+			if (buffer_add(&d->stash, d->chunk + d->chunk_pos, 1) < 0)
 				return error(d, -ENOMEM, "out of memory", WIRE_ERR_TOO_LARGE);
 			d->chunk_pos++;
-			rc = read_header(d, d->stash, d->stash_len, &type, &payload_len, &header_len);
+			rc = read_header(d, d->stash.data, d->stash.len, &type, &payload_len, &header_len);
 		}
 		if (rc <= 0)
 			return rc;
-		size_t want = header_len + payload_len - d->stash_len;
+		size_t want = header_len + payload_len - d->stash.len;
 		size_t have = d->chunk_len - d->chunk_pos;
 		size_t take = have < want ? have : want;
-		if (stash_append(d, d->chunk + d->chunk_pos, take) < 0)
+		if (buffer_add(&d->stash, d->chunk + d->chunk_pos, take) < 0)
 			return error(d, -ENOMEM, "out of memory", WIRE_ERR_TOO_LARGE);
 		d->chunk_pos += take;
 		if (take < want)
 			return 0;
 		d->stash_returned = true;
-		return decode_frame(d, type, d->stash + header_len, payload_len, m);
+		return decode_frame(d, type, d->stash.data + header_len, payload_len, m);
 	}
 
 	const char *p = d->chunk + d->chunk_pos;
@@ -558,7 +537,7 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 	}
 	/* A frame split across reads: keep what there is (its length, when
 	 * known, was checked against the limit above). */
-	if (left > 0 && stash_append(d, p, left) < 0)
+	if (left > 0 && buffer_add(&d->stash, p, left) < 0)
 		return error(d, -ENOMEM, "out of memory", WIRE_ERR_TOO_LARGE);
 	d->chunk_pos = d->chunk_len;
 	return 0;

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buffer.h"
 #include "frame.h"
 
 #define WIRE_VERSION 1
@@ -126,9 +127,7 @@ struct frame *wire_encode(const struct wire_msg *m);
 
 struct wire_decoder {
 	size_t max_frame;
-	char *stash;
-	size_t stash_len;
-	size_t stash_cap;
+	struct buffer stash;   /* a frame split across chunks */
 	bool stash_returned;
 	const char *chunk;
 	size_t chunk_len;

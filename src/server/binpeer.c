@@ -38,8 +38,8 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 	}
 	/* The course asks for the history as JSON: the history file's own
 	 * records, in an array. */
-	struct appender_buffer json = {0};
-	appender_buffer_add(&json, "[", 1);
+	struct buffer json = {0};
+	buffer_add(&json, "[", 1);
 	for (size_t i = 0; i < room->recent_count; i++) {
 		const struct event *ev = room_recent(&h->rooms, room, i);
 		if (ev->id > visible)
@@ -51,13 +51,13 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 		return;
 	if (json.len > 1)
 		json.len--; /* the last ',' */
-	appender_buffer_add(&json, "]", 1);
+	buffer_add(&json, "]", 1);
 	if (json.data != NULL) {
 		struct wire_msg m = {.type = WIRE_HISTORY, .room = str(room->name),
 				     .text = {json.data, json.len}};
 		send_msg(c, &m);
 	}
-	appender_buffer_free(&json);
+	buffer_free(&json);
 }
 
 static void welcome(struct conn *c, bool returning)

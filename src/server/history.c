@@ -15,48 +15,48 @@
 
 /* Appends s as a JSON string. The text is valid UTF-8 already (sanitised
  * on the way in); only the characters JSON reserves are escaped. */
-static void add_json_string(struct appender_buffer *buf, const char *s, size_t len)
+static void add_json_string(struct buffer *buf, const char *s, size_t len)
 {
-	appender_buffer_add(buf, "\"", 1);
+	buffer_add(buf, "\"", 1);
 	size_t plain = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		appender_buffer_add(buf, s + plain, i - plain);
+		buffer_add(buf, s + plain, i - plain);
 		char esc[8];
 		int n = c == '"' ? snprintf(esc, sizeof(esc), "\\\"")
 			: c == '\\' ? snprintf(esc, sizeof(esc), "\\\\")
 			: c == '\n' ? snprintf(esc, sizeof(esc), "\\n")
 			: snprintf(esc, sizeof(esc), "\\u%04x", c);
-		appender_buffer_add(buf, esc, (size_t)n);
+		buffer_add(buf, esc, (size_t)n);
 		plain = i + 1;
 	}
-	appender_buffer_add(buf, s + plain, len - plain);
-	appender_buffer_add(buf, "\"", 1);
+	buffer_add(buf, s + plain, len - plain);
+	buffer_add(buf, "\"", 1);
 }
 
 /* Written by hand rather than with cJSON: this runs for every message, and
  * building a cJSON tree costs a dozen allocations; reading back at start
  * (cJSON) checks the result. */
-void history_serialise(struct appender_buffer *buf, const struct event *ev)
+void history_serialise(struct buffer *buf, const struct event *ev)
 {
 	char head[128];
 	int n = snprintf(head, sizeof(head), "{\"id\":%llu,\"time\":%lld,\"room\":",
 			 (unsigned long long)ev->id, (long long)ev->time_ms);
-	appender_buffer_add(buf, head, (size_t)n);
+	buffer_add(buf, head, (size_t)n);
 	add_json_string(buf, ev->room, strlen(ev->room));
 	n = snprintf(head, sizeof(head), ",\"kind\":\"%s\",\"user\":%llu,\"pseudo\":",
 		     event_kind_name(ev->kind), (unsigned long long)ev->sender_id);
-	appender_buffer_add(buf, head, (size_t)n);
+	buffer_add(buf, head, (size_t)n);
 	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
 	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
-	appender_buffer_add(buf, head, (size_t)n);
+	buffer_add(buf, head, (size_t)n);
 	if (ev->kind == EVENT_MESSAGE) {
-		appender_buffer_add(buf, ",\"text\":", 8);
+		buffer_add(buf, ",\"text\":", 8);
 		add_json_string(buf, ev->text, ev->text_len);
 	}
-	appender_buffer_add(buf, "}\n", 2);
+	buffer_add(buf, "}\n", 2);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -249,7 +249,7 @@ static void compact_done(uv_work_t *work, int status)
 			 log->file.file_bytes, log->compact.len);
 		appender_adopt(&log->file, log->compact_fd, log->compact.len);
 	}
-	appender_buffer_free(&log->compact);
+	buffer_free(&log->compact);
 	log->dirty = false;
 	batch_done(log);
 }

@@ -45,7 +45,7 @@ struct history_log {
 
 	uv_fs_t sync_req;
 	uv_work_t compact_work;
-	struct appender_buffer compact; /* the rewritten file's content */
+	struct buffer compact; /* the rewritten file's content */
 	uv_file compact_fd;
 	int compact_error;
 	uv_timer_t timer;    /* everysec syncs and write retries */
@@ -69,7 +69,7 @@ int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 /* Serialises one event (with its id) for the next batch. */
 void history_append(struct history_log *log, const struct event *ev);
 /* Appends one event's JSON line to a buffer; used for snapshots too. */
-void history_serialise(struct appender_buffer *buf, const struct event *ev);
+void history_serialise(struct buffer *buf, const struct event *ev);
 /* Starts writing what is pending, unless a write is under way. */
 void history_kick(struct history_log *log);
 /* Writes and syncs what is left, then closes; the loop runs until done. */

@@ -105,7 +105,7 @@ static void every_type_round_trips(void **state)
 		assert_int_equal(wire_next(&d, &got), 1);
 		assert_same(&samples[i], &got);
 		assert_int_equal(wire_next(&d, &got), 0);
-		assert_null(d.stash);
+		assert_null(d.stash.data);
 		wire_decoder_free(&d);
 		frame_unref(f);
 	}
@@ -130,7 +130,7 @@ static void every_split_point_of_every_type(void **state)
 			assert_int_equal(rc, 1);
 			assert_same(&samples[i], &got);
 			assert_int_equal(wire_next(&d, &got), 0);
-			assert_null(d.stash); /* released once handed out */
+			assert_null(d.stash.data); /* released once handed out */
 			wire_decoder_free(&d);
 		}
 		frame_unref(f);
@@ -222,7 +222,7 @@ static void frame_size_boundaries(void **state)
 	char big[] = {WIRE_PING, 101};
 	wire_feed(&d, big, 2);
 	assert_int_equal(wire_next(&d, &m), -E2BIG);
-	assert_null(d.stash);
+	assert_null(d.stash.data);
 	wire_decoder_free(&d);
 
 	/* A 4 GiB claim in a lone header, split: refused at the header. */
