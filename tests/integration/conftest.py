@@ -314,5 +314,12 @@ def start_server(tmp_path):
         return srv
 
     yield start
+    # Every server is stopped even when one of them fails its check.
+    failures = []
     for srv in started:
-        srv.stop()
+        try:
+            srv.stop()
+        except AssertionError as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]
