@@ -41,39 +41,44 @@ def run(history_args):
         time.sleep(0.05)
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(log.name).read())
         port = m and int(m.group(1))
-    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(N)]
-    for i, s in enumerate(socks):
-        s.sendall(f"Hello|u{i}\n".encode())
-    time.sleep(1.0)
-    for s in socks:
-        s.setblocking(False)
-        try:
-            while s.recv(1 << 20):
+    try:
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(N)]
+        for i, s in enumerate(socks):
+            s.sendall(f"Hello|u{i}\n".encode())
+        time.sleep(1.0)
+        for s in socks:
+            s.setblocking(False)
+            try:
+                while s.recv(1 << 20):
+                    pass
+            except BlockingIOError:
                 pass
-        except BlockingIOError:
-            pass
-    before = cpu_seconds(srv.pid)
-    start = time.monotonic()
-    payload = "x" * 40
-    for i, s in enumerate(socks):
-        s.setblocking(True)
-        s.sendall("".join(f"{payload} {k} de u{i}\n" for k in range(M)).encode())
-        s.setblocking(False)
-    expected = N * M * (N - 1)
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        sel.register(s, selectors.EVENT_READ)
-    got = 0
-    while got < expected and time.monotonic() - start < 120:
-        for key, _ in sel.select(timeout=1):
-            data = key.fileobj.recv(1 << 20)
-            got += data.count(b"\n")  # after the joins, every line is a delivery
-    elapsed = time.monotonic() - start
-    cpu = cpu_seconds(srv.pid) - before
-    srv.send_signal(signal.SIGTERM)
-    srv.wait()
-    for s in socks:
-        s.close()
+        before = cpu_seconds(srv.pid)
+        start = time.monotonic()
+        payload = "x" * 40
+        for i, s in enumerate(socks):
+            s.setblocking(True)
+            s.sendall("".join(f"{payload} {k} de u{i}\n" for k in range(M)).encode())
+            s.setblocking(False)
+        expected = N * M * (N - 1)
+        sel = selectors.DefaultSelector()
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        got = 0
+        while got < expected and time.monotonic() - start < 120:
+            for key, _ in sel.select(timeout=1):
+                data = key.fileobj.recv(1 << 20)
+                got += data.count(b"\n")  # after the joins, every line is a delivery
+        elapsed = time.monotonic() - start
+        cpu = cpu_seconds(srv.pid) - before
+        srv.send_signal(signal.SIGTERM)
+        srv.wait()
+        for s in socks:
+            s.close()
+    finally:
+        if srv.poll() is None:  # never leave a server behind
+            srv.kill()
+            srv.wait()
     return got, expected, cpu, elapsed
 
 
