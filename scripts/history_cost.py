@@ -95,7 +95,8 @@ def main():
     print(f"{'run':26} {'delivered':>10} {'server CPU':>11} {'ns/delivery':>12} {'vs none':>8}")
     for name, got, expected, cpu, elapsed in rows:
         per = cpu / got if got else float("nan")
-        print(f"{name:26} {got:>10} {cpu:>10.2f}s {per * 1e9:>12.0f} {per / base - 1:>+8.1%}")
+        versus = f"{per / base - 1:>+8.1%}" if base > 0 else "     n/a"  # too short to measure
+        print(f"{name:26} {got:>10} {cpu:>10.2f}s {per * 1e9:>12.0f} {versus}")
         if got != expected:
             print(f"  LOST {expected - got} deliveries")
 
