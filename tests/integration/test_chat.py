@@ -248,7 +248,14 @@ def test_client_exits_nonzero_when_the_server_goes_away(start_server, sig):
     srv.proc.send_signal(sig)
     code, err = client.wait()
     assert code == 1
-    assert f"the server at 127.0.0.1:{srv.port} closed the connection" in err
+    closed = f"the server at 127.0.0.1:{srv.port} closed the connection"
+    reset = f"lost the server at 127.0.0.1:{srv.port}: connection reset by peer"
+    if sig == signal.SIGTERM:
+        assert closed in err
+    else:
+        # A killed process's kernel answers RST instead of FIN when bytes the
+        # client sent were still unread (a ping, say): both are clear.
+        assert closed in err or reset in err
 
 
 def test_client_sigint_leaves_cleanly(server):
