@@ -186,6 +186,12 @@ static void write_later(struct conn *c)
 	c->inflight_bytes = total;
 }
 
+void conn_trim(struct conn *c)
+{
+	if (!c->writing)
+		outq_trim(&c->out);
+}
+
 void conn_flush(struct conn *c)
 {
 	if ((c->closing && !c->draining) || c->proto == CONN_UNKNOWN)

@@ -103,6 +103,8 @@ void conn_send(struct conn *c, struct frame *f);
 
 /* Writes the queued output; called by the server once per loop turn. */
 void conn_flush(struct conn *c);
+/* Housekeeping: gives back the memory an emptied output queue kept. */
+void conn_trim(struct conn *c);
 
 /* Disconnects now, dropping queued output. `reason` is logged. */
 void conn_close(struct conn *c, const char *reason);

@@ -12,20 +12,20 @@ void outq_init(struct outq *q)
 void outq_clear(struct outq *q)
 {
 	for (size_t i = 0; i < q->count; i++)
-		frame_unref(q->items[(q->head + i) % q->cap]);
+		frame_unref(q->items[(q->head + i) & (q->cap - 1)]);
 	free(q->items);
 	outq_init(q);
 }
 
 static int grow(struct outq *q)
 {
-	size_t cap = q->cap ? q->cap * 2 : 8;
+	size_t cap = q->cap ? q->cap * 2 : 8; /* a power of two: indexes wrap by mask */
 	struct frame **items = malloc(cap * sizeof(*items));
 	if (items == NULL)
 		return -ENOMEM;
 	/* Unroll the ring so the new one starts at index 0. */
 	for (size_t i = 0; i < q->count; i++)
-		items[i] = q->items[(q->head + i) % q->cap];
+		items[i] = q->items[(q->head + i) & (q->cap - 1)];
 	free(q->items);
 	q->items = items;
 	q->cap = cap;
@@ -42,7 +42,7 @@ int outq_push(struct outq *q, struct frame *f)
 		if (rc < 0)
 			return rc;
 	}
-	q->items[(q->head + q->count) % q->cap] = frame_ref(f);
+	q->items[(q->head + q->count) & (q->cap - 1)] = frame_ref(f);
 	q->count++;
 	q->bytes += f->len;
 	return 0;
@@ -52,7 +52,7 @@ unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max)
 {
 	unsigned n = 0;
 	for (size_t i = 0; i < q->count && n < max; i++) {
-		struct frame *f = q->items[(q->head + i) % q->cap];
+		struct frame *f = q->items[(q->head + i) & (q->cap - 1)];
 		size_t off = i == 0 ? q->head_off : 0;
 		bufs[n++] = uv_buf_init(f->data + off, (unsigned)(f->len - off));
 	}
@@ -71,12 +71,17 @@ void outq_consume(struct outq *q, size_t n)
 		}
 		n -= left;
 		frame_unref(f);
-		q->head = (q->head + 1) % q->cap;
+		q->head = (q->head + 1) & (q->cap - 1);
 		q->count--;
 		q->head_off = 0;
 	}
-	if (q->count == 0) {
-		/* An idle connection keeps no ring. */
+	if (q->count == 0)
+		q->head = q->head_off = 0;
+}
+
+void outq_trim(struct outq *q)
+{
+	if (q->count == 0 && q->items != NULL) {
 		free(q->items);
 		outq_init(q);
 	}

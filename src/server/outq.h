@@ -32,5 +32,9 @@ int outq_push(struct outq *q, struct frame *f);
 unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max);
 /* Forgets n written bytes, releasing every frame they complete. */
 void outq_consume(struct outq *q, size_t n);
+/* Frees the ring of an empty queue. Kept between flushes so a busy
+ * connection does not allocate it each loop turn; trimmed by the owner's
+ * housekeeping so an idle one keeps none. */
+void outq_trim(struct outq *q);
 
 #endif

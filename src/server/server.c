@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -118,6 +119,8 @@ static void sweep_conns(struct server *s)
 		} else if (c->soft_since_ms != 0 &&
 			   now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms) {
 			conn_close(c, "slow reader: behind for too long");
+		} else {
+			conn_trim(c);
 		}
 		c = next;
 	}
@@ -127,6 +130,10 @@ static void on_tick(uv_timer_t *timer)
 {
 	struct server *s = timer->data;
 	sweep_conns(s);
+	/* Give back to the system what a burst (a join storm, a flood of
+	 * broadcasts) left free in the heap, so memory follows the load. */
+	if (++s->ticks % 5 == 0)
+		malloc_trim(0);
 	textlog_tick(&s->chatlog);
 	hub_tick(&s->hub);
 }

@@ -89,6 +89,7 @@ struct server {
 	uv_prepare_t flusher;
 	uv_signal_t sighup;          /* reopens the log file */
 	uv_timer_t ticker;           /* once a second: housekeeping */
+	unsigned ticks;
 	bool listening;
 
 	struct hub hub;
