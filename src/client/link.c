@@ -383,6 +383,7 @@ static void on_connected(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&app->tcp, 1);
 	wire_decoder_free(&app->from_server);
 	wire_decoder_init(&app->from_server, WIRE_MAX_FRAME);
+	app->from_server.skip_text_preamble = true;
 	uv_buf_t magic = uv_buf_init((char *)WIRE_MAGIC, WIRE_MAGIC_LEN);
 	uv_try_write((uv_stream_t *)&app->tcp, &magic, 1);
 	uv_read_start((uv_stream_t *)&app->tcp, on_alloc, on_data);

@@ -492,6 +492,20 @@ static int decode_frame(struct wire_decoder *d, uint8_t type, const char *payloa
 	return 1;
 }
 
+/* Text lines start with a printable byte; every frame type is below 0x20. */
+static void skip_text_preamble(struct wire_decoder *d)
+{
+	while (d->chunk_pos < d->chunk_len) {
+		unsigned char b = (unsigned char)d->chunk[d->chunk_pos];
+		if (!d->in_text_line && b < 0x20 && b != '\n') {
+			d->skip_text_preamble = false;
+			return;
+		}
+		d->in_text_line = b != '\n';
+		d->chunk_pos++;
+	}
+}
+
 int wire_next(struct wire_decoder *d, struct wire_msg *m)
 {
 	if (d->stash_returned) {
@@ -499,6 +513,11 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 		 * keeps no buffer. */
 		buffer_free(&d->stash);
 		d->stash_returned = false;
+	}
+	if (d->skip_text_preamble && d->stash.len == 0) {
+		skip_text_preamble(d);
+		if (d->skip_text_preamble)
+			return 0;
 	}
 	uint8_t type;
 	size_t payload_len, header_len;

@@ -134,6 +134,12 @@ struct wire_decoder {
 	size_t chunk_pos;
 	const char *cause;      /* why the last error happened */
 	uint16_t error_code;    /* enum wire_error_code for the last error */
+	/* A client's decoder: lines of text before the first frame are
+	 * skipped. A server takes a binary peer whose hello is late (a lost
+	 * segment, a busy client) for a text peer that listens and may have
+	 * sent it a few lines before the hello arrived (docs/protocol.md). */
+	bool skip_text_preamble;
+	bool in_text_line;
 };
 
 void wire_decoder_init(struct wire_decoder *d, size_t max_frame);

@@ -320,7 +320,8 @@ static void set_proto(struct conn *c, enum conn_proto proto)
 	c->proto = proto;
 	uv_timer_stop(&c->timer);
 	if (proto == CONN_BINARY) {
-		outq_clear(&c->out);
+		/* A line already on its way is finished; the client skips it. */
+		outq_drop_unsent(&c->out, c->writing ? c->inflight_bytes : 0);
 		wire_decoder_init(&c->frames, CONN_MAX_FRAME);
 	} else {
 		server_mark_pending(c->server, c);
@@ -377,7 +378,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 	const char *data = buf->base;
 	size_t len = (size_t)nread;
-	/* A NUL first byte, which no text line starts with, means binary. */
+	/* A NUL first byte, which no text line starts with, means binary;
+	 * even after the sniff delay took a silent peer for a text one. */
+	if (c->proto == CONN_TEXT && !c->heard_bytes && data[0] == '\0')
+		c->proto = CONN_UNKNOWN;
+	c->heard_bytes = true;
 	if (c->proto == CONN_UNKNOWN && data[0] != '\0')
 		set_proto(c, CONN_TEXT);
 	if (c->proto != CONN_TEXT && c->magic_seen < WIRE_MAGIC_LEN) {

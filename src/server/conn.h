@@ -70,6 +70,7 @@ struct conn {
 
 	int64_t connected_ms;
 	bool seen_line;           /* a first complete line arrived */
+	bool heard_bytes;         /* anything at all arrived */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
 	bool counted_address;     /* in the server's per-address counts */
 	unsigned address_count;   /* connections from its address, itself included */

@@ -79,6 +79,25 @@ void outq_consume(struct outq *q, size_t n)
 		q->head = q->head_off = 0;
 }
 
+void outq_drop_unsent(struct outq *q, size_t in_flight)
+{
+	size_t keep = 0, covered = 0;
+	while (keep < q->count) {
+		struct frame *f = q->items[(q->head + keep) & (q->cap - 1)];
+		size_t off = keep == 0 ? q->head_off : 0;
+		if (off == 0 && covered >= in_flight)
+			break;
+		covered += f->len - off;
+		keep++;
+	}
+	for (size_t i = keep; i < q->count; i++) {
+		struct frame *f = q->items[(q->head + i) & (q->cap - 1)];
+		q->bytes -= f->len;
+		frame_unref(f);
+	}
+	q->count = keep;
+}
+
 void outq_trim(struct outq *q)
 {
 	if (q->count == 0 && q->items != NULL) {

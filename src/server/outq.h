@@ -32,6 +32,9 @@ int outq_push(struct outq *q, struct frame *f);
 unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max);
 /* Forgets n written bytes, releasing every frame they complete. */
 void outq_consume(struct outq *q, size_t n);
+/* Drops the frames not yet begun: keeps a partly written head and those
+ * the in_flight bytes of a pending write cover. */
+void outq_drop_unsent(struct outq *q, size_t in_flight);
 /* Frees the ring of an empty queue. Kept between flushes so a busy
  * connection does not allocate it each loop turn; trimmed by the owner's
  * housekeeping so an idle one keeps none. */

@@ -32,12 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	/* The first byte picks the piece size, so splits get explored too. */
+	/* The first byte picks the piece size, so splits get explored too,
+	 * and whether the client's text preamble is skipped. */
 	size_t piece = 1 + data[0] % 64;
+	bool preamble = data[0] & 0x80;
 	data++;
 	size--;
 	struct wire_decoder d;
 	wire_decoder_init(&d, 64 * 1024);
+	d.skip_text_preamble = preamble;
 	size_t pos = 0;
 	while (pos < size) {
 		size_t n = size - pos < piece ? size - pos : piece;

@@ -2,6 +2,7 @@
 the same room, resume tokens, history as JSON, malformed frames."""
 
 import json
+import socket
 import struct
 import time
 
@@ -277,6 +278,31 @@ def test_stale_token_is_refused_after_the_grace_period(start_server):
     err = again.expect(ERROR)
     assert err["code"] == 8 and err["text"] == "jeton de reprise inconnu ou expiré"
     again.join("pressé")  # and may simply come in anew
+
+
+def test_a_late_binary_hello_still_makes_a_binary_peer(server):
+    """A peer silent past the sniff delay is served as a listening text peer;
+    when its first bytes turn out to be the binary hello it becomes binary."""
+    late = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    time.sleep(0.4)
+    a = server.peer()
+    a.join("premier")
+    a.send("tu es là ?\n")
+    heard = b""
+    while b"premier a dit : tu es l\xc3\xa0 ?\n" not in heard:
+        chunk = late.recv(4096)
+        assert chunk, heard
+        heard += chunk
+    assert heard.endswith(b"\n")
+    late.sendall(MAGIC + hello("tardif"))
+    peer = BinaryPeer.__new__(BinaryPeer)
+    peer.sock, peer.timeout, peer.buf = late, TIMEOUT, b""
+    assert peer.expect(WELCOME)["pseudo"] == "tardif"
+    peer.until(NOTICE, kind=NOTICE_JOIN, pseudo="tardif")
+    a.expect("Annonce : tardif a rejoint la chatroom")
+    a.send("bienvenue\n")
+    peer.until(MESSAGE, pseudo="premier", text="bienvenue")
+    late.close()
 
 
 def test_binary_peer_connected_early_gets_the_full_history(server):

@@ -171,6 +171,45 @@ static void byte_by_byte_stream_of_all_types(void **state)
 	wire_decoder_free(&d);
 }
 
+/* A client skips the lines a server sent while it took it for a text peer,
+ * whichever way the bytes are split, and then decodes frames as usual. */
+static void text_lines_before_the_first_frame_are_skipped(void **state)
+{
+	(void)state;
+	static const char lines[] = "Annonce : a a rejoint la chatroom\n\n[10:02] a a dit : x\n";
+	struct wire_msg welcome = {.type = WIRE_WELCOME, .version = 1, .pseudo = {"lent", 4},
+				   .room = {"general", 7}, .user_id = 7, .colour = 33,
+				   .token = {"0123456789abcdef0123456789abcdef", 32}};
+	struct wire_msg notice = {.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO,
+				  .text = {"ok\n", 3}};
+	struct frame *w = wire_encode(&welcome), *n = wire_encode(&notice);
+	char stream[512];
+	size_t len = sizeof(lines) - 1;
+	memcpy(stream, lines, len);
+	memcpy(stream + len, w->data, w->len);
+	len += w->len;
+	memcpy(stream + len, n->data, n->len);
+	len += n->len;
+	for (size_t piece = 1; piece <= len; piece++) {
+		struct wire_decoder d;
+		wire_decoder_init(&d, WIRE_MAX_FRAME);
+		d.skip_text_preamble = true;
+		int seen = 0;
+		for (size_t at = 0; at < len; at += piece) {
+			wire_feed(&d, stream + at, at + piece <= len ? piece : len - at);
+			struct wire_msg got;
+			int rc;
+			while ((rc = wire_next(&d, &got)) == 1)
+				assert_same(seen++ == 0 ? &welcome : &notice, &got);
+			assert_int_equal(rc, 0);
+		}
+		assert_int_equal(seen, 2);
+		wire_decoder_free(&d);
+	}
+	frame_unref(w);
+	frame_unref(n);
+}
+
 static int decode_one(const char *bytes, size_t len, struct wire_msg *m, struct wire_decoder *d)
 {
 	wire_decoder_init(d, WIRE_MAX_FRAME);
@@ -318,6 +357,7 @@ int main(void)
 		cmocka_unit_test(later_fields_are_ignored),
 		cmocka_unit_test(lying_lengths_and_bad_utf8),
 		cmocka_unit_test(hello_magic),
+		cmocka_unit_test(text_lines_before_the_first_frame_are_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
