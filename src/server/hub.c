@@ -21,8 +21,16 @@
 #define HUB_ROOM_IDLE_MS (5 * 60 * 1000)
 
 /* xterm-256 colours that read well on dark and on light backgrounds. */
-static const int palette[] = {160, 28, 26, 130, 91, 31, 166, 64, 133, 37, 94, 62};
-#define PALETTE_SIZE (sizeof(palette) / sizeof(palette[0]))
+static const int palette[HUB_PALETTE_SIZE] = {160, 28, 26, 130, 91, 31,
+					       166, 64, 133, 37, 94, 62};
+
+static int palette_index(int colour)
+{
+	for (int i = 0; i < HUB_PALETTE_SIZE; i++)
+		if (palette[i] == colour)
+			return i;
+	return -1;
+}
 
 int64_t hub_now_ms(void)
 {
@@ -48,11 +56,14 @@ int hub_init(struct hub *h, size_t history_cap, int64_t return_grace_ms,
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
 	h->held_tail = &h->held;
+	if (strcount_init(&h->pseudos) < 0)
+		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap);
 }
 
 void hub_free(struct hub *h)
 {
+	strcount_free(&h->pseudos);
 	while (h->held != NULL) {
 		struct held_broadcast *b = h->held;
 		h->held = b->next;
@@ -262,34 +273,30 @@ void hub_remove(struct hub *h, struct conn *c)
 				       c->colour, hub_now_ms());
 	}
 	room_remove_member(room, c, hub_now_ms());
+	if (c->has_pseudo) {
+		strcount_remove(&h->pseudos, c->skeleton);
+		int worn = palette_index(c->colour);
+		if (worn >= 0)
+			h->colour_wearers[worn]--;
+	}
 }
 
 /* Taken when someone present has the same skeleton: "Alice", "alice" and
  * "ａｌｉｃｅ" are one pseudo. */
 static bool pseudo_taken(const struct hub *h, const char *skeleton)
 {
-	for (const struct room *r = h->rooms.list; r != NULL; r = r->next)
-		for (const struct conn *m = r->members; m != NULL; m = m->member_next)
-			if (m->has_pseudo && strcmp(m->skeleton, skeleton) == 0)
-				return true;
-	return false;
+	return strcount_get(&h->pseudos, skeleton) > 0;
 }
 
 /* A colour nobody present wears, when one is left. */
 static int pick_colour(const struct hub *h)
 {
-	bool used[PALETTE_SIZE] = {false};
-	size_t free_count = PALETTE_SIZE;
-	for (const struct room *r = h->rooms.list; r != NULL; r = r->next)
-		for (const struct conn *m = r->members; m != NULL; m = m->member_next)
-			for (size_t i = 0; i < PALETTE_SIZE; i++)
-				if (m->has_pseudo && m->colour == palette[i] && !used[i]) {
-					used[i] = true;
-					free_count--;
-				}
-	uint64_t pick = hub_random_u64() % (free_count ? free_count : PALETTE_SIZE);
-	for (size_t i = 0; i < PALETTE_SIZE; i++)
-		if (free_count == 0 || !used[i]) {
+	size_t free_count = 0;
+	for (size_t i = 0; i < HUB_PALETTE_SIZE; i++)
+		free_count += h->colour_wearers[i] == 0;
+	uint64_t pick = hub_random_u64() % (free_count ? free_count : HUB_PALETTE_SIZE);
+	for (size_t i = 0; i < HUB_PALETTE_SIZE; i++)
+		if (free_count == 0 || h->colour_wearers[i] == 0) {
 			if (pick == 0)
 				return palette[i];
 			pick--;
@@ -322,8 +329,12 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
 	snprintf(c->skeleton, sizeof(c->skeleton), "%s", skeleton);
-	c->has_pseudo = true;
 	c->colour = colour >= 0 ? colour : pick_colour(h);
+	c->has_pseudo = true;
+	strcount_add(&h->pseudos, c->skeleton); /* out of memory: unchecked, not refused */
+	int worn = palette_index(c->colour);
+	if (worn >= 0)
+		h->colour_wearers[worn]++;
 	/* JSON numbers are doubles: keep IDs within their 53 exact bits. */
 	c->user_id = user_id != 0 ? user_id : (hub_random_u64() & ((1ull << 53) - 1)) | 1;
 }

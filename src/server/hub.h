@@ -17,6 +17,7 @@
 #include "event.h"
 #include "history.h"
 #include "room.h"
+#include "strcount.h"
 #include "users.h"
 
 struct textlog;
@@ -33,6 +34,9 @@ struct held_broadcast {
 	char room[TEXT_MAX_ROOM + 1];
 };
 
+/* Colours handed to newcomers (hub.c). */
+#define HUB_PALETTE_SIZE 12
+
 struct hub {
 	struct rooms rooms;
 	struct users users;
@@ -41,6 +45,10 @@ struct hub {
 	uint64_t last_event_id;
 	struct held_broadcast *held, **held_tail;
 	unsigned flood_strikes; /* refused messages in a row before a disconnect */
+	/* Who is present, kept as they come and go so that a join costs the
+	 * same in a room of ten or of ten thousand. */
+	struct strcount pseudos;      /* skeletons of the named conns */
+	unsigned colour_wearers[HUB_PALETTE_SIZE]; /* named conns by colour */
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
 	/* Scratch space for one sanitised line. */

@@ -28,7 +28,7 @@ const char *server_admit(struct server *s, struct conn *c)
 
 void server_add_conn(struct server *s, struct conn *c)
 {
-	unsigned n = addrcount_add(&s->per_address, c->ip);
+	unsigned n = strcount_add(&s->per_address, c->ip);
 	c->counted_address = n > 0;
 	c->address_count = n;
 	c->prev = NULL;
@@ -44,7 +44,7 @@ static void finish_stop_if_idle(struct server *s);
 void server_remove_conn(struct server *s, struct conn *c)
 {
 	if (c->counted_address)
-		addrcount_remove(&s->per_address, c->ip);
+		strcount_remove(&s->per_address, c->ip);
 	c->counted_address = false;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -263,7 +263,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 	int rc = hub_init(&s->hub, cfg->history_size, (int64_t)cfg->return_grace_ms,
 			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0)
-		rc = addrcount_init(&s->per_address);
+		rc = strcount_init(&s->per_address);
 	s->hub.flood_strikes = cfg->flood_strikes;
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
@@ -371,7 +371,7 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
-	addrcount_free(&s->per_address);
+	strcount_free(&s->per_address);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
 }

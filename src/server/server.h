@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "addrcount.h"
+#include "strcount.h"
 #include "sanitize.h"
 #include "wire.h"
 #include "textlog.h"
@@ -97,7 +97,7 @@ struct server {
 	bool history_open;
 	struct textlog chatlog;
 	uint64_t last_conn_id;
-	struct addrcount per_address;
+	struct strcount per_address;
 
 	struct conn *conns;          /* every live conn */
 	size_t conn_count;
