@@ -8,7 +8,7 @@ PORT       ?= 8888
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build asan run test test-valgrind fuzz fuzz-build unit integration clean
+.PHONY: all deps build asan run test test-valgrind fuzz fuzz-build unit integration bench clean
 
 all: build
 
@@ -60,6 +60,12 @@ fuzz: fuzz-build
 # The integration suite with every server and client under memcheck.
 test-valgrind: build
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) CHATROOM_VALGRIND=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
+
+# chatroom-server against redis-server under the same load; writes
+# docs/benchmarks.md and docs/bench-rtt.png (about 5 minutes).
+bench: build
+	@bash scripts/deps.sh bench
+	@BUILD=$(BUILD) bash scripts/bench.sh
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure

@@ -18,6 +18,13 @@ packages=(
   netcat-openbsd tmux   # nc-style and terminal tests
   valgrind              # make test-valgrind
 )
+# `deps.sh bench`: what make bench needs besides.
+if [ "${1:-}" = bench ]; then
+  packages+=(
+    redis-server          # the pub/sub server chatroom is measured against
+    gnuplot-nox           # the chart in docs/benchmarks.md
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# make bench: chatroom-server and redis-server side by side under the same
+# load from chatroom-bench, then docs/benchmarks.md and docs/bench-rtt.png.
+#
+# Servers run on core 0 and the generator on core 1 when there are two
+# cores or more. Everything listens on 127.0.0.1, on free ports; every
+# server started here is stopped by PID on exit.
+#   BENCH_SECONDS   measured seconds of each throughput and rtt run (5)
+#   BENCH_REPEAT    runs of each throughput and rtt scenario, servers taking
+#                   turns; the report keeps the median (3)
+#   BENCH_IDLE_N    idle connections (19000: one process may hold 20000 files)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+SECS=${BENCH_SECONDS:-5}
+REPEAT=${BENCH_REPEAT:-3}
+IDLE_N=${BENCH_IDLE_N:-19000}
+OUT=$BUILD/bench
+BENCH=$BUILD/chatroom-bench
+SERVER=$BUILD/chatroom-server
+mkdir -p "$OUT"
+rm -f "$OUT"/results.txt "$OUT"/run.log
+
+if [ "$(nproc)" -ge 2 ]; then
+  ON_SERVER_CORE=(taskset -c 0)
+  ON_BENCH_CORE=(taskset -c 1)
+  PINNING="servers on core 0, generator on core 1 (taskset)"
+else
+  ON_SERVER_CORE=()
+  ON_BENCH_CORE=()
+  PINNING="one core: servers and generator share it"
+fi
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "bench: nothing listens on port $1" >&2
+  exit 1
+}
+
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# start_chatroom [server options...]: sets CHAT_PID and CHAT_PORT.
+start_chatroom() {
+  CHAT_PORT=$(free_port)
+  "${ON_SERVER_CORE[@]}" "$SERVER" -p "$CHAT_PORT" -q --log none --flood-rate 0 \
+    --max-connections 19900 "$@" >>"$OUT/server.log" 2>&1 &
+  CHAT_PID=$!
+  pids+=("$CHAT_PID")
+  wait_for_port "$CHAT_PORT"
+}
+
+start_redis() {
+  REDIS_PORT=$(free_port)
+  "${ON_SERVER_CORE[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+    --appendonly no --protected-mode no --maxclients 19900 --loglevel warning \
+    >>"$OUT/redis.log" 2>&1 &
+  REDIS_PID=$!
+  pids+=("$REDIS_PID")
+  wait_for_port "$REDIS_PORT"
+}
+
+# run LABEL bench-arguments...: one generator run, its RESULT lines kept.
+run() {
+  local label=$1
+  shift
+  echo "== $label: chatroom-bench $*" | tee -a "$OUT/run.log"
+  "${ON_BENCH_CORE[@]}" "$BENCH" "$@" 2>&1 | tee -a "$OUT/run.log" |
+    sed -n "s/^RESULT /RESULT label=$label /p" >>"$OUT/results.txt" || true
+}
+
+echo "bench: $PINNING; $SECS s a run; results in $OUT"
+
+start_chatroom --history none
+start_redis
+TP=(throughput -n 1000 -s 10 -w 16 -b 64 -d "$SECS")
+W1=(throughput -n 1000 -s 10 -w 1 -b 64 -d "$SECS")
+RTT=(rtt -n 1000 -s 4 -d "$SECS")
+for _ in $(seq "$REPEAT"); do
+  run throughput-chatroom "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run throughput-redis "${TP[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+  run throughput-text "${TP[@]}" -t chatroom-text -p "$CHAT_PORT" -P "$CHAT_PID"
+  run window1-chatroom "${W1[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run window1-redis "${W1[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+  run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+done
+STEP=(rtt --step -n 250 -s 4 -d 3 --bound 250 --max-clients 19000)
+run step-chatroom "${STEP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+run step-redis "${STEP[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+stop "$CHAT_PID"
+stop "$REDIS_PID"
+
+# The same throughput run with history on disk (fsync everysec, the default).
+start_chatroom --history "$OUT/history.jsonl" --fsync everysec
+for _ in $(seq "$REPEAT"); do
+  run throughput-history "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+done
+stop "$CHAT_PID"
+rm -f "$OUT/history.jsonl"
+
+# Idle connections, each on a fresh server.
+start_chatroom --history none
+run idle-chatroom idle -n "$IDLE_N" -d 8 -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+stop "$CHAT_PID"
+start_redis
+run idle-redis idle -n "$IDLE_N" -d 8 -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+stop "$REDIS_PID"
+
+/usr/bin/python3 scripts/bench_report.py "$OUT/results.txt" docs/benchmarks.md \
+  docs/bench-rtt.png "$PINNING" "$SECS" "$REPEAT"
+echo "bench: wrote docs/benchmarks.md and docs/bench-rtt.png"

@@ -1,0 +1,616 @@
+/*
+ * chatroom-bench: a load generator for chatroom-server and, for comparison,
+ * redis-server's pub/sub, on one libuv loop.
+ *
+ *   throughput  N subscribers in one room, S publishers each with at most W
+ *               messages in flight, for D seconds: deliveries/s, expected
+ *               and received (lost), latency from a send timestamp carried
+ *               in each message, and the server's CPU time per delivery;
+ *   rtt         S broadcasts at a time, each timed until all receivers have
+ *               it (websocket-shootout style);
+ *   idle        N users who join and then say nothing: the server's RSS
+ *               per connection.
+ *
+ * Source addresses spread over 127.0.0.0/8 so ports never run out. Prints a
+ * table and a last machine-readable line beginning with RESULT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "adapter.h"
+
+struct options {
+	const char *mode, *target, *host;
+	int port, n, s, window, size, server_pid;
+	double seconds;
+	bool step;        /* rtt: grow N until p95 passes bound_ms */
+	double bound_ms;
+	int max_n;
+};
+
+struct bench;
+
+struct peer {
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	struct bench *b;
+	int index;
+	bool publisher;
+	struct parse_state st;
+	uint64_t seq;       /* publisher: messages sent */
+	int inflight;       /* publisher: sent, not yet heard by its probe */
+	int probe;          /* the subscriber whose hearing acknowledges */
+	uint64_t rtt_sent_ns;
+	int rtt_heard;
+	bool answered;      /* the server has said something to it */
+};
+
+struct bench {
+	uv_loop_t *loop;
+	struct options o;
+	const struct adapter *a;
+	struct peer *peers; /* subscribers first, then separate publishers */
+	int subs, pubs, total;
+	struct peer **publishers;
+	int connected;
+	struct sockaddr_in server;
+	int next_to_connect;
+	int handles;        /* peers whose TCP handle is initialised */
+	bool running, draining;
+	uint64_t sent, delivered, expected_per_message;
+	uint64_t *samples;
+	size_t sample_count, sample_cap;
+	uv_timer_t timer;
+	uint64_t start_ns, stop_ns;
+	double cpu_start;
+	long rss_start;
+	uint64_t last_heard_ns; /* settling: the joins' echoes have stopped */
+	double settle_cpu;      /* settling: the server's CPU seconds 250 ms ago */
+	int exit_code;
+	double p95_ms;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The server's CPU seconds (utime + stime), -1 when unknown. */
+static double server_cpu(int pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+	if (f == NULL)
+		return -1;
+	double cpu = -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		char *p = strrchr(line, ')');
+		unsigned long ut, st;
+		if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+					&ut, &st) == 2)
+			cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	fclose(f);
+	return cpu;
+}
+
+static long server_rss_kib(int pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+	long kib = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+struct write_req {
+	uv_write_t req;
+	struct buffer data;
+};
+
+static void on_written(uv_write_t *req, int status)
+{
+	(void)status;
+	struct write_req *w = (struct write_req *)req;
+	buffer_free(&w->data);
+	free(w);
+}
+
+static void send_buffer(struct peer *p, struct buffer *data)
+{
+	struct write_req *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		buffer_free(data);
+		return;
+	}
+	w->data = *data;
+	uv_buf_t buf = uv_buf_init(w->data.data, (unsigned)w->data.len);
+	if (uv_write(&w->req, (uv_stream_t *)&p->tcp, &buf, 1, on_written) < 0)
+		on_written(&w->req, -1);
+}
+
+/* "sender:seq:ns:" in hex, padded to the message size. */
+static void publish(struct peer *p)
+{
+	struct bench *b = p->b;
+	char payload[4096];
+	uint64_t stamp = now_ns();
+	int n = snprintf(payload, sizeof(payload), "%x:%" PRIx64 ":%" PRIx64 ":", p->index,
+			 p->seq++, stamp);
+	int size = b->o.size < (int)sizeof(payload) ? b->o.size : (int)sizeof(payload) - 1;
+	for (; n < size; n++)
+		payload[n] = 'x';
+	struct buffer out = {0};
+	b->a->say(payload, (size_t)n, &out);
+	send_buffer(p, &out);
+	b->sent++;
+	p->inflight++;
+	p->rtt_sent_ns = stamp;
+	p->rtt_heard = 0;
+}
+
+/* ---- hearing ---------------------------------------------------------------- */
+
+static void record(struct bench *b, uint64_t ns)
+{
+	if (b->sample_count < b->sample_cap)
+		b->samples[b->sample_count++] = ns;
+}
+
+static void on_payload(void *arg, const char *payload, size_t len)
+{
+	struct peer *heard_by = arg;
+	struct bench *b = heard_by->b;
+	char copy[80];
+	size_t n = len < sizeof(copy) - 1 ? len : sizeof(copy) - 1;
+	memcpy(copy, payload, n);
+	copy[n] = '\0';
+	char *end;
+	unsigned long sender = strtoul(copy, &end, 16);
+	if (*end != ':' || sender >= (unsigned long)b->total)
+		return;
+	uint64_t seq = strtoull(end + 1, &end, 16);
+	if (*end != ':')
+		return;
+	uint64_t sent_ns = strtoull(end + 1, NULL, 16);
+	if (b->start_ns == 0 || sent_ns < b->start_ns)
+		return; /* an earlier run's, replayed from the room's history */
+	struct peer *from = &b->peers[sender];
+	(void)seq;
+	b->delivered++;
+	uint64_t now = now_ns();
+	if (strcmp(b->o.mode, "rtt") == 0) {
+		if (sent_ns != from->rtt_sent_ns || ++from->rtt_heard < (int)b->expected_per_message)
+			return; /* an older broadcast, or not everyone has it yet */
+		record(b, now - from->rtt_sent_ns);
+		from->inflight = 0;
+		if (b->running)
+			publish(from);
+		return;
+	}
+	if (b->running && (b->delivered & 7) == 0)
+		record(b, now - sent_ns); /* one in eight: plenty for percentiles */
+	if (heard_by->index == from->probe && from->inflight > 0) {
+		from->inflight--;
+		if (b->running)
+			while (from->inflight < b->o.window)
+				publish(from);
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	buf->base = malloc(suggested);
+	buf->len = buf->base ? suggested : 0;
+}
+
+static void connect_next(struct bench *b);
+
+/* The server took one more: another may knock. */
+static void answered(struct peer *p)
+{
+	if (!p->answered) {
+		p->answered = true;
+		connect_next(p->b);
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct peer *p = s->data;
+	p->b->last_heard_ns = now_ns();
+	if (nread > 0)
+		answered(p);
+	if (nread > 0 && p->b->a->feed(&p->st, buf->base, (size_t)nread, p, on_payload) < 0)
+		fprintf(stderr, "chatroom-bench: connection %d: unexpected bytes\n", p->index);
+	if (nread < 0 && !p->b->draining && p->b->exit_code == 0) {
+		fprintf(stderr, "chatroom-bench: connection %d closed: %s\n", p->index,
+			uv_strerror((int)nread));
+		p->b->exit_code = 1;
+		uv_read_stop(s);
+	}
+	free(buf->base);
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, c = *(const uint64_t *)y;
+	return a < c ? -1 : a > c;
+}
+
+static double pct_ms(struct bench *b, double q)
+{
+	if (b->sample_count == 0)
+		return 0;
+	size_t i = (size_t)(q * (double)(b->sample_count - 1));
+	return (double)b->samples[i] / 1e6;
+}
+
+static void close_all(struct bench *b)
+{
+	for (int i = 0; i < b->handles; i++)
+		if (!uv_is_closing((uv_handle_t *)&b->peers[i].tcp))
+			uv_close((uv_handle_t *)&b->peers[i].tcp, NULL);
+	uv_close((uv_handle_t *)&b->timer, NULL);
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void report(struct bench *b)
+{
+	const struct options *o = &b->o;
+	if (strcmp(o->mode, "idle") == 0) {
+		long rss = server_rss_kib(o->server_pid);
+		double per = rss > 0 && b->rss_start > 0 ? (double)(rss - b->rss_start) * 1024.0 / o->n : -1;
+		printf("%-10s %-14s %8s %16s\n", "mode", "target", "N", "RSS/connection");
+		printf("%-10s %-14s %8d %14.0f B\n", o->mode, o->target, o->n, per);
+		printf("RESULT mode=idle target=%s n=%d rss_bytes_per_conn=%.0f\n", o->target, o->n, per);
+		return;
+	}
+	double secs = (double)(b->stop_ns - b->start_ns) / 1e9;
+	double cpu = server_cpu(o->server_pid) - b->cpu_start;
+	uint64_t expected = b->sent * b->expected_per_message;
+	long long lost = (long long)expected - (long long)b->delivered;
+	qsort(b->samples, b->sample_count, sizeof(*b->samples), cmp_u64);
+	double cpu_ns = o->server_pid > 0 && b->delivered ? cpu * 1e9 / (double)b->delivered : -1;
+	if (strcmp(o->mode, "rtt") == 0) {
+		b->p95_ms = b->sample_count > 0 ? pct_ms(b, 0.95) : -1;
+		printf("%-10s %-14s %6s %4s %9s %9s %9s %9s %9s\n", "mode", "target", "N", "S",
+		       "min ms", "p50 ms", "p95 ms", "p99 ms", "max ms");
+		printf("%-10s %-14s %6d %4d %9.2f %9.2f %9.2f %9.2f %9.2f\n", o->mode, o->target,
+		       o->n, o->s, pct_ms(b, 0), pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99),
+		       pct_ms(b, 1));
+		printf("RESULT mode=rtt target=%s n=%d s=%d broadcasts=%zu min_ms=%.3f p50_ms=%.3f "
+		       "p95_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", o->target, o->n, o->s, b->sample_count,
+		       pct_ms(b, 0), pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1));
+		return;
+	}
+	printf("%-10s %-14s %6s %4s %4s %12s %10s %12s %12s %6s %8s %8s %8s %8s %10s\n", "mode",
+	       "target", "N", "S", "W", "deliveries/s", "sent/s", "expected", "received", "lost",
+	       "p50 ms", "p95 ms", "p99 ms", "max ms", "ns/deliv");
+	printf("%-10s %-14s %6d %4d %4d %12.0f %10.0f %12" PRIu64 " %12" PRIu64 " %6lld %8.2f "
+	       "%8.2f %8.2f %8.2f %10.0f\n", o->mode, o->target, o->n, o->s, o->window,
+	       (double)b->delivered / secs, (double)b->sent / secs, expected, b->delivered, lost,
+	       pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1), cpu_ns);
+	printf("RESULT mode=throughput target=%s n=%d s=%d window=%d size=%d seconds=%.2f "
+	       "deliveries_per_s=%.0f sent_per_s=%.0f expected=%" PRIu64 " received=%" PRIu64
+	       " lost=%lld p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_ns_per_delivery=%.0f\n",
+	       o->target, o->n, o->s, o->window, o->size, secs, (double)b->delivered / secs,
+	       (double)b->sent / secs, expected, b->delivered, lost, pct_ms(b, 0.5),
+	       pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1), cpu_ns);
+	if (lost != 0)
+		b->exit_code = 3;
+}
+
+static void on_drained(uv_timer_t *t)
+{
+	struct bench *b = t->data;
+	report(b);
+	close_all(b);
+}
+
+static void on_stop(uv_timer_t *t)
+{
+	struct bench *b = t->data;
+	b->running = false;
+	b->draining = true;
+	b->stop_ns = now_ns();
+	/* What is in flight still arrives: give it two seconds. */
+	uv_timer_start(&b->timer, on_drained, 2000, 0);
+}
+
+static void on_settled(uv_timer_t *t)
+{
+	struct bench *b = t->data;
+	/* A chat server tells a room of every arrival: N joins are N^2/2
+	 * notices. The clock starts once they have all been heard and the
+	 * server has gone quiet (under 10 % of a core). */
+	double cpu = server_cpu(b->o.server_pid);
+	bool server_busy = cpu >= 0 && cpu - b->settle_cpu > 0.025;
+	b->settle_cpu = cpu;
+	if (now_ns() - b->last_heard_ns < 500000000ull || server_busy) {
+		uv_timer_start(&b->timer, on_settled, 250, 0);
+		return;
+	}
+	if (strcmp(b->o.mode, "idle") == 0) {
+		/* Held idle for D seconds: what the server keeps, not what a
+		 * join storm left in its heap for a moment. */
+		uv_timer_start(&b->timer, on_drained, (uint64_t)(b->o.seconds * 1000), 0);
+		return;
+	}
+	b->cpu_start = server_cpu(b->o.server_pid);
+	b->start_ns = now_ns();
+	b->running = true;
+	for (int i = 0; i < b->pubs; i++) {
+		struct peer *p = b->publishers[i];
+		int first = strcmp(b->o.mode, "rtt") == 0 ? 1 : b->o.window;
+		for (int k = 0; k < first; k++)
+			publish(p);
+	}
+	uv_timer_start(&b->timer, on_stop, (uint64_t)(b->o.seconds * 1000), 0);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+	struct peer *p = req->data;
+	struct bench *b = p->b;
+	if (status < 0) {
+		fprintf(stderr, "chatroom-bench: connection %d: %s\n", p->index, uv_strerror(status));
+		b->exit_code = 1;
+		uv_stop(b->loop);
+		return;
+	}
+	uv_tcp_nodelay(&p->tcp, 1);
+	uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+	struct buffer out = {0};
+	/* Idle users join rooms of a hundred (one big room would cost N^2 join
+	 * notices), then say nothing. */
+	char room[32];
+	bool idle = strcmp(b->o.mode, "idle") == 0;
+	snprintf(room, sizeof(room), "idle%d", p->index / 100);
+	if (!(p->publisher && b->a->separate_publishers))
+		b->a->join(p->index, idle ? room : NULL, &out);
+	if (out.len > 0)
+		send_buffer(p, &out);
+	else
+		answered(p); /* a Redis publisher: nothing to answer */
+	if (++b->connected == b->total) {
+		/* Let every join land before the clock starts. */
+		b->last_heard_ns = now_ns();
+		b->settle_cpu = server_cpu(b->o.server_pid);
+		uv_timer_start(&b->timer, on_settled, 1000, 0);
+	}
+}
+
+/* Connections knock a few at a time, each once the server has answered an
+ * earlier one, so that its accept queue never overflows (the kernel would
+ * then reset connections the generator believes open). */
+#define CONNECTS_AT_ONCE 64
+
+static void connect_next(struct bench *b)
+{
+	if (b->next_to_connect >= b->total || b->exit_code != 0)
+		return;
+	struct peer *p = &b->peers[b->next_to_connect++];
+	int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&b->server,
+				on_connected);
+	if (rc < 0) {
+		fprintf(stderr, "chatroom-bench: connection %d: %s\n", p->index, uv_strerror(rc));
+		b->exit_code = 1;
+		uv_stop(b->loop);
+	}
+}
+
+static int start_peers(struct bench *b)
+{
+	int rc = uv_ip4_addr(b->o.host, b->o.port, &b->server);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < b->total; i++) {
+		struct peer *p = &b->peers[i];
+		p->b = b;
+		p->index = i;
+		uv_tcp_init(b->loop, &p->tcp);
+		b->handles++;
+		p->tcp.data = p;
+		p->connect_req.data = p;
+		/* 127.0.x.y: a few thousand ports on each of many addresses. */
+		char src[32];
+		snprintf(src, sizeof(src), "127.0.%d.%d", 1 + (i / 250) % 250, 1 + i % 250);
+		struct sockaddr_in from;
+		uv_ip4_addr(src, 0, &from);
+		rc = uv_tcp_bind(&p->tcp, (const struct sockaddr *)&from, 0);
+		if (rc < 0)
+			return rc;
+	}
+	for (int i = 0; i < CONNECTS_AT_ONCE; i++)
+		connect_next(b);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: chatroom-bench MODE [options]     MODE: throughput | rtt | idle\n"
+		"  -t, --target T      chatroom (binary), chatroom-text or redis (default chatroom)\n"
+		"  -a, --host ADDR     server address (127.0.0.1)\n"
+		"  -p, --port PORT     server port (8888)\n"
+		"  -n, --clients N     subscribers (1000)\n"
+		"  -s, --senders S     publishers (10)\n"
+		"  -w, --window W      messages in flight per publisher (16)\n"
+		"  -b, --size B        message size in bytes (64)\n"
+		"  -d, --seconds D     measured time (5)\n"
+		"  -P, --server-pid P  for CPU per delivery and RSS\n"
+		"      --step          rtt: double N (from -n) until p95 passes the bound\n"
+		"      --bound MS      the p95 bound for --step (250)\n"
+		"      --max-clients N the largest N --step tries (19000)\n");
+}
+
+/* One run of o->mode with o->n subscribers. Returns the exit code; the
+ * rtt p95 goes to *p95_ms. */
+static int run(const struct options *o, double *p95_ms)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return 1;
+	b->o = *o;
+	b->a = adapter_find(o->target);
+	b->subs = o->n;
+	b->pubs = o->s;
+	b->total = b->subs + (b->a->separate_publishers ? b->pubs : 0);
+	b->expected_per_message = b->a->separate_publishers ? (uint64_t)b->subs : (uint64_t)b->subs - 1;
+	b->peers = calloc((size_t)b->total, sizeof(*b->peers));
+	b->publishers = calloc((size_t)b->pubs + 1, sizeof(*b->publishers));
+	b->sample_cap = 4u << 20;
+	b->samples = malloc(b->sample_cap * sizeof(*b->samples));
+	for (int i = 0; i < b->pubs; i++) {
+		int at = b->a->separate_publishers ? b->subs + i : i * (b->subs / b->pubs);
+		struct peer *p = &b->peers[at];
+		p->publisher = true;
+		/* Its acknowledgement comes from another subscriber hearing it. */
+		p->probe = b->a->separate_publishers ? i % b->subs : (at + 1) % b->subs;
+		b->publishers[i] = p;
+	}
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	b->loop = &loop;
+	uv_timer_init(b->loop, &b->timer);
+	b->timer.data = b;
+	b->rss_start = server_rss_kib(o->server_pid);
+	b->p95_ms = -1;
+	int rc = start_peers(b);
+	if (rc < 0) {
+		fprintf(stderr, "chatroom-bench: cannot connect: %s\n", uv_strerror(rc));
+		b->exit_code = 1;
+		close_all(b);
+	}
+	uv_run(b->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(b->loop) != 0) {
+		/* Stopped early (a refused connection): close what is left. */
+		uv_walk(b->loop, close_any, NULL);
+		uv_run(b->loop, UV_RUN_DEFAULT);
+		uv_loop_close(b->loop);
+	}
+	int code = b->exit_code;
+	*p95_ms = b->p95_ms;
+	for (int i = 0; i < b->total; i++) {
+		buffer_free(&b->peers[i].st.partial);
+		if (b->peers[i].st.frames_ready)
+			wire_decoder_free(&b->peers[i].st.frames);
+	}
+	free(b->peers);
+	free(b->publishers);
+	free(b->samples);
+	free(b);
+	return code;
+}
+
+/* rtt --step: N grows until the p95 passes the bound; the largest N under
+ * it is the figure. */
+static int run_steps(struct options o)
+{
+	int best = 0;
+	for (int n = o.n; n <= o.max_n; n = n * 2 > o.max_n && n < o.max_n ? o.max_n : n * 2) {
+		o.n = n;
+		double p95;
+		int code = run(&o, &p95);
+		fflush(stdout);
+		if (code != 0 || p95 < 0 || p95 > o.bound_ms)
+			break;
+		best = n;
+	}
+	printf("RESULT mode=rtt-step target=%s s=%d bound_ms=%.0f largest_n=%d\n", o.target, o.s,
+	       o.bound_ms, best);
+	return best > 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct options o = {.target = "chatroom", .host = "127.0.0.1", .port = 8888, .n = 1000,
+			    .s = 10, .window = 16, .size = 64, .seconds = 5, .bound_ms = 250,
+			    .max_n = 19000};
+	static const struct option opts[] = {
+		{"target", 1, NULL, 't'}, {"host", 1, NULL, 'a'}, {"port", 1, NULL, 'p'},
+		{"clients", 1, NULL, 'n'}, {"senders", 1, NULL, 's'}, {"window", 1, NULL, 'w'},
+		{"size", 1, NULL, 'b'}, {"seconds", 1, NULL, 'd'}, {"server-pid", 1, NULL, 'P'},
+		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
+		{"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "t:a:p:n:s:w:b:d:P:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.target = optarg; break;
+		case 'a': o.host = optarg; break;
+		case 'p': o.port = (int)strtol(optarg, NULL, 10); break;
+		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
+		case 's': o.s = (int)strtol(optarg, NULL, 10); break;
+		case 'w': o.window = (int)strtol(optarg, NULL, 10); break;
+		case 'b': o.size = (int)strtol(optarg, NULL, 10); break;
+		case 'd': o.seconds = strtod(optarg, NULL); break;
+		case 'P': o.server_pid = (int)strtol(optarg, NULL, 10); break;
+		case 'S': o.step = true; break;
+		case 'B': o.bound_ms = strtod(optarg, NULL); break;
+		case 'M': o.max_n = (int)strtol(optarg, NULL, 10); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	o.mode = argv[optind];
+	if (adapter_find(o.target) == NULL || (strcmp(o.mode, "throughput") && strcmp(o.mode, "rtt") &&
+					       strcmp(o.mode, "idle")) || o.n < 2 || o.s < 1 ||
+	    o.window < 1 || o.size < 40 || o.seconds <= 0 || (o.step && strcmp(o.mode, "rtt"))) {
+		fprintf(stderr, "chatroom-bench: bad mode, target or numbers\n");
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(o.mode, "idle") == 0)
+		o.s = 0;
+	/* Every connection is a descriptor: take all the system allows. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		int most = (o.step ? o.max_n : o.n) + o.s;
+		if (most + 16 > (int)rl.rlim_cur) {
+			fprintf(stderr, "chatroom-bench: %d connections need more than the %ld "
+				"descriptors this process may open\n", most, (long)rl.rlim_cur);
+			return 2;
+		}
+	}
+	if (o.step)
+		return run_steps(o);
+	double p95;
+	return run(&o, &p95);
+}
