@@ -1,5 +1,6 @@
 #include "sanitize.h"
 
+#include <stdint.h>
 #include <string.h>
 
 size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
@@ -46,6 +47,19 @@ bool utf8_is_valid(const char *in, size_t len)
 	size_t i = 0;
 	unsigned cp;
 	while (i < len) {
+		/* Chat is mostly ASCII: eight plain bytes at a time. */
+		uint64_t word;
+		if (len - i >= sizeof(word)) {
+			memcpy(&word, s + i, sizeof(word));
+			if ((word & 0x8080808080808080ull) == 0) {
+				i += sizeof(word);
+				continue;
+			}
+		}
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
 		size_t n = utf8_decode(s + i, len - i, &cp);
 		if (n == 0)
 			return false;

@@ -79,6 +79,17 @@ static void utf8_validity(void **state)
 	assert_false(utf8_is_valid("\xc3", 1));
 	assert_false(utf8_is_valid("\xc0\xaf", 2));
 	assert_false(utf8_is_valid("\xed\xbf\xbf", 3));
+	/* Bad bytes anywhere around the eight-byte ASCII steps are seen. */
+	char text[40];
+	for (size_t at = 0; at < 32; at++) {
+		memset(text, 'a', sizeof(text));
+		assert_true(utf8_is_valid(text, sizeof(text)));
+		text[at] = (char)0xff;
+		assert_false(utf8_is_valid(text, sizeof(text)));
+		memcpy(text + at, "\xc3\xa9", 2); /* é, split across a step or not */
+		assert_true(utf8_is_valid(text, sizeof(text)));
+		assert_false(utf8_is_valid(text, at + 1)); /* cut in the middle */
+	}
 	unsigned cp;
 	assert_int_equal(utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 4, &cp), 4);
 	assert_int_equal(cp, 0x1f600);
