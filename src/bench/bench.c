@@ -77,6 +77,7 @@ struct bench {
 	double settle_cpu;      /* settling: the server's CPU seconds 250 ms ago */
 	int exit_code;
 	double p95_ms;
+	bool rtt;
 };
 
 static uint64_t now_ns(void)
@@ -176,39 +177,49 @@ static void record(struct bench *b, uint64_t ns)
 		b->samples[b->sample_count++] = ns;
 }
 
+/* Reads a hex number ending in ':' at *p; false when there is none. */
+static bool take_hex(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *q = *p;
+	for (; q < end && *q != ':'; q++) {
+		int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
+		if (d < 0 || q - *p >= 16)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (q == end || q == *p)
+		return false;
+	*out = v;
+	*p = q + 1;
+	return true;
+}
+
 static void on_payload(void *arg, const char *payload, size_t len)
 {
 	struct peer *heard_by = arg;
 	struct bench *b = heard_by->b;
-	char copy[80];
-	size_t n = len < sizeof(copy) - 1 ? len : sizeof(copy) - 1;
-	memcpy(copy, payload, n);
-	copy[n] = '\0';
-	char *end;
-	unsigned long sender = strtoul(copy, &end, 16);
-	if (*end != ':' || sender >= (unsigned long)b->total)
+	const char *p = payload, *end = payload + len;
+	uint64_t sender, seq, sent_ns;
+	if (!take_hex(&p, end, &sender) || sender >= (uint64_t)b->total ||
+	    !take_hex(&p, end, &seq) || !take_hex(&p, end, &sent_ns))
 		return;
-	uint64_t seq = strtoull(end + 1, &end, 16);
-	if (*end != ':')
-		return;
-	uint64_t sent_ns = strtoull(end + 1, NULL, 16);
 	if (b->start_ns == 0 || sent_ns < b->start_ns)
 		return; /* an earlier run's, replayed from the room's history */
 	struct peer *from = &b->peers[sender];
 	(void)seq;
 	b->delivered++;
-	uint64_t now = now_ns();
-	if (strcmp(b->o.mode, "rtt") == 0) {
+	if (b->rtt) {
 		if (sent_ns != from->rtt_sent_ns || ++from->rtt_heard < (int)b->expected_per_message)
 			return; /* an older broadcast, or not everyone has it yet */
-		record(b, now - from->rtt_sent_ns);
+		record(b, now_ns() - from->rtt_sent_ns);
 		from->inflight = 0;
 		if (b->running)
 			publish(from);
 		return;
 	}
 	if (b->running && (b->delivered & 7) == 0)
-		record(b, now - sent_ns); /* one in eight: plenty for percentiles */
+		record(b, now_ns() - sent_ns); /* one in eight: plenty for percentiles */
 	if (heard_by->index == from->probe && from->inflight > 0) {
 		from->inflight--;
 		if (b->running)
@@ -217,11 +228,14 @@ static void on_payload(void *arg, const char *payload, size_t len)
 	}
 }
 
+/* One buffer for every read: libuv hands it to on_read straight away and
+ * the adapters keep what they need of it. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)h;
-	buf->base = malloc(suggested);
-	buf->len = buf->base ? suggested : 0;
+	(void)suggested;
+	static char shared[64 * 1024];
+	*buf = uv_buf_init(shared, sizeof(shared));
 }
 
 static void connect_next(struct bench *b);
@@ -249,7 +263,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		p->b->exit_code = 1;
 		uv_read_stop(s);
 	}
-	free(buf->base);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -481,6 +494,7 @@ static int run(const struct options *o, double *p95_ms)
 	if (b == NULL)
 		return 1;
 	b->o = *o;
+	b->rtt = strcmp(o->mode, "rtt") == 0;
 	b->a = adapter_find(o->target);
 	b->subs = o->n;
 	b->pubs = o->s;
