@@ -51,6 +51,9 @@ static void usage(FILE *out)
 		"      --return-grace SECONDS  a text peer back under the same pseudo from\n"
 		"                          the same address this soon is welcomed back\n"
 		"                          (RETURN_GRACE=, default 300; 0: never)\n"
+		"      --coalesce-us N     flush at most every N microseconds, so a busy\n"
+		"                          room's messages share writes (COALESCE_US=,\n"
+		"                          default 0: every loop turn)\n"
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
@@ -217,6 +220,17 @@ static int set_return_grace(void *target, const char *value, const char **cause)
 	return set_unsigned(&((struct settings *)target)->server.return_grace_ms, value, 0, 1000, cause);
 }
 
+static int set_coalesce(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	int rc = set_unsigned(&s->server.coalesce_us, value, 0, 1, cause);
+	if (rc == 0 && s->server.coalesce_us > 100000) {
+		*cause = "at most 100000 microseconds";
+		return -EINVAL;
+	}
+	return rc;
+}
+
 /* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
@@ -235,6 +249,7 @@ static const struct config_key keys[] = {
 	{"MAX_PER_ADDRESS", set_max_per_address},
 	{"HANDSHAKE_TIMEOUT", set_handshake},
 	{"RETURN_GRACE", set_return_grace},
+	{"COALESCE_US", set_coalesce},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
@@ -242,7 +257,7 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
-	"--return-grace",
+	"--return-grace", "--coalesce-us",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -268,6 +283,7 @@ static const struct option options[] = {
 	{"max-per-address", required_argument, NULL, OPT_KEYED + 13},
 	{"handshake-timeout", required_argument, NULL, OPT_KEYED + 14},
 	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
+	{"coalesce-us", required_argument, NULL, OPT_KEYED + 16},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -297,7 +313,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_LOG: option_value[7] = optarg; break;
 		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
-		case OPT_KEYED + 14: case OPT_KEYED + 15:
+		case OPT_KEYED + 14: case OPT_KEYED + 15: case OPT_KEYED + 16:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;

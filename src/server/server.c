@@ -1,9 +1,12 @@
 #include "server.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "frame.h"
@@ -84,17 +87,86 @@ void server_unmark_pending(struct server *s, struct conn *c)
 	c->prev_pending = c->next_pending = NULL;
 }
 
-/* Once per loop turn, after every readable socket was handled: each peer
- * gets everything said this turn in one write. A flush that disconnects
- * someone may queue notices for others; they are flushed in this turn too. */
-static void on_flush(uv_prepare_t *prepare)
+static uint64_t monotonic_ns(void)
 {
-	struct server *s = prepare->data;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A flush that disconnects someone may queue notices for others; they
+ * are flushed now too. */
+static void flush_pending(struct server *s)
+{
 	while (s->pending != NULL) {
 		struct conn *c = s->pending;
 		server_unmark_pending(s, c);
 		conn_flush(c);
 	}
+	s->last_flush_ns = monotonic_ns();
+}
+
+/* With --coalesce-us, a flush sooner than that after the last one waits
+ * for the timerfd instead. */
+static bool flush_held(struct server *s)
+{
+	if (s->coalesce_fd < 0 || s->pending == NULL)
+		return false;
+	uint64_t wait_ns = (uint64_t)s->cfg.coalesce_us * 1000u, since = monotonic_ns() - s->last_flush_ns;
+	if (since >= wait_ns)
+		return false;
+	if (!s->coalesce_armed) {
+		struct itimerspec due = {.it_value = {.tv_nsec = (long)(wait_ns - since)}};
+		if (timerfd_settime(s->coalesce_fd, 0, &due, NULL) < 0)
+			return false;
+		s->coalesce_armed = true;
+	}
+	return true;
+}
+
+static void on_coalesce_due(uv_poll_t *poll, int status, int events)
+{
+	(void)status;
+	(void)events;
+	struct server *s = poll->data;
+	uint64_t expirations;
+	if (read(s->coalesce_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("coalescing timer: %s", strerror(errno));
+	s->coalesce_armed = false;
+	flush_pending(s);
+}
+
+static void start_coalescing(struct server *s)
+{
+	s->coalesce_fd = -1;
+	if (s->cfg.coalesce_us == 0)
+		return;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0 || uv_poll_init(s->loop, &s->coalesce_poll, fd) < 0) {
+		log_warn("cannot coalesce flushes (%s): flushing every loop turn", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	s->coalesce_fd = fd;
+	s->coalesce_poll.data = s;
+	uv_poll_start(&s->coalesce_poll, UV_READABLE, on_coalesce_due);
+}
+
+static void on_coalesce_closed(uv_handle_t *handle)
+{
+	struct server *s = handle->data;
+	close(s->coalesce_fd);
+	s->coalesce_fd = -1;
+}
+
+/* Once per loop turn, after every readable socket was handled: each peer
+ * gets everything said this turn in one write. */
+static void on_flush(uv_prepare_t *prepare)
+{
+	struct server *s = prepare->data;
+	if (!flush_held(s))
+		flush_pending(s);
 	/* Everything said this turn goes to disk in one write. */
 	if (s->history_open)
 		history_kick(&s->history);
@@ -257,6 +329,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
 	memset(s, 0, sizeof(*s));
+	s->coalesce_fd = -1;
 	s->loop = loop;
 	s->cfg = *cfg;
 	fit_file_limit(s);
@@ -300,6 +373,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 	uv_prepare_init(loop, &s->flusher);
 	s->flusher.data = s;
 	uv_prepare_start(&s->flusher, on_flush);
+	start_coalescing(s);
 
 	uv_timer_init(loop, &s->ticker);
 	s->ticker.data = s;
@@ -327,6 +401,8 @@ static void finish_stop_if_idle(struct server *s)
 	if (s->conn_count > 0 || uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	uv_close((uv_handle_t *)&s->flusher, NULL);
+	if (s->coalesce_fd >= 0)
+		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);
 	/* Held broadcasts are dropped with the peers; the events themselves
 	 * are in the history, which is written and synced here. */
 	if (s->history_open)

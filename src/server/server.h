@@ -46,6 +46,9 @@ struct server_config {
 	unsigned max_per_address;
 	unsigned handshake_ms;     /* time to send a first line */
 	unsigned return_grace_ms;  /* a text peer back this soon is welcomed back */
+	/* Flushes at most this often (0: every loop turn). A busy room's
+	 * messages then share fewer, larger writes. */
+	unsigned coalesce_us;
 };
 
 #define SERVER_DEFAULT_PORT 8888
@@ -87,6 +90,12 @@ struct server {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_prepare_t flusher;
+	/* --coalesce-us: a timerfd brings the held flush (libuv timers count
+	 * whole milliseconds). */
+	uv_poll_t coalesce_poll;
+	int coalesce_fd;             /* -1: not coalescing */
+	bool coalesce_armed;
+	uint64_t last_flush_ns;
 	uv_signal_t sighup;          /* reopens the log file */
 	uv_timer_t ticker;           /* once a second: housekeeping */
 	unsigned ticks;

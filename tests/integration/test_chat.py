@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import CLIENT_BIN, TIMEOUT, Client
+from conftest import CLIENT_BIN, SERVER_BIN, TIMEOUT, Client, child_env
 
 
 # Step 2: first contact.
@@ -376,3 +376,25 @@ def test_client_speaks_french_by_default_and_english_on_request(server, how, eng
     client.expect("autre said: hello" if english else "autre a dit : hello")
     client.proc.stdin.close()
     assert client.wait()[0] == 0
+
+
+def test_coalesced_flushes_keep_every_message_in_order(start_server):
+    srv = start_server("--coalesce-us", "2000")
+    a, b = srv.peer(), srv.peer()
+    a.join("a")
+    b.join("b")
+    a.expect("Annonce : b a rejoint la chatroom")
+    for i in range(50):
+        a.send(f"m{i}\n")
+    for i in range(50):
+        b.expect(f"a a dit : m{i}")
+    b.send("fin\n")
+    a.expect("b a dit : fin")
+
+
+def test_coalescing_past_a_tenth_of_a_second_is_refused():
+    proc = subprocess.run([str(SERVER_BIN), "-p", "0", "--coalesce-us", "200000"],
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL, env=child_env())
+    assert proc.returncode == 2
+    assert "--coalesce-us '200000': at most 100000 microseconds" in proc.stderr, proc.stderr
