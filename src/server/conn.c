@@ -35,6 +35,7 @@ static void on_handle_closed(uv_handle_t *handle)
 	linereader_free(&c->lines);
 	wire_decoder_free(&c->frames);
 	outq_clear(&c->out);
+	free(c->write_req); /* libuv has called back every write by now */
 	free(c);
 }
 
@@ -177,7 +178,15 @@ static void write_later(struct conn *c)
 	size_t total = 0;
 	for (unsigned i = 0; i < n; i++)
 		total += bufs[i].len;
-	int rc = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
+	if (c->write_req == NULL) {
+		c->write_req = malloc(sizeof(*c->write_req));
+		if (c->write_req == NULL) {
+			conn_close(c, "out of memory for a write");
+			return;
+		}
+		c->write_req->data = c;
+	}
+	int rc = uv_write(c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
 	if (rc < 0) {
 		conn_close(c, uv_strerror(rc));
 		return;
@@ -188,8 +197,11 @@ static void write_later(struct conn *c)
 
 void conn_trim(struct conn *c)
 {
-	if (!c->writing)
-		outq_trim(&c->out);
+	if (c->writing)
+		return;
+	outq_trim(&c->out);
+	free(c->write_req);
+	c->write_req = NULL;
 }
 
 void conn_flush(struct conn *c)
@@ -445,7 +457,6 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	uv_tcp_init(s->loop, &c->tcp);
 	c->tcp.data = c;
 	c->open_handles = 1;
-	c->write_req.data = c;
 
 	int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
 	if (rc < 0) {

@@ -63,7 +63,6 @@ struct conn {
 	unsigned port;
 	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
 	char pseudo[TEXT_MAX_PSEUDO + 1];
-	char skeleton[NAMES_SKELETON_MAX]; /* the pseudo's identity (names.h) */
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
@@ -84,7 +83,7 @@ struct conn {
 	struct wire_decoder frames; /* binary peers */
 	unsigned char token[WIRE_TOKEN_LEN]; /* a binary peer's resume token */
 	struct outq out;
-	uv_write_t write_req;
+	uv_write_t *write_req; /* made for the first write the socket refused */
 	bool writing;
 	size_t inflight_bytes; /* bytes handed to the in-flight uv_write */
 

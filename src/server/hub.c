@@ -274,7 +274,10 @@ void hub_remove(struct hub *h, struct conn *c)
 	}
 	room_remove_member(room, c, hub_now_ms());
 	if (c->has_pseudo) {
-		strcount_remove(&h->pseudos, c->skeleton);
+		/* The skeleton is not kept per conn: made again, as at the join. */
+		char skeleton[NAMES_SKELETON_MAX];
+		if (names_skeleton(c->pseudo, strlen(c->pseudo), skeleton, sizeof(skeleton)) == 0)
+			strcount_remove(&h->pseudos, skeleton);
 		int worn = palette_index(c->colour);
 		if (worn >= 0)
 			h->colour_wearers[worn]--;
@@ -328,10 +331,9 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 {
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
-	snprintf(c->skeleton, sizeof(c->skeleton), "%s", skeleton);
 	c->colour = colour >= 0 ? colour : pick_colour(h);
 	c->has_pseudo = true;
-	strcount_add(&h->pseudos, c->skeleton); /* out of memory: unchecked, not refused */
+	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
 	int worn = palette_index(c->colour);
 	if (worn >= 0)
 		h->colour_wearers[worn]++;
