@@ -122,6 +122,14 @@ done
 stop "$CHAT_PID"
 rm -f "$OUT/history.jsonl"
 
+# The optional coalescing delay, off by default.
+start_chatroom --history none --coalesce-us 500
+for _ in $(seq "$REPEAT"); do
+  run throughput-coalesce "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run window1-coalesce "${W1[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+done
+stop "$CHAT_PID"
+
 # Idle connections, each on a fresh server.
 start_chatroom --history none
 run idle-chatroom idle -n "$IDLE_N" -d 8 -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"

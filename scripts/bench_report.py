@@ -107,8 +107,9 @@ def main():
     model, cores, kernel, redis = machine()
 
     tp = {k: median(runs, f"throughput-{k}", "deliveries_per_s")
-          for k in ("chatroom", "text", "history", "redis")}
-    w1 = {k: median(runs, f"window1-{k}", "deliveries_per_s") for k in ("chatroom", "redis")}
+          for k in ("chatroom", "text", "history", "coalesce", "redis")}
+    w1 = {k: median(runs, f"window1-{k}", "deliveries_per_s")
+          for k in ("chatroom", "coalesce", "redis")}
     rtt = {k: median(runs, f"rtt-{k}", "p95_ms") for k in ("chatroom", "redis")}
     step = {k: last(runs, f"step-{k}", "rtt-step") for k in ("chatroom", "redis")}
     idle = {k: last(runs, f"idle-{k}") for k in ("chatroom", "redis")}
@@ -135,9 +136,10 @@ def main():
       "| p99 ms | max ms | server CPU ns/delivery |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     names = {"chatroom": "chatroom (binary)", "text": "chatroom (text)",
-             "history": "chatroom (binary, history on disk)", "redis": "redis pub/sub"}
+             "history": "chatroom (binary, history on disk)",
+             "coalesce": "chatroom (binary, `--coalesce-us 500`)", "redis": "redis pub/sub"}
     redis_rate = num(tp["redis"], "deliveries_per_s")
-    for k in ("chatroom", "text", "history", "redis"):
+    for k in ("chatroom", "text", "history", "coalesce", "redis"):
         r = tp[k]
         rate = num(r, "deliveries_per_s")
         w(f"| {names[k]} | {fmt(rate)} | {fmt(ratio(rate, redis_rate), 2, '×')} "
@@ -148,7 +150,7 @@ def main():
     w("## Without pipelining: the same, 1 message in flight per sender\n")
     w("| server | deliveries/s | vs Redis | lost | p50 ms | p99 ms | server CPU ns/delivery |")
     w("|---|---:|---:|---:|---:|---:|---:|")
-    for k in ("chatroom", "redis"):
+    for k in ("chatroom", "coalesce", "redis"):
         r = w1[k]
         rate = num(r, "deliveries_per_s")
         w(f"| {names[k]} | {fmt(rate)} "
