@@ -43,10 +43,10 @@ test: build asan
 # go to $(FUZZ_BUILD)/corpus-*, the committed seeds stay as they are.
 fuzz-build: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATROOM_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto fuzz_image
 
 fuzz: fuzz-build
-	@for t in wire textproto; do \
+	@for t in wire textproto image; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	  if ! ./$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -12,6 +12,8 @@ packages=(
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
   gettext               # msgfmt: the client's French and English catalogues
   libncurses-dev        # the client's full-screen interface (ncursesw)
+  libstb-dev            # pictures: stb_image decodes them (and the tests write some)
+  libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)
   clang libclang-rt-14-dev  # libFuzzer targets

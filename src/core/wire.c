@@ -473,7 +473,9 @@ static int read_header(struct wire_decoder *d, const char *p, size_t len, uint8_
 		return 0;
 	if (rc < 0)
 		return error(d, -EBADMSG, "bad frame length", WIRE_ERR_MALFORMED);
-	if (v > d->max_frame)
+	size_t limit = (uint8_t)p[0] == WIRE_IMAGE && d->max_image_frame > d->max_frame
+		? d->max_image_frame : d->max_frame;
+	if (v > limit)
 		return error(d, -E2BIG, "frame larger than allowed", WIRE_ERR_TOO_LARGE);
 	*type = (uint8_t)p[0];
 	*payload_len = (size_t)v;

@@ -127,6 +127,7 @@ struct frame *wire_encode(const struct wire_msg *m);
 
 struct wire_decoder {
 	size_t max_frame;
+	size_t max_image_frame; /* IMAGE frames may be this large (0: max_frame) */
 	struct buffer stash;   /* a frame split across chunks */
 	bool stash_returned;
 	const char *chunk;
