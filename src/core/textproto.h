@@ -28,6 +28,7 @@
 #define TEXT_JOINED_ROOM   "Annonce : %s a rejoint le salon %s"
 #define TEXT_LEFT_ROOM     "Annonce : %s a quitté le salon %s"
 #define TEXT_RETURNED      "%s est de retour !"
+#define TEXT_IMAGE         "%s a envoyé une image (%d×%d) :"
 #define TEXT_WELCOME_BACK  "Welcome back %s !"
 #define TEXT_HISTORY_START "Annonce : historique du salon %s (%zu)"
 #define TEXT_HISTORY_END   "Annonce : fin de l'historique"

@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "hub.h"
 #include "log.h"
+#include "picture.h"
 #include "sanitize.h"
 #include "wire.h"
 
@@ -20,6 +21,9 @@ static void send_msg(struct conn *c, const struct wire_msg *m)
 {
 	hub_reply(c, wire_encode(m));
 }
+
+/* Base64 of pictures in one HISTORY frame: well inside WIRE_MAX_FRAME. */
+#define BINPEER_HISTORY_IMAGE_BYTES (4u * 1024 * 1024)
 
 void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 			  uint64_t after_id)
@@ -38,13 +42,24 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 	}
 	/* The course asks for the history as JSON: the history file's own
 	 * records, in an array. */
+	/* Pictures travel in it too, the newest first while they fit. */
+	size_t with_data_from = room->recent_count, budget = BINPEER_HISTORY_IMAGE_BYTES;
+	for (size_t i = room->recent_count; i-- > 0;) {
+		const struct event *ev = room_recent(&h->rooms, room, i);
+		if (ev->image == NULL || ev->id > visible)
+			continue;
+		if (ev->image_len / 3 * 4 > budget)
+			break;
+		budget -= ev->image_len / 3 * 4;
+		with_data_from = i;
+	}
 	struct buffer json = {0};
 	buffer_add(&json, "[", 1);
 	for (size_t i = 0; i < room->recent_count; i++) {
 		const struct event *ev = room_recent(&h->rooms, room, i);
 		if (ev->id > visible)
 			continue;
-		history_serialise(&json, ev);
+		history_serialise(&json, ev, i < with_data_from);
 		json.data[json.len - 1] = ','; /* each record ends in '\n' */
 	}
 	if (json.data == NULL)
@@ -174,15 +189,22 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[512];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
+	if (!picture_hold_message(h, c, h->clean, n))
+		binpeer_publish_message(h, c, c->room, h->clean, n);
+}
+
+void binpeer_publish_message(struct hub *h, struct conn *c, struct room *room,
+			     const char *text, size_t len)
+{
 	struct event ev = {
 		.kind = EVENT_MESSAGE,
 		.sender_id = c->user_id,
 		.pseudo = c->pseudo,
 		.colour = c->colour,
-		.text = h->clean,
-		.text_len = n,
+		.text = text,
+		.text_len = len,
 	};
-	hub_publish(h, c->room, &ev, c->id);
+	hub_publish(h, room, &ev, c->id);
 }
 
 static void list_rooms(struct hub *h, struct conn *c)
@@ -266,7 +288,7 @@ void binpeer_on_frame(struct hub *h, struct conn *c, const struct wire_msg *m)
 	case WIRE_UNKNOWN:
 		break; /* a later version's frame: skipped */
 	case WIRE_IMAGE:
-		hub_error(c, WIRE_ERR_IMAGE, "ce serveur ne relaie pas encore les images");
+		picture_receive(h, c, m);
 		break;
 	default:
 		hub_refuse(c, WIRE_ERR_STATE, "trame réservée au serveur", "server-only frame");

@@ -24,12 +24,12 @@
 /* How far past its limit a queue may grow within one loop turn, before the
  * flush shows whether the peer is really behind. */
 #define CONN_BURST_FACTOR 4
+/* Pictures are shared frames, counted apart from the chat: a reader may
+ * be this far behind in them (a dozen large ones) before it is dropped. */
+#define CONN_MAX_BULK (64u * 1024 * 1024)
 
-static void on_handle_closed(uv_handle_t *handle)
+static void conn_free(struct conn *c)
 {
-	struct conn *c = handle->data;
-	if (--c->open_handles > 0)
-		return;
 	if (c->pending)
 		abort(); /* the flush list must never hold a freed conn */
 	linereader_free(&c->lines);
@@ -37,6 +37,25 @@ static void on_handle_closed(uv_handle_t *handle)
 	outq_clear(&c->out);
 	free(c->write_req); /* libuv has called back every write by now */
 	free(c);
+}
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+	struct conn *c = handle->data;
+	if (--c->open_handles > 0 || c->jobs > 0)
+		return; /* a job off the loop thread still points here */
+	conn_free(c);
+}
+
+void conn_job_begin(struct conn *c)
+{
+	c->jobs++;
+}
+
+void conn_job_end(struct conn *c)
+{
+	if (--c->jobs == 0 && c->open_handles == 0)
+		conn_free(c);
 }
 
 static void close_handles(struct conn *c)
@@ -118,7 +137,8 @@ void conn_send(struct conn *c, struct frame *f)
 	}
 	/* The limit is judged after a flush, on what the peer did not take;
 	 * this bound only stops one very busy loop turn from piling up. */
-	if (c->out.bytes > CONN_BURST_FACTOR * c->server->cfg.max_queue_bytes) {
+	if (c->out.bytes - c->out.bulk > CONN_BURST_FACTOR * c->server->cfg.max_queue_bytes ||
+	    c->out.bulk > CONN_MAX_BULK) {
 		doom(c, CONN_SLOW_READER);
 		return;
 	}
@@ -226,12 +246,13 @@ void conn_flush(struct conn *c)
 		return;
 	}
 	/* The limits count everything unread, the write under way included. */
-	if (!c->draining && c->out.bytes > c->server->cfg.max_queue_bytes) {
+	size_t chat = c->out.bytes - c->out.bulk;
+	if (!c->draining && (chat > c->server->cfg.max_queue_bytes || c->out.bulk > CONN_MAX_BULK)) {
 		drop_slow_reader(c);
 		return;
 	}
 	/* Over the soft limit: the tick drops the peer if it stays there. */
-	if (c->out.bytes > c->server->cfg.soft_queue_bytes) {
+	if (chat > c->server->cfg.soft_queue_bytes) {
 		if (c->soft_since_ms == 0)
 			c->soft_since_ms = server_now_ms();
 	} else {
@@ -335,6 +356,7 @@ static void set_proto(struct conn *c, enum conn_proto proto)
 		/* A line already on its way is finished; the client skips it. */
 		outq_drop_unsent(&c->out, c->writing ? c->inflight_bytes : 0);
 		wire_decoder_init(&c->frames, CONN_MAX_FRAME);
+		c->frames.max_image_frame = c->server->cfg.image_max_bytes + 4096;
 	} else {
 		server_mark_pending(c->server, c);
 	}

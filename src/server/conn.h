@@ -26,6 +26,7 @@
 #include "textproto.h"
 #include "wire.h"
 
+struct picture_queue;
 struct room;
 struct server;
 
@@ -91,6 +92,8 @@ struct conn {
 	bool closing;
 	bool draining;
 	enum conn_doom doom;
+	unsigned jobs; /* work off the loop thread that will come back to it */
+	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 };
 
 /* Accepts a pending connection from the listener. Returns 0 or a UV_E* code. */
@@ -105,6 +108,11 @@ void conn_send(struct conn *c, struct frame *f);
 void conn_flush(struct conn *c);
 /* Housekeeping: gives back the memory an emptied output queue kept. */
 void conn_trim(struct conn *c);
+
+/* Work off the loop thread (a picture being checked) keeps the conn's
+ * memory until it ends, even if the peer has gone: check c->closing. */
+void conn_job_begin(struct conn *c);
+void conn_job_end(struct conn *c);
 
 /* Disconnects now, dropping queued output. `reason` is logged. */
 void conn_close(struct conn *c, const char *reason);

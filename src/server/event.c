@@ -1,10 +1,12 @@
 #include "event.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "buffer.h"
 #include "frame.h"
 #include "textproto.h"
 #include "wire.h"
@@ -12,7 +14,9 @@
 int event_copy_init(struct event_copy *c, const struct event *ev)
 {
 	size_t pseudo_len = strlen(ev->pseudo), room_len = strlen(ev->room);
-	char *s = malloc(pseudo_len + 1 + room_len + 1 + ev->text_len + 1);
+	size_t image_len = ev->image != NULL && ev->image_len <= EVENT_IMAGE_KEEP_BYTES
+		? ev->image_len : 0;
+	char *s = malloc(pseudo_len + 1 + room_len + 1 + ev->text_len + 1 + image_len);
 	if (s == NULL)
 		return -ENOMEM;
 	c->ev = *ev;
@@ -27,6 +31,11 @@ int event_copy_init(struct event_copy *c, const struct event *ev)
 		memcpy(s, ev->text, ev->text_len);
 	s[ev->text_len] = '\0';
 	c->ev.text = s;
+	s += ev->text_len + 1;
+	if (image_len > 0)
+		memcpy(s, ev->image, image_len);
+	c->ev.image = image_len > 0 ? (const unsigned char *)s : NULL;
+	c->ev.image_len = image_len;
 	return 0;
 }
 
@@ -66,11 +75,35 @@ static struct frame *said_frame(const struct event *ev, const char *prefix)
 	return f;
 }
 
+/* The header line, then the drawing's rows indented as a message's lines. */
+static struct frame *image_frame(const struct event *ev, const char *prefix)
+{
+	struct buffer out = {0};
+	char head[256];
+	int n = snprintf(head, sizeof(head), "%s" TEXT_IMAGE "\n", prefix, ev->pseudo,
+			 ev->width, ev->height);
+	buffer_add(&out, head, (size_t)n);
+	size_t start = 0;
+	for (size_t i = 0; i <= ev->text_len; i++) {
+		if (i < ev->text_len && ev->text[i] != '\n')
+			continue;
+		buffer_add(&out, "    ", 4);
+		buffer_add(&out, ev->text + start, i - start);
+		buffer_add(&out, "\n", 1);
+		start = i + 1;
+	}
+	struct frame *f = out.data != NULL ? frame_copy(out.data, out.len) : NULL;
+	buffer_free(&out);
+	return f;
+}
+
 static struct frame *text_frame(const struct event *ev, const char *prefix)
 {
 	switch (ev->kind) {
 	case EVENT_MESSAGE:
 		return said_frame(ev, prefix);
+	case EVENT_IMAGE:
+		return image_frame(ev, prefix);
 	case EVENT_JOIN:
 		return ev->default_room
 			? frame_printf("%s" TEXT_JOINED "\n", prefix, ev->pseudo)
@@ -102,6 +135,29 @@ struct frame *event_text_history_frame(const struct event *ev)
 
 struct frame *event_wire_frame(const struct event *ev)
 {
+	if (ev->kind == EVENT_IMAGE) {
+		/* Without its bytes (too large to keep) it comes back as what
+		 * a text peer sees. */
+		char head[64];
+		snprintf(head, sizeof(head), "[image %d×%d]\n", ev->width, ev->height);
+		struct buffer text = {0};
+		buffer_add(&text, head, strlen(head));
+		buffer_add(&text, ev->text, ev->text_len);
+		struct wire_msg m = {
+			.type = ev->image != NULL ? WIRE_IMAGE : WIRE_MESSAGE,
+			.id = ev->id, .time_ms = (uint64_t)ev->time_ms, .user_id = ev->sender_id,
+			.colour = (int16_t)ev->colour,
+			.pseudo = {ev->pseudo, strlen(ev->pseudo)},
+			.room = {ev->room, strlen(ev->room)},
+			.text = {text.data, text.len},
+			.mime = {ev->mime, strlen(ev->mime)},
+			.width = (uint32_t)ev->width, .height = (uint32_t)ev->height,
+			.data = {(const char *)ev->image, ev->image_len},
+		};
+		struct frame *f = wire_encode(&m);
+		buffer_free(&text);
+		return f;
+	}
 	static const uint8_t notice_kinds[] = {
 		[EVENT_JOIN] = WIRE_NOTICE_JOIN,
 		[EVENT_LEAVE] = WIRE_NOTICE_LEAVE,
@@ -121,7 +177,7 @@ struct frame *event_wire_frame(const struct event *ev)
 	return wire_encode(&m);
 }
 
-static const char *const kind_names[] = {"message", "join", "leave", "return"};
+static const char *const kind_names[] = {"message", "join", "leave", "return", "image"};
 
 const char *event_kind_name(enum event_kind kind)
 {

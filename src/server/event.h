@@ -20,7 +20,12 @@ enum event_kind {
 	EVENT_JOIN,    /* "Annonce : <pseudo> a rejoint ..." */
 	EVENT_LEAVE,   /* "Annonce : <pseudo> a quitté ..." */
 	EVENT_RETURN,  /* "<pseudo> est de retour !" */
+	EVENT_IMAGE,   /* "<pseudo> a envoyé une image (W×H) :" and the picture */
 };
+
+/* Pictures up to this size are kept with the room's history (memory and
+ * file); a larger one is remembered by its text drawing only. */
+#define EVENT_IMAGE_KEEP_BYTES (256u * 1024)
 
 struct event {
 	enum event_kind kind;
@@ -34,6 +39,11 @@ struct event {
 	size_t text_len;
 	bool default_room;  /* arrivals and departures of the default room use
 			       the course's "la chatroom" wording */
+	/* EVENT_IMAGE: text holds the picture drawn in ASCII rows. */
+	const char *mime;   /* "image/png" or "image/jpeg" (static strings) */
+	int width, height;
+	const unsigned char *image; /* the file's bytes; NULL when not kept */
+	size_t image_len;
 };
 
 /* An event whose strings it owns, as kept in a room's history. */

@@ -2,6 +2,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static void add_json_string(struct buffer *buf, const char *s, size_t len)
 /* Written by hand rather than with cJSON: this runs for every message, and
  * building a cJSON tree costs a dozen allocations; reading back at start
  * (cJSON) checks the result. */
-void history_serialise(struct buffer *buf, const struct event *ev)
+void history_serialise(struct buffer *buf, const struct event *ev, bool skip_image_data)
 {
 	char head[128];
 	int n = snprintf(head, sizeof(head), "{\"id\":%llu,\"time\":%lld,\"room\":",
@@ -52,9 +53,21 @@ void history_serialise(struct buffer *buf, const struct event *ev)
 	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
 	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
 	buffer_add(buf, head, (size_t)n);
-	if (ev->kind == EVENT_MESSAGE) {
+	if (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) {
 		buffer_add(buf, ",\"text\":", 8);
 		add_json_string(buf, ev->text, ev->text_len);
+	}
+	if (ev->kind == EVENT_IMAGE) {
+		n = snprintf(head, sizeof(head), ",\"mime\":\"%s\",\"width\":%d,\"height\":%d",
+			     ev->mime, ev->width, ev->height);
+		buffer_add(buf, head, (size_t)n);
+		if (ev->image != NULL && ev->image_len <= EVENT_IMAGE_KEEP_BYTES && !skip_image_data) {
+			gchar *b64 = g_base64_encode(ev->image, ev->image_len);
+			buffer_add(buf, ",\"data\":\"", 9);
+			buffer_add(buf, b64, strlen(b64));
+			buffer_add(buf, "\"", 1);
+			g_free(b64);
+		}
 	}
 	buffer_add(buf, "}\n", 2);
 }
@@ -65,6 +78,38 @@ static const char *string_field(const cJSON *o, const char *name)
 {
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
 	return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+/* An image record: its type and size, and its bytes when they were kept
+ * (the caller frees ev->image with g_free). */
+static int parse_image(const cJSON *o, struct event *ev)
+{
+	const char *mime = string_field(o, "mime"), *data = string_field(o, "data");
+	const cJSON *width = cJSON_GetObjectItemCaseSensitive(o, "width");
+	const cJSON *height = cJSON_GetObjectItemCaseSensitive(o, "height");
+	if (mime == NULL || !cJSON_IsNumber(width) || !cJSON_IsNumber(height) ||
+	    width->valueint < 1 || height->valueint < 1)
+		return -EINVAL;
+	/* The event points at static strings, as live ones do. */
+	if (strcmp(mime, "image/png") == 0)
+		ev->mime = "image/png";
+	else if (strcmp(mime, "image/jpeg") == 0)
+		ev->mime = "image/jpeg";
+	else
+		return -EINVAL;
+	ev->width = width->valueint;
+	ev->height = height->valueint;
+	if (data != NULL) {
+		gsize n = 0;
+		ev->image = g_base64_decode(data, &n);
+		ev->image_len = n;
+		if (ev->image == NULL || n == 0) {
+			g_free((void *)ev->image);
+			ev->image = NULL;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int parse_record(const char *line, size_t len, cJSON **root, struct event *ev)
@@ -83,7 +128,9 @@ static int parse_record(const char *line, size_t len, cJSON **root, struct event
 	if (!cJSON_IsNumber(id) || id->valuedouble < 1 || !cJSON_IsNumber(time) ||
 	    room == NULL || kind == NULL || pseudo == NULL ||
 	    event_kind_from_name(kind, &ev->kind) < 0 ||
-	    (ev->kind == EVENT_MESSAGE && text == NULL))
+	    ((ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) && text == NULL))
+		return -EINVAL;
+	if (ev->kind == EVENT_IMAGE && parse_image(o, ev) < 0)
 		return -EINVAL;
 	ev->id = (uint64_t)id->valuedouble;
 	ev->time_ms = (int64_t)time->valuedouble;
@@ -126,6 +173,7 @@ int history_load(const char *path, void (*on_event)(void *data, const struct eve
 				*last_id = ev.id;
 			on_event(data, &ev);
 		}
+		g_free((void *)ev.image);
 		cJSON_Delete(root);
 	}
 	free(line);
@@ -301,7 +349,7 @@ void history_append(struct history_log *log, const struct event *ev)
 	if (log->file.fd < 0 || log->closing)
 		return;
 	size_t before = log->file.pending.len;
-	history_serialise(&log->file.pending, ev);
+	history_serialise(&log->file.pending, ev, false);
 	if (log->file.pending.len > before)
 		log->file.pending_mark = ev->id;
 }

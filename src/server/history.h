@@ -69,7 +69,7 @@ int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 /* Serialises one event (with its id) for the next batch. */
 void history_append(struct history_log *log, const struct event *ev);
 /* Appends one event's JSON line to a buffer; used for snapshots too. */
-void history_serialise(struct buffer *buf, const struct event *ev);
+void history_serialise(struct buffer *buf, const struct event *ev, bool skip_image_data);
 /* Starts writing what is pending, unless a write is under way. */
 void history_kick(struct history_log *log);
 /* Writes and syncs what is left, then closes; the loop runs until done. */

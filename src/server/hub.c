@@ -156,7 +156,7 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
 			if (ev->id <= up_to_id)
-				history_serialise(&log->compact, ev);
+				history_serialise(&log->compact, ev, false);
 		}
 }
 

@@ -14,8 +14,10 @@
 #include <uv.h>
 
 #include "config.h"
+#include "image.h"
 #include "log.h"
 #include "server.h"
+#include "wire.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/chatroom/server.conf"
 #define DEFAULT_HISTORY_FILE "/var/lib/chatroom/history.jsonl"
@@ -54,6 +56,8 @@ static void usage(FILE *out)
 		"      --coalesce-us N     flush at most every N microseconds, so a busy\n"
 		"                          room's messages share writes (COALESCE_US=,\n"
 		"                          default 0: every loop turn)\n"
+		"      --image-max-bytes BYTES  the largest picture relayed\n"
+		"                          (IMAGE_MAX_BYTES=, default 5 MiB)\n"
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
@@ -220,6 +224,19 @@ static int set_return_grace(void *target, const char *value, const char **cause)
 	return set_unsigned(&((struct settings *)target)->server.return_grace_ms, value, 0, 1000, cause);
 }
 
+static int set_image_max(void *target, const char *value, const char **cause)
+{
+	size_t *max = &((struct settings *)target)->server.image_max_bytes;
+	if (config_parse_size(value, 1024, max, cause) < 0)
+		return -EINVAL;
+	/* An IMAGE frame carries it with a header, within the codec's limit. */
+	if (*max > WIRE_MAX_FRAME - 64 * 1024) {
+		*cause = "at most 6 MiB less 64 KiB";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_coalesce(void *target, const char *value, const char **cause)
 {
 	struct settings *s = target;
@@ -250,6 +267,7 @@ static const struct config_key keys[] = {
 	{"HANDSHAKE_TIMEOUT", set_handshake},
 	{"RETURN_GRACE", set_return_grace},
 	{"COALESCE_US", set_coalesce},
+	{"IMAGE_MAX_BYTES", set_image_max},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
@@ -257,7 +275,7 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
-	"--return-grace", "--coalesce-us",
+	"--return-grace", "--coalesce-us", "--image-max-bytes",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -284,6 +302,7 @@ static const struct option options[] = {
 	{"handshake-timeout", required_argument, NULL, OPT_KEYED + 14},
 	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
 	{"coalesce-us", required_argument, NULL, OPT_KEYED + 16},
+	{"image-max-bytes", required_argument, NULL, OPT_KEYED + 17},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -314,6 +333,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
 		case OPT_KEYED + 14: case OPT_KEYED + 15: case OPT_KEYED + 16:
+		case OPT_KEYED + 17:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;
@@ -377,6 +397,7 @@ int main(int argc, char **argv)
 			.max_per_address = SERVER_DEFAULT_MAX_PER_ADDRESS,
 			.handshake_ms = SERVER_DEFAULT_HANDSHAKE_MS,
 			.return_grace_ms = SERVER_DEFAULT_RETURN_GRACE_MS,
+			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
 		},
 	};
 	enum log_level level = LOG_INFO;

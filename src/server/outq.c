@@ -45,6 +45,8 @@ int outq_push(struct outq *q, struct frame *f)
 	q->items[(q->head + q->count) & (q->cap - 1)] = frame_ref(f);
 	q->count++;
 	q->bytes += f->len;
+	if (f->len > OUTQ_BULK_FRAME)
+		q->bulk += f->len;
 	return 0;
 }
 
@@ -65,6 +67,8 @@ void outq_consume(struct outq *q, size_t n)
 	while (n > 0 && q->count > 0) {
 		struct frame *f = q->items[q->head];
 		size_t left = f->len - q->head_off;
+		if (f->len > OUTQ_BULK_FRAME)
+			q->bulk -= n < left ? n : left;
 		if (n < left) {
 			q->head_off += n;
 			return;
@@ -93,6 +97,8 @@ void outq_drop_unsent(struct outq *q, size_t in_flight)
 	for (size_t i = keep; i < q->count; i++) {
 		struct frame *f = q->items[(q->head + i) & (q->cap - 1)];
 		q->bytes -= f->len;
+		if (f->len > OUTQ_BULK_FRAME)
+			q->bulk -= f->len;
 		frame_unref(f);
 	}
 	q->count = keep;

@@ -21,7 +21,12 @@ struct outq {
 	size_t count;
 	size_t head_off; /* bytes of items[head] already written */
 	size_t bytes;    /* unwritten bytes in the whole queue */
+	size_t bulk;     /* of which in pictures (frames over OUTQ_BULK_FRAME) */
 };
+
+/* A frame this large is a picture, judged apart from chat (conn.c): one
+ * is far over the queue limit made for lines of text. */
+#define OUTQ_BULK_FRAME (64u * 1024)
 
 void outq_init(struct outq *q);
 /* Drops every reference and the ring itself. */

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
+#include "picture.h"
 #include "textproto.h"
 
 int64_t server_now_ms(void)
@@ -396,9 +397,17 @@ int server_start(struct server *s, uv_loop_t *loop,
 }
 
 /* The last handles go once every conn is gone; then uv_run returns. */
+void server_job_ended(struct server *s)
+{
+	if (s->stopping)
+		finish_stop_if_idle(s);
+}
+
 static void finish_stop_if_idle(struct server *s)
 {
-	if (s->conn_count > 0 || uv_is_closing((uv_handle_t *)&s->flusher))
+	/* Pictures still being decoded are published (and written) first. */
+	if (s->conn_count > 0 || picture_jobs_running() > 0 ||
+	    uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)

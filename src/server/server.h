@@ -49,6 +49,7 @@ struct server_config {
 	/* Flushes at most this often (0: every loop turn). A busy room's
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
+	size_t image_max_bytes;    /* the largest picture relayed */
 };
 
 #define SERVER_DEFAULT_PORT 8888
@@ -140,6 +141,8 @@ const char *server_admit(struct server *s, struct conn *c);
 void server_add_conn(struct server *s, struct conn *c);
 void server_remove_conn(struct server *s, struct conn *c);
 void server_mark_pending(struct server *s, struct conn *c);
+/* Work off the loop thread ended: a stopping server may now be done. */
+void server_job_ended(struct server *s);
 void server_unmark_pending(struct server *s, struct conn *c);
 
 #endif
