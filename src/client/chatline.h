@@ -20,7 +20,10 @@ enum chat_kind {
 	CHAT_NOTICE,  /* server announcements: "Annonce : ...", "... est de retour !" */
 	CHAT_INFO,    /* the client's own remarks: help, connection state */
 	CHAT_ERROR,   /* errors from the server or the client */
+	CHAT_IMAGE,   /* "<pseudo> a envoyé une image (W×H) :" then the picture */
 };
+
+struct chat_picture;
 
 struct chat_line {
 	enum chat_kind kind;
@@ -31,6 +34,9 @@ struct chat_line {
 	const char *text;
 	size_t text_len;
 	bool history;       /* replayed from the room's history */
+	/* CHAT_IMAGE: text is what follows the pseudo (or the whole line
+	 * when pseudo is NULL: our own picture). */
+	const struct chat_picture *picture;
 };
 
 #endif

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "chatpicture.h"
 #include "display.h"
 #include "i18n.h"
 #include "sanitize.h"
@@ -65,10 +67,23 @@ void client_show(struct client_app *app, const struct chat_line *line)
 			*copy = *line;
 			copy->pseudo = line->pseudo ? strndup(line->pseudo, line->pseudo_len) : NULL;
 			copy->text = strndup(line->text, line->text_len);
+			struct chat_picture *picture = NULL;
+			if (line->picture != NULL && (picture = malloc(sizeof(*picture))) != NULL &&
+			    !picture_copy(picture, line->picture)) {
+				free(picture);
+				picture = NULL;
+			}
+			copy->picture = picture;
 		}
 	} else {
 		fwrite(app->shown, 1, n, stdout);
 		fputc('\n', stdout);
+		if (line->picture != NULL) {
+			/* Fitted to the terminal; plain ASCII in a pipe or a file. */
+			bool ascii = app->cfg.ascii || !app->stdout_tty;
+			int cols = app->stdout_tty ? app->stdout_cols - 4 : PICTURE_PLAIN_COLS;
+			picture_print(stdout, line->picture, ascii, cols > 8 ? cols : 8);
+		}
 		fflush(stdout);
 	}
 }
@@ -108,6 +123,10 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	app->lag_ms = -1;
 	snprintf(app->server_name, sizeof(app->server_name), "%s:%d", cfg->address, cfg->port);
 	app->colour = display_colour_wanted();
+	app->stdout_tty = isatty(STDOUT_FILENO);
+	struct winsize ws;
+	app->stdout_cols = app->stdout_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
+		? ws.ws_col : 80;
 	uv_timer_init(loop, &app->retry_timer);
 	app->retry_timer.data = app;
 	uv_timer_init(loop, &app->ping_timer);
@@ -242,7 +261,67 @@ int client_introduce(struct client_app *app)
 
 static const char help_text[] = N_(
 	"Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
-	"/who (qui est là), /quit (ou Ctrl+C, Ctrl+D) pour partir.");
+	"/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
+	"/quit (ou Ctrl+C, Ctrl+D) pour partir.");
+
+/* The file whole, if it is no larger than max (else *too_large). */
+static char *read_file(const char *path, size_t max, size_t *len, bool *too_large)
+{
+	*too_large = false;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *data = malloc(max + 1);
+	size_t n = data != NULL ? fread(data, 1, max + 1, f) : 0;
+	bool failed = data == NULL || ferror(f);
+	fclose(f);
+	if (failed || n > max) {
+		*too_large = !failed;
+		free(data);
+		return NULL;
+	}
+	*len = n;
+	return data;
+}
+
+/* /image PATH: checked here first, as the server will check it again;
+ * nothing is sent unless it is a sane PNG or JPEG. */
+static void send_picture(struct client_app *app, const char *path)
+{
+	char why[512];
+	size_t len = 0;
+	bool too_large;
+	char *data = read_file(path, app->cfg.image_max, &len, &too_large);
+	const char *cause = NULL;
+	struct chat_picture picture;
+	if (data == NULL)
+		cause = too_large ? "image trop lourde" : NULL;
+	if (data == NULL && cause == NULL) {
+		snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, strerror(errno));
+		client_info(app, CHAT_ERROR, why);
+		return;
+	}
+	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
+		struct image_info info;
+		image_check(data, len, app->cfg.image_max, &info, &cause);
+		link_send(app, &(struct wire_msg){
+			.type = WIRE_IMAGE, .mime = {info.mime, strlen(info.mime)},
+			.width = (uint32_t)info.width, .height = (uint32_t)info.height,
+			.data = {data, len}});
+		char head[160];
+		snprintf(head, sizeof(head), _("Vous avez envoyé une image (%d×%d) :"), info.width,
+			 info.height);
+		client_show(app, &(struct chat_line){.kind = CHAT_IMAGE, .colour = -1,
+						     .text = head, .text_len = strlen(head),
+						     .picture = &picture});
+		picture_free(&picture);
+		free(data);
+		return;
+	}
+	free(data);
+	snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, _(cause));
+	client_info(app, CHAT_ERROR, why);
+}
 
 static bool is_command(const char *line, size_t len, const char *name)
 {
@@ -261,6 +340,10 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 			link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
 		} else if (is_command(line, len, "/who")) {
 			link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
+		} else if (len > 7 && is_command(line, len, "/image")) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%.*s", (int)(len - 7), line + 7);
+			send_picture(app, path);
 		} else if (len > 6 && is_command(line, len, "/join")) {
 			link_send(app, &(struct wire_msg){.type = WIRE_JOIN,
 							  .room = {line + 6, len - 6}});
@@ -381,6 +464,16 @@ static void read_stdin_file(struct client_app *app)
 		plain_input_ended(app);
 }
 
+static void free_early(struct chat_line *l)
+{
+	free((char *)l->pseudo);
+	free((char *)l->text);
+	if (l->picture != NULL) {
+		picture_free((struct chat_picture *)l->picture);
+		free((void *)l->picture);
+	}
+}
+
 static int start_input(struct client_app *app)
 {
 	if (app->interactive) {
@@ -390,12 +483,12 @@ static int start_input(struct client_app *app)
 		};
 		int rc = ui_start(&app->ui, app->loop, &cb, app);
 		app->ui_started = rc == 0;
+		app->ui.ascii_pictures = app->cfg.ascii;
 		for (size_t i = 0; i < app->early_count; i++) {
 			struct chat_line *l = &app->early[i];
 			if (app->ui_started && l->text != NULL)
 				ui_show(&app->ui, l);
-			free((char *)l->pseudo);
-			free((char *)l->text);
+			free_early(l);
 		}
 		app->early_count = 0;
 		client_status(app);
@@ -452,10 +545,8 @@ void client_open_log(struct client_app *app)
 
 void client_free(struct client_app *app)
 {
-	for (size_t i = 0; i < app->early_count; i++) {
-		free((char *)app->early[i].pseudo);
-		free((char *)app->early[i].text);
-	}
+	for (size_t i = 0; i < app->early_count; i++)
+		free_early(&app->early[i]);
 	app->early_count = 0;
 	wire_decoder_free(&app->from_server);
 	textlog_close(&app->convlog);

@@ -33,6 +33,8 @@ struct client_config {
 	bool plain;           /* force the plain line mode */
 	bool reconnect;       /* on a dropped connection, resume with backoff */
 	const char *log_path; /* the conversation log; NULL for none */
+	bool ascii;           /* pictures in plain ASCII even on a terminal */
+	size_t image_max;     /* the largest picture sent or shown */
 };
 
 #define CLIENT_DEFAULT_PORT 8888
@@ -47,6 +49,8 @@ struct client_app {
 	struct client_config cfg;
 	bool interactive; /* a terminal: the full-screen UI; else plain lines */
 	bool colour;
+	bool stdout_tty;  /* plain mode: pictures drawn in colour, this wide */
+	int stdout_cols;
 
 	/* The link to the server (link.c). */
 	uv_tcp_t tcp;

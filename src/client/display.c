@@ -78,6 +78,18 @@ size_t display_format(const struct chat_line *line, bool colour, char *out, size
 		put_text(&o, line->text, line->text_len, indent);
 		break;
 	}
+	case CHAT_IMAGE: {
+		char on[24] = "";
+		if (colour && line->colour >= 0 && line->pseudo != NULL)
+			snprintf(on, sizeof(on), "\033[1;38;5;%dm", line->colour);
+		puts_(&o, on);
+		if (line->pseudo != NULL)
+			put(&o, line->pseudo, line->pseudo_len);
+		if (on[0] != '\0')
+			puts_(&o, line->history ? "\033[0m\033[2m" : "\033[0m");
+		put_text(&o, line->text, line->text_len, indent);
+		break;
+	}
 	case CHAT_OWN:
 		puts_(&o, _("Vous avez dit : "));
 		put_text(&o, line->text, line->text_len, indent);

@@ -4,10 +4,12 @@
  * a resume token when the connection drops (--reconnect).
  */
 #include <cJSON.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chatpicture.h"
 #include "client.h"
 #include "i18n.h"
 #include "sanitize.h"
@@ -133,6 +135,51 @@ static void show_event(struct client_app *app, enum wire_type type, uint8_t kind
 	client_show(app, &line);
 }
 
+/* Someone's picture: checked and decoded like one we send; when it
+ * cannot be (or came without its bytes) what the server drew instead. */
+static void show_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
+			 struct wire_str pseudo, const void *data, size_t len, int width,
+			 int height, struct wire_str drawing, bool history)
+{
+	if (id > app->last_event_id)
+		app->last_event_id = id;
+	size_t p = clean(app, 0, pseudo, 0);
+	char head[160];
+	snprintf(head, sizeof(head), _(" a envoyé une image (%d×%d) :"), width, height);
+	struct chat_line line = {.kind = CHAT_IMAGE, .time_ms = (int64_t)time_ms,
+				 .colour = colour, .pseudo = app->clean, .pseudo_len = p,
+				 .text = head, .text_len = strlen(head), .history = history};
+	struct chat_picture picture;
+	const char *cause = "";
+	if (len > 0 && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
+		line.picture = &picture;
+		client_show(app, &line);
+		picture_free(&picture);
+		return;
+	}
+	/* The server's drawing, as a multi-line text under the header. */
+	char text[8192];
+	size_t n = 0;
+	if (len > 0)
+		n = (size_t)snprintf(text, sizeof(text), _("(image illisible : %s)"), _(cause));
+	if (drawing.len > 0 && n + 1 < sizeof(text)) {
+		if (n > 0)
+			text[n++] = '\n';
+		n += sanitize_text(drawing.ptr, drawing.len, text + n, sizeof(text) - n,
+				   SANITIZE_KEEP_NEWLINES);
+	}
+	size_t h = strlen(head);
+	if (h + 1 + n < sizeof(head) + sizeof(text)) {
+		char all[sizeof(head) + sizeof(text)];
+		memcpy(all, head, h);
+		all[h] = '\n';
+		memcpy(all + h + 1, text, n);
+		line.text = all;
+		line.text_len = h + 1 + n;
+		client_show(app, &line);
+	}
+}
+
 static struct wire_str json_str(const cJSON *o, const char *name)
 {
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -173,7 +220,17 @@ static void show_history(struct client_app *app, const struct wire_msg *m)
 			notice = WIRE_NOTICE_LEAVE;
 		else if (kind.len == 6 && memcmp(kind.ptr, "return", 6) == 0)
 			notice = WIRE_NOTICE_RETURN;
-		else
+		else if (kind.len == 5 && memcmp(kind.ptr, "image", 5) == 0) {
+			struct wire_str data = json_str(ev, "data");
+			gsize len = 0;
+			guchar *bytes = data.len > 0 ? g_base64_decode(data.ptr, &len) : NULL;
+			show_picture(app, (uint64_t)json_num(ev, "id", 0),
+				     (uint64_t)json_num(ev, "time", 0), (int)json_num(ev, "colour", -1),
+				     json_str(ev, "pseudo"), bytes, len, (int)json_num(ev, "width", 0),
+				     (int)json_num(ev, "height", 0), json_str(ev, "text"), true);
+			g_free(bytes);
+			continue;
+		} else
 			continue;
 		show_event(app, type, notice, (uint64_t)json_num(ev, "id", 0),
 			   (uint64_t)json_num(ev, "time", 0), (int)json_num(ev, "colour", -1),
@@ -284,6 +341,10 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 		break;
 	case WIRE_HISTORY:
 		show_history(app, m);
+		break;
+	case WIRE_IMAGE:
+		show_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->data.ptr, m->data.len,
+			     (int)m->width, (int)m->height, (struct wire_str){"", 0}, false);
 		break;
 	case WIRE_ROOMS:
 		if (!app->welcomed && !app->rooms_known)

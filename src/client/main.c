@@ -18,6 +18,7 @@
 #include "client.h"
 #include "config.h"
 #include "i18n.h"
+#include "image.h"
 
 #define DEFAULT_LOG_FILE "/var/log/chat_room/client.log"
 
@@ -43,6 +44,9 @@ static void usage(FILE *out)
 		"                       course's; else CHATROOM_LANG or the locale)\n"
 		"      --plain          plain line mode even on a terminal: one message\n"
 		"                       per input line, incoming messages on stdout\n"
+		"      --ascii          pictures in plain ASCII even on a terminal\n"
+		"      --image-max BYTES  the largest picture sent or shown (IMAGE_MAX=,\n"
+		"                       default 5 MiB)\n"
 		"  -h, --help           this help\n"
 		"      --version        the version\n"
 		"\n"
@@ -113,6 +117,18 @@ static int set_reconnect(void *target, const char *value, const char **cause)
 	return 0;
 }
 
+static int set_image_max(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (config_parse_size(value, 1, &s->client.image_max, cause) < 0)
+		return -EINVAL;
+	if (s->client.image_max > WIRE_MAX_FRAME - 64 * 1024) {
+		*cause = "at most 6 MiB less 64 KiB";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_log(void *target, const char *value, const char **cause)
 {
 	struct settings *s = target;
@@ -128,10 +144,12 @@ static const struct config_key keys[] = {
 	{"LOG", set_log},
 	{"ROOM", set_room},
 	{"RECONNECT", set_reconnect},
+	{"IMAGE_MAX", set_image_max},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG, OPT_RECONNECT, OPT_LANG };
+enum { OPT_PLAIN = 256, OPT_VERSION, OPT_LOG, OPT_RECONNECT, OPT_LANG, OPT_ASCII,
+       OPT_IMAGE_MAX };
 
 static const struct option options[] = {
 	{"address", required_argument, NULL, 'a'},
@@ -140,6 +158,8 @@ static const struct option options[] = {
 	{"room", required_argument, NULL, 'r'},
 	{"config", required_argument, NULL, 'c'},
 	{"plain", no_argument, NULL, OPT_PLAIN},
+	{"ascii", no_argument, NULL, OPT_ASCII},
+	{"image-max", required_argument, NULL, OPT_IMAGE_MAX},
 	{"log", required_argument, NULL, OPT_LOG},
 	{"reconnect", no_argument, NULL, OPT_RECONNECT},
 	{"lang", required_argument, NULL, OPT_LANG},
@@ -157,7 +177,7 @@ static int load_settings(int argc, char **argv, struct settings *s)
 	const char *option_value[KEY_COUNT] = {NULL};
 	static const char *const option_names[KEY_COUNT] = {"--address", "--port",
 							    "--nick", "--log", "--room",
-							    "--reconnect"};
+							    "--reconnect", "--image-max"};
 	const char *config_file = NULL;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "a:p:n:r:c:h", options, NULL)) != -1) {
@@ -168,6 +188,8 @@ static int load_settings(int argc, char **argv, struct settings *s)
 		case 'r': option_value[4] = optarg; break;
 		case OPT_LOG: option_value[3] = optarg; break;
 		case OPT_RECONNECT: option_value[5] = "yes"; break;
+		case OPT_IMAGE_MAX: option_value[6] = optarg; break;
+		case OPT_ASCII: s->client.ascii = true; break;
 		case OPT_LANG: break; /* read before everything, in main */
 		case 'c': config_file = optarg; break;
 		case OPT_PLAIN: s->client.plain = true; break;
@@ -228,6 +250,7 @@ int main(int argc, char **argv)
 		.client = {
 			.address = "127.0.0.1",
 			.port = CLIENT_DEFAULT_PORT,
+			.image_max = IMAGE_DEFAULT_MAX_BYTES,
 		},
 	};
 	int status = load_settings(argc, argv, &settings);

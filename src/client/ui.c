@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "chatpicture.h"
 #include "display.h"
 #include "i18n.h"
 #include "textwidth.h"
@@ -32,7 +33,24 @@ struct pane_entry {
 	bool history;
 	bool mention;
 	int indent;          /* cells under which continuation rows start */
+	struct chat_picture *picture; /* CHAT_IMAGE: drawn under the text */
+	ChafaCanvas *canvas;          /* the picture at canvas_width cells */
+	int canvas_width, canvas_cols, canvas_rows;
 };
+
+/* Pictures are drawn this many cells in, under the timestamp's width. */
+#define UI_PICTURE_INDENT 4
+
+static void free_entry(struct pane_entry *e)
+{
+	free(e->text);
+	if (e->picture != NULL) {
+		picture_free(e->picture);
+		free(e->picture);
+	}
+	if (e->canvas != NULL)
+		chafa_canvas_unref(e->canvas);
+}
 
 /* ---- drawing ------------------------------------------------------------ */
 
@@ -83,6 +101,51 @@ static size_t rows_of(const struct pane_entry *e, int cols, struct tw_row *rows,
 		       rows, max);
 }
 
+/* The picture's rows at this width, its canvas made again when the width
+ * changed (a resize reflows pictures like text). */
+static int picture_rows(struct ui *ui, struct pane_entry *e, int cols)
+{
+	if (e->picture == NULL)
+		return 0;
+	int width = cols - UI_PICTURE_INDENT;
+	if (width < 4)
+		return 0;
+	if (e->canvas == NULL || e->canvas_width != width) {
+		if (e->canvas != NULL)
+			chafa_canvas_unref(e->canvas);
+		const struct chat_picture *p = e->picture;
+		bool colour = ui->colour && !ui->ascii_pictures && COLORS >= 8;
+		e->canvas = image_canvas(p->rgba, p->width, p->height, width,
+					 colour ? (COLORS >= 256 ? 256 : COLORS >= 16 ? 16 : 8) : 0);
+		e->canvas_width = width;
+		image_fit(p->width, p->height, width, &e->canvas_cols, &e->canvas_rows);
+	}
+	return e->canvas != NULL ? e->canvas_rows : 0;
+}
+
+/* One row of a picture, cell by cell from the chafa canvas: its symbol
+ * in its colours, never chafa's escape sequences. */
+static void draw_picture_row(struct ui *ui, const struct pane_entry *e, int y)
+{
+	bool colour = ui->colour && !ui->ascii_pictures && COLORS >= 8;
+	for (int x = 0; x < e->canvas_cols; x++) {
+		wchar_t wc[2] = {(wchar_t)chafa_canvas_get_char_at(e->canvas, x, y), 0};
+		int pair = 0;
+		if (colour) {
+			gint fg, bg;
+			/* Raw: palette indexes in the indexed modes (get_colors_at
+			 * answers packed RGB). */
+			chafa_canvas_get_raw_colors_at(e->canvas, x, y, &fg, &bg);
+			pair = alloc_pair(fg >= 0 && fg < COLORS ? fg : -1, bg >= 0 && bg < COLORS ? bg : -1);
+			if (pair < 0)
+				pair = 0;
+		}
+		cchar_t cell;
+		setcchar(&cell, wc, e->history ? A_DIM : A_NORMAL, 0, &pair);
+		add_wch(&cell);
+	}
+}
+
 static void draw_pane(struct ui *ui, int height, int cols)
 {
 	/* Walk back from the newest line, skipping `scroll` rows. */
@@ -91,11 +154,17 @@ static void draw_pane(struct ui *ui, int height, int cols)
 	for (size_t i = ui->count; i-- > 0 && row >= 0;) {
 		struct pane_entry *e = entry_at(ui, i);
 		size_t n = rows_of(e, cols, rows, 256);
-		for (size_t r = n; r-- > 0; row--) {
+		size_t picture = (size_t)picture_rows(ui, e, cols);
+		for (size_t r = n + picture; r-- > 0; row--) {
 			if (row >= height || row < 0)
 				continue;
 			move(row, 0);
 			clrtoeol();
+			if (r >= n) {
+				move(row, UI_PICTURE_INDENT);
+				draw_picture_row(ui, e, (int)(r - n));
+				continue;
+			}
 			if (r > 0 && cols - e->indent > 8)
 				move(row, e->indent);
 			draw_span(ui, e, rows[r].start, rows[r].start + rows[r].len);
@@ -173,7 +242,7 @@ static void redraw(struct ui *ui)
 static void add_entry(struct ui *ui, struct pane_entry *e)
 {
 	if (ui->count == UI_SCROLLBACK) {
-		free(entry_at(ui, 0)->text);
+		free_entry(entry_at(ui, 0));
 		ui->first = (ui->first + 1) % UI_SCROLLBACK;
 		ui->count--;
 	}
@@ -225,10 +294,18 @@ void ui_show(struct ui *ui, const struct chat_line *line)
 	e.text = strdup(text);
 	if (e.text == NULL)
 		return;
-	if (line->kind == CHAT_MESSAGE) {
+	if (line->kind == CHAT_MESSAGE || (line->kind == CHAT_IMAGE && line->pseudo != NULL)) {
 		e.pseudo_start = 8; /* after "[hh:mm] " */
 		e.pseudo_len = line->pseudo_len;
-		e.mention = mentions(line->text, line->text_len, ui->pseudo);
+		if (line->kind == CHAT_MESSAGE)
+			e.mention = mentions(line->text, line->text_len, ui->pseudo);
+	}
+	if (line->picture != NULL) {
+		e.picture = malloc(sizeof(*e.picture));
+		if (e.picture != NULL && !picture_copy(e.picture, line->picture)) {
+			free(e.picture);
+			e.picture = NULL;
+		}
 	}
 	add_entry(ui, &e);
 	redraw(ui);
@@ -458,7 +535,7 @@ void ui_close(struct ui *ui)
 		printf("%s\n", entry_at(ui, i)->text);
 	fflush(stdout);
 	for (size_t i = 0; i < ui->count; i++)
-		free(entry_at(ui, i)->text);
+		free_entry(entry_at(ui, i));
 	free(ui->entries);
 	free(ui->paste);
 	free(ui->pending_paste);

@@ -47,6 +47,7 @@ struct ui {
 	struct ui_callbacks cb;
 	void *data;
 	bool colour;
+	bool ascii_pictures;        /* --ascii: pictures without colours */
 
 	struct pane_entry *entries; /* a ring of the last UI_SCROLLBACK lines */
 	size_t first, count;
