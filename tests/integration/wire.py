@@ -78,6 +78,10 @@ def decode(kind, payload):
             m["kind"] = r.u(1)
         m.update(user=r.u(8), colour=struct.unpack(">h", r.take(2))[0], pseudo=r.str(),
                  room=r.str(), text=r.str())
+    elif kind == IMAGE:
+        m.update(id=r.u(8), time=r.u(8), user=r.u(8), colour=struct.unpack(">h", r.take(2))[0],
+                 pseudo=r.str(), room=r.str(), mime=r.str(), width=r.u(4), height=r.u(4),
+                 data=r.bytes())
     elif kind == ROOMS:
         m["rooms"] = {r.str(): r.u(4) for _ in range(r.varint())}
     elif kind == WHO:
