@@ -513,14 +513,22 @@ static int start_input(struct client_app *app)
 
 /* ---- running --------------------------------------------------------------- */
 
-int client_run(struct client_app *app)
+void client_catch_signals(struct client_app *app)
 {
+	if (app->catching_signals || app->ending)
+		return;
+	app->catching_signals = true;
 	uv_signal_init(app->loop, &app->sigint);
 	app->sigint.data = app;
 	uv_signal_start(&app->sigint, on_signal, SIGINT);
 	uv_signal_init(app->loop, &app->sigterm);
 	app->sigterm.data = app;
 	uv_signal_start(&app->sigterm, on_signal, SIGTERM);
+}
+
+int client_run(struct client_app *app)
+{
+	client_catch_signals(app);
 
 	int rc = start_input(app);
 	if (rc < 0) {

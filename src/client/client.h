@@ -102,6 +102,7 @@ struct client_app {
 	bool stdin_is_file;
 
 	uv_signal_t sigint, sigterm;
+	bool catching_signals;
 	struct textlog convlog;
 	bool ending;
 	int exit_code;
@@ -135,6 +136,9 @@ void client_show(struct client_app *app, const struct chat_line *line);
 void client_status(struct client_app *app);
 /* Shows a line of the client's own. */
 void client_info(struct client_app *app, enum chat_kind kind, const char *text);
+/* From the welcome on, Ctrl+C and SIGTERM leave cleanly (status 0);
+ * before it, at the pseudo prompt, they end the process as usual. */
+void client_catch_signals(struct client_app *app);
 /* Ends the session: closes every handle; message printed after the
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);

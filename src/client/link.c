@@ -284,6 +284,7 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_WELCOME:
 		app->welcomed = true;
+		client_catch_signals(app);
 		app->user_id = m->user_id;
 		memcpy(app->token, m->token.ptr, sizeof(app->token));
 		app->have_token = true;

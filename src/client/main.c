@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	} else {
 		client_open_log(app);
 		if (client_introduce(app) < 0)
-			status = app->ending ? 1 : 2;
+			status = app->ending ? app->exit_code : 2;
 		else
 			status = client_run(app);
 	}
