@@ -34,7 +34,8 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 		 * server never echoes them, so their ids are unknown to it). */
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
-			bool own = ev->kind == EVENT_MESSAGE && ev->sender_id == c->user_id;
+			bool own = (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) &&
+				   ev->sender_id == c->user_id;
 			if (ev->id > after_id && ev->id <= visible && !own)
 				hub_reply(c, event_wire_frame(ev));
 		}
