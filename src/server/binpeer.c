@@ -78,6 +78,7 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 
 static void welcome(struct conn *c, bool returning)
 {
+	conn_allow_pictures(c);
 	struct wire_msg m = {
 		.type = WIRE_WELCOME,
 		.version = WIRE_VERSION,

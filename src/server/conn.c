@@ -47,6 +47,11 @@ static void on_handle_closed(uv_handle_t *handle)
 	conn_free(c);
 }
 
+void conn_allow_pictures(struct conn *c)
+{
+	c->frames.max_image_frame = c->server->cfg.image_max_bytes + 4096;
+}
+
 void conn_job_begin(struct conn *c)
 {
 	c->jobs++;
@@ -356,7 +361,6 @@ static void set_proto(struct conn *c, enum conn_proto proto)
 		/* A line already on its way is finished; the client skips it. */
 		outq_drop_unsent(&c->out, c->writing ? c->inflight_bytes : 0);
 		wire_decoder_init(&c->frames, CONN_MAX_FRAME);
-		c->frames.max_image_frame = c->server->cfg.image_max_bytes + 4096;
 	} else {
 		server_mark_pending(c->server, c);
 	}

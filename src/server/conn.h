@@ -109,6 +109,11 @@ void conn_flush(struct conn *c);
 /* Housekeeping: gives back the memory an emptied output queue kept. */
 void conn_trim(struct conn *c);
 
+/* From its welcome on, a binary peer may send IMAGE frames as large as a
+ * picture may be; before, every frame is held to CONN_MAX_FRAME, so an
+ * unknown peer cannot make the server buffer megabytes. */
+void conn_allow_pictures(struct conn *c);
+
 /* Work off the loop thread (a picture being checked) keeps the conn's
  * memory until it ends, even if the peer has gone: check c->closing. */
 void conn_job_begin(struct conn *c);

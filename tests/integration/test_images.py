@@ -200,3 +200,11 @@ def test_the_full_screen_ui_draws_pictures_in_colour_at_each_width(server, image
         assert "\x1b]" not in coloured and "\x1bP" not in coloured  # no raw sequences
     alice.proc.stdin.close()
     assert alice.wait()[0] == 0
+
+
+def test_only_a_welcomed_peer_may_send_picture_sized_frames(server):
+    stranger = BinaryPeer(server.port)
+    stranger.send(bytes([IMAGE]) + varint(1 << 20))  # announces 1 MiB, before any hello
+    e = stranger.until(ERROR)
+    assert e["code"] == 3, e  # too large: nothing buffered for it
+    assert stranger.closed()
