@@ -7,12 +7,11 @@ import itertools
 import os
 import random
 import socket
-import threading
 import time
 
 import pytest
 
-from conftest import TIMEOUT, Peer, Server
+from conftest import TIMEOUT, Server
 
 HANDSHAKE_SECONDS = 2
 

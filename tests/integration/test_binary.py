@@ -9,8 +9,8 @@ import time
 import pytest
 
 from conftest import TIMEOUT
-from wire import (ERROR, HELLO, HISTORY, HISTORY_ASK, JOIN, MAGIC, MESSAGE, NOTICE,
-                  NOTICE_INFO, NOTICE_JOIN, NOTICE_LEAVE, NOTICE_RETURN, PING, PONG,
+from wire import (ERROR, HELLO, JOIN, MAGIC, MESSAGE, NOTICE,
+                  NOTICE_INFO, NOTICE_JOIN, NOTICE_LEAVE, PING, PONG,
                   ROOMS, ROOMS_ASK, WELCOME, WHO, WHO_ASK, BinaryPeer, frame, hello, s, say,
                   varint)
 

@@ -1,7 +1,6 @@
 """Part II of the course, step by step, against the real server on loopback:
 every wire string byte for byte, with raw sockets and the real client."""
 
-import re
 import signal
 import subprocess
 import time

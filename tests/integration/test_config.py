@@ -2,7 +2,6 @@
 clear errors (naming the file and line) with exit status 2."""
 
 import itertools
-import os
 import re
 import signal
 import socket
@@ -55,15 +54,22 @@ def winner(sources, values, default):
     return default
 
 
-@pytest.mark.parametrize("host_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
-@pytest.mark.parametrize("port_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
-def test_client_precedence(tmp_path, host_sources, port_sources):
+def precedence_case(tmp_path, host_sources, port_sources):
+    """Arguments and environment for one combination, and the host and port
+    that must win."""
     ports = {s: str(free_port()) for s in SOURCES}
     values = {"HOST": {"option": "127.0.0.2", "env": "127.0.0.3", "file": "127.0.0.4"},
               "PORT": ports}
     args, env = arrange(tmp_path, host_sources, port_sources, values)
     host = winner(host_sources, values["HOST"], "127.0.0.1")
     port = winner(port_sources, values["PORT"], "8888")
+    return args, env, host, port
+
+
+@pytest.mark.parametrize("host_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+@pytest.mark.parametrize("port_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
+def test_client_precedence(tmp_path, host_sources, port_sources):
+    args, env, host, port = precedence_case(tmp_path, host_sources, port_sources)
     proc = subprocess.run([str(CLIENT_BIN), "-n", "x", *args], env=env, capture_output=True,
                           text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     if port == "8888" and proc.returncode == 2:
@@ -75,12 +81,7 @@ def test_client_precedence(tmp_path, host_sources, port_sources):
 @pytest.mark.parametrize("host_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
 @pytest.mark.parametrize("port_sources", COMBINATIONS, ids=lambda c: "+".join(c) or "default")
 def test_server_precedence(tmp_path, host_sources, port_sources):
-    ports = {s: str(free_port()) for s in SOURCES}
-    values = {"HOST": {"option": "127.0.0.2", "env": "127.0.0.3", "file": "127.0.0.4"},
-              "PORT": ports}
-    args, env = arrange(tmp_path, host_sources, port_sources, values)
-    host = winner(host_sources, values["HOST"], "127.0.0.1")
-    port = winner(port_sources, values["PORT"], "8888")
+    args, env, host, port = precedence_case(tmp_path, host_sources, port_sources)
     proc = subprocess.Popen([str(SERVER_BIN), "--history", "none", "--log", "none", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, stdin=subprocess.DEVNULL)

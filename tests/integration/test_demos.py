@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, SANITIZED, SANITIZER_ENV, TIMEOUT, VALGRIND_PREFIX
+from conftest import BUILD, SANITIZER_ENV, VALGRIND_PREFIX
 from httpserver import start
 
 DEMOS = BUILD / "demos"

@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, TIMEOUT, Client
-from test_terminal import Tmux, client_command  # noqa: F401
+from conftest import BUILD, Client, client_command
 from wire import ERROR, IMAGE, BinaryPeer, frame, s, say, varint
 
 ROWS = 20  # 240x160 drawn 60 cells wide: cells are twice as tall as wide
@@ -162,13 +161,6 @@ def test_history_keeps_pictures_across_a_restart(start_server, images, tmp_path)
     assert late.wait()[0] == 0
 
 
-@pytest.fixture
-def tmux():
-    t = Tmux()
-    yield t
-    t.kill()
-
-
 def picture_rows(screen, header):
     lines = screen.splitlines()
     start = next(i for i, l in enumerate(lines) if header in l) + 1
@@ -190,7 +182,7 @@ def test_the_full_screen_ui_draws_pictures_in_colour_at_each_width(server, image
     alice.type(f"/image {images / 'landscape.jpg'}\n")
     header = "alice a envoyé une image (240×160) :"
     for name, width in (("narrow", 50), ("wide", 120)):
-        screen = tmux.wait_for(name, header)
+        tmux.wait_for(name, header)
         time.sleep(0.2)
         rows = picture_rows(tmux.screen(name), header)
         widest = max(len(r) for r in rows)

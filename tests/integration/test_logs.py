@@ -76,7 +76,7 @@ def test_console_levels(start_server):
     b.join("b")
     a.send("bavard\n")
     b.skip_until("a a dit : bavard")
-    verbose.wait_log(rf"DEBUG +message sent to 127\.0\.0\.1:\d+ \(\d+ bytes\)")
+    verbose.wait_log(r"DEBUG +message sent to 127\.0\.0\.1:\d+ \(\d+ bytes\)")
 
     normal = start_server()
     a = normal.peer()

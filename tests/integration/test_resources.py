@@ -4,14 +4,12 @@ up, says so, and recovers when the resource comes back."""
 import json
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import TIMEOUT, VALGRIND
+from conftest import VALGRIND
 
 
 @pytest.mark.skipif(VALGRIND, reason="valgrind keeps descriptors of its own")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import TIMEOUT, Peer
+from conftest import Peer
 
 
 def history_records(path):

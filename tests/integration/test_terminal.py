@@ -1,77 +1,14 @@
 """The interactive client in a real terminal (tmux): what a user sees."""
 
-import os
 import re
 import shutil
-import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import CLIENT_BIN, SANITIZER_ENV, TIMEOUT, VALGRIND_PREFIX
+from conftest import TIMEOUT, VALGRIND_PREFIX, client_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
-
-
-class Tmux:
-    """One private tmux server; each window runs one command."""
-
-    def __init__(self):
-        self.socket = f"chatroom-test-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args):
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True,
-                              capture_output=True, text=True).stdout
-
-    def start(self, name, command, width=100, height=30):
-        env = " ".join(f"{k}={v}" for k, v in SANITIZER_ENV.items())
-        if not hasattr(self, "started"):
-            self.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height))
-            self.run("set-option", "-g", "remain-on-exit", "on")
-            self.started = True
-        else:
-            self.run("new-window", "-d", "-t", "=" + self.first_session(), "-n", name)
-            self.run("resize-window", "-t", self.target(name), "-x", str(width), "-y", str(height))
-        self.run("respawn-pane", "-k", "-t", self.target(name),
-                 f"env LANG=C.UTF-8 {env} {command}; echo \"[exit $?]\"; sleep 30")
-
-    def first_session(self):
-        return self.run("list-sessions", "-F", "#{session_name}").split()[0]
-
-    def target(self, name):
-        if name == self.first_session():
-            return f"={name}:0"
-        return f"={self.first_session()}:{name}"
-
-    def keys(self, name, *keys):
-        self.run("send-keys", "-t", self.target(name), *keys)
-
-    def screen(self, name):
-        return self.run("capture-pane", "-p", "-t", self.target(name))
-
-    def wait_for(self, name, text, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen(name)
-            if text in screen:
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} not on screen:\n{self.screen(name)}")
-
-    def kill(self):
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
-@pytest.fixture
-def tmux():
-    t = Tmux()
-    yield t
-    t.kill()
-
-
-def client_command(port):
-    return " ".join([*VALGRIND_PREFIX, str(CLIENT_BIN), "-a", "127.0.0.1", "-p", str(port)])
 
 
 def test_typed_line_survives_incoming_messages(server, tmux):

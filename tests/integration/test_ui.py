@@ -5,17 +5,7 @@ import re
 import time
 import unicodedata
 
-import pytest
-
-from conftest import TIMEOUT
-from test_terminal import Tmux, client_command  # noqa: F401 (fixture below)
-
-
-@pytest.fixture
-def tmux():
-    t = Tmux()
-    yield t
-    t.kill()
+from conftest import TIMEOUT, client_command
 
 
 def cells(text):
