@@ -35,8 +35,7 @@ int picture_load(const void *data, size_t len, size_t max_bytes, struct chat_pic
 	image_free_pixels(pixels);
 	out->width = w;
 	out->height = h;
-	out->source_width = info.width;
-	out->source_height = info.height;
+	out->source = info;
 	return 0;
 }
 
@@ -74,7 +73,8 @@ void picture_print(FILE *out, const struct chat_picture *p, bool ascii, int cols
 		free(text);
 		return;
 	}
-	ChafaCanvas *canvas = image_canvas(p->rgba, p->width, p->height, cols, 256);
+	int width, rows;
+	ChafaCanvas *canvas = image_canvas(p->rgba, p->width, p->height, cols, 256, &width, &rows);
 	if (canvas == NULL)
 		return;
 	GString *s = chafa_canvas_print(canvas, NULL);

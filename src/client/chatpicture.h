@@ -20,7 +20,7 @@
 struct chat_picture {
 	unsigned char *rgba;
 	int width, height;       /* of rgba */
-	int source_width, source_height;
+	struct image_info source; /* the file's type and size */
 };
 
 /* Checks (image_check with max_bytes), decodes and keeps a small copy.

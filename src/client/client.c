@@ -302,8 +302,7 @@ static void send_picture(struct client_app *app, const char *path)
 		return;
 	}
 	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		struct image_info info;
-		image_check(data, len, app->cfg.image_max, &info, &cause);
+		const struct image_info info = picture.source;
 		link_send(app, &(struct wire_msg){
 			.type = WIRE_IMAGE, .mime = {info.mime, strlen(info.mime)},
 			.width = (uint32_t)info.width, .height = (uint32_t)info.height,

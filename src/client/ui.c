@@ -116,9 +116,9 @@ static int picture_rows(struct ui *ui, struct pane_entry *e, int cols)
 		const struct chat_picture *p = e->picture;
 		bool colour = ui->colour && !ui->ascii_pictures && COLORS >= 8;
 		e->canvas = image_canvas(p->rgba, p->width, p->height, width,
-					 colour ? (COLORS >= 256 ? 256 : COLORS >= 16 ? 16 : 8) : 0);
+					 colour ? (COLORS >= 256 ? 256 : COLORS >= 16 ? 16 : 8) : 0,
+					 &e->canvas_cols, &e->canvas_rows);
 		e->canvas_width = width;
-		image_fit(p->width, p->height, width, &e->canvas_cols, &e->canvas_rows);
 	}
 	return e->canvas != NULL ? e->canvas_rows : 0;
 }

@@ -88,7 +88,7 @@ void image_free_pixels(unsigned char *pixels)
 	stbi_image_free(pixels);
 }
 
-void image_fit(int width, int height, int max_cols, int *cols, int *rows)
+static void fit(int width, int height, int max_cols, int *cols, int *rows)
 {
 	int w = max_cols < 1 ? 1 : max_cols, h = IMAGE_MAX_ROWS;
 	chafa_calc_canvas_geometry(width, height, &w, &h, 0.5f, FALSE, FALSE);
@@ -97,10 +97,12 @@ void image_fit(int width, int height, int max_cols, int *cols, int *rows)
 }
 
 ChafaCanvas *image_canvas(const unsigned char *rgba, int width, int height, int max_cols,
-			  int colours)
+			  int colours, int *cols_out, int *rows_out)
 {
 	int cols, rows;
-	image_fit(width, height, max_cols, &cols, &rows);
+	fit(width, height, max_cols, &cols, &rows);
+	*cols_out = cols;
+	*rows_out = rows;
 	/* Drawn on the calling thread: the server already calls from libuv's
 	 * pool, and a terminal's worth of cells needs no more. */
 	chafa_set_n_threads(1);
@@ -129,11 +131,10 @@ ChafaCanvas *image_canvas(const unsigned char *rgba, int width, int height, int 
 
 char *image_ascii(const unsigned char *rgba, int width, int height, int max_cols, size_t *len)
 {
-	ChafaCanvas *canvas = image_canvas(rgba, width, height, max_cols, 0);
+	int cols, rows;
+	ChafaCanvas *canvas = image_canvas(rgba, width, height, max_cols, 0, &cols, &rows);
 	if (canvas == NULL)
 		return NULL;
-	int cols, rows;
-	image_fit(width, height, max_cols, &cols, &rows);
 	char *out = malloc((size_t)(cols + 1) * (size_t)rows);
 	if (out != NULL) {
 		size_t o = 0;

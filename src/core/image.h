@@ -38,16 +38,14 @@ unsigned char *image_decode(const void *data, size_t len, const struct image_inf
 			    const char **cause);
 void image_free_pixels(unsigned char *pixels);
 
-/* The cells a picture takes at most max_cols wide (cells are about twice
- * as tall as wide), never more than IMAGE_MAX_ROWS rows. */
-void image_fit(int width, int height, int max_cols, int *cols, int *rows);
-
-/* A chafa canvas of the picture fitted to max_cols: with colours 0, plain
+/* A chafa canvas of the picture fitted to max_cols (cells are about twice
+ * as tall as wide; never more than IMAGE_MAX_ROWS rows), its size in *cols
+ * and *rows: with colours 0, plain
  * ASCII symbols without colours; else block symbols in that many indexed
  * colours (8, 16 or 256: what the terminal has). Free with
  * chafa_canvas_unref; NULL when out of memory. */
 ChafaCanvas *image_canvas(const unsigned char *rgba, int width, int height, int max_cols,
-			  int colours);
+			  int colours, int *cols, int *rows);
 
 /* The picture as plain ASCII rows joined by '\n' (no final one), at most
  * max_cols wide; malloc'd, NULL when out of memory. */

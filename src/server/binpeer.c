@@ -191,7 +191,7 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[512];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
-	if (!picture_hold_message(h, c, h->clean, n))
+	if (!picture_hold_message(c, h->clean, n))
 		binpeer_publish_message(h, c, c->room, h->clean, n);
 }
 

@@ -138,11 +138,13 @@ struct frame *event_wire_frame(const struct event *ev)
 	if (ev->kind == EVENT_IMAGE) {
 		/* Without its bytes (too large to keep) it comes back as what
 		 * a text peer sees. */
-		char head[64];
-		snprintf(head, sizeof(head), "[image %d×%d]\n", ev->width, ev->height);
 		struct buffer text = {0};
-		buffer_add(&text, head, strlen(head));
-		buffer_add(&text, ev->text, ev->text_len);
+		if (ev->image == NULL) {
+			char head[64];
+			snprintf(head, sizeof(head), "[image %d×%d]\n", ev->width, ev->height);
+			buffer_add(&text, head, strlen(head));
+			buffer_add(&text, ev->text, ev->text_len);
+		}
 		struct wire_msg m = {
 			.type = ev->image != NULL ? WIRE_IMAGE : WIRE_MESSAGE,
 			.id = ev->id, .time_ms = (uint64_t)ev->time_ms, .user_id = ev->sender_id,

@@ -217,9 +217,8 @@ void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
 	conn_job_begin(c);
 }
 
-bool picture_hold_message(struct hub *h, struct conn *c, const char *text, size_t len)
+bool picture_hold_message(struct conn *c, const char *text, size_t len)
 {
-	(void)h;
 	struct picture_queue *q = c->pictures;
 	if (q == NULL)
 		return false;

@@ -30,7 +30,7 @@ void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m);
 
 /* A message checked and cleaned, to be published: false when nothing of
  * c's waits (publish it now), true when it was queued behind a picture. */
-bool picture_hold_message(struct hub *h, struct conn *c, const char *text, size_t len);
+bool picture_hold_message(struct conn *c, const char *text, size_t len);
 
 /* Pictures still being decoded (the server stops once there are none). */
 unsigned picture_jobs_running(void);
