@@ -86,8 +86,12 @@ static void on_loaded_event(void *data, const struct event *ev)
 	if (textproto_check_room(ev->room, len, &cause) < 0)
 		return;
 	struct room *room = rooms_get(&h->rooms, ev->room, len, hub_now_ms());
-	if (room != NULL)
-		room_remember(&h->rooms, room, ev);
+	if (room == NULL)
+		return;
+	/* The file does not say it; the room does, as at hub_publish. */
+	struct event loaded = *ev;
+	loaded.default_room = room->is_default;
+	room_remember(&h->rooms, room, &loaded);
 }
 
 int hub_load_history(struct hub *h, const char *path)
@@ -163,6 +167,7 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 void hub_attach_history(struct hub *h, struct history_log *log)
 {
 	h->history = log;
+	history_loaded_up_to(log, h->last_event_id); /* what was loaded is on disk */
 	log->data = h;
 	log->on_durable = on_durable;
 	log->on_snapshot = on_snapshot;

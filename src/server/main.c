@@ -16,6 +16,7 @@
 #include "config.h"
 #include "image.h"
 #include "log.h"
+#include "privdrop.h"
 #include "server.h"
 #include "wire.h"
 
@@ -61,6 +62,8 @@ static void usage(FILE *out)
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
+		"      --user NAME         started as root, run as this user once the port\n"
+		"                          and the files are open (USER=)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -q, --quiet             start, stop, warnings and errors only\n"
 		"  -h, --help              this help\n"
@@ -82,6 +85,8 @@ struct settings {
 	bool history_set;
 	char log[4096];
 	bool log_set;
+	char user[256];
+	bool user_set;
 };
 
 static int set_host(void *target, const char *value, const char **cause)
@@ -159,19 +164,6 @@ static int set_history_max(void *target, const char *value, const char **cause)
 	return config_parse_size(value, 4096, &s->server.history_max_bytes, cause);
 }
 
-static int set_double(double *out, const char *value, double min, const char **cause)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(v >= min)) {
-		*cause = "invalid number";
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int set_unsigned(unsigned *out, const char *value, size_t min, size_t scale,
 			const char **cause)
 {
@@ -196,12 +188,12 @@ static int set_soft_queue_seconds(void *target, const char *value, const char **
 
 static int set_flood_rate(void *target, const char *value, const char **cause)
 {
-	return set_double(&((struct settings *)target)->server.flood_rate, value, 0, cause);
+	return config_parse_double(value, 0, &((struct settings *)target)->server.flood_rate, cause);
 }
 
 static int set_flood_burst(void *target, const char *value, const char **cause)
 {
-	return set_double(&((struct settings *)target)->server.flood_burst, value, 1, cause);
+	return config_parse_double(value, 1, &((struct settings *)target)->server.flood_burst, cause);
 }
 
 static int set_max_connections(void *target, const char *value, const char **cause)
@@ -248,6 +240,20 @@ static int set_coalesce(void *target, const char *value, const char **cause)
 	return rc;
 }
 
+static int set_user(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (value[0] == '\0' || strlen(value) >= sizeof(s->user)) {
+		*cause = "invalid user name";
+		return -EINVAL;
+	}
+	if (privdrop_check_user(value, cause) < 0)
+		return -EINVAL;
+	snprintf(s->user, sizeof(s->user), "%s", value);
+	s->user_set = true;
+	return 0;
+}
+
 /* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
@@ -268,6 +274,7 @@ static const struct config_key keys[] = {
 	{"RETURN_GRACE", set_return_grace},
 	{"COALESCE_US", set_coalesce},
 	{"IMAGE_MAX_BYTES", set_image_max},
+	{"USER", set_user},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
@@ -275,7 +282,7 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
-	"--return-grace", "--coalesce-us", "--image-max-bytes",
+	"--return-grace", "--coalesce-us", "--image-max-bytes", "--user",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -303,6 +310,7 @@ static const struct option options[] = {
 	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
 	{"coalesce-us", required_argument, NULL, OPT_KEYED + 16},
 	{"image-max-bytes", required_argument, NULL, OPT_KEYED + 17},
+	{"user", required_argument, NULL, OPT_KEYED + 18},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -333,7 +341,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
 		case OPT_KEYED + 14: case OPT_KEYED + 15: case OPT_KEYED + 16:
-		case OPT_KEYED + 17:
+		case OPT_KEYED + 17: case OPT_KEYED + 18:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;
@@ -431,6 +439,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "chatroom-server: cannot listen on %s:%d: %s\n",
 			settings.server.address, settings.server.port, cause);
+	char why[256];
+	if (rc == 0 && (rc = server_drop_privileges(server, settings.user_set ? settings.user : NULL,
+						    why, sizeof(why))) < 0) {
+		fprintf(stderr, "chatroom-server: cannot run as %s: %s\n", settings.user, why);
+		server_stop(server);
+	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	int leftover = uv_loop_close(&loop);
 	server_free(server);

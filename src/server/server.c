@@ -12,6 +12,7 @@
 #include "frame.h"
 #include "log.h"
 #include "picture.h"
+#include "privdrop.h"
 #include "textproto.h"
 
 int64_t server_now_ms(void)
@@ -393,6 +394,29 @@ int server_start(struct server *s, uv_loop_t *loop,
 
 	print_listening(s);
 	note(s, "chatroom-server started");
+	return 0;
+}
+
+int server_drop_privileges(struct server *s, const char *user, char *why, size_t why_len)
+{
+	if (user == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root: give --user NAME (USER=) to run as that user "
+				 "once the port and the files are open");
+		return 0;
+	}
+	int fds[2];
+	size_t n = 0;
+	if (s->history_open)
+		fds[n++] = s->history.file.fd;
+	if (s->chatlog.open)
+		fds[n++] = s->chatlog.file.fd;
+	int rc = privdrop_become(user, fds, n, why, why_len);
+	if (rc < 0)
+		return rc;
+	log_notice("running as %s (uid %u, gid %u)", user, (unsigned)getuid(), (unsigned)getgid());
+	if (s->history_open)
+		history_check_dir(&s->history);
 	return 0;
 }
 
