@@ -40,7 +40,7 @@ static void check_line(const char *line, size_t len)
 	char room[TEXT_MAX_ROOM + 1];
 	size_t room_len;
 	if (textproto_normalise_room(line, len, room, sizeof(room), &room_len, &cause) == 0) {
-		if (room_len > TEXT_MAX_ROOM || room_len != strlen(room) ||
+		if (room_len > TEXT_MAX_ROOM || room[room_len] != '\0' ||
 		    !utf8_is_valid(room, room_len))
 			abort();
 		if (textproto_check_room(room, room_len, &cause) == 0 &&
