@@ -10,6 +10,7 @@ packages=(
   libinih-dev           # KEY=VALUE config files
   libcjson-dev          # JSON: the history file
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
+  libicu-dev            # ICU's spoof checker: TR39 confusables, mixed scripts in names
   gettext               # msgfmt: the client's French and English catalogues
   libncurses-dev        # the client's full-screen interface (ncursesw)
   libstb-dev            # pictures: stb_image decodes them (and the tests write some)
