@@ -358,13 +358,10 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 	if (len == 0)
 		return;
 	link_send(app, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
-	if (app->interactive) {
-		size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean),
-					 SANITIZE_KEEP_NEWLINES);
-		struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean,
-					.text_len = n};
-		client_show(app, &own);
-	}
+	/* Shown and logged in every mode: the log is the whole conversation. */
+	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
+	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
+	client_show(app, &own);
 }
 
 static void on_ui_line(struct ui *ui, const char *line, size_t len)
