@@ -245,10 +245,10 @@ int client_introduce(struct client_app *app)
 		while (!app->welcomed && !app->hello_refused && !app->ending)
 			if (uv_run(app->loop, UV_RUN_ONCE) == 0)
 				break;
+		if (app->ending) /* the welcome's frames may have ended it too */
+			return -1;
 		if (app->welcomed)
 			return 0;
-		if (app->ending)
-			return -1;
 		fprintf(stderr, "chatroom: %s\n", app->refusal[0] ? app->refusal : "refused");
 		if (!app->interactive || app->cfg.nick != NULL)
 			return -1;

@@ -14,6 +14,7 @@
 #include "chatpicture.h"
 #include "display.h"
 #include "i18n.h"
+#include "sanitize.h"
 #include "textwidth.h"
 
 /* Bracketed paste: the terminal wraps pasted text in these. */
@@ -545,10 +546,21 @@ void ui_close(struct ui *ui)
 	uv_close((uv_handle_t *)&ui->winch, NULL);
 	fputs("\033[?2004l", stdout);
 	endwin();
-	/* The last words of the conversation stay on the terminal. */
+	/* The last words of the conversation stay on the terminal: now
+	 * printed raw, outside curses, so made safe once more whatever they
+	 * hold (security review M2). */
 	size_t keep = ui->count < 5 ? ui->count : 5;
-	for (size_t i = ui->count - keep; i < ui->count; i++)
-		printf("%s\n", entry_at(ui, i)->text);
+	for (size_t i = ui->count - keep; i < ui->count; i++) {
+		const struct pane_entry *e = entry_at(ui, i);
+		char *safe = malloc(SANITIZE_BOUND(e->len) + 1);
+		if (safe == NULL)
+			continue;
+		size_t n = sanitize_text(e->text, e->len, safe, SANITIZE_BOUND(e->len),
+					 SANITIZE_KEEP_NEWLINES);
+		fwrite(safe, 1, n, stdout);
+		fputc('\n', stdout);
+		free(safe);
+	}
 	fflush(stdout);
 	for (size_t i = 0; i < ui->count; i++)
 		free_entry(entry_at(ui, i));
