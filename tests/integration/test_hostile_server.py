@@ -59,8 +59,6 @@ class Hostile:
         self.port = self.listener.getsockname()[1]
         self.buf = b""
         self.error = None
-        self.started = threading.Event()
-        self.stop = threading.Event()
         self.thread = threading.Thread(target=self._serve, args=(script,), daemon=True)
         self.thread.start()
 
@@ -73,8 +71,6 @@ class Hostile:
             script(self)
         except Exception as e:  # reported by finish()
             self.error = e
-        finally:
-            self.started.set()
 
     def _take(self, n):
         while len(self.buf) < n:
@@ -111,7 +107,6 @@ class Hostile:
             kind, r = f
             if kind == HELLO:
                 self.send(on_hello())
-                self.started.set()
             elif kind in answers:
                 self.send(answers[kind])
             elif kind == PING:
