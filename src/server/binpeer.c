@@ -214,7 +214,7 @@ static void list_rooms(struct hub *h, struct conn *c)
 	struct wire_entry entries[256];
 	size_t n = 0;
 	for (const struct room *r = h->rooms.list; r != NULL && n < 256; r = r->next)
-		entries[n++] = (struct wire_entry){str(r->name), (uint32_t)r->member_count};
+		entries[n++] = (struct wire_entry){str(r->name), (uint32_t)hub_visible_members(r)};
 	struct wire_msg m = {.type = WIRE_ROOMS, .entries = entries, .entry_count = n};
 	send_msg(c, &m);
 }

@@ -422,3 +422,11 @@ void hub_tick(struct hub *h)
 	rooms_reap_idle(&h->rooms, now, HUB_ROOM_IDLE_MS);
 	users_expire(&h->users, now);
 }
+
+size_t hub_visible_members(const struct room *room)
+{
+	size_t n = 0;
+	for (const struct conn *c = room->members; c != NULL; c = c->member_next)
+		n += c->has_pseudo || c->proto != CONN_BINARY;
+	return n;
+}

@@ -104,6 +104,10 @@ void hub_place(struct hub *h, struct conn *c, struct room *to);
 /* The newest event c may be sent as history of room (see hub.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
 void hub_send_history(struct hub *h, struct conn *c, struct room *room);
+/* Members the others can see (a WHO lists them, events reach them): all
+ * but binary peers not yet welcomed, which are parked in the default room
+ * only to be sent its history. What /rooms and ROOMS count. */
+size_t hub_visible_members(const struct room *room);
 
 /* Flood control: false (and the peer told, or dropped) when over. */
 bool hub_within_rate(struct hub *h, struct conn *c, size_t len);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: chatroom-server [-a ADDRESS] [-p PORT] [-c FILE] [options]\n"
 		"\n"
-		"  -a, --address ADDR      listen address (HOST=, default 127.0.0.1)\n"
+		"  -a, --address ADDR      listen address or host name (HOST=, default\n"
+		"                          127.0.0.1)\n"
 		"  -p, --port PORT         listen port (PORT=, default %d; 0 picks a free one)\n"
 		"  -c, --config FILE       settings file (default " DEFAULT_CONFIG_FILE ")\n"
 		"      --max-queue BYTES   drop a peer with more than this unread\n"
@@ -81,6 +83,7 @@ static void usage(FILE *out)
 struct settings {
 	struct server_config server;
 	char address[256];
+	char address_cause[160]; /* why a host name did not resolve */
 	char history[4096];
 	bool history_set;
 	char log[4096];
@@ -89,6 +92,9 @@ struct settings {
 	bool user_set;
 };
 
+/* A numeric address or a host name. The name is resolved here, where the
+ * value's origin (file and line, variable, option) is known for the error,
+ * and again when the server binds (server.c). */
 static int set_host(void *target, const char *value, const char **cause)
 {
 	struct settings *s = target;
@@ -96,6 +102,17 @@ static int set_host(void *target, const char *value, const char **cause)
 		*cause = "invalid address";
 		return -EINVAL;
 	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *found = NULL;
+	int rc = getaddrinfo(value, NULL, &hints, &found);
+	if (rc != 0) {
+		snprintf(s->address_cause, sizeof(s->address_cause),
+			 "cannot resolve this host name (%s)",
+			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		*cause = s->address_cause;
+		return -EINVAL;
+	}
+	freeaddrinfo(found);
 	snprintf(s->address, sizeof(s->address), "%s", value);
 	s->server.address = s->address;
 	return 0;

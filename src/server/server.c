@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
@@ -238,19 +239,50 @@ static void on_signal(uv_signal_t *sig, int signum)
 	server_stop(s);
 }
 
-static int bind_listener(struct server *s, const char **cause)
+/* Binds a socket of our own to one address, so that a failed bind leaves
+ * the listener handle free for the next address (*taken says when it no
+ * longer is). 0 or a UV_E* code. */
+static int listen_on(struct server *s, const struct addrinfo *ai, bool *taken)
 {
-	struct sockaddr_storage addr;
-	int rc = uv_ip4_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in *)&addr);
-	if (rc < 0)
-		rc = uv_ip6_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in6 *)&addr);
-	if (rc < 0) {
-		*cause = "not a numeric IPv4 or IPv6 address";
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int on = 1; /* as uv_tcp_bind does: a restart need not wait for TIME_WAIT */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int rc = -errno;
+		close(fd);
 		return rc;
 	}
-	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+	int rc = uv_tcp_open(&s->listener, fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*taken = true;
+	return uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+}
+
+/* The address is numeric or a host name, resolved here (at start, so a
+ * blocking lookup is fine); the first of its addresses that binds wins:
+ * "localhost" may give ::1 and 127.0.0.1, and either may be missing. */
+static int bind_listener(struct server *s, const char **cause)
+{
+	char port[16];
+	snprintf(port, sizeof(port), "%d", s->cfg.port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *found = NULL;
+	int rc = getaddrinfo(s->cfg.address, port, &hints, &found);
+	if (rc != 0) {
+		*cause = rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+		return UV_EINVAL;
+	}
+	rc = UV_EADDRNOTAVAIL;
+	bool taken = false;
+	for (const struct addrinfo *ai = found; ai != NULL && !taken; ai = ai->ai_next)
+		rc = listen_on(s, ai, &taken);
+	freeaddrinfo(found);
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
 		return rc;

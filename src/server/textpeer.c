@@ -70,7 +70,7 @@ static void list_rooms(struct hub *h, struct conn *c)
 	list[0] = '\0';
 	for (const struct room *r = h->rooms.list; r != NULL; r = r->next) {
 		int n = snprintf(list + used, sizeof(list) - used, "%s%s (%zu)",
-				 used ? ", " : "", r->name, r->member_count);
+				 used ? ", " : "", r->name, hub_visible_members(r));
 		if (n < 0 || (size_t)n >= sizeof(list) - used)
 			break;
 		used += (size_t)n;
