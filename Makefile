@@ -9,6 +9,7 @@ FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 PREFIX     ?= /usr/local
 DEB_BUILD  ?= build-deb
+LINTIAN    ?= lintian --fail-on error,warning
 
 .PHONY: all deps deps-package build asan run test test-valgrind fuzz fuzz-build unit integration bench \
 	install uninstall deb clean
@@ -108,7 +109,7 @@ deb: deps-package
 	  dpkg-buildpackage -us -uc -b > ../dpkg-buildpackage.log 2>&1 || \
 	  { tail -40 ../dpkg-buildpackage.log; echo "dpkg-buildpackage failed: $(DEB_BUILD)/dpkg-buildpackage.log"; exit 1; }
 	@ls $(DEB_BUILD)/*.deb
-	lintian --fail-on error,warning $(DEB_BUILD)/*.changes
+	$(LINTIAN) $(DEB_BUILD)/*.changes
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)
