@@ -102,6 +102,7 @@ uninstall:
 # working tree (committed or not, without build directories) into
 # $(DEB_BUILD)/, then checked by lintian.
 deb: deps-package
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make deb: copies the tree with git ls-files: needs a git checkout"; exit 1; }
 	@rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/chatroom
 	@git ls-files -z -c -o --exclude-standard | \
 	  tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C $(DEB_BUILD)/chatroom -xf -
