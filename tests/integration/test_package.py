@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TIMEOUT, Peer, child_env
+from conftest import ROOT, TIMEOUT, Peer, child_env
 from test_install import ONCE, PROGRAMS, files_under, make
 
 
@@ -312,6 +312,19 @@ def check_purge_of_service_data(deb, tmp_path):
                     'mount --bind "$1/lib" /var/lib && sh "$2" purge', "purge", str(fake),
                     str(control / "postrm")], check=True, capture_output=True, timeout=60)
     assert (fake / "lib/chatroom/history.jsonl").exists()
+
+
+def test_build_depends_name_what_deps_sh_installs_for_the_build():
+    deps = (ROOT / "scripts/deps.sh").read_text()
+    main_list = re.search(r"^packages=\((.*?)^\)", deps, re.S | re.M).group(1)
+    words = set(re.sub(r"#.*", "", main_list).split())
+    # Fuzzing (clang) is not part of a package build.
+    wanted = {w for w in words if w.endswith("-dev") and not w.startswith("libclang")}
+    wanted |= {"cmake", "pkg-config", "gettext", "scdoc"} & words
+    control = (ROOT / "debian/control").read_text()
+    field = re.search(r"^Build-Depends:(.*?)^\S", control, re.S | re.M).group(1)
+    build_depends = {re.split(r"[\s(]", d.strip())[0] for d in field.split(",") if d.strip()}
+    assert wanted - build_depends == set(), "in scripts/deps.sh, not in Build-Depends"
 
 
 @ONCE
