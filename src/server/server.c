@@ -1,9 +1,12 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -290,6 +293,64 @@ static int bind_listener(struct server *s, const char **cause)
 	return 0;
 }
 
+/* The first descriptor systemd passes (sd_listen_fds(3)). */
+#define SERVER_LISTEN_FDS_START 3
+
+/*
+ * Socket activation: when LISTEN_PID names this process and LISTEN_FDS is
+ * at least 1, systemd (or systemd-socket-activate) bound and listens on
+ * descriptor 3 for us, so the port is open before we start and stays open
+ * across restarts. The protocol is two variables and one descriptor;
+ * libsystemd's sd_listen_fds() would be a dependency for that alone.
+ * Returns 1 when the listener was taken, 0 when none was passed, or a
+ * negative errno with *cause.
+ */
+static int adopt_listener(struct server *s, const char **cause)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (pid == NULL || fds == NULL)
+		return 0;
+	char *end;
+	errno = 0;
+	long listen_pid = strtol(pid, &end, 10);
+	if (errno != 0 || end == pid || *end != '\0' || listen_pid != (long)getpid())
+		return 0; /* meant for another process */
+	long count = strtol(fds, &end, 10);
+	bool valid = end != fds && *end == '\0';
+	/* Whatever we start later must not take these for its own. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (!valid || count < 1)
+		return 0;
+	if (count > 1)
+		log_warn("%ld sockets passed: listening on the first only", count);
+
+	int fd = SERVER_LISTEN_FDS_START, type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
+	    getsockname(fd, (struct sockaddr *)&ss, &ss_len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		*cause = "the passed descriptor 3 is not a TCP socket";
+		return UV_EINVAL;
+	}
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening)
+		log_warn("the passed socket was not listening: listening on it now");
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	int rc = uv_tcp_open(&s->listener, fd);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+	if (rc < 0) {
+		*cause = uv_strerror(rc);
+		return rc;
+	}
+	log_info("socket activation: listening on the passed descriptor 3");
+	return 1;
+}
+
 static void print_listening(struct server *s)
 {
 	struct sockaddr_storage ss;
@@ -395,7 +456,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
-	rc = bind_listener(s, cause);
+	rc = adopt_listener(s, cause);
+	if (rc == 0)
+		rc = bind_listener(s, cause);
 	if (rc < 0) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		if (s->history_open)
