@@ -298,7 +298,7 @@ static int choose_room(struct client_app *app)
 	for (size_t i = 0; i < app->room_count; i++)
 		printf("%s %s (%u)", i ? "," : "", app->rooms[i], app->room_members[i]);
 	printf(_("\nSalon à rejoindre ou à créer (Entrée : %s) : "),
-	       app->room_count ? app->rooms[0] : "general");
+	       app->room_count ? app->rooms[0] : ROOM_DEFAULT_NAME);
 	fflush(stdout);
 	char line[256];
 	size_t len = 0;

@@ -22,9 +22,6 @@ static size_t clean(struct client_app *app, size_t at, struct wire_str s, unsign
 	return sanitize_text(s.ptr, s.len, app->clean + at, sizeof(app->clean) - at, flags);
 }
 
-/* The server's default room: its arrivals use the course's wording. */
-#define DEFAULT_ROOM "general"
-
 /* A lag past an hour is a lying server's. */
 #define LAG_PLAUSIBLE_MS (3600u * 1000)
 
@@ -64,7 +61,8 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 		client_show(app, &line);
 		return;
 	}
-	bool in_default = r == strlen(DEFAULT_ROOM) && memcmp(where, DEFAULT_ROOM, r) == 0;
+	/* The default room's arrivals use the course's wording. */
+	bool in_default = r == strlen(ROOM_DEFAULT_NAME) && memcmp(where, ROOM_DEFAULT_NAME, r) == 0;
 	int n;
 	switch (kind) {
 	case WIRE_NOTICE_JOIN:
