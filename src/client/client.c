@@ -335,100 +335,10 @@ int client_introduce(struct client_app *app)
 
 /* ---- the user's lines ---------------------------------------------------- */
 
-static const char help_text[] = N_(
-	"Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
-	"/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
-	"/quit (ou Ctrl+C, Ctrl+D) pour partir.");
-
-/* The file whole, if it is no larger than max (else *too_large). */
-static char *read_file(const char *path, size_t max, size_t *len, bool *too_large)
-{
-	*too_large = false;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	char *data = malloc(max + 1);
-	size_t n = data != NULL ? fread(data, 1, max + 1, f) : 0;
-	bool failed = data == NULL || ferror(f);
-	fclose(f);
-	if (failed || n > max) {
-		*too_large = !failed;
-		free(data);
-		return NULL;
-	}
-	*len = n;
-	return data;
-}
-
-/* /image PATH: checked here first, as the server will check it again;
- * nothing is sent unless it is a sane PNG or JPEG. */
-static void send_picture(struct client_app *app, const char *path)
-{
-	char why[512];
-	size_t len = 0;
-	bool too_large;
-	char *data = read_file(path, app->cfg.image_max, &len, &too_large);
-	const char *cause = NULL;
-	struct chat_picture picture;
-	if (data == NULL)
-		cause = too_large ? "image trop lourde" : NULL;
-	if (data == NULL && cause == NULL) {
-		snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, strerror(errno));
-		client_info(app, CHAT_ERROR, why);
-		return;
-	}
-	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		const struct image_info info = picture.source;
-		link_send(&app->link, &(struct wire_msg){
-			.type = WIRE_IMAGE, .mime = {info.mime, strlen(info.mime)},
-			.width = (uint32_t)info.width, .height = (uint32_t)info.height,
-			.data = {data, len}});
-		char head[160];
-		snprintf(head, sizeof(head), _("Vous avez envoyé une image (%d×%d) :"), info.width,
-			 info.height);
-		client_show(app, &(struct chat_line){.kind = CHAT_IMAGE, .colour = -1,
-						     .text = head, .text_len = strlen(head),
-						     .picture = &picture});
-		picture_free(&picture);
-		free(data);
-		return;
-	}
-	free(data);
-	snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, _(cause));
-	client_info(app, CHAT_ERROR, why);
-}
-
-static bool is_command(const char *line, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-	return len >= n && memcmp(line, name, n) == 0 && (len == n || line[n] == ' ');
-}
-
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
 	if (len > 0 && line[0] == '/') {
-		if (is_command(line, len, "/quit") || is_command(line, len, "/exit")) {
-			client_end(app, 0, NULL);
-		} else if (is_command(line, len, "/help")) {
-			client_info(app, CHAT_INFO, _(help_text));
-		} else if (is_command(line, len, "/rooms")) {
-			link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
-		} else if (is_command(line, len, "/who")) {
-			link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
-		} else if (len > 7 && is_command(line, len, "/image")) {
-			char path[4096];
-			snprintf(path, sizeof(path), "%.*s", (int)(len - 7), line + 7);
-			send_picture(app, path);
-		} else if (len > 6 && is_command(line, len, "/join")) {
-			link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN,
-							  .room = {line + 6, len - 6}});
-		} else {
-			char hint[128];
-			size_t n = sanitize_text(line, len > 32 ? 32 : len, app->clean, 100, 0);
-			snprintf(hint, sizeof(hint), _("Commande inconnue %.*s. /help les liste."),
-				 (int)n, app->clean);
-			client_info(app, CHAT_ERROR, hint);
-		}
+		commands_run(app, line, len);
 		return;
 	}
 	if (len == 0)

@@ -131,6 +131,9 @@ void client_catch_signals(struct client_app *app);
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);
 
+/* commands.c: a line that starts with '/', run as the command it names. */
+void commands_run(struct client_app *app, const char *line, size_t len);
+
 /* incoming.c: the server's frames made into lines, every string sanitised
  * and every number within its range (the server is not trusted). */
 void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed);
