@@ -14,10 +14,13 @@
 
 /* ---- ending the session ------------------------------------------------ */
 
-static void close_if_open(uv_handle_t *h)
+/* Closes a handle of the session's once, if it was opened. */
+static void close_handle(uv_handle_t *h, bool *open)
 {
-	if (h->type != UV_UNKNOWN_HANDLE && !uv_is_closing(h))
-		uv_close(h, NULL);
+	if (!*open)
+		return;
+	*open = false;
+	uv_close(h, NULL);
 }
 
 void client_end(struct client_app *app, int exit_code, const char *message)
@@ -28,15 +31,17 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 	app->exit_code = exit_code;
 	if (app->ui_started)
 		ui_close(&app->ui); /* the terminal back, before any message */
-	else if (app->input_open && !app->stdin_is_file)
-		close_if_open((uv_handle_t *)&app->stdin_pipe);
+	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
 	app->ui_started = false;
 	app->input_open = false;
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
-	link_close(app);
-	close_if_open((uv_handle_t *)&app->sigint);
-	close_if_open((uv_handle_t *)&app->sigterm);
+	link_close(&app->link);
+	if (app->signals_open) {
+		app->signals_open = false;
+		uv_close((uv_handle_t *)&app->sigint, NULL);
+		uv_close((uv_handle_t *)&app->sigterm, NULL);
+	}
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -97,7 +102,7 @@ void client_status(struct client_app *app)
 		.room = app->room,
 		.pseudo = app->pseudo,
 		.users = app->users,
-		.connected = app->connected && app->welcomed,
+		.connected = link_connected(&app->link) && link_welcomed(&app->link),
 		.lag_ms = app->lag_ms,
 	};
 	ui_set_status(&app->ui, &st);
@@ -110,7 +115,67 @@ void client_info(struct client_app *app, enum chat_kind kind, const char *text)
 	client_show(app, &line);
 }
 
+/* ---- the link's news ----------------------------------------------------- */
+
+/* Runs the loop until done(app) or the end of the session. */
+static void run_until(struct client_app *app, bool (*done)(const struct client_app *app))
+{
+	while (!done(app) && !app->ending)
+		if (uv_run(app->loop, UV_RUN_ONCE) == 0)
+			break;
+}
+
+static void say_hello(struct client_app *app)
+{
+	link_hello(&app->link, app->pseudo, app->room);
+}
+
+static void on_link_connected(struct link *link, int status)
+{
+	struct client_app *app = link->data;
+	if (status < 0)
+		app->connect_status = status;
+	else if (link_reconnecting(link))
+		say_hello(app); /* with the token: the server takes us back */
+}
+
+static void on_link_welcome(struct link *link, const struct wire_msg *m, bool resumed)
+{
+	incoming_welcome(link->data, m, resumed);
+}
+
+static void on_link_frame(struct link *link, const struct wire_msg *m)
+{
+	incoming_frame(link->data, m);
+}
+
+static void on_link_lost(struct link *link, const char *why, bool retrying)
+{
+	struct client_app *app = link->data;
+	app->lag_ms = -1;
+	client_status(app);
+	char msg[240];
+	if (!retrying) {
+		snprintf(msg, sizeof(msg), "chatroom: %s", why);
+		client_end(app, 1, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), _("*** %s ; reconnexion…"), why);
+	client_info(app, CHAT_INFO, msg);
+}
+
+/* Plain mode's end of input has reached the server. */
+static void on_link_shut(struct link *link)
+{
+	client_end(link->data, 0, NULL);
+}
+
 /* ---- connecting and introducing ourselves ------------------------------- */
+
+static bool connect_settled(const struct client_app *app)
+{
+	return link_connected(&app->link) || app->connect_status != 0;
+}
 
 int client_connect(struct client_app *app, uv_loop_t *loop,
 		   const struct client_config *cfg)
@@ -127,16 +192,19 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	struct winsize ws;
 	app->stdout_cols = app->stdout_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
 		? ws.ws_col : 80;
-	uv_timer_init(loop, &app->retry_timer);
-	app->retry_timer.data = app;
-	uv_timer_init(loop, &app->ping_timer);
-	app->ping_timer.data = app;
+	static const struct link_callbacks cb = {
+		.on_connected = on_link_connected,
+		.on_welcome = on_link_welcome,
+		.on_frame = on_link_frame,
+		.on_lost = on_link_lost,
+		.on_shut = on_link_shut,
+	};
+	link_init(&app->link, loop,
+		  &(struct link_options){cfg->address, cfg->port, cfg->reconnect}, &cb, app);
 
-	int rc = link_connect(app);
+	int rc = link_connect(&app->link);
 	if (rc == 0) {
-		while (!app->connected && app->connect_status == 0)
-			if (uv_run(loop, UV_RUN_ONCE) == 0)
-				break;
+		run_until(app, connect_settled);
 		rc = app->connect_status;
 	}
 	if (rc < 0) {
@@ -205,6 +273,11 @@ static int choose_pseudo(struct client_app *app)
 	}
 }
 
+static bool rooms_known(const struct client_app *app)
+{
+	return app->rooms_known;
+}
+
 /* On a terminal: the rooms and their people, then the user's choice
  * (Enter for the default, or a new name to create one). */
 static int choose_room(struct client_app *app)
@@ -216,8 +289,8 @@ static int choose_room(struct client_app *app)
 	if (!app->interactive)
 		return 0;
 	if (!app->rooms_known) {
-		link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
-		link_wait(app, &app->rooms_known);
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
+		run_until(app, rooms_known);
 	}
 	if (app->ending)
 		return -1;
@@ -225,7 +298,7 @@ static int choose_room(struct client_app *app)
 	for (size_t i = 0; i < app->room_count; i++)
 		printf("%s %s (%u)", i ? "," : "", app->rooms[i], app->room_members[i]);
 	printf(_("\nSalon à rejoindre ou à créer (Entrée : %s) : "),
-	       app->room_count ? app->rooms[0] : "general");
+	       app->room_count ? app->rooms[0] : ROOM_DEFAULT_NAME);
 	fflush(stdout);
 	char line[256];
 	size_t len = 0;
@@ -235,19 +308,22 @@ static int choose_room(struct client_app *app)
 	return 0;
 }
 
+static bool hello_answered(const struct client_app *app)
+{
+	return link_welcomed(&app->link) || app->hello_refused;
+}
+
 int client_introduce(struct client_app *app)
 {
 	for (;;) {
 		if (choose_pseudo(app) < 0 || choose_room(app) < 0)
 			return -1;
 		app->hello_refused = false;
-		link_hello(app);
-		while (!app->welcomed && !app->hello_refused && !app->ending)
-			if (uv_run(app->loop, UV_RUN_ONCE) == 0)
-				break;
+		say_hello(app);
+		run_until(app, hello_answered);
 		if (app->ending) /* the welcome's frames may have ended it too */
 			return -1;
-		if (app->welcomed)
+		if (link_welcomed(&app->link))
 			return 0;
 		fprintf(stderr, "chatroom: %s\n", app->refusal[0] ? app->refusal : "refused");
 		if (!app->interactive || app->cfg.nick != NULL)
@@ -259,105 +335,15 @@ int client_introduce(struct client_app *app)
 
 /* ---- the user's lines ---------------------------------------------------- */
 
-static const char help_text[] = N_(
-	"Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
-	"/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
-	"/quit (ou Ctrl+C, Ctrl+D) pour partir.");
-
-/* The file whole, if it is no larger than max (else *too_large). */
-static char *read_file(const char *path, size_t max, size_t *len, bool *too_large)
-{
-	*too_large = false;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	char *data = malloc(max + 1);
-	size_t n = data != NULL ? fread(data, 1, max + 1, f) : 0;
-	bool failed = data == NULL || ferror(f);
-	fclose(f);
-	if (failed || n > max) {
-		*too_large = !failed;
-		free(data);
-		return NULL;
-	}
-	*len = n;
-	return data;
-}
-
-/* /image PATH: checked here first, as the server will check it again;
- * nothing is sent unless it is a sane PNG or JPEG. */
-static void send_picture(struct client_app *app, const char *path)
-{
-	char why[512];
-	size_t len = 0;
-	bool too_large;
-	char *data = read_file(path, app->cfg.image_max, &len, &too_large);
-	const char *cause = NULL;
-	struct chat_picture picture;
-	if (data == NULL)
-		cause = too_large ? "image trop lourde" : NULL;
-	if (data == NULL && cause == NULL) {
-		snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, strerror(errno));
-		client_info(app, CHAT_ERROR, why);
-		return;
-	}
-	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		const struct image_info info = picture.source;
-		link_send(app, &(struct wire_msg){
-			.type = WIRE_IMAGE, .mime = {info.mime, strlen(info.mime)},
-			.width = (uint32_t)info.width, .height = (uint32_t)info.height,
-			.data = {data, len}});
-		char head[160];
-		snprintf(head, sizeof(head), _("Vous avez envoyé une image (%d×%d) :"), info.width,
-			 info.height);
-		client_show(app, &(struct chat_line){.kind = CHAT_IMAGE, .colour = -1,
-						     .text = head, .text_len = strlen(head),
-						     .picture = &picture});
-		picture_free(&picture);
-		free(data);
-		return;
-	}
-	free(data);
-	snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, _(cause));
-	client_info(app, CHAT_ERROR, why);
-}
-
-static bool is_command(const char *line, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-	return len >= n && memcmp(line, name, n) == 0 && (len == n || line[n] == ' ');
-}
-
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
 	if (len > 0 && line[0] == '/') {
-		if (is_command(line, len, "/quit") || is_command(line, len, "/exit")) {
-			client_end(app, 0, NULL);
-		} else if (is_command(line, len, "/help")) {
-			client_info(app, CHAT_INFO, _(help_text));
-		} else if (is_command(line, len, "/rooms")) {
-			link_send(app, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
-		} else if (is_command(line, len, "/who")) {
-			link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
-		} else if (len > 7 && is_command(line, len, "/image")) {
-			char path[4096];
-			snprintf(path, sizeof(path), "%.*s", (int)(len - 7), line + 7);
-			send_picture(app, path);
-		} else if (len > 6 && is_command(line, len, "/join")) {
-			link_send(app, &(struct wire_msg){.type = WIRE_JOIN,
-							  .room = {line + 6, len - 6}});
-		} else {
-			char hint[128];
-			size_t n = sanitize_text(line, len > 32 ? 32 : len, app->clean, 100, 0);
-			snprintf(hint, sizeof(hint), _("Commande inconnue %.*s. /help les liste."),
-				 (int)n, app->clean);
-			client_info(app, CHAT_ERROR, hint);
-		}
+		commands_run(app, line, len);
 		return;
 	}
 	if (len == 0)
 		return;
-	link_send(app, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
 	/* Shown and logged in every mode: the log is the whole conversation. */
 	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
 	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
@@ -376,12 +362,6 @@ static void on_ui_quit(struct ui *ui)
 
 /* Plain mode: stdin is a pipe or a file; every line is a message and end
  * of input ends the session once what was typed has reached the server. */
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-	(void)status;
-	client_end(req->data, 0, NULL);
-}
-
 static void plain_input_ended(struct client_app *app)
 {
 	const char *line;
@@ -390,12 +370,10 @@ static void plain_input_ended(struct client_app *app)
 		on_user_line(app, line, len);
 	if (app->ending)
 		return;
-	if (!app->stdin_is_file)
-		close_if_open((uv_handle_t *)&app->stdin_pipe);
+	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
 	app->input_open = false;
-	app->shutdown_req.data = app;
-	if (!app->connected ||
-	    uv_shutdown(&app->shutdown_req, (uv_stream_t *)&app->tcp, on_shutdown) < 0)
+	/* What was typed reaches the server first (on_link_shut). */
+	if (link_shutdown(&app->link) < 0)
 		client_end(app, 0, NULL);
 }
 
@@ -488,7 +466,7 @@ static int start_input(struct client_app *app)
 		}
 		app->early_count = 0;
 		client_status(app);
-		link_start_pings(app);
+		link_start_pings(&app->link);
 		return rc;
 	}
 	linereader_init(&app->from_user, INPUTLINE_MAX);
@@ -496,6 +474,7 @@ static int start_input(struct client_app *app)
 	if (uv_guess_handle(STDIN_FILENO) == UV_NAMED_PIPE) {
 		uv_pipe_init(app->loop, &app->stdin_pipe, 0);
 		app->stdin_pipe.data = app;
+		app->stdin_pipe_open = true;
 		int rc = uv_pipe_open(&app->stdin_pipe, STDIN_FILENO);
 		if (rc == 0)
 			rc = uv_read_start((uv_stream_t *)&app->stdin_pipe,
@@ -511,9 +490,9 @@ static int start_input(struct client_app *app)
 
 void client_catch_signals(struct client_app *app)
 {
-	if (app->catching_signals || app->ending)
+	if (app->signals_open || app->ending)
 		return;
-	app->catching_signals = true;
+	app->signals_open = true;
 	uv_signal_init(app->loop, &app->sigint);
 	app->sigint.data = app;
 	uv_signal_start(&app->sigint, on_signal, SIGINT);
@@ -552,6 +531,6 @@ void client_free(struct client_app *app)
 	for (size_t i = 0; i < app->early_count; i++)
 		free_early(&app->early[i]);
 	app->early_count = 0;
-	wire_decoder_free(&app->from_server);
+	link_free(&app->link);
 	textlog_close(&app->convlog);
 }

@@ -4,11 +4,13 @@
  * concurrent tasks, the user's input and the server's messages, on one
  * libuv loop.
  *
- * main() makes one struct client_app; client.c owns the user-input side
- * (the full-screen interface on a terminal, see ui.h; a plain line reader
- * on a pipe or file), the signal handles and the log; link.c owns the TCP handle, the
- * frame decoder and reconnection. Everything is closed when the session
- * ends and the loop runs dry.
+ * main() makes one struct client_app. The session is client.c (the
+ * user-input side: the full-screen interface on a terminal, see ui.h, or a
+ * plain line reader on a pipe or file; the commands; the signal handles
+ * and the log) and incoming.c (the server's frames made into lines). The
+ * connection is a struct link (link.h) the session holds and hears from
+ * through its callbacks; link.c never calls the session. Everything is
+ * closed when the session ends and the loop runs dry.
  */
 #ifndef CHATROOM_CLIENT_H
 #define CHATROOM_CLIENT_H
@@ -19,6 +21,7 @@
 #include <uv.h>
 
 #include "chatline.h"
+#include "link.h"
 #include "ui.h"
 #include "linereader.h"
 #include "textlog.h"
@@ -52,32 +55,17 @@ struct client_app {
 	bool stdout_tty;  /* plain mode: pictures drawn in colour, this wide */
 	int stdout_cols;
 
-	/* The link to the server (link.c). */
-	uv_tcp_t tcp;
-	bool tcp_open;
-	uv_connect_t connect_req;
-	uv_getaddrinfo_t resolve_req;
-	uv_shutdown_t shutdown_req;
-	int connect_status;
-	bool connected;
-	struct wire_decoder from_server;
-	char read_buf[64 * 1024];
-	uv_timer_t retry_timer;
-	unsigned retries;
-	bool reconnecting;
+	struct link link;        /* the connection (link.h) */
+	int connect_status;      /* how the first connection went */
 
 	/* What the server told us. */
-	bool welcomed;
 	bool hello_refused;      /* a refused pseudo or room: ask again */
 	char refusal[256];
 	bool rooms_known;
 	size_t room_count;
 	char rooms[CLIENT_MAX_ROOMS][TEXT_MAX_ROOM + 1];
 	unsigned room_members[CLIENT_MAX_ROOMS];
-	unsigned char token[WIRE_TOKEN_LEN];
-	bool have_token;
 	uint64_t user_id;        /* ours, from the welcome */
-	uint64_t last_event_id;  /* the newest event we showed */
 	char room[TEXT_MAX_ROOM + 1];
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	char clean[3 * WIRE_MAX_TEXT + 64];
@@ -92,9 +80,8 @@ struct client_app {
 	int users;               /* in our room, for the status line (-1: unknown) */
 	unsigned quiet_who;      /* WHO answers that only feed the status line */
 	int lag_ms;
-	uv_timer_t ping_timer;
-	bool pong_outstanding;   /* a PONG of ours waits to be written */
 	uv_pipe_t stdin_pipe;
+	bool stdin_pipe_open;
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
 	char server_name[300];
@@ -103,7 +90,7 @@ struct client_app {
 	bool stdin_is_file;
 
 	uv_signal_t sigint, sigterm;
-	bool catching_signals;
+	bool signals_open;
 	struct textlog convlog;
 	bool ending;
 	int exit_code;
@@ -129,7 +116,7 @@ void client_open_log(struct client_app *app);
 /* Once the loop has run dry: closes the conversation log. */
 void client_free(struct client_app *app);
 
-/* ---- between client.c and link.c ---------------------------------------- */
+/* ---- between client.c and incoming.c --------------------------------------- */
 
 /* Shows one line (already sanitised) in the current mode, and logs it. */
 void client_show(struct client_app *app, const struct chat_line *line);
@@ -144,29 +131,13 @@ void client_catch_signals(struct client_app *app);
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);
 
+/* commands.c: a line that starts with '/', run as the command it names. */
+void commands_run(struct client_app *app, const char *line, size_t len);
+
 /* incoming.c: the server's frames made into lines, every string sanitised
  * and every number within its range (the server is not trusted). */
-void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
-		    uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
-		    struct wire_str room, struct wire_str text, bool history);
-void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
-		      struct wire_str pseudo, const void *data, size_t len, int width,
-		      int height, struct wire_str drawing, bool history);
-void incoming_history(struct client_app *app, const struct wire_msg *m);
-/* ROOMS or WHO, as a line. */
-void incoming_list(struct client_app *app, const struct wire_msg *m);
-/* ROOMS before the hello: kept for the choice of a room. */
-void incoming_rooms(struct client_app *app, const struct wire_msg *m);
-
-int link_connect(struct client_app *app);
-void link_send(struct client_app *app, const struct wire_msg *m);
-void link_hello(struct client_app *app);
-/* Runs the loop until *flag is set or the session ends. */
-void link_wait(struct client_app *app, const bool *flag);
-/* The connection is gone: reconnect if asked, else end the session. */
-void link_lost(struct client_app *app, const char *why);
-void link_close(struct client_app *app);
-/* The status line's lag, measured every few seconds. */
-void link_start_pings(struct client_app *app);
+void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed);
+/* Every other frame the link hands on (all but PING). */
+void incoming_frame(struct client_app *app, const struct wire_msg *m);
 
 #endif

@@ -16,14 +16,14 @@
 #include "i18n.h"
 #include "sanitize.h"
 
-/* The server's default room: its arrivals use the course's wording. */
-#define DEFAULT_ROOM "general"
-
 /* Sanitises a network string into app->clean at `at`; returns its length. */
 static size_t clean(struct client_app *app, size_t at, struct wire_str s, unsigned flags)
 {
 	return sanitize_text(s.ptr, s.len, app->clean + at, sizeof(app->clean) - at, flags);
 }
+
+/* A lag past an hour is a lying server's. */
+#define LAG_PLAUSIBLE_MS (3600u * 1000)
 
 /* Event ids and times (ms) are below 2^53, exact in JSON (docs/protocol.md). */
 #define MAX_EXACT 9007199254740992.0
@@ -40,12 +40,11 @@ static int sane_colour(int colour)
 	return colour >= -1 && colour <= 255 ? colour : -1;
 }
 
-void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
-		    uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
-		    struct wire_str room, struct wire_str text, bool history)
+static void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
+			   uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
+			   struct wire_str room, struct wire_str text, bool history)
 {
-	if (id > app->last_event_id)
-		app->last_event_id = id;
+	link_saw_event(&app->link, id);
 	size_t p = clean(app, 0, pseudo, 0);
 	size_t r = clean(app, p, room, 0);
 	char *who = app->clean, *where = app->clean + p;
@@ -62,7 +61,8 @@ void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
 		client_show(app, &line);
 		return;
 	}
-	bool in_default = r == strlen(DEFAULT_ROOM) && memcmp(where, DEFAULT_ROOM, r) == 0;
+	/* The default room's arrivals use the course's wording. */
+	bool in_default = r == strlen(ROOM_DEFAULT_NAME) && memcmp(where, ROOM_DEFAULT_NAME, r) == 0;
 	int n;
 	switch (kind) {
 	case WIRE_NOTICE_JOIN:
@@ -88,12 +88,11 @@ void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
 
 /* Someone's picture: checked and decoded like one we send; when it
  * cannot be (or came without its bytes) what the server drew instead. */
-void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
-		      struct wire_str pseudo, const void *data, size_t len, int width,
-		      int height, struct wire_str drawing, bool history)
+static void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms,
+			     int colour, struct wire_str pseudo, const void *data, size_t len,
+			     int width, int height, struct wire_str drawing, bool history)
 {
-	if (id > app->last_event_id)
-		app->last_event_id = id;
+	link_saw_event(&app->link, id);
 	size_t p = clean(app, 0, pseudo, 0);
 	char head[160];
 	snprintf(head, sizeof(head), _(" a envoyé une image (%d×%d) :"), width, height);
@@ -166,7 +165,7 @@ static int json_colour(const cJSON *o)
 }
 
 /* The room's history, as the course asks: JSON, shown before live lines. */
-void incoming_history(struct client_app *app, const struct wire_msg *m)
+static void incoming_history(struct client_app *app, const struct wire_msg *m)
 {
 	cJSON *events = cJSON_ParseWithLength(m->text.ptr, m->text.len);
 	if (!cJSON_IsArray(events) || cJSON_GetArraySize(events) == 0) {
@@ -211,7 +210,7 @@ void incoming_history(struct client_app *app, const struct wire_msg *m)
 	client_info(app, CHAT_INFO, _("── fin de l'historique ──"));
 }
 
-void incoming_list(struct client_app *app, const struct wire_msg *m)
+static void incoming_list(struct client_app *app, const struct wire_msg *m)
 {
 	struct wire_entry entries[256];
 	size_t count = wire_entries(m, entries, 256);
@@ -239,7 +238,7 @@ void incoming_list(struct client_app *app, const struct wire_msg *m)
 	client_info(app, CHAT_INFO, list);
 }
 
-void incoming_rooms(struct client_app *app, const struct wire_msg *m)
+static void incoming_rooms(struct client_app *app, const struct wire_msg *m)
 {
 	struct wire_entry entries[CLIENT_MAX_ROOMS];
 	app->room_count = wire_entries(m, entries, CLIENT_MAX_ROOMS);
@@ -250,4 +249,133 @@ void incoming_rooms(struct client_app *app, const struct wire_msg *m)
 		app->room_members[i] = entries[i].count;
 	}
 	app->rooms_known = true;
+}
+
+/* The room the server says we are in: shown in the status line and
+ * compared with every notice's, so checked as the server checks a name; a
+ * server that names another (escape sequences, say: security review M2)
+ * is broken or hostile, and the session ends. False when it did. */
+static bool take_room(struct client_app *app, struct wire_str room)
+{
+	const char *cause = "";
+	if (textproto_check_room(room.ptr, room.len, &cause) < 0 || room.len > TEXT_MAX_ROOM) {
+		char why[200];
+		snprintf(why, sizeof(why), "chatroom: the server sent an invalid room name (%s)",
+			 room.len > TEXT_MAX_ROOM ? "too long" : cause);
+		client_end(app, 1, why);
+		return false;
+	}
+	memcpy(app->room, room.ptr, room.len);
+	app->room[room.len] = '\0';
+	return true;
+}
+
+/* Who is in our room, for the status line only. */
+static void count_people(struct client_app *app)
+{
+	app->quiet_who++;
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
+}
+
+void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed)
+{
+	if (!take_room(app, m->room))
+		return;
+	client_catch_signals(app);
+	app->user_id = m->user_id;
+	if (resumed)
+		client_info(app, CHAT_INFO, _("*** reconnecté"));
+	count_people(app);
+	client_status(app);
+}
+
+static bool in_our_room(const struct client_app *app, struct wire_str room)
+{
+	return room.len == strlen(app->room) && memcmp(room.ptr, app->room, room.len) == 0;
+}
+
+/* A notice about our room keeps the status line's count of people. */
+static void track_people(struct client_app *app, const struct wire_msg *m)
+{
+	if (m->type != WIRE_NOTICE)
+		return;
+	if (m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id &&
+	    link_welcomed(&app->link) && !in_our_room(app, m->room)) {
+		/* We moved (/join): a new room, and its people to count. */
+		if (!take_room(app, m->room))
+			return;
+		app->users = -1;
+		count_people(app);
+		client_status(app);
+	} else if (app->users >= 0 && in_our_room(app, m->room)) {
+		if (m->kind == WIRE_NOTICE_JOIN || m->kind == WIRE_NOTICE_RETURN)
+			app->users++;
+		else if (m->kind == WIRE_NOTICE_LEAVE && app->users > 0)
+			app->users--;
+		client_status(app);
+	}
+}
+
+static void on_error(struct client_app *app, const struct wire_msg *m)
+{
+	size_t n = sanitize_text(m->text.ptr, m->text.len, app->refusal,
+				 sizeof(app->refusal) - 1, 0);
+	app->refusal[n] = '\0';
+	if (!link_welcomed(&app->link) && (m->code == WIRE_ERR_PSEUDO || m->code == WIRE_ERR_ROOM ||
+					   m->code == WIRE_ERR_TOKEN)) {
+		app->hello_refused = true;
+		if (link_reconnecting(&app->link))
+			client_end(app, 1, "chatroom: the server did not take us back");
+		return;
+	}
+	char text[300];
+	snprintf(text, sizeof(text), _("Erreur : %s"), app->refusal);
+	client_info(app, CHAT_ERROR, text);
+}
+
+void incoming_frame(struct client_app *app, const struct wire_msg *m)
+{
+	switch (m->type) {
+	case WIRE_ERROR:
+		on_error(app, m);
+		break;
+	case WIRE_MESSAGE:
+	case WIRE_NOTICE:
+		incoming_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
+			       m->room, m->text, false);
+		track_people(app, m);
+		break;
+	case WIRE_HISTORY:
+		incoming_history(app, m);
+		break;
+	case WIRE_IMAGE:
+		incoming_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->data.ptr,
+				 m->data.len, m->width > INT_MAX ? INT_MAX : (int)m->width,
+				 m->height > INT_MAX ? INT_MAX : (int)m->height,
+				 (struct wire_str){"", 0}, false);
+		break;
+	case WIRE_ROOMS:
+		if (!link_welcomed(&app->link) && !app->rooms_known)
+			incoming_rooms(app, m);
+		else
+			incoming_list(app, m);
+		break;
+	case WIRE_WHO:
+		app->users = (int)m->entry_count;
+		if (app->quiet_who > 0)
+			app->quiet_who--;
+		else
+			incoming_list(app, m);
+		client_status(app);
+		break;
+	case WIRE_PONG: {
+		/* The nonce is our clock when we pinged, unless the server lies. */
+		uint64_t now = uv_now(app->loop);
+		app->lag_ms = m->nonce <= now && now - m->nonce < LAG_PLAUSIBLE_MS ? (int)(now - m->nonce) : -1;
+		client_status(app);
+		break;
+	}
+	default:
+		break; /* what a later version may add */
+	}
 }

@@ -17,11 +17,6 @@ void log_init(FILE *out, enum log_level threshold)
 	setvbuf(out, NULL, _IOLBF, 0);
 }
 
-void log_set_level(enum log_level threshold)
-{
-	log_threshold = threshold;
-}
-
 int log_enabled(enum log_level level)
 {
 	return level >= log_threshold;

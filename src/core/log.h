@@ -14,7 +14,6 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR };
 
 /* Lines go to `out` (stdout by default), line-buffered. */
 void log_init(FILE *out, enum log_level threshold);
-void log_set_level(enum log_level threshold);
 int log_enabled(enum log_level level);
 void log_write(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

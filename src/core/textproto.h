@@ -19,6 +19,9 @@
 #define TEXT_MAX_PSEUDO 32
 /* A room name is 1 to 32 bytes of letters, digits, '-', '_' and '.'. */
 #define TEXT_MAX_ROOM 32
+/* Everyone starts in this room; its arrivals and departures use the
+ * course's words ("a rejoint la chatroom"). */
+#define ROOM_DEFAULT_NAME "general"
 
 #define TEXT_HELLO_REPLY   "Hello %s:%u"
 #define TEXT_RECEIVED      "Message received from %s:%u : %.*s"

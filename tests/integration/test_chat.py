@@ -400,3 +400,30 @@ def test_coalescing_past_a_tenth_of_a_second_is_refused():
                           stdin=subprocess.DEVNULL, env=child_env())
     assert proc.returncode == 2
     assert "--coalesce-us '200000': at most 100000 microseconds" in proc.stderr, proc.stderr
+
+
+def test_client_commands_in_any_case_help_from_the_table(server):
+    """The client's commands come from one table: any case, the /exit alias,
+    /help listing every row, a missing argument told with the usage."""
+    other = server.peer()
+    other.join("autre")
+    client = Client(server.port, "-n", "casse")
+    client.skip_until("Annonce : casse a rejoint la chatroom")
+    client.type("/HELP\n")
+    help_line = client.line()
+    assert help_line == (
+        "Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
+        "/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
+        "/help (cette liste), /quit (partir ; aussi Ctrl+C, Ctrl+D)."), help_line
+    client.type("/Who\n")
+    who = client.line()
+    assert who.startswith("Présents dans general : ")
+    assert sorted(who.split(" : ", 1)[1].split(", ")) == ["autre", "casse"], who
+    client.type("/join\n")
+    client.expect("Usage : /join SALON")
+    client.type("/danse\n")
+    client.expect("Commande inconnue /danse. /help les liste.")
+    client.type("/JOIN jeux\n")
+    other.skip_until("Annonce : casse a quitté la chatroom")
+    client.type("/EXIT\n")
+    assert client.wait()[0] == 0

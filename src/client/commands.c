@@ -1,0 +1,152 @@
+/*
+ * commands: the client's slash commands, a row each in the table below
+ * (name, aliases, argument shape, handler, one line of help); cmdtable.c
+ * finds the row a line names and writes /help from the rows. Adding a
+ * command is a row and its handler.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chatpicture.h"
+#include "client.h"
+#include "cmdtable.h"
+#include "i18n.h"
+#include "sanitize.h"
+
+/* An unknown command is shown back this far, so the user sees which. */
+#define UNKNOWN_SHOWN_BYTES 32
+
+static void run_rooms(struct client_app *app, const char *arg, size_t len)
+{
+	(void)arg, (void)len;
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
+}
+
+static void run_join(struct client_app *app, const char *room, size_t len)
+{
+	/* As typed: the server trims it, drops a '#', and says what is wrong. */
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN, .room = {room, len}});
+}
+
+static void run_who(struct client_app *app, const char *arg, size_t len)
+{
+	(void)arg, (void)len;
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
+}
+
+/* The file whole, if it is no larger than max (else *too_large). */
+static char *read_file(const char *path, size_t max, size_t *len, bool *too_large)
+{
+	*too_large = false;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *data = malloc(max + 1);
+	size_t n = data != NULL ? fread(data, 1, max + 1, f) : 0;
+	bool failed = data == NULL || ferror(f);
+	fclose(f);
+	if (failed || n > max) {
+		*too_large = !failed;
+		free(data);
+		return NULL;
+	}
+	*len = n;
+	return data;
+}
+
+/* /image PATH: checked here first, as the server will check it again;
+ * nothing is sent unless it is a sane PNG or JPEG. */
+static void run_image(struct client_app *app, const char *arg, size_t arg_len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%.*s", (int)arg_len, arg);
+	char why[512];
+	size_t len = 0;
+	bool too_large;
+	char *data = read_file(path, app->cfg.image_max, &len, &too_large);
+	const char *cause = NULL;
+	struct chat_picture picture;
+	if (data == NULL)
+		cause = too_large ? "image trop lourde" : NULL;
+	if (data == NULL && cause == NULL) {
+		snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, strerror(errno));
+		client_info(app, CHAT_ERROR, why);
+		return;
+	}
+	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
+		const struct image_info info = picture.source;
+		link_send(&app->link, &(struct wire_msg){
+			.type = WIRE_IMAGE, .mime = {info.mime, strlen(info.mime)},
+			.width = (uint32_t)info.width, .height = (uint32_t)info.height,
+			.data = {data, len}});
+		char head[160];
+		snprintf(head, sizeof(head), _("Vous avez envoyé une image (%d×%d) :"), info.width,
+			 info.height);
+		client_show(app, &(struct chat_line){.kind = CHAT_IMAGE, .colour = -1,
+						     .text = head, .text_len = strlen(head),
+						     .picture = &picture});
+		picture_free(&picture);
+		free(data);
+		return;
+	}
+	free(data);
+	snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, _(cause));
+	client_info(app, CHAT_ERROR, why);
+}
+
+static void run_help(struct client_app *app, const char *arg, size_t len);
+
+static void run_quit(struct client_app *app, const char *arg, size_t len)
+{
+	(void)arg, (void)len;
+	client_end(app, 0, NULL);
+}
+
+/* In /help's order. */
+static const struct command commands[] = {
+	{"rooms", {NULL}, COMMAND_NO_ARGS, NULL, run_rooms, N_("les salons")},
+	{"join", {NULL}, COMMAND_REST, N_("SALON"), run_join, N_("y aller ou le créer")},
+	{"who", {NULL}, COMMAND_NO_ARGS, NULL, run_who, N_("qui est là")},
+	{"image", {NULL}, COMMAND_REST, N_("FICHIER"), run_image,
+	 N_("envoyer une image PNG ou JPEG")},
+	{"help", {NULL}, COMMAND_NO_ARGS, NULL, run_help, N_("cette liste")},
+	{"quit", {"exit"}, COMMAND_NO_ARGS, NULL, run_quit, N_("partir ; aussi Ctrl+C, Ctrl+D")},
+};
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static void run_help(struct client_app *app, const char *arg, size_t len)
+{
+	(void)arg, (void)len;
+	char text[1024];
+	cmdtable_help(commands, COMMAND_COUNT, _("Commandes : "), text, sizeof(text));
+	client_info(app, CHAT_INFO, text);
+}
+
+void commands_run(struct client_app *app, const char *line, size_t len)
+{
+	const struct command *cmd;
+	const char *arg;
+	size_t arg_len;
+	switch (cmdtable_find(commands, COMMAND_COUNT, line, len, &cmd, &arg, &arg_len)) {
+	case COMMAND_FOUND:
+		cmd->run(app, arg, arg_len);
+		return;
+	case COMMAND_BAD_ARGS: {
+		char usage[160], text[200];
+		cmdtable_usage(cmd, usage, sizeof(usage));
+		snprintf(text, sizeof(text), _("Usage : %s"), usage);
+		client_info(app, CHAT_ERROR, text);
+		return;
+	}
+	case COMMAND_UNKNOWN:
+		break;
+	}
+	char shown[SANITIZE_BOUND(UNKNOWN_SHOWN_BYTES)];
+	char hint[sizeof(shown) + 64];
+	size_t n = sanitize_text(line, len > UNKNOWN_SHOWN_BYTES ? UNKNOWN_SHOWN_BYTES : len, shown,
+				 sizeof(shown), 0);
+	snprintf(hint, sizeof(hint), _("Commande inconnue %.*s. /help les liste."), (int)n, shown);
+	client_info(app, CHAT_ERROR, hint);
+}

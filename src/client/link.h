@@ -1,0 +1,112 @@
+/*
+ * link: the client's connection to the server, in the binary protocol
+ * (wire.h, docs/protocol.md): resolving and connecting, the frames both
+ * ways, the server's PINGs answered, the lag PINGs, and reconnecting with
+ * backoff and the resume token when the connection drops.
+ *
+ * link.c owns everything below: the TCP handle, its requests, the frame
+ * decoder and its read buffer, the retry and ping timers, the token and the
+ * newest event id (for a resume). It knows nothing of the session: what the
+ * frames mean, what is shown and when the program ends go through struct
+ * link_callbacks, as the interface's keys go through struct ui_callbacks.
+ * The session reads the link's state through the functions below only.
+ */
+#ifndef CHATROOM_LINK_H
+#define CHATROOM_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wire.h"
+
+struct link;
+
+struct link_options {
+	const char *address; /* numeric or a host name */
+	int port;
+	bool reconnect;      /* on a dropped connection, resume with backoff */
+};
+
+struct link_callbacks {
+	/* The first connection is up (status 0: say the hello), or could not
+	 * be made (a UV_E* code). After a drop, a connection back up (status
+	 * 0 and link_reconnecting): say the hello again to resume. */
+	void (*on_connected)(struct link *link, int status);
+	/* The server's WELCOME; the link has kept its token. resumed: it took
+	 * us back after a drop. */
+	void (*on_welcome)(struct link *link, const struct wire_msg *m, bool resumed);
+	/* Every other frame but PING, which the link answers itself. */
+	void (*on_frame)(struct link *link, const struct wire_msg *m);
+	/* The connection is gone (why: a sentence). retrying: the link tries
+	 * again; else, or when it gives up, the session is over. */
+	void (*on_lost)(struct link *link, const char *why, bool retrying);
+	/* What was sent before link_shutdown has reached the server. */
+	void (*on_shut)(struct link *link);
+};
+
+/* Reconnection: 0.5 s, doubling up to 8 s, ten tries in all. */
+#define LINK_RETRY_FIRST_MS 500
+#define LINK_RETRY_MAX_MS 8000
+#define LINK_RETRY_TRIES 10
+/* The status line's lag: a first PING soon after the interface is up, then
+ * one every few seconds. */
+#define LINK_PING_FIRST_MS 100
+#define LINK_PING_EVERY_MS 5000
+
+struct link {
+	void *data; /* the session's, as with a libuv handle */
+
+	/* link.c's own, below. */
+	uv_loop_t *loop;
+	struct link_options opt;
+	struct link_callbacks cb;
+	uv_tcp_t tcp;
+	bool tcp_open;            /* initialised and not yet closed */
+	uv_connect_t connect_req;
+	uv_getaddrinfo_t resolve_req;
+	uv_shutdown_t shutdown_req;
+	bool connected;
+	bool welcomed;            /* once welcomed, for the rest of the session */
+	bool reconnecting;        /* between a drop and the welcome back */
+	bool closed;              /* link_close: nothing more starts */
+	struct wire_decoder from_server;
+	char read_buf[64 * 1024];
+	uv_timer_t retry_timer;
+	unsigned retries;         /* since the last welcome */
+	uv_timer_t ping_timer;
+	bool pong_outstanding;    /* a PONG of ours waits to be written */
+	unsigned char token[WIRE_TOKEN_LEN];
+	bool have_token;
+	uint64_t last_event_id;   /* the newest event the session showed */
+};
+
+/* Sets the link up (its timers) without connecting. */
+void link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt,
+	       const struct link_callbacks *cb, void *data);
+/* Resolves and connects; cb.on_connected says how it went. 0, or a UV_E*
+ * code when it could not even start. */
+int link_connect(struct link *link);
+/* The binary hello, with the resume token and the newest event id once we
+ * have them. */
+void link_hello(struct link *link, const char *pseudo, const char *room);
+/* Sends a frame (dropped when not connected). */
+void link_send(struct link *link, const struct wire_msg *m);
+/* The lag PINGs, from now on. */
+void link_start_pings(struct link *link);
+/* An event the session showed: a resume asks for what follows it. */
+void link_saw_event(struct link *link, uint64_t id);
+/* Ends the sending side once what was sent has gone (cb.on_shut). 0, or a
+ * UV_E* code (not connected, say): nothing will follow. */
+int link_shutdown(struct link *link);
+/* Closes every handle; the memory may go once the loop has run dry. */
+void link_close(struct link *link);
+/* Once the loop has run dry. */
+void link_free(struct link *link);
+
+bool link_connected(const struct link *link);
+bool link_welcomed(const struct link *link);
+bool link_reconnecting(const struct link *link);
+
+#endif
