@@ -301,6 +301,9 @@ static void send_picture(struct client_app *app, const char *path)
 		client_info(app, CHAT_ERROR, why);
 		return;
 	}
+	/* Only the image leaves: no EXIF position, no comments (image.h). */
+	if (data != NULL)
+		len = image_strip((unsigned char *)data, len);
 	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
 		const struct image_info info = picture.source;
 		link_send(app, &(struct wire_msg){

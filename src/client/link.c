@@ -108,7 +108,7 @@ static void show_event(struct client_app *app, enum wire_type type, uint8_t kind
 		line.pseudo_len = p;
 		line.text = app->clean + p + r;
 		line.text_len = t;
-		client_show(app, &line);
+		picture_show_in_order(app, &line);
 		return;
 	}
 	bool in_default = r == strlen(DEFAULT_ROOM) && memcmp(where, DEFAULT_ROOM, r) == 0;
@@ -132,11 +132,12 @@ static void show_event(struct client_app *app, enum wire_type type, uint8_t kind
 	line.kind = CHAT_NOTICE;
 	line.text = notice;
 	line.text_len = n < 0 ? 0 : (size_t)n < sizeof(notice) ? (size_t)n : sizeof(notice) - 1;
-	client_show(app, &line);
+	picture_show_in_order(app, &line);
 }
 
-/* Someone's picture: checked and decoded like one we send; when it
- * cannot be (or came without its bytes) what the server drew instead. */
+/* Someone's picture: checked and decoded like one we send, off the loop
+ * thread and in order (chatpicture.h); when it cannot be (or came without
+ * its bytes), what the server drew instead. */
 static void show_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
 			 struct wire_str pseudo, const void *data, size_t len, int width,
 			 int height, struct wire_str drawing, bool history)
@@ -149,35 +150,7 @@ static void show_picture(struct client_app *app, uint64_t id, uint64_t time_ms, 
 	struct chat_line line = {.kind = CHAT_IMAGE, .time_ms = (int64_t)time_ms,
 				 .colour = colour, .pseudo = app->clean, .pseudo_len = p,
 				 .text = head, .text_len = strlen(head), .history = history};
-	struct chat_picture picture;
-	const char *cause = "";
-	if (len > 0 && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		line.picture = &picture;
-		client_show(app, &line);
-		picture_free(&picture);
-		return;
-	}
-	/* The server's drawing, as a multi-line text under the header. */
-	char text[8192];
-	size_t n = 0;
-	if (len > 0)
-		n = (size_t)snprintf(text, sizeof(text), _("(image illisible : %s)"), _(cause));
-	if (drawing.len > 0 && n + 1 < sizeof(text)) {
-		if (n > 0)
-			text[n++] = '\n';
-		n += sanitize_text(drawing.ptr, drawing.len, text + n, sizeof(text) - n,
-				   SANITIZE_KEEP_NEWLINES);
-	}
-	size_t h = strlen(head);
-	if (h + 1 + n < sizeof(head) + sizeof(text)) {
-		char all[sizeof(head) + sizeof(text)];
-		memcpy(all, head, h);
-		all[h] = '\n';
-		memcpy(all + h + 1, text, n);
-		line.text = all;
-		line.text_len = h + 1 + n;
-		client_show(app, &line);
-	}
+	picture_show_received(app, &line, data, len, drawing.ptr, drawing.len);
 }
 
 static struct wire_str json_str(const cJSON *o, const char *name)
@@ -206,7 +179,7 @@ static void show_history(struct client_app *app, const struct wire_msg *m)
 	size_t n = sanitize_text(m->room.ptr, m->room.len > 32 ? 32 : m->room.len, room,
 				 sizeof(room) - 1, 0);
 	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
-	client_info(app, CHAT_INFO, head);
+	picture_info_in_order(app, CHAT_INFO, head);
 	const cJSON *ev;
 	cJSON_ArrayForEach(ev, events) {
 		struct wire_str kind = json_str(ev, "kind");
@@ -237,7 +210,7 @@ static void show_history(struct client_app *app, const struct wire_msg *m)
 			   json_str(ev, "pseudo"), json_str(ev, "room"), json_str(ev, "text"), true);
 	}
 	cJSON_Delete(events);
-	client_info(app, CHAT_INFO, _("── fin de l'historique ──"));
+	picture_info_in_order(app, CHAT_INFO, _("── fin de l'historique ──"));
 }
 
 static void show_list(struct client_app *app, const struct wire_msg *m)
@@ -263,7 +236,7 @@ static void show_list(struct client_app *app, const struct wire_msg *m)
 			break;
 		used += (size_t)n;
 	}
-	client_info(app, CHAT_INFO, list);
+	picture_info_in_order(app, CHAT_INFO, list);
 }
 
 static void remember_rooms(struct client_app *app, const struct wire_msg *m)
@@ -314,7 +287,7 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 		}
 		char text[300];
 		snprintf(text, sizeof(text), _("Erreur : %s"), app->refusal);
-		client_info(app, CHAT_ERROR, text);
+		picture_info_in_order(app, CHAT_ERROR, text);
 		break;
 	}
 	case WIRE_MESSAGE:
@@ -537,6 +510,7 @@ void link_lost(struct client_app *app, const char *why)
 void link_close(struct client_app *app)
 {
 	app->connected = false;
+	picture_queue_close(app);
 	if (app->ping_timer.type == UV_TIMER && !uv_is_closing((uv_handle_t *)&app->ping_timer))
 		uv_close((uv_handle_t *)&app->ping_timer, NULL);
 	if (uv_is_active((uv_handle_t *)&app->retry_timer) || app->retry_timer.type == UV_TIMER)

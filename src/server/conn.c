@@ -115,8 +115,12 @@ const char *conn_label(const struct conn *c)
 static void drop_slow_reader(struct conn *c)
 {
 	char reason[96];
-	snprintf(reason, sizeof(reason), "slow reader: more than %zu bytes waiting",
-		 c->server->cfg.max_queue_bytes);
+	if (c->out.bulk > CONN_MAX_BULK)
+		snprintf(reason, sizeof(reason), "slow reader: more than %u MiB of pictures waiting",
+			 CONN_MAX_BULK >> 20);
+	else
+		snprintf(reason, sizeof(reason), "slow reader: more than %zu bytes waiting",
+			 c->server->cfg.max_queue_bytes);
 	conn_close(c, reason);
 }
 
@@ -505,6 +509,7 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
 	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
 		    c->connected_ms);
+	bucket_init(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, c->connected_ms);
 
 	server_add_conn(s, c);
 	log_info("%s connected", c->addr);

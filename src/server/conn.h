@@ -76,6 +76,7 @@ struct conn {
 	unsigned address_count;   /* connections from its address, itself included */
 	struct token_bucket flood_messages;
 	struct token_bucket flood_bytes;
+	struct token_bucket flood_pictures; /* picture.c: bytes of pictures */
 	unsigned flood_strikes;   /* refused messages in a row */
 
 	enum conn_proto proto;
