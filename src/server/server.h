@@ -114,6 +114,7 @@ struct server {
 	size_t conn_count;
 	struct conn *pending;        /* conns with output to flush */
 	struct picture_pool pictures; /* picture.c: its decoding threads */
+	size_t stashed_bytes;        /* of unfinished picture frames (conn.c) */
 
 	char read_buf[SERVER_READ_BUF_SIZE];
 	bool read_buf_lent;
