@@ -12,10 +12,12 @@ import struct
 import threading
 import time
 
+import pytest
+
 from conftest import SANITIZED, VALGRIND, Client
-from hostile import (Conversation, HostileServer, client_lines_until, image_frame, join, jpeg_padded, jpeg_scan_bomb,
-                     jpeg_tiny, peak_rss_mib, png_bomb, png_plain, server_history,
-                     server_image, server_message, with_exif)
+from hostile import (Conversation, HostileServer, client_lines_until, image_frame, join,
+                     jpeg_padded, jpeg_scan_bomb, jpeg_tiny, peak_rss_mib, png_bomb, png_plain,
+                     server_history, server_image, server_message, with_exif)
 from wire import ERROR, IMAGE, MESSAGE, PING, PONG, BinaryPeer, frame, hello, say, varint
 
 # A bystander's line may take this long while an attack runs (generous: a
@@ -76,6 +78,7 @@ def test_h1_a_png_bomb_costs_the_server_nothing_and_reaches_nobody(server):
         attacker.send(say("après"))
         seen = frames_until_said(watcher, "attaquant", "après")
     grown = peak_rss_mib(server.proc.pid) - before
+    print(f"H1 server: peak +{grown:.0f} MiB, worst line {talk.worst:.2f} s")
     assert grown < MEMORY, f"the server's peak memory grew by {grown:.0f} MiB"
     assert talk.worst < LATENCY, f"a chat line took {talk.worst:.1f} s"
     assert seen.count(IMAGE) <= 1  # the 1x1 bomb never reached anyone
@@ -94,6 +97,7 @@ def test_h1_the_client_refuses_a_png_bomb_with_little_memory():
         lines = client_lines_until(client, "alice a dit : après la bombe", 30)
         took = time.monotonic() - sent
         grown = peak_rss_mib(client.proc.pid) - before
+        print(f"H1 client: peak +{grown:.0f} MiB, next line after {took:.2f} s")
         assert "attaquant a envoyé une image (1×1) :" in lines, lines
         assert grown < MEMORY, f"the client's peak memory grew by {grown:.0f} MiB"
         assert took < LATENCY, f"the next line came {took:.1f} s later"
@@ -127,6 +131,7 @@ def test_h2_scan_bombs_neither_stall_the_chat_nor_take_the_picture_slots(start_s
         for a in attackers:
             e = refusal(a, LATENCY)
             assert e["code"] == 11 and e["text"].startswith("image refusée : "), e
+    print(f"H2 server: worst line {talk.worst:.2f} s with --fsync always")
     assert talk.worst < LATENCY, f"a chat line took {talk.worst:.1f} s with --fsync always"
 
 
@@ -142,7 +147,30 @@ def test_h2_sigterm_does_not_wait_for_a_decode(server):
     except Exception:
         pass
     took = time.monotonic() - started
+    print(f"H2 SIGTERM: {took:.2f} s")
     assert took < 3.0, f"SIGTERM took {took:.1f} s"
+
+
+@pytest.mark.skipif(VALGRIND, reason="memcheck makes every decode slower than the bound")
+def test_h2_sigterm_abandons_the_decodes_under_way(server):
+    """Eight legitimate 32 MP pictures, each about half a second of decoding
+    on two threads: a stop does not wait for them."""
+    big = png_plain(8192, 4096, level=1)
+    senders = []
+    for i in range(8):
+        p = BinaryPeer(server.port, timeout=30)
+        join(p, f"photographe{i}")
+        p.send(image_frame(big, "image/png", 8192, 4096))
+        p.send(frame(PING, struct.pack(">Q", i)))
+        senders.append(p)
+    for p in senders:
+        until(p, PONG, 30)  # every picture is queued or decoding now
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(timeout=30)
+    took = time.monotonic() - started
+    print(f"H2 SIGTERM with 8 decodes under way: {took:.2f} s")
+    assert took < 1.0, f"SIGTERM took {took:.1f} s"
 
 
 def test_h2_the_client_draws_bombs_from_history_and_live_without_freezing():
@@ -164,6 +192,7 @@ def test_h2_the_client_draws_bombs_from_history_and_live_without_freezing():
         fake.send(server_message(6, "alice", "en direct"))
         lines = client_lines_until(client, "alice a dit : en direct", 60)
         took = time.monotonic() - sent
+        print(f"H2 client: history and next line after {took:.2f} s")
         assert "alice a dit : dans l'historique" in lines, lines
         assert "── fin de l'historique ──" in lines, lines
         assert took < LATENCY, f"the history and the next line took {took:.1f} s"
@@ -216,9 +245,9 @@ def test_m5_a_picture_flood_is_charged_to_its_sender(server):
         for _ in range(20):
             attacker.send(image_frame(padded, "image/jpeg", 8, 8))
         attacker.send(frame(PING, struct.pack(">Q", 42)))  # answered after them all
-        refused = []
+        refused, deadline = [], time.monotonic() + 30
         while True:
-            m = attacker.next()
+            m = attacker.next(max(0.01, deadline - time.monotonic()))
             if m["type"] == ERROR:
                 refused.append(m)
             if m["type"] == PONG:
@@ -227,6 +256,7 @@ def test_m5_a_picture_flood_is_charged_to_its_sender(server):
     victim.stop.set()
     victim.join()
     grown = peak_rss_mib(server.proc.pid) - before
+    print(f"M5: peak +{grown:.0f} MiB, {len(refused)} refused, worst line {talk.worst:.2f} s")
     assert refused and all(e["code"] in (7, 11) for e in refused), refused
     assert any("ralentissez" in e["text"] for e in refused), refused
     assert not victim.closed, "the honest slow reader was dropped"
@@ -289,6 +319,7 @@ def test_m6_unfinished_frames_have_a_server_wide_budget(server):
         except OSError:
             cut += 1
     grown = peak_rss_mib(server.proc.pid) - before
+    print(f"M6: peak +{grown:.0f} MiB, {cut} of 40 cut, worst line {talk.worst:.2f} s")
     assert grown < MEMORY, f"the server's peak memory grew by {grown:.0f} MiB"
     assert cut > 0, "every connection may hold 5 MiB"
     assert talk.worst < LATENCY, f"a chat line took {talk.worst:.1f} s"
@@ -307,6 +338,7 @@ def test_m6_an_unfinished_frame_has_a_deadline(start_server):
     assert e["code"] in (3, 12), e
     assert stalled.closed(5)
     took = time.monotonic() - started
+    print(f"M6 deadline: cut after {took:.2f} s")
     assert took < 6, f"cut after {took:.1f} s"
     talk_peer.send(say("toujours là"))
     assert listener.until(MESSAGE)["text"] == "toujours là"
@@ -340,6 +372,7 @@ def test_i6_metadata_is_not_relayed_nor_kept(server):
 # ---- I8: a legitimate large picture ------------------------------------------------------
 
 
+@pytest.mark.skipif(VALGRIND, reason="memcheck decodes 32 MP slower than the server's 3 s deadline")
 def test_i8_a_32_megapixel_picture_costs_little_memory(server):
     big = png_plain(8192, 4096, level=1)
     watcher = BinaryPeer(server.port, timeout=30)
@@ -351,4 +384,5 @@ def test_i8_a_32_megapixel_picture_costs_little_memory(server):
     m = watcher.until(IMAGE)
     assert (m["width"], m["height"]) == (8192, 4096)
     grown = peak_rss_mib(server.proc.pid) - before
+    print(f"I8: 32 MP PNG, peak +{grown:.0f} MiB")
     assert grown < MEMORY_LEGIT, f"the server's peak memory grew by {grown:.0f} MiB"
