@@ -201,6 +201,33 @@ def test_h2_the_client_draws_bombs_from_history_and_live_without_freezing():
         client.kill()
 
 
+@pytest.mark.skipif(VALGRIND, reason="memcheck makes every decode slower than the bound")
+def test_h2_the_client_gives_way_to_pictures_too_slow_to_decode():
+    """Eight 32 MP pictures, half a second of decoding each: the lines after
+    them wait no more than the client's 2 s budget."""
+    fake = HostileServer()
+    client = Client(fake.port, "-n", "victime")
+    try:
+        big = png_plain(8192, 4096, level=1)
+        fake.send(b"")
+        time.sleep(0.3)
+        before = peak_rss_mib(client.proc.pid)
+        fake.send(b"".join(server_image(10 + i, "photographe", big, "image/png", 8192, 4096)
+                           for i in range(8)))
+        sent = time.monotonic()
+        fake.send(server_message(20, "alice", "après les photos"))
+        lines = client_lines_until(client, "alice a dit : après les photos", 30)
+        took = time.monotonic() - sent
+        grown = peak_rss_mib(client.proc.pid) - before
+        print(f"H2 client, 8 slow pictures: next line after {took:.2f} s, peak +{grown:.0f} MiB")
+        assert lines.count("photographe a envoyé une image (8192×4096) :") == 8, lines
+        assert took < 2.0 + LATENCY / 2, f"the next line came {took:.1f} s later"
+        assert grown < MEMORY, f"the client's peak memory grew by {grown:.0f} MiB"
+    finally:
+        fake.close()
+        client.kill()
+
+
 # ---- M5: pictures and the byte budget --------------------------------------------
 
 
