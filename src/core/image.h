@@ -33,8 +33,11 @@
 #define IMAGE_MAX_SIDE 8192
 #define IMAGE_MAX_PIXELS (32u * 1024 * 1024)
 /* A progressive JPEG (or one in several scans) and an interlaced PNG are
- * held whole while they decode: a 12-megapixel photo at most (64 MiB). */
+ * held whole while they decode: a 12-megapixel photo at most, and for a
+ * JPEG at most 64 MiB of DCT coefficients (2 bytes a sample: a 12 MP
+ * photo in 4:2:0 takes 36 MiB, in 4:4:4 72 MiB, refused). */
 #define IMAGE_MAX_LAYERED_PIXELS (12u * 1024 * 1024)
+#define IMAGE_MAX_COEFFICIENT_BYTES (64u * 1024 * 1024)
 /* A progressive JPEG has about ten scans; each costs a pass over the
  * picture, so scans times pixels is bounded too. */
 #define IMAGE_MAX_SCANS 64
@@ -42,8 +45,9 @@
 /* A file may be as heavy as its raw pixels (16-bit RGBA: 8 bytes each)
  * plus this much: more is padding (or a zlib bomb). */
 #define IMAGE_SLACK_BYTES (64u * 1024)
-/* What libjpeg-turbo may hold for one decode (its whole-image buffers). */
-#define IMAGE_DECODE_MEMORY (64u * 1024 * 1024)
+/* What libjpeg-turbo may hold for one decode: the coefficients above and
+ * its row buffers; past it, it fails rather than allocates. */
+#define IMAGE_DECODE_MEMORY (80u * 1024 * 1024)
 /* The bitmap a decode returns fits this box: a terminal never shows more,
  * and the server draws 60 columns. */
 #define IMAGE_KEEP_WIDTH 320

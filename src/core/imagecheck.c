@@ -191,6 +191,7 @@ static bool jpeg_walk(struct jpeg_walk *w)
 struct jpeg_facts {
 	bool sof, bad_sof, progressive;
 	unsigned width, height, components, scans;
+	unsigned char sampling[4]; /* each component's H (high nibble) and V */
 	bool scan_before_frame;
 };
 
@@ -219,9 +220,41 @@ static bool learn(struct jpeg_walk *w, unsigned marker, size_t at, size_t seg_le
 	f->width = read_be16(s + 7);
 	f->components = s[9];
 	if (seg_len != 10 + 3 * (size_t)f->components ||
-	    (f->components != 1 && f->components != 3 && f->components != 4))
+	    (f->components != 1 && f->components != 3 && f->components != 4)) {
 		f->bad_sof = true;
+		return false;
+	}
+	for (unsigned i = 0; i < f->components; i++) {
+		f->sampling[i] = s[11 + 3 * i];
+		unsigned h = f->sampling[i] >> 4, v = f->sampling[i] & 15;
+		if (h < 1 || h > 4 || v < 1 || v > 4)
+			f->bad_sof = true;
+	}
 	return !f->bad_sof;
+}
+
+static uint64_t round_up(uint64_t n, uint64_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* What a decoder holds for a JPEG it cannot stream: every component's
+ * blocks of 64 two-byte coefficients, as libjpeg sizes them. */
+static uint64_t coefficient_bytes(const struct jpeg_facts *f)
+{
+	unsigned hmax = 1, vmax = 1;
+	for (unsigned i = 0; i < f->components; i++) {
+		hmax = (f->sampling[i] >> 4) > hmax ? f->sampling[i] >> 4 : hmax;
+		vmax = (f->sampling[i] & 15) > vmax ? f->sampling[i] & 15 : vmax;
+	}
+	uint64_t bytes = 0;
+	for (unsigned i = 0; i < f->components; i++) {
+		unsigned h = f->sampling[i] >> 4, v = f->sampling[i] & 15;
+		uint64_t bw = ((uint64_t)f->width * h + 8ull * hmax - 1) / (8ull * hmax);
+		uint64_t bh = ((uint64_t)f->height * v + 8ull * vmax - 1) / (8ull * vmax);
+		bytes += round_up(bw, h) * round_up(bh, v) * 128;
+	}
+	return bytes;
 }
 
 static int jpeg_check(const unsigned char *p, size_t len, struct image_info *info,
@@ -248,6 +281,10 @@ static int jpeg_check(const unsigned char *p, size_t len, struct image_info *inf
 	if (f.scans > IMAGE_MAX_SCANS ||
 	    (uint64_t)f.width * f.height * f.scans > IMAGE_MAX_SCAN_WORK) {
 		*cause = "trop de passes (JPEG progressif)";
+		return -EINVAL;
+	}
+	if (info->layered && coefficient_bytes(&f) > IMAGE_MAX_COEFFICIENT_BYTES) {
+		*cause = "JPEG progressif trop lourd à décoder (au plus 64 Mio)";
 		return -EINVAL;
 	}
 	return 0;

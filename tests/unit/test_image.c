@@ -174,6 +174,21 @@ static struct bytes scan_bomb(unsigned width, unsigned height, int scans)
 	return b;
 }
 
+/* Just a progressive frame of three components sampled `hv` each, and
+ * one scan: what image_check reads. */
+static struct bytes progressive_frame(unsigned width, unsigned height, unsigned char hv)
+{
+	unsigned char sof[] = {0xff, 0xc2, 0, 17, 8, height >> 8, height, width >> 8, width, 3,
+			       1, hv, 0, 2, hv, 0, 3, hv, 0};
+	static const unsigned char sos[] = {0xff, 0xda, 0, 12, 3, 1, 0, 2, 0, 3, 0, 0, 0, 0};
+	struct bytes b = {0};
+	put(&b, "\xff\xd8", 2);
+	put(&b, sof, sizeof(sof));
+	put(&b, sos, sizeof(sos));
+	put(&b, "\xff\xd9", 2);
+	return b;
+}
+
 static const char *refusal(const struct bytes *b)
 {
 	struct image_info info;
@@ -198,10 +213,20 @@ static void the_review_bombs_are_refused_before_decoding(void **state)
 	/* Pixels times scans: 12 megapixels may not have 64 scans. */
 	struct bytes work = scan_bomb(4096, 3072, 40);
 	assert_string_equal(refusal(&work), "trop de passes (JPEG progressif)");
+	/* A 12 MP progressive photo: 36 MiB of coefficients in 4:2:0 (its
+	 * luma sampled 2x2), 72 MiB in 4:4:4. */
+	struct bytes photo = progressive_frame(4000, 3000, 0x22);
+	photo.p[16] = 0x11; /* the second component */
+	photo.p[19] = 0x11; /* the third */
+	assert_null(refusal(&photo));
+	struct bytes full = progressive_frame(4000, 3000, 0x11);
+	assert_string_equal(refusal(&full), "JPEG progressif trop lourd à décoder (au plus 64 Mio)");
 	free(bomb.p);
 	free(scans.p);
 	free(wide.p);
 	free(work.p);
+	free(photo.p);
+	free(full.p);
 }
 
 static void damaged_files_are_refused(void **state)
