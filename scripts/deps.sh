@@ -14,7 +14,10 @@ packages=(
   gettext               # msgfmt: the client's French and English catalogues
   scdoc                 # the manual pages (man/*.scd)
   libncurses-dev        # the client's full-screen interface (ncursesw)
-  libstb-dev            # pictures: stb_image decodes them (and the tests write some)
+  libspng-dev           # pictures: PNG decoded row by row, within limits (no zlib bomb)
+  libjpeg62-turbo-dev   # pictures: JPEG decoded scaled, scans and memory bounded
+  zlib1g-dev            # the picture unit test makes its PNGs with zlib
+  libstb-dev            # the tests write pictures with stb_image_write
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
   libcmocka-dev         # unit tests
   python3-pytest        # integration tests (Debian's python3)

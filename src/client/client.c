@@ -37,6 +37,7 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
 	link_close(&app->link);
+	picture_queue_close(app);
 	if (app->signals_open) {
 		app->signals_open = false;
 		uv_close((uv_handle_t *)&app->sigint, NULL);

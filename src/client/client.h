@@ -74,6 +74,8 @@ struct client_app {
 	/* User input: exactly one of these is in use. */
 	struct ui ui;
 	bool ui_started;
+	/* Lines held behind pictures being decoded (chatpicture.c). */
+	struct picture_order *pictures;
 	/* Lines that came before the UI was up (the history, the welcome). */
 	struct chat_line early[CLIENT_EARLY_LINES];
 	size_t early_count;

@@ -75,6 +75,9 @@ static void run_image(struct client_app *app, const char *arg, size_t arg_len)
 		client_info(app, CHAT_ERROR, why);
 		return;
 	}
+	/* Only the image leaves: no EXIF position, no comments (image.h). */
+	if (data != NULL)
+		len = image_strip((unsigned char *)data, len);
 	if (data != NULL && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
 		const struct image_info info = picture.source;
 		link_send(&app->link, &(struct wire_msg){

@@ -58,7 +58,7 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 		line.pseudo_len = p;
 		line.text = app->clean + p + r;
 		line.text_len = t;
-		client_show(app, &line);
+		picture_show_in_order(app, &line);
 		return;
 	}
 	/* The default room's arrivals use the course's wording. */
@@ -83,11 +83,12 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 	line.kind = CHAT_NOTICE;
 	line.text = notice;
 	line.text_len = n < 0 ? 0 : (size_t)n < sizeof(notice) ? (size_t)n : sizeof(notice) - 1;
-	client_show(app, &line);
+	picture_show_in_order(app, &line);
 }
 
-/* Someone's picture: checked and decoded like one we send; when it
- * cannot be (or came without its bytes) what the server drew instead. */
+/* Someone's picture: checked and decoded like one we send, off the loop
+ * thread and in order (chatpicture.h); when it cannot be (or came without
+ * its bytes), what the server drew instead. */
 static void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms,
 			     int colour, struct wire_str pseudo, const void *data, size_t len,
 			     int width, int height, struct wire_str drawing, bool history)
@@ -99,35 +100,7 @@ static void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_
 	struct chat_line line = {.kind = CHAT_IMAGE, .time_ms = sane_time(time_ms),
 				 .colour = sane_colour(colour), .pseudo = app->clean, .pseudo_len = p,
 				 .text = head, .text_len = strlen(head), .history = history};
-	struct chat_picture picture;
-	const char *cause = "";
-	if (len > 0 && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		line.picture = &picture;
-		client_show(app, &line);
-		picture_free(&picture);
-		return;
-	}
-	/* The server's drawing, as a multi-line text under the header. */
-	char text[8192];
-	size_t n = 0;
-	if (len > 0)
-		n = (size_t)snprintf(text, sizeof(text), _("(image illisible : %s)"), _(cause));
-	if (drawing.len > 0 && n + 1 < sizeof(text)) {
-		if (n > 0)
-			text[n++] = '\n';
-		n += sanitize_text(drawing.ptr, drawing.len, text + n, sizeof(text) - n,
-				   SANITIZE_KEEP_NEWLINES);
-	}
-	size_t h = strlen(head);
-	if (h + 1 + n < sizeof(head) + sizeof(text)) {
-		char all[sizeof(head) + sizeof(text)];
-		memcpy(all, head, h);
-		all[h] = '\n';
-		memcpy(all + h + 1, text, n);
-		line.text = all;
-		line.text_len = h + 1 + n;
-		client_show(app, &line);
-	}
+	picture_show_received(app, &line, data, len, drawing.ptr, drawing.len);
 }
 
 static struct wire_str json_str(const cJSON *o, const char *name)
@@ -176,7 +149,7 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 	size_t n = sanitize_text(m->room.ptr, m->room.len > 32 ? 32 : m->room.len, room,
 				 sizeof(room) - 1, 0);
 	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
-	client_info(app, CHAT_INFO, head);
+	picture_info_in_order(app, CHAT_INFO, head);
 	const cJSON *ev;
 	cJSON_ArrayForEach(ev, events) {
 		struct wire_str kind = json_str(ev, "kind");
@@ -207,7 +180,7 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 			       json_str(ev, "text"), true);
 	}
 	cJSON_Delete(events);
-	client_info(app, CHAT_INFO, _("── fin de l'historique ──"));
+	picture_info_in_order(app, CHAT_INFO, _("── fin de l'historique ──"));
 }
 
 static void incoming_list(struct client_app *app, const struct wire_msg *m)
@@ -235,7 +208,7 @@ static void incoming_list(struct client_app *app, const struct wire_msg *m)
 			break;
 		used += (size_t)n;
 	}
-	client_info(app, CHAT_INFO, list);
+	picture_info_in_order(app, CHAT_INFO, list);
 }
 
 static void incoming_rooms(struct client_app *app, const struct wire_msg *m)
@@ -330,7 +303,7 @@ static void on_error(struct client_app *app, const struct wire_msg *m)
 	}
 	char text[300];
 	snprintf(text, sizeof(text), _("Erreur : %s"), app->refusal);
-	client_info(app, CHAT_ERROR, text);
+	picture_info_in_order(app, CHAT_ERROR, text);
 }
 
 void incoming_frame(struct client_app *app, const struct wire_msg *m)

@@ -28,6 +28,14 @@
  * be this far behind in them (a dozen large ones) before it is dropped. */
 #define CONN_MAX_BULK (64u * 1024 * 1024)
 
+/* Unfinished picture frames (larger than CONN_MAX_FRAME) keep their bytes
+ * in the decoder's stash: at most this much server-wide, a dozen pictures
+ * on their way at once. A frame that stalls for the handshake timeout, or
+ * comes slower than CONN_MIN_FRAME_RATE bytes a second on the whole, is
+ * cut: nothing is held forever. */
+#define CONN_MAX_STASHED (64u * 1024 * 1024)
+#define CONN_MIN_FRAME_RATE (16u * 1024)
+
 static void conn_free(struct conn *c)
 {
 	if (c->pending)
@@ -76,6 +84,8 @@ void conn_close(struct conn *c, const char *reason)
 	bool was_draining = c->draining;
 	c->closing = true;
 	c->draining = false;
+	c->server->stashed_bytes -= c->stashed; /* freed with the conn, soon */
+	c->stashed = 0;
 	if (!was_draining) {
 		log_info("%s disconnected (%s)", c->addr, reason);
 		hub_remove(&c->server->hub, c);
@@ -98,6 +108,8 @@ void conn_close_after_flush(struct conn *c, const char *reason)
 	hub_remove(&c->server->hub, c);
 	c->closing = true;
 	c->draining = true;
+	c->server->stashed_bytes -= c->stashed;
+	c->stashed = 0;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_timer_start(&c->timer, on_drain_deadline,
 		       c->server->cfg.drain_timeout_ms, 0);
@@ -115,8 +127,12 @@ const char *conn_label(const struct conn *c)
 static void drop_slow_reader(struct conn *c)
 {
 	char reason[96];
-	snprintf(reason, sizeof(reason), "slow reader: more than %zu bytes waiting",
-		 c->server->cfg.max_queue_bytes);
+	if (c->out.bulk > CONN_MAX_BULK)
+		snprintf(reason, sizeof(reason), "slow reader: more than %u MiB of pictures waiting",
+			 CONN_MAX_BULK >> 20);
+	else
+		snprintf(reason, sizeof(reason), "slow reader: more than %zu bytes waiting",
+			 c->server->cfg.max_queue_bytes);
 	conn_close(c, reason);
 }
 
@@ -332,6 +348,42 @@ static void read_lines(struct conn *c, const char *data, size_t len)
 		uv_timer_stop(&c->timer);
 }
 
+static void on_frame_stalled(uv_timer_t *timer)
+{
+	struct conn *c = timer->data;
+	if (!c->closing)
+		hub_refuse(c, WIRE_ERR_TIMEOUT, "image reçue trop lentement", "picture frame too slow");
+}
+
+/* After a read: what the conn's unfinished frame holds, within the
+ * server's budget and the frame's deadline (see CONN_MAX_STASHED). */
+static void watch_stash(struct conn *c)
+{
+	struct server *s = c->server;
+	size_t held = c->frames.stash.cap > CONN_MAX_FRAME ? c->frames.stash.cap : 0;
+	if (held == 0 && c->stashed == 0)
+		return; /* no picture on its way: the common case */
+	int64_t now = server_now_ms();
+	if (c->stashed == 0)
+		c->frame_since_ms = now;
+	s->stashed_bytes = s->stashed_bytes - c->stashed + held;
+	c->stashed = held;
+	if (held == 0) {
+		uv_timer_stop(&c->timer); /* it came whole */
+		return;
+	}
+	if (s->stashed_bytes > CONN_MAX_STASHED) {
+		hub_refuse(c, WIRE_ERR_FULL, "le serveur reçoit trop d'images à la fois, réessayez",
+			   "too many pictures on their way");
+		return;
+	}
+	int64_t stall = now + s->cfg.handshake_ms;
+	int64_t end = c->frame_since_ms + s->cfg.handshake_ms +
+		      (int64_t)(s->cfg.image_max_bytes / CONN_MIN_FRAME_RATE) * 1000;
+	int64_t due = stall < end ? stall : end;
+	uv_timer_start(&c->timer, on_frame_stalled, due > now ? (uint64_t)(due - now) : 0, 0);
+}
+
 static void read_frames(struct conn *c, const char *data, size_t len)
 {
 	wire_feed(&c->frames, data, len);
@@ -339,7 +391,7 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 		struct wire_msg m;
 		int rc = wire_next(&c->frames, &m);
 		if (rc == 0)
-			return;
+			break;
 		if (rc < 0) {
 			char why[128];
 			snprintf(why, sizeof(why), "bad frame: %s", c->frames.cause);
@@ -349,6 +401,8 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 		c->seen_line = true;
 		binpeer_on_frame(&c->server->hub, c, &m);
 	}
+	if (!c->closing)
+		watch_stash(c);
 }
 
 /* The protocol is known: what was queued may go (text), or was meant for
@@ -505,6 +559,7 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
 	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
 		    c->connected_ms);
+	bucket_init(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, c->connected_ms);
 
 	server_add_conn(s, c);
 	log_info("%s connected", c->addr);

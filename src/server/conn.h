@@ -76,6 +76,7 @@ struct conn {
 	unsigned address_count;   /* connections from its address, itself included */
 	struct token_bucket flood_messages;
 	struct token_bucket flood_bytes;
+	struct token_bucket flood_pictures; /* picture.c: bytes of pictures */
 	unsigned flood_strikes;   /* refused messages in a row */
 
 	enum conn_proto proto;
@@ -94,6 +95,10 @@ struct conn {
 	enum conn_doom doom;
 	unsigned jobs; /* work off the loop thread that will come back to it */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
+	/* A picture-sized frame on its way: the bytes its stash holds (counted
+	 * in server.stashed_bytes) and since when. */
+	size_t stashed;
+	int64_t frame_since_ms;
 };
 
 /* Accepts a pending connection from the listener. Returns 0 or a UV_E* code. */

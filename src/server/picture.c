@@ -23,22 +23,36 @@ struct waiting {
 
 /* One sender's queue; its head is the picture being decoded. */
 struct picture_queue {
-	uv_work_t work;
+	struct image_job job;
 	struct hub *hub;
 	struct conn *sender;
+	struct picture_pool *pool;
 	struct waiting *head, **tail;
 	unsigned count;
+	size_t bytes; /* of everything waiting, the head included */
 	/* Filled off the loop thread for the head picture. */
 	char *ascii;
 	size_t ascii_len;
 	const char *cause;
 };
 
-static unsigned jobs_running;
-
-unsigned picture_jobs_running(void)
+unsigned picture_jobs_running(const struct picture_pool *pp)
 {
-	return jobs_running;
+	return pp->jobs;
+}
+
+void picture_stop(struct picture_pool *pp)
+{
+	pp->stopping = true;
+	if (pp->started)
+		image_pool_cancel_all(&pp->threads);
+}
+
+void picture_close(struct picture_pool *pp)
+{
+	if (pp->started)
+		image_pool_close(&pp->threads, NULL); /* it lives as long as the server */
+	pp->started = false;
 }
 
 static void refuse(struct conn *c, const char *cause)
@@ -48,31 +62,38 @@ static void refuse(struct conn *c, const char *cause)
 	hub_error(c, WIRE_ERR_IMAGE, text);
 }
 
-static void decode_on_thread(uv_work_t *work)
+/* On a picture thread: only the head picture and these fields are
+ * touched; the loop thread only appends behind the head. */
+static void decode_on_thread(struct image_job *job)
 {
-	struct picture_queue *q = work->data;
+	struct picture_queue *q = job->data;
 	struct waiting *w = q->head;
-	unsigned char *pixels = image_decode(w->bytes, w->len, &w->info, &q->cause);
+	struct image_budget budget = {
+		.deadline_ns = image_clock_ns() + PICTURE_DECODE_MS * 1000000ull,
+		.cancel = &job->cancel,
+	};
+	int width, height;
+	unsigned char *pixels = image_decode(w->bytes, w->len, &w->info, IMAGE_KEEP_WIDTH,
+					     IMAGE_KEEP_HEIGHT, &budget, &width, &height,
+					     &q->cause);
 	if (pixels == NULL)
 		return;
-	q->ascii = image_ascii(pixels, w->info.width, w->info.height, PICTURE_ASCII_COLS,
-			       &q->ascii_len);
+	q->ascii = image_ascii(pixels, width, height, PICTURE_ASCII_COLS, &q->ascii_len);
 	if (q->ascii == NULL)
 		q->cause = "plus de mémoire pour la dessiner";
 	image_free_pixels(pixels);
 }
 
-static void decoded(uv_work_t *work, int status);
+static void decoded(struct image_job *job);
 
-static bool start_decoding(struct picture_queue *q)
+static void start_decoding(struct picture_queue *q)
 {
 	q->ascii = NULL;
 	q->cause = NULL;
-	q->work.data = q;
-	if (uv_queue_work(q->sender->server->loop, &q->work, decode_on_thread, decoded) < 0)
-		return false;
-	jobs_running++;
-	return true;
+	q->job.work = decode_on_thread;
+	q->job.done = decoded;
+	q->job.data = q;
+	image_pool_submit(&q->pool->threads, &q->job);
 }
 
 static struct waiting *pop(struct picture_queue *q)
@@ -82,6 +103,9 @@ static struct waiting *pop(struct picture_queue *q)
 	if (q->head == NULL)
 		q->tail = &q->head;
 	q->count--;
+	q->bytes -= w->len;
+	if (w->is_picture)
+		q->pool->held_bytes -= w->len;
 	return w;
 }
 
@@ -113,24 +137,24 @@ static void drain(struct picture_queue *q)
 			binpeer_publish_message(q->hub, c, room, w->bytes, w->len);
 		free(w);
 	}
-	if (q->head != NULL && start_decoding(q))
+	if (q->head != NULL && !q->pool->stopping) {
+		start_decoding(q);
 		return;
+	}
 	while (q->head != NULL)
-		free(pop(q)); /* the thread pool refused: nothing more can be done */
+		free(pop(q)); /* the server stops: nothing more is published */
+	q->pool->jobs--;
 	c->pictures = NULL;
 	free(q);
 	server_job_ended(c->server);
 	conn_job_end(c);
 }
 
-static void decoded(uv_work_t *work, int status)
+static void decoded(struct image_job *job)
 {
-	struct picture_queue *q = work->data;
+	struct picture_queue *q = job->data;
 	struct conn *c = q->sender;
-	jobs_running--;
 	struct waiting *w = pop(q);
-	if (status < 0 && q->cause == NULL)
-		q->cause = "abandonnée";
 	if (q->cause != NULL) {
 		if (!c->closing)
 			refuse(c, q->cause);
@@ -159,23 +183,57 @@ static struct waiting *waiting_new(struct conn *c, bool is_picture, const char *
 
 static bool enqueue(struct picture_queue *q, struct waiting *w)
 {
-	if (q->count >= PICTURE_MAX_WAITING)
+	if (q->count >= PICTURE_MAX_WAITING || q->bytes + w->len > PICTURE_MAX_WAITING_BYTES)
 		return false;
 	*q->tail = w;
 	q->tail = &w->next;
 	q->count++;
+	q->bytes += w->len;
+	if (w->is_picture)
+		q->pool->held_bytes += w->len;
+	return true;
+}
+
+/* The picture's bytes come out of its sender's own budget first, before
+ * any work is done for it. */
+static bool within_budget(struct hub *h, struct conn *c, size_t len)
+{
+	if (!hub_within_rate(h, c, 0))
+		return false;
+	if (bucket_take(&c->flood_pictures, (double)len, hub_now_ms()))
+		return true;
+	log_info("%s sends pictures too fast: one refused", c->addr);
+	hub_error(c, WIRE_ERR_FLOOD, "trop d'images, ralentissez (image ignorée)");
+	return false;
+}
+
+static bool start_pool(struct server *s)
+{
+	struct picture_pool *pp = &s->pictures;
+	if (pp->started)
+		return true;
+	int rc = image_pool_init(&pp->threads, s->loop, PICTURE_THREADS);
+	if (rc < 0) {
+		log_error("no thread to decode pictures: %s", uv_strerror(rc));
+		return false;
+	}
+	pp->started = true;
 	return true;
 }
 
 void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
-	if (!hub_within_rate(h, c, 0))
+	struct picture_pool *pp = &c->server->pictures;
+	if (!within_budget(h, c, m->data.len))
 		return;
-	struct image_info info;
-	const char *cause;
-	if (image_check(m->data.ptr, m->data.len, c->server->cfg.image_max_bytes, &info,
-			&cause) < 0) {
-		refuse(c, cause);
+	if (m->data.len > c->server->cfg.image_max_bytes) {
+		refuse(c, "image trop lourde");
+		return;
+	}
+	struct picture_queue *q = c->pictures;
+	if (pp->stopping || pp->held_bytes + m->data.len > PICTURE_MAX_HELD_BYTES ||
+	    (q == NULL && pp->jobs >= PICTURE_MAX_JOBS)) {
+		refuse(c, "le serveur en traite déjà d'autres, réessayez");
 		return;
 	}
 	struct waiting *w = waiting_new(c, true, m->data.ptr, m->data.len);
@@ -183,8 +241,14 @@ void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
 		refuse(c, "plus de mémoire");
 		return;
 	}
-	w->info = info;
-	struct picture_queue *q = c->pictures;
+	/* What is relayed and kept is the image alone: no EXIF, no text. */
+	w->len = image_strip((unsigned char *)w->bytes, w->len);
+	const char *cause;
+	if (image_check(w->bytes, w->len, c->server->cfg.image_max_bytes, &w->info, &cause) < 0) {
+		free(w);
+		refuse(c, cause);
+		return;
+	}
 	if (q != NULL) {
 		if (!enqueue(q, w)) {
 			free(w);
@@ -192,29 +256,22 @@ void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
 		}
 		return;
 	}
-	if (jobs_running >= PICTURE_MAX_JOBS) {
-		free(w);
-		refuse(c, "le serveur en traite déjà d'autres, réessayez");
-		return;
-	}
 	q = calloc(1, sizeof(*q));
-	if (q == NULL) {
+	if (q == NULL || !start_pool(c->server)) {
+		free(q);
 		free(w);
 		refuse(c, "plus de mémoire");
 		return;
 	}
 	q->hub = h;
 	q->sender = c;
+	q->pool = pp;
 	q->tail = &q->head;
 	enqueue(q, w);
-	if (!start_decoding(q)) {
-		free(w);
-		free(q);
-		refuse(c, "plus de mémoire");
-		return;
-	}
+	pp->jobs++;
 	c->pictures = q;
 	conn_job_begin(c);
+	start_decoding(q);
 }
 
 bool picture_hold_message(struct conn *c, const char *text, size_t len)

@@ -524,10 +524,12 @@ void server_job_ended(struct server *s)
 
 static void finish_stop_if_idle(struct server *s)
 {
-	/* Pictures still being decoded are published (and written) first. */
-	if (s->conn_count > 0 || picture_jobs_running() > 0 ||
+	/* Decodes, cancelled by server_stop, come back within a row first:
+	 * their senders' memory waits for them. */
+	if (s->conn_count > 0 || picture_jobs_running(&s->pictures) > 0 ||
 	    uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
+	picture_close(&s->pictures);
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)
 		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);
@@ -545,6 +547,7 @@ void server_stop(struct server *s)
 		return;
 	s->stopping = true;
 	s->hub.quiet = true;
+	picture_stop(&s->pictures); /* decodes are abandoned, not waited for */
 
 	uv_close((uv_handle_t *)&s->listener, NULL);
 	s->listening = false;

@@ -19,6 +19,7 @@
 #include "wire.h"
 #include "textlog.h"
 #include "hub.h"
+#include "picture.h"
 
 struct conn;
 
@@ -112,6 +113,8 @@ struct server {
 	struct conn *conns;          /* every live conn */
 	size_t conn_count;
 	struct conn *pending;        /* conns with output to flush */
+	struct picture_pool pictures; /* picture.c: its decoding threads */
+	size_t stashed_bytes;        /* of unfinished picture frames (conn.c) */
 
 	char read_buf[SERVER_READ_BUF_SIZE];
 	bool read_buf_lent;

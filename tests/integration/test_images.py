@@ -200,3 +200,25 @@ def test_only_a_welcomed_peer_may_send_picture_sized_frames(server):
     e = stranger.until(ERROR)
     assert e["code"] == 3, e  # too large: nothing buffered for it
     assert stranger.closed()
+
+
+def test_progressive_and_cmyk_jpegs_are_drawn_and_relayed_whole(server, images):
+    binary = BinaryPeer(server.port)
+    binary.join("binaire")
+    bob = Client(server.port, "-n", "bob")
+    bob.skip_until("Annonce : bob a rejoint la chatroom")
+    alice = Client(server.port, "-n", "alice")
+    alice.skip_until("Annonce : alice a rejoint la chatroom")
+    bob.skip_until("Annonce : alice a rejoint la chatroom")
+    for name in ("landscape.jpg", "progressive.jpg", "cmyk.jpg"):
+        alice.type(f"/image {images / name}\n")
+        alice.expect("Vous avez envoyé une image (240×160) :")
+        own = drawing(alice)
+        bob.expect("alice a envoyé une image (240×160) :")
+        assert drawing(bob) == own
+        # The same landscape, however it is coded: the house shows.
+        assert any(re.search(r"[^ ] {10,}[^ ]", r) for r in own), (name, own)
+        assert binary.until(IMAGE)["data"] == (images / name).read_bytes()  # nothing to strip
+    for c in (alice, bob):
+        c.proc.stdin.close()
+        assert c.wait()[0] == 0

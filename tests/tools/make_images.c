@@ -1,8 +1,11 @@
 /*
- * make_images DIR: the pictures the tests send, made here rather than
- * committed: a small landscape as PNG and JPEG, and the bad ones (a
+ * make_images DIR [--large]: the pictures the tests send, made here rather
+ * than committed: a small landscape as PNG and JPEG (stb_image_write), as a
+ * progressive JPEG and a CMYK one (libjpeg-turbo), and the bad ones (a
  * corrupt PNG, a truncated one, a PNG that claims 100000x100000 pixels,
- * a text file with a .png name, an empty file).
+ * a text file with a .png name, an empty file). With --large, legitimate
+ * big ones too, for the memory and time figures: a 32-megapixel baseline
+ * JPEG and a 12-megapixel progressive one.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jpeglib.h>
 #include <stb_image_write.h>
 
 #define W 240
@@ -87,10 +91,77 @@ static void landscape(unsigned char *rgb)
 	}
 }
 
+/* A JPEG written by libjpeg-turbo: progressive, or CMYK with Adobe's
+ * marker (inverted, as Photoshop writes it). `pixel` gives RGB at x, y. */
+static int write_jpeg(const char *dir, const char *name, int width, int height,
+		      bool progressive, bool cmyk,
+		      void (*pixel)(int x, int y, unsigned char *rgb))
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	unsigned char *row = malloc((size_t)width * 4);
+	if (f == NULL || row == NULL) {
+		perror(path);
+		free(row);
+		return -1;
+	}
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	jpeg_stdio_dest(&c, f);
+	c.image_width = (JDIMENSION)width;
+	c.image_height = (JDIMENSION)height;
+	c.input_components = cmyk ? 4 : 3;
+	c.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 90, TRUE);
+	if (progressive)
+		jpeg_simple_progression(&c);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		for (int x = 0; x < width; x++) {
+			unsigned char rgb[3];
+			pixel(x, (int)c.next_scanline, rgb);
+			if (cmyk) {
+				/* Adobe's inverted CMYK with no black: C = 255 - (255 - R). */
+				row[4 * x] = rgb[0];
+				row[4 * x + 1] = rgb[1];
+				row[4 * x + 2] = rgb[2];
+				row[4 * x + 3] = 255;
+			} else {
+				memcpy(row + 3 * x, rgb, 3);
+			}
+		}
+		JSAMPROW rows[1] = {row};
+		jpeg_write_scanlines(&c, rows, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(row);
+	return fclose(f);
+}
+
+static unsigned char the_landscape[W * H * 3];
+
+static void landscape_pixel(int x, int y, unsigned char *rgb)
+{
+	memcpy(rgb, the_landscape + 3 * (y * W + x), 3);
+}
+
+/* A large photo-like picture: smooth gradients and a little texture. */
+static void photo_pixel(int x, int y, unsigned char *rgb)
+{
+	rgb[0] = (unsigned char)(x / 32 + ((x * 7 + y * 13) & 15));
+	rgb[1] = (unsigned char)(y / 16 + ((x ^ y) & 7));
+	rgb[2] = (unsigned char)((x + y) / 48);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: make_images DIR\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--large") != 0)) {
+		fprintf(stderr, "usage: make_images DIR [--large]\n");
 		return 2;
 	}
 	const char *dir = argv[1];
@@ -102,6 +173,15 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(path, sizeof(path), "%s/landscape.jpg", dir);
 	if (!stbi_write_jpg(path, W, H, 3, rgb, 90))
+		return 1;
+	memcpy(the_landscape, rgb, sizeof(the_landscape));
+	if (write_jpeg(dir, "progressive.jpg", W, H, true, false, landscape_pixel) != 0 ||
+	    write_jpeg(dir, "cmyk.jpg", W, H, false, true, landscape_pixel) != 0)
+		return 1;
+	if (argc == 3 &&
+	    (write_jpeg(dir, "photo-32mp.jpg", 8192, 4096, false, false, photo_pixel) != 0 ||
+	     write_jpeg(dir, "photo-12mp-progressive.jpg", 4096, 3072, true, false,
+			photo_pixel) != 0))
 		return 1;
 
 	size_t len;
