@@ -30,8 +30,13 @@
 
 static void conn_free(struct conn *c)
 {
-	if (c->pending)
-		abort(); /* the flush list must never hold a freed conn */
+	/* The flush list must never hold a freed conn. on_written no longer
+	 * marks a closed conn; should anything else, it is unmarked here
+	 * rather than taking every peer down with an abort. */
+	if (c->pending) {
+		log_warn("%s freed while marked for a flush", c->addr);
+		server_unmark_pending(c->server, c);
+	}
 	linereader_free(&c->lines);
 	wire_decoder_free(&c->frames);
 	outq_clear(&c->out);
@@ -154,10 +159,13 @@ static void on_written(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
 	c->writing = false;
+	/* A closed conn has nothing left to write: UV_ECANCELED arrives while
+	 * the handle closes, and so does a write libuv completed at once
+	 * (status 0), with frames still queued behind it. */
+	if (c->closing && !c->draining)
+		return;
 	if (status < 0) {
-		/* UV_ECANCELED arrives while the handle closes: nothing to do. */
-		if (!c->closing || c->draining)
-			conn_close(c, uv_strerror(status));
+		conn_close(c, uv_strerror(status));
 		return;
 	}
 	outq_consume(&c->out, c->inflight_bytes);
