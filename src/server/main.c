@@ -50,6 +50,9 @@ static void usage(FILE *out)
 		"                          (MAX_CONNECTIONS=, MAX_PER_ADDRESS=; 19500, 256)\n"
 		"      --handshake-timeout SECONDS  time to send a first line\n"
 		"                          (HANDSHAKE_TIMEOUT=, default 60)\n"
+		"      --idle-timeout SECONDS  a peer without a pseudo quiet this long\n"
+		"                          is dropped (IDLE_TIMEOUT=, default 300; 0: never)\n"
+		"      --max-rooms N       rooms at most (MAX_ROOMS=, default 1000)\n"
 		"      --return-grace SECONDS  a text peer back under the same pseudo from\n"
 		"                          the same address this soon is welcomed back\n"
 		"                          (RETURN_GRACE=, default 300; 0: never)\n"
@@ -224,6 +227,22 @@ static int set_return_grace(void *target, const char *value, const char **cause)
 	return set_unsigned(&((struct settings *)target)->server.return_grace_ms, value, 0, 1000, cause);
 }
 
+static int set_idle(void *target, const char *value, const char **cause)
+{
+	return set_unsigned(&((struct settings *)target)->server.idle_ms, value, 0, 1000, cause);
+}
+
+static int set_max_rooms(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (config_parse_size(value, 1, &s->server.max_rooms, cause) < 0 ||
+	    s->server.max_rooms > 1000000) {
+		*cause = "invalid number of rooms (1-1000000)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_image_max(void *target, const char *value, const char **cause)
 {
 	size_t *max = &((struct settings *)target)->server.image_max_bytes;
@@ -268,6 +287,8 @@ static const struct config_key keys[] = {
 	{"RETURN_GRACE", set_return_grace},
 	{"COALESCE_US", set_coalesce},
 	{"IMAGE_MAX_BYTES", set_image_max},
+	{"IDLE_TIMEOUT", set_idle},
+	{"MAX_ROOMS", set_max_rooms},
 };
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 static const char *const option_names[KEY_COUNT] = {
@@ -275,7 +296,8 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
-	"--return-grace", "--coalesce-us", "--image-max-bytes",
+	"--return-grace", "--coalesce-us", "--image-max-bytes", "--idle-timeout",
+	"--max-rooms",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -303,6 +325,8 @@ static const struct option options[] = {
 	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
 	{"coalesce-us", required_argument, NULL, OPT_KEYED + 16},
 	{"image-max-bytes", required_argument, NULL, OPT_KEYED + 17},
+	{"idle-timeout", required_argument, NULL, OPT_KEYED + 18},
+	{"max-rooms", required_argument, NULL, OPT_KEYED + 19},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -333,7 +357,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_KEYED + 8: case OPT_KEYED + 9: case OPT_KEYED + 10:
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
 		case OPT_KEYED + 14: case OPT_KEYED + 15: case OPT_KEYED + 16:
-		case OPT_KEYED + 17:
+		case OPT_KEYED + 17: case OPT_KEYED + 18: case OPT_KEYED + 19:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;
@@ -396,6 +420,8 @@ int main(int argc, char **argv)
 			.max_connections = SERVER_DEFAULT_MAX_CONNECTIONS,
 			.max_per_address = SERVER_DEFAULT_MAX_PER_ADDRESS,
 			.handshake_ms = SERVER_DEFAULT_HANDSHAKE_MS,
+			.idle_ms = SERVER_DEFAULT_IDLE_MS,
+			.max_rooms = ROOMS_DEFAULT_MAX,
 			.return_grace_ms = SERVER_DEFAULT_RETURN_GRACE_MS,
 			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
 		},
