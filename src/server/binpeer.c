@@ -25,20 +25,9 @@ static void send_msg(struct conn *c, const struct wire_msg *m)
 /* Base64 of pictures in one HISTORY frame: well inside WIRE_MAX_FRAME. */
 #define BINPEER_HISTORY_IMAGE_BYTES (4u * 1024 * 1024)
 
-/* The room's HISTORY frame of the events up to `visible`. Built once per
- * room until its next event: askers who may see the same events share it. */
-static struct frame *history_frame(struct hub *h, struct room *room, uint64_t visible)
+/* The room's HISTORY frame of its events up to upto, built anew. */
+static struct frame *history_frame(struct hub *h, struct room *room, uint64_t upto)
 {
-	uint64_t upto = 0; /* the newest event it shows (ids grow along the ring) */
-	for (size_t i = room->recent_count; i-- > 0;) {
-		uint64_t id = room_recent(&h->rooms, room, i)->id;
-		if (id <= visible) {
-			upto = id;
-			break;
-		}
-	}
-	if (room->history_frame != NULL && room->history_upto == upto)
-		return frame_ref(room->history_frame);
 	/* The course asks for the history as JSON: the history file's own
 	 * records, in an array. */
 	/* Pictures travel in it too, the newest first while they fit. */
@@ -74,8 +63,47 @@ static struct frame *history_frame(struct hub *h, struct room *room, uint64_t vi
 	}
 	buffer_free(&json);
 	if (f != NULL)
-		room_keep_history(&h->rooms, room, f, upto);
+		room_keep_history(&h->rooms, room, f, upto, hub_now_ms());
 	return f;
+}
+
+/* Nothing but arrivals and departures after id `from` up to `upto`. */
+static bool only_presence_since(const struct hub *h, const struct room *room, uint64_t from,
+				uint64_t upto)
+{
+	for (size_t i = room->recent_count; i-- > 0;) {
+		const struct event *ev = room_recent(&h->rooms, room, i);
+		if (ev->id <= from)
+			return true;
+		if (ev->id <= upto && (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE))
+			return false;
+	}
+	return true;
+}
+
+/* The room's history up to `visible` for c, as one HISTORY frame. Askers
+ * who may see the same events share one frame. A frame built less than
+ * ROOMS_FRAME_REUSE_MS ago also serves when only arrivals and departures
+ * came since: a newcomer's history then lacks a few of those notices, and
+ * a JOIN storm between big rooms costs no serialisation each. */
+static void send_full_history(struct hub *h, struct conn *c, struct room *room,
+			      uint64_t visible)
+{
+	uint64_t upto = 0; /* the newest event it may see (ids grow along the ring) */
+	for (size_t i = room->recent_count; i-- > 0;) {
+		uint64_t id = room_recent(&h->rooms, room, i)->id;
+		if (id <= visible) {
+			upto = id;
+			break;
+		}
+	}
+	struct frame *kept = room->history_frame;
+	bool fits = kept != NULL &&
+		(room->history_upto == upto ||
+		 (room->history_upto < upto &&
+		  hub_now_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
+		  only_presence_since(h, room, room->history_upto, upto)));
+	hub_reply(c, fits ? frame_ref(kept) : history_frame(h, room, upto));
 }
 
 void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
@@ -94,7 +122,7 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 		}
 		return;
 	}
-	hub_reply(c, history_frame(h, room, visible));
+	send_full_history(h, c, room, visible);
 }
 
 static void welcome(struct conn *c, bool returning)

@@ -290,11 +290,11 @@ void hub_remove(struct hub *h, struct conn *c)
 	struct room *room = c->room;
 	if (room == NULL)
 		return;
-	/* Only a departure whose arrival was announced is announced. */
 	/* The skeleton is not kept per conn: made again, as at the join. */
 	char skeleton[NAMES_SKELETON_MAX];
 	bool skeleton_ok = c->has_pseudo &&
 		names_skeleton(c->pseudo, strlen(c->pseudo), skeleton, sizeof(skeleton)) == 0;
+	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
 		hub_publish_presence(h, c, EVENT_LEAVE);
@@ -465,7 +465,7 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *name, size_t le
 		snprintf(h->cause, sizeof(h->cause),
 			 "trop de salons sur ce serveur (%zu) : rejoignez-en un", h->rooms.max);
 		*cause = h->cause;
-		log_warn("%s may not make a room: %zu rooms already", c != NULL ? c->addr : "a resume",
+		log_warn("%s may not make a room: %zu rooms already", c != NULL ? c->addr : "the server",
 			 h->rooms.count);
 	} else if (rc < 0) {
 		*cause = rc == -ENOMEM ? "mémoire insuffisante"

@@ -209,7 +209,6 @@ static bool is_said(const struct event *ev)
 
 int room_remember(struct rooms *r, struct room *room, const struct event *ev)
 {
-	drop_history_frame(r, room);
 	room->active_ms = ev->time_ms;
 	if (r->newest != room) {
 		unlink_room(r, room);
@@ -246,7 +245,8 @@ const struct event *room_recent(const struct rooms *r, const struct room *room,
 	return &room->recent[(room->recent_head + i) % r->history_cap].ev;
 }
 
-void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto)
+void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,
+			int64_t now_ms)
 {
 	drop_history_frame(r, room);
 	if (r->frame_bytes + f->len > ROOMS_FRAME_BYTES)
@@ -254,4 +254,5 @@ void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint
 	r->frame_bytes += f->len;
 	room->history_frame = frame_ref(f);
 	room->history_upto = upto;
+	room->history_built_ms = now_ms;
 }

@@ -41,10 +41,12 @@ struct room {
 	int64_t active_ms;      /* its last event, or its making */
 	/* Most recently active first (struct rooms). */
 	struct room *newer, *older;
-	/* The HISTORY frame of its events up to history_upto, kept until its
-	 * next event: a burst of requests costs one serialisation. */
+	/* A HISTORY frame of its events up to history_upto, built at
+	 * history_built_ms: a burst of requests costs one serialisation. It
+	 * outlives the room's next events; binpeer.c judges when it serves. */
 	struct frame *history_frame;
 	uint64_t history_upto;
+	int64_t history_built_ms;
 };
 
 struct rooms {
@@ -64,6 +66,10 @@ struct rooms {
 /* HISTORY frames kept at once, in all: a few dozen busy rooms' worth. Past
  * it a frame is built for each request, which its asker pays for. */
 #define ROOMS_FRAME_BYTES (64u * 1024 * 1024)
+/* For this long after it was built, a room's HISTORY frame still serves
+ * when only arrivals and departures came since: a JOIN storm between big
+ * rooms then costs no serialisation per JOIN (binpeer.c). */
+#define ROOMS_FRAME_REUSE_MS 2000
 
 /* Makes the registry with its default room. 0 or -ENOMEM. */
 int rooms_init(struct rooms *r, size_t history_cap, size_t max);
@@ -94,8 +100,9 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev);
 /* The i-th remembered event, oldest first (i < recent_count). */
 const struct event *room_recent(const struct rooms *r, const struct room *room,
 				size_t i);
-/* Keeps f (a reference is taken) as the HISTORY frame of the events up to
- * upto, until the room's next event, when the budget allows. */
-void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto);
+/* Keeps f (a reference is taken) as the room's HISTORY frame of the
+ * events up to upto, built at now_ms, when the budget allows. */
+void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,
+		       int64_t now_ms);
 
 #endif
