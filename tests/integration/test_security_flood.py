@@ -16,14 +16,14 @@ from wire import (ERROR, HELLO, HISTORY, JOIN, MESSAGE, PING, ROOMS_ASK, WHO_ASK
 FLOOD = 7
 
 
-def fill_room(port, room, peers=7, messages=15):
+def fill_room(port, room, peers=7, messages=15, prefix="filler"):
     """About 2.4 MB of history JSON in `room`, within the flood limits:
     16 KiB messages of quotes and backslashes, which JSON doubles."""
     body = ('"\\' * 4096) + "x" * 8192
     fillers = []
     for i in range(peers):
         p = BinaryPeer(port, timeout=TIMEOUT)
-        p.join(f"filler{i}", room)
+        p.join(f"{prefix}{i}", room)
         for _ in range(messages):
             p.send(say(body))
         fillers.append(p)
@@ -31,7 +31,7 @@ def fill_room(port, room, peers=7, messages=15):
     deadline = time.monotonic() + TIMEOUT
     for i in range(1000):
         probe = BinaryPeer(port, timeout=TIMEOUT)
-        probe.send(hello(f"probe{i}", room))
+        probe.send(hello(f"{prefix}probe{i}", room))
         said = probe.until(HISTORY)["json"].count('"kind":"message"')
         probe.close()
         if said >= 90 or time.monotonic() > deadline:
