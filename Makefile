@@ -7,16 +7,24 @@ ADDRESS    ?= 127.0.0.1
 PORT       ?= 8888
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
+PREFIX     ?= /usr/local
+DEB_BUILD  ?= build-deb
+LINTIAN    ?= lintian --fail-on error,warning
 
-.PHONY: all deps build asan run test test-valgrind fuzz fuzz-build unit integration bench clean
+.PHONY: all deps deps-package build asan run test test-valgrind fuzz fuzz-build unit integration bench \
+	install uninstall deb clean
 
 all: build
 
 deps:
 	@bash scripts/deps.sh
 
+# What building and checking the Debian packages needs besides.
+deps-package:
+	@bash scripts/deps.sh package
+
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 asan: deps
@@ -32,7 +40,7 @@ run: build
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build asan
+test: build asan deps-package
 	ctest --test-dir $(BUILD) --output-on-failure
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
@@ -73,5 +81,36 @@ unit: build
 integration: build
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
 
+# Into $(PREFIX) (default /usr/local), under $(DESTDIR) when given; the
+# client looks for its catalogues under the prefix it was built for.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# Removes what the last `make install` from $(BUILD) put in place (CMake's
+# manifest lists it; give the same DESTDIR), then the directories that are
+# chatroom's alone once they are empty.
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || \
+	  { echo "make uninstall: no $(BUILD)/install_manifest.txt: nothing installed from $(BUILD)"; exit 1; }
+	@sed 's,^,$(DESTDIR),' $(BUILD)/install_manifest.txt | xargs -d '\n' rm -vf --
+	@sed -n 's,/\(libexec/chatroom\|share/doc/chatroom\|share/chatroom\|etc/chatroom\)/.*,/\1,p' \
+	  $(BUILD)/install_manifest.txt | sort -u | while IFS= read -r d; do \
+	  find "$(DESTDIR)$$d" -depth -type d -empty -delete 2>/dev/null || true; done
+	@rm -f $(BUILD)/install_manifest.txt
+
+# The Debian packages chatroom and chatroom-server, built from a copy of the
+# working tree (committed or not, without build directories) into
+# $(DEB_BUILD)/, then checked by lintian.
+deb: deps-package
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make deb: copies the tree with git ls-files: needs a git checkout"; exit 1; }
+	@rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/chatroom
+	@git ls-files -z -c -o --exclude-standard | \
+	  tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C $(DEB_BUILD)/chatroom -xf -
+	@cd $(DEB_BUILD)/chatroom && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(JOBS)" \
+	  dpkg-buildpackage -us -uc -b > ../dpkg-buildpackage.log 2>&1 || \
+	  { tail -40 ../dpkg-buildpackage.log; echo "dpkg-buildpackage failed: $(DEB_BUILD)/dpkg-buildpackage.log"; exit 1; }
+	@ls $(DEB_BUILD)/*.deb
+	$(LINTIAN) $(DEB_BUILD)/*.changes
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -10,7 +10,9 @@ packages=(
   libinih-dev           # KEY=VALUE config files
   libcjson-dev          # JSON: the history file
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
+  libicu-dev            # ICU's spoof checker: TR39 confusables, mixed scripts in names
   gettext               # msgfmt: the client's French and English catalogues
+  scdoc                 # the manual pages (man/*.scd)
   libncurses-dev        # the client's full-screen interface (ncursesw)
   libstb-dev            # pictures: stb_image decodes them (and the tests write some)
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
@@ -25,6 +27,17 @@ if [ "${1:-}" = bench ]; then
   packages+=(
     redis-server          # the pub/sub server chatroom is measured against
     gnuplot-nox           # the chart in docs/benchmarks.md
+  )
+fi
+# `deps.sh package`: what make deb and the package test (make test) need
+# besides (dpkg-dev comes with build-essential).
+if [ "${1:-}" = package ]; then
+  packages+=(
+    debhelper             # dh: debian/rules
+    lintian               # the packages must pass it
+    strace                # the system calls the installed server makes
+    logrotate             # its snippet is checked
+    man-db groff-base     # man -l renders every page
   )
 fi
 

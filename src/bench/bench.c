@@ -450,7 +450,9 @@ static void usage(FILE *out)
 		"  -P, --server-pid P  for CPU per delivery and RSS\n"
 		"      --step          rtt: double N (from -n) until p95 passes the bound\n"
 		"      --bound MS      the p95 bound for --step (250)\n"
-		"      --max-clients N the largest N --step tries (19000)\n");
+		"      --max-clients N the largest N --step tries (19000)\n"
+		"  -h, --help          this help\n"
+		"      --version       the version\n");
 }
 
 /* One run of o->mode with o->n subscribers. Returns the exit code; the
@@ -544,7 +546,7 @@ int main(int argc, char **argv)
 		{"clients", 1, NULL, 'n'}, {"senders", 1, NULL, 's'}, {"window", 1, NULL, 'w'},
 		{"size", 1, NULL, 'b'}, {"seconds", 1, NULL, 'd'}, {"server-pid", 1, NULL, 'P'},
 		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
-		{"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "t:a:p:n:s:w:b:d:P:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -561,6 +563,7 @@ int main(int argc, char **argv)
 		case 'B': o.bound_ms = strtod(optarg, NULL); break;
 		case 'M': o.max_n = (int)strtol(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("chatroom-bench %s\n", CHATROOM_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -245,10 +245,10 @@ int client_introduce(struct client_app *app)
 		while (!app->welcomed && !app->hello_refused && !app->ending)
 			if (uv_run(app->loop, UV_RUN_ONCE) == 0)
 				break;
+		if (app->ending) /* the welcome's frames may have ended it too */
+			return -1;
 		if (app->welcomed)
 			return 0;
-		if (app->ending)
-			return -1;
 		fprintf(stderr, "chatroom: %s\n", app->refusal[0] ? app->refusal : "refused");
 		if (!app->interactive || app->cfg.nick != NULL)
 			return -1;
@@ -358,13 +358,10 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 	if (len == 0)
 		return;
 	link_send(app, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
-	if (app->interactive) {
-		size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean),
-					 SANITIZE_KEEP_NEWLINES);
-		struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean,
-					.text_len = n};
-		client_show(app, &own);
-	}
+	/* Shown and logged in every mode: the log is the whole conversation. */
+	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
+	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
+	client_show(app, &own);
 }
 
 static void on_ui_line(struct ui *ui, const char *line, size_t len)

@@ -93,6 +93,7 @@ struct client_app {
 	unsigned quiet_who;      /* WHO answers that only feed the status line */
 	int lag_ms;
 	uv_timer_t ping_timer;
+	bool pong_outstanding;   /* a PONG of ours waits to be written */
 	uv_pipe_t stdin_pipe;
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
@@ -142,6 +143,20 @@ void client_catch_signals(struct client_app *app);
 /* Ends the session: closes every handle; message printed after the
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);
+
+/* incoming.c: the server's frames made into lines, every string sanitised
+ * and every number within its range (the server is not trusted). */
+void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
+		    uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
+		    struct wire_str room, struct wire_str text, bool history);
+void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
+		      struct wire_str pseudo, const void *data, size_t len, int width,
+		      int height, struct wire_str drawing, bool history);
+void incoming_history(struct client_app *app, const struct wire_msg *m);
+/* ROOMS or WHO, as a line. */
+void incoming_list(struct client_app *app, const struct wire_msg *m);
+/* ROOMS before the hello: kept for the choice of a room. */
+void incoming_rooms(struct client_app *app, const struct wire_msg *m);
 
 int link_connect(struct client_app *app);
 void link_send(struct client_app *app, const struct wire_msg *m);

@@ -43,7 +43,8 @@ void i18n_init(const char *lang)
 	if (n > 0) {
 		exe[n] = '\0';
 		snprintf(dir, sizeof(dir), "%s/locale", dirname(exe));
-		if (stat(dir, &st) == 0)
+		/* A directory: beside /usr/bin/chatroom, "locale" is glibc's program. */
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 			where = dir;
 	}
 	bindtextdomain("chatroom", where);

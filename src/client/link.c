@@ -3,19 +3,15 @@
  * connecting, the hello, the frames that come back, and reconnecting with
  * a resume token when the connection drops (--reconnect).
  */
-#include <cJSON.h>
-#include <glib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatpicture.h"
 #include "client.h"
 #include "i18n.h"
 #include "sanitize.h"
 
-/* The server's default room: its arrivals use the course's wording. */
-#define DEFAULT_ROOM "general"
 /* Reconnection: 0.5 s, doubling up to 8 s, ten tries in all. */
 #define RETRY_FIRST_MS 500
 #define RETRY_MAX_MS 8000
@@ -26,38 +22,56 @@
 struct outgoing {
 	uv_write_t req;
 	struct frame *frame;
+	bool pong;
 };
 
 static void on_sent(uv_write_t *req, int status)
 {
 	struct outgoing *out = (struct outgoing *)req;
+	struct client_app *app = req->handle->data;
+	if (out->pong)
+		app->pong_outstanding = false;
 	frame_unref(out->frame);
 	free(out);
 	(void)status; /* a failed write shows up as a failed read too */
 }
 
-static void send_bytes(struct client_app *app, struct frame *f)
+static int send_bytes(struct client_app *app, struct frame *f, bool pong)
 {
 	if (f == NULL || !app->connected) {
 		frame_unref(f);
-		return;
+		return UV_ENOTCONN;
 	}
 	struct outgoing *out = malloc(sizeof(*out));
 	if (out == NULL) {
 		frame_unref(f);
-		return;
+		return UV_ENOMEM;
 	}
 	out->frame = f;
+	out->pong = pong;
 	uv_buf_t buf = uv_buf_init(f->data, f->len);
-	if (uv_write(&out->req, (uv_stream_t *)&app->tcp, &buf, 1, on_sent) < 0) {
+	int rc = uv_write(&out->req, (uv_stream_t *)&app->tcp, &buf, 1, on_sent);
+	if (rc < 0) {
 		frame_unref(f);
 		free(out);
 	}
+	return rc;
 }
 
 void link_send(struct client_app *app, const struct wire_msg *m)
 {
-	send_bytes(app, wire_encode(m));
+	send_bytes(app, wire_encode(m), false);
+}
+
+/* A server's PING is answered while no PONG of ours waits to be written:
+ * one that PINGs without reading would otherwise fill our memory with
+ * answers (security review L5); the ones skipped meanwhile need none. */
+static void answer_ping(struct client_app *app, uint64_t nonce)
+{
+	if (app->pong_outstanding)
+		return;
+	struct wire_msg pong = {.type = WIRE_PONG, .nonce = nonce};
+	app->pong_outstanding = send_bytes(app, wire_encode(&pong), true) == 0;
 }
 
 void link_hello(struct client_app *app)
@@ -81,215 +95,36 @@ void link_wait(struct client_app *app, const bool *flag)
 			break;
 }
 
-/* ---- showing what the server says ---------------------------------------- */
-
-/* Sanitises a network string into app->clean at `at`; returns its length. */
-static size_t clean(struct client_app *app, size_t at, struct wire_str s, unsigned flags)
+/* The room the server says we are in: shown in the status line and
+ * compared with every notice's, so checked as the server checks a name; a
+ * server that names another (escape sequences, say: security review M2)
+ * is broken or hostile, and the session ends. False when it did. */
+static bool take_room(struct client_app *app, struct wire_str room)
 {
-	return sanitize_text(s.ptr, s.len, app->clean + at, sizeof(app->clean) - at, flags);
-}
-
-static void show_event(struct client_app *app, enum wire_type type, uint8_t kind,
-		       uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
-		       struct wire_str room, struct wire_str text, bool history)
-{
-	if (id > app->last_event_id)
-		app->last_event_id = id;
-	size_t p = clean(app, 0, pseudo, 0);
-	size_t r = clean(app, p, room, 0);
-	char *who = app->clean, *where = app->clean + p;
-	struct chat_line line = {.time_ms = (int64_t)time_ms, .colour = colour,
-				 .history = history};
-	char notice[200];
-	if (type == WIRE_MESSAGE) {
-		size_t t = clean(app, p + r, text, SANITIZE_KEEP_NEWLINES);
-		line.kind = CHAT_MESSAGE;
-		line.pseudo = who;
-		line.pseudo_len = p;
-		line.text = app->clean + p + r;
-		line.text_len = t;
-		client_show(app, &line);
-		return;
-	}
-	bool in_default = r == strlen(DEFAULT_ROOM) && memcmp(where, DEFAULT_ROOM, r) == 0;
-	int n;
-	switch (kind) {
-	case WIRE_NOTICE_JOIN:
-		n = in_default ? snprintf(notice, sizeof(notice), _("Annonce : %.*s a rejoint la chatroom"), (int)p, who)
-			       : snprintf(notice, sizeof(notice), _("Annonce : %.*s a rejoint le salon %.*s"), (int)p, who, (int)r, where);
-		break;
-	case WIRE_NOTICE_LEAVE:
-		n = in_default ? snprintf(notice, sizeof(notice), _("Annonce : %.*s a quitté la chatroom"), (int)p, who)
-			       : snprintf(notice, sizeof(notice), _("Annonce : %.*s a quitté le salon %.*s"), (int)p, who, (int)r, where);
-		break;
-	case WIRE_NOTICE_RETURN:
-		n = snprintf(notice, sizeof(notice), _("%.*s est de retour !"), (int)p, who);
-		break;
-	default:
-		n = (int)sanitize_text(text.ptr, text.len, notice, sizeof(notice) - 1, 0);
-		break;
-	}
-	line.kind = CHAT_NOTICE;
-	line.text = notice;
-	line.text_len = n < 0 ? 0 : (size_t)n < sizeof(notice) ? (size_t)n : sizeof(notice) - 1;
-	client_show(app, &line);
-}
-
-/* Someone's picture: checked and decoded like one we send; when it
- * cannot be (or came without its bytes) what the server drew instead. */
-static void show_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
-			 struct wire_str pseudo, const void *data, size_t len, int width,
-			 int height, struct wire_str drawing, bool history)
-{
-	if (id > app->last_event_id)
-		app->last_event_id = id;
-	size_t p = clean(app, 0, pseudo, 0);
-	char head[160];
-	snprintf(head, sizeof(head), _(" a envoyé une image (%d×%d) :"), width, height);
-	struct chat_line line = {.kind = CHAT_IMAGE, .time_ms = (int64_t)time_ms,
-				 .colour = colour, .pseudo = app->clean, .pseudo_len = p,
-				 .text = head, .text_len = strlen(head), .history = history};
-	struct chat_picture picture;
 	const char *cause = "";
-	if (len > 0 && picture_load(data, len, app->cfg.image_max, &picture, &cause) == 0) {
-		line.picture = &picture;
-		client_show(app, &line);
-		picture_free(&picture);
-		return;
+	if (textproto_check_room(room.ptr, room.len, &cause) < 0 || room.len > TEXT_MAX_ROOM) {
+		char why[200];
+		snprintf(why, sizeof(why), "chatroom: the server sent an invalid room name (%s)",
+			 room.len > TEXT_MAX_ROOM ? "too long" : cause);
+		client_end(app, 1, why);
+		return false;
 	}
-	/* The server's drawing, as a multi-line text under the header. */
-	char text[8192];
-	size_t n = 0;
-	if (len > 0)
-		n = (size_t)snprintf(text, sizeof(text), _("(image illisible : %s)"), _(cause));
-	if (drawing.len > 0 && n + 1 < sizeof(text)) {
-		if (n > 0)
-			text[n++] = '\n';
-		n += sanitize_text(drawing.ptr, drawing.len, text + n, sizeof(text) - n,
-				   SANITIZE_KEEP_NEWLINES);
-	}
-	size_t h = strlen(head);
-	if (h + 1 + n < sizeof(head) + sizeof(text)) {
-		char all[sizeof(head) + sizeof(text)];
-		memcpy(all, head, h);
-		all[h] = '\n';
-		memcpy(all + h + 1, text, n);
-		line.text = all;
-		line.text_len = h + 1 + n;
-		client_show(app, &line);
-	}
-}
-
-static struct wire_str json_str(const cJSON *o, const char *name)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsString(f))
-		return (struct wire_str){"", 0};
-	return (struct wire_str){f->valuestring, strlen(f->valuestring)};
-}
-
-static double json_num(const cJSON *o, const char *name, double otherwise)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(f) ? f->valuedouble : otherwise;
-}
-
-/* The room's history, as the course asks: JSON, shown before live lines. */
-static void show_history(struct client_app *app, const struct wire_msg *m)
-{
-	cJSON *events = cJSON_ParseWithLength(m->text.ptr, m->text.len);
-	if (!cJSON_IsArray(events) || cJSON_GetArraySize(events) == 0) {
-		cJSON_Delete(events);
-		return;
-	}
-	char room[3 * 32 + 1], head[160];
-	size_t n = sanitize_text(m->room.ptr, m->room.len > 32 ? 32 : m->room.len, room,
-				 sizeof(room) - 1, 0);
-	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
-	client_info(app, CHAT_INFO, head);
-	const cJSON *ev;
-	cJSON_ArrayForEach(ev, events) {
-		struct wire_str kind = json_str(ev, "kind");
-		enum wire_type type = WIRE_NOTICE;
-		uint8_t notice = WIRE_NOTICE_INFO;
-		if (kind.len == 7 && memcmp(kind.ptr, "message", 7) == 0)
-			type = WIRE_MESSAGE;
-		else if (kind.len == 4 && memcmp(kind.ptr, "join", 4) == 0)
-			notice = WIRE_NOTICE_JOIN;
-		else if (kind.len == 5 && memcmp(kind.ptr, "leave", 5) == 0)
-			notice = WIRE_NOTICE_LEAVE;
-		else if (kind.len == 6 && memcmp(kind.ptr, "return", 6) == 0)
-			notice = WIRE_NOTICE_RETURN;
-		else if (kind.len == 5 && memcmp(kind.ptr, "image", 5) == 0) {
-			struct wire_str data = json_str(ev, "data");
-			gsize len = 0;
-			guchar *bytes = data.len > 0 ? g_base64_decode(data.ptr, &len) : NULL;
-			show_picture(app, (uint64_t)json_num(ev, "id", 0),
-				     (uint64_t)json_num(ev, "time", 0), (int)json_num(ev, "colour", -1),
-				     json_str(ev, "pseudo"), bytes, len, (int)json_num(ev, "width", 0),
-				     (int)json_num(ev, "height", 0), json_str(ev, "text"), true);
-			g_free(bytes);
-			continue;
-		} else
-			continue;
-		show_event(app, type, notice, (uint64_t)json_num(ev, "id", 0),
-			   (uint64_t)json_num(ev, "time", 0), (int)json_num(ev, "colour", -1),
-			   json_str(ev, "pseudo"), json_str(ev, "room"), json_str(ev, "text"), true);
-	}
-	cJSON_Delete(events);
-	client_info(app, CHAT_INFO, _("── fin de l'historique ──"));
-}
-
-static void show_list(struct client_app *app, const struct wire_msg *m)
-{
-	struct wire_entry entries[256];
-	size_t count = wire_entries(m, entries, 256);
-	char list[4096];
-	size_t used = 0;
-	int n = m->type == WIRE_ROOMS ? snprintf(list, sizeof(list), _("Salons : "))
-				      : snprintf(list, sizeof(list), _("Présents dans %.*s : "),
-						 (int)(m->room.len > 32 ? 32 : m->room.len), m->room.ptr);
-	used = (size_t)n;
-	for (size_t i = 0; i < count && used < sizeof(list) - 64; i++) {
-		char name[3 * 64];
-		size_t len = sanitize_text(entries[i].name.ptr, entries[i].name.len, name,
-					   sizeof(name), 0);
-		n = m->type == WIRE_ROOMS
-			? snprintf(list + used, sizeof(list) - used, "%s%.*s (%u)", i ? ", " : "",
-				   (int)len, name, entries[i].count)
-			: snprintf(list + used, sizeof(list) - used, "%s%.*s", i ? ", " : "",
-				   (int)len, name);
-		if (n < 0 || (size_t)n >= sizeof(list) - used)
-			break;
-		used += (size_t)n;
-	}
-	client_info(app, CHAT_INFO, list);
-}
-
-static void remember_rooms(struct client_app *app, const struct wire_msg *m)
-{
-	struct wire_entry entries[CLIENT_MAX_ROOMS];
-	app->room_count = wire_entries(m, entries, CLIENT_MAX_ROOMS);
-	for (size_t i = 0; i < app->room_count; i++) {
-		size_t len = entries[i].name.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : entries[i].name.len;
-		size_t n = sanitize_text(entries[i].name.ptr, len, app->rooms[i], TEXT_MAX_ROOM, 0);
-		app->rooms[i][n] = '\0';
-		app->room_members[i] = entries[i].count;
-	}
-	app->rooms_known = true;
+	memcpy(app->room, room.ptr, room.len);
+	app->room[room.len] = '\0';
+	return true;
 }
 
 static void on_frame(struct client_app *app, const struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_WELCOME:
+		if (!take_room(app, m->room))
+			return;
 		app->welcomed = true;
 		client_catch_signals(app);
 		app->user_id = m->user_id;
 		memcpy(app->token, m->token.ptr, sizeof(app->token));
 		app->have_token = true;
-		snprintf(app->room, sizeof(app->room), "%.*s",
-			 (int)(m->room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : m->room.len), m->room.ptr);
 		if (app->reconnecting)
 			client_info(app, CHAT_INFO, _("*** reconnecté"));
 		app->reconnecting = false;
@@ -319,14 +154,14 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 	}
 	case WIRE_MESSAGE:
 	case WIRE_NOTICE:
-		show_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
-			   m->room, m->text, false);
+		incoming_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
+			       m->room, m->text, false);
 		if (m->type == WIRE_NOTICE && m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id &&
 		    app->welcomed && (m->room.len != strlen(app->room) ||
 				      memcmp(m->room.ptr, app->room, m->room.len) != 0)) {
 			/* We moved (/join): a new room, and its people to count. */
-			snprintf(app->room, sizeof(app->room), "%.*s",
-				 (int)(m->room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : m->room.len), m->room.ptr);
+			if (!take_room(app, m->room))
+				return;
 			app->users = -1;
 			app->quiet_who++;
 			link_send(app, &(struct wire_msg){.type = WIRE_WHO_ASK});
@@ -341,35 +176,38 @@ static void on_frame(struct client_app *app, const struct wire_msg *m)
 		}
 		break;
 	case WIRE_HISTORY:
-		show_history(app, m);
+		incoming_history(app, m);
 		break;
 	case WIRE_IMAGE:
-		show_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->data.ptr, m->data.len,
-			     (int)m->width, (int)m->height, (struct wire_str){"", 0}, false);
+		incoming_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->data.ptr,
+				 m->data.len, m->width > INT_MAX ? INT_MAX : (int)m->width,
+				 m->height > INT_MAX ? INT_MAX : (int)m->height,
+				 (struct wire_str){"", 0}, false);
 		break;
 	case WIRE_ROOMS:
 		if (!app->welcomed && !app->rooms_known)
-			remember_rooms(app, m);
+			incoming_rooms(app, m);
 		else
-			show_list(app, m);
+			incoming_list(app, m);
 		break;
 	case WIRE_WHO:
 		app->users = (int)m->entry_count;
 		if (app->quiet_who > 0)
 			app->quiet_who--;
 		else
-			show_list(app, m);
+			incoming_list(app, m);
 		client_status(app);
 		break;
-	case WIRE_PONG:
-		app->lag_ms = (int)(uv_now(app->loop) - m->nonce);
+	case WIRE_PONG: {
+		/* The nonce is our clock when we pinged, unless the server lies. */
+		uint64_t now = uv_now(app->loop);
+		app->lag_ms = m->nonce <= now && now - m->nonce < 3600000 ? (int)(now - m->nonce) : -1;
 		client_status(app);
-		break;
-	case WIRE_PING: {
-		struct wire_msg pong = {.type = WIRE_PONG, .nonce = m->nonce};
-		link_send(app, &pong);
 		break;
 	}
+	case WIRE_PING:
+		answer_ping(app, m->nonce);
+		break;
 	default:
 		break; /* PONG, and what a later version may add */
 	}

@@ -1,37 +1,68 @@
 #include "textwidth.h"
 
+#include <stdbool.h>
+#include <string.h>
 #include <utf8proc.h>
+#include <wchar.h>
 
-size_t tw_cluster(const char *s, size_t len, int *cells)
+/* Code points that join their neighbours in some terminals and not in
+ * others: never drawn (see textwidth.h). A skin tone alone is a colour
+ * swatch, drawn. */
+static bool is_joiner(utf8proc_int32_t cp, bool first)
+{
+	return cp == 0x200d || cp == 0xfe0e || cp == 0xfe0f ||
+	       (!first && cp >= 0x1f3fb && cp <= 0x1f3ff);
+}
+
+static size_t put_drawn(char *drawn, size_t at, int *cells, utf8proc_int32_t cp)
+{
+	int w = wcwidth((wchar_t)cp);
+	if (w < 0) {
+		cp = 0xfffd; /* unknown to the C library, so to ncurses */
+		w = 1;
+	}
+	utf8proc_uint8_t bytes[4];
+	size_t n = (size_t)utf8proc_encode_char(cp, bytes);
+	if (at + n > TW_DRAWN_MAX)
+		return at;
+	memcpy(drawn + at, bytes, n);
+	*cells += w;
+	return at + n;
+}
+
+size_t tw_cluster_drawn(const char *s, size_t len, char *drawn, size_t *drawn_len,
+			int *cells)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	utf8proc_int32_t cp, prev;
-	utf8proc_ssize_t n = utf8proc_iterate(p, (utf8proc_ssize_t)len, &cp);
-	if (n <= 0) {
-		*cells = 1; /* a stray byte: shown as one replacement cell */
-		return 1;
-	}
-	int width = utf8proc_charwidth(cp);
-	/* A flag is a pair of regional indicators, drawn two cells wide. */
-	if (cp >= 0x1f1e6 && cp <= 0x1f1ff)
-		width = 2;
-	utf8proc_int32_t state = 0;
-	size_t used = (size_t)n;
-	prev = cp;
+	utf8proc_int32_t cp, prev = 0, state = 0;
+	size_t used = 0, at = 0;
+	*cells = 0;
 	while (used < len) {
-		n = utf8proc_iterate(p + used, (utf8proc_ssize_t)(len - used), &cp);
-		if (n <= 0 || utf8proc_grapheme_break_stateful(prev, cp, &state))
+		utf8proc_ssize_t n = utf8proc_iterate(p + used, (utf8proc_ssize_t)(len - used), &cp);
+		if (n <= 0) {
+			if (used == 0) {
+				/* A stray byte: a cluster of its own, one U+FFFD. */
+				at = put_drawn(drawn, at, cells, 0xfffd);
+				used = 1;
+			}
 			break;
-		/* VS16 asks for the emoji (two-cell) form. */
-		if (cp == 0xfe0f)
-			width = 2;
-		else if (utf8proc_charwidth(cp) > width)
-			width = utf8proc_charwidth(cp);
+		}
+		if (used > 0 && utf8proc_grapheme_break_stateful(prev, cp, &state))
+			break;
+		if (!is_joiner(cp, used == 0))
+			at = put_drawn(drawn, at, cells, cp);
 		used += (size_t)n;
 		prev = cp;
 	}
-	*cells = width < 0 ? 0 : width;
+	*drawn_len = at;
 	return used;
+}
+
+size_t tw_cluster(const char *s, size_t len, int *cells)
+{
+	char drawn[TW_DRAWN_MAX];
+	size_t drawn_len;
+	return tw_cluster_drawn(s, len, drawn, &drawn_len, cells);
 }
 
 int tw_width(const char *s, size_t len)

@@ -14,6 +14,7 @@
 #include "chatpicture.h"
 #include "display.h"
 #include "i18n.h"
+#include "sanitize.h"
 #include "textwidth.h"
 
 /* Bracketed paste: the terminal wraps pasted text in these. */
@@ -72,6 +73,20 @@ static struct pane_entry *entry_at(struct ui *ui, size_t i)
 	return &ui->entries[(ui->first + i) % UI_SCROLLBACK];
 }
 
+/* Text at the cursor, each cluster in its drawn form (textwidth.h), so
+ * that curses, the terminal and the cursor arithmetic count alike. */
+static void draw_text(const char *s, size_t len)
+{
+	char drawn[TW_DRAWN_MAX];
+	size_t i = 0;
+	while (i < len) {
+		size_t n;
+		int cells;
+		i += tw_cluster_drawn(s + i, len - i, drawn, &n, &cells);
+		addnstr(drawn, (int)n);
+	}
+}
+
 /* Draws bytes [from, to) of an entry at the cursor, the pseudo in colour. */
 static void draw_span(struct ui *ui, const struct pane_entry *e, size_t from, size_t to)
 {
@@ -84,15 +99,15 @@ static void draw_span(struct ui *ui, const struct pane_entry *e, size_t from, si
 	size_t cuts[4] = {from, from > p0 ? from : p0, to < p1 ? to : p1, to};
 	if (e->pseudo_len == 0 || cuts[1] >= cuts[2]) {
 		attrset(base);
-		addnstr(e->text + from, (int)(to - from));
+		draw_text(e->text + from, to - from);
 		return;
 	}
 	attrset(base);
-	addnstr(e->text + cuts[0], (int)(cuts[1] - cuts[0]));
+	draw_text(e->text + cuts[0], cuts[1] - cuts[0]);
 	attrset(base | A_BOLD | COLOR_PAIR(pair_for(ui, e->colour)));
-	addnstr(e->text + cuts[1], (int)(cuts[2] - cuts[1]));
+	draw_text(e->text + cuts[1], cuts[2] - cuts[1]);
 	attrset(base);
-	addnstr(e->text + cuts[2], (int)(cuts[3] - cuts[2]));
+	draw_text(e->text + cuts[2], cuts[3] - cuts[2]);
 }
 
 static size_t rows_of(const struct pane_entry *e, int cols, struct tw_row *rows, size_t max)
@@ -191,13 +206,15 @@ static void draw_status(struct ui *ui, int y, int cols)
 		snprintf(line, sizeof(line), "%s", ui->status_text);
 	move(y, 0);
 	attrset(A_REVERSE);
-	addnstr(line, (int)strlen(line));
+	draw_text(line, strlen(line));
 	for (int x = tw_width(line, strlen(line)); x < cols; x++)
 		addch(' ');
 	attrset(A_NORMAL);
 }
 
-/* The input row scrolls sideways to keep the cursor in view. */
+/* The input row scrolls sideways to keep the cursor in view. It is drawn
+ * whole at every change, from its first column, and the cursor put after
+ * the cells drawn before it (textwidth.h: every terminal agrees on them). */
 static void draw_input(struct ui *ui, int y, int cols)
 {
 	move(y, 0);
@@ -220,7 +237,7 @@ static void draw_input(struct ui *ui, int y, int cols)
 		used += w;
 		end += n;
 	}
-	addnstr(il->buf + start, (int)(end - start));
+	draw_text(il->buf + start, end - start);
 	move(y, (int)strlen(PROMPT) + tw_width(il->buf + start, il->cursor - start));
 }
 
@@ -529,10 +546,21 @@ void ui_close(struct ui *ui)
 	uv_close((uv_handle_t *)&ui->winch, NULL);
 	fputs("\033[?2004l", stdout);
 	endwin();
-	/* The last words of the conversation stay on the terminal. */
+	/* The last words of the conversation stay on the terminal: now
+	 * printed raw, outside curses, so made safe once more whatever they
+	 * hold (security review M2). */
 	size_t keep = ui->count < 5 ? ui->count : 5;
-	for (size_t i = ui->count - keep; i < ui->count; i++)
-		printf("%s\n", entry_at(ui, i)->text);
+	for (size_t i = ui->count - keep; i < ui->count; i++) {
+		const struct pane_entry *e = entry_at(ui, i);
+		char *safe = malloc(SANITIZE_BOUND(e->len) + 1);
+		if (safe == NULL)
+			continue;
+		size_t n = sanitize_text(e->text, e->len, safe, SANITIZE_BOUND(e->len),
+					 SANITIZE_KEEP_NEWLINES);
+		fwrite(safe, 1, n, stdout);
+		fputc('\n', stdout);
+		free(safe);
+	}
 	fflush(stdout);
 	for (size_t i = 0; i < ui->count; i++)
 		free_entry(entry_at(ui, i));

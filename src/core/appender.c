@@ -4,21 +4,43 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
+
+/* A file left wider by an older version (0644) or by hand loses what is
+ * beyond APPENDER_FILE_MODE. Only regular files: --log /dev/null must
+ * stay as it is. */
+static void tighten(struct appender *a, const uv_stat_t *st)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+	if (!S_ISREG(st->st_mode) || (mode & ~APPENDER_FILE_MODE) == 0)
+		return;
+	uv_fs_t req;
+	int rc = uv_fs_fchmod(a->loop, &req, a->fd, (int)(mode & APPENDER_FILE_MODE), NULL);
+	uv_fs_req_cleanup(&req);
+	if (rc < 0)
+		log_warn("%s: readable by others (mode %04o) and cannot be tightened: %s",
+			 a->path, mode, uv_strerror(rc));
+	else
+		log_debug("%s: mode %04o tightened to %04o", a->path, mode,
+			 mode & APPENDER_FILE_MODE);
+}
 
 static int open_file(struct appender *a)
 {
 	uv_fs_t req;
-	int fd = uv_fs_open(a->loop, &req, a->path,
-			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644, NULL);
+	int fd = uv_fs_open(a->loop, &req, a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			    APPENDER_FILE_MODE, NULL);
 	uv_fs_req_cleanup(&req);
 	if (fd < 0)
 		return fd;
 	a->fd = fd;
 	a->file_bytes = 0;
-	if (uv_fs_fstat(a->loop, &req, fd, NULL) == 0)
+	if (uv_fs_fstat(a->loop, &req, fd, NULL) == 0) {
 		a->file_bytes = (size_t)req.statbuf.st_size;
+		tighten(a, &req.statbuf);
+	}
 	uv_fs_req_cleanup(&req);
 	return 0;
 }

@@ -8,6 +8,9 @@
  * append carries a caller's mark (an event id, say): written_mark tells
  * how far the file has got.
  *
+ * Files are made 0640 (the conversation and the addresses are nobody
+ * else's business) and an existing one readable by others is tightened.
+ *
  * appender.c owns the descriptor and buffers; the caller owns the struct.
  */
 #ifndef CHATROOM_APPENDER_H
@@ -19,6 +22,9 @@
 #include <uv.h>
 
 #include "buffer.h"
+
+/* The owner writes, its group (say, for logrotate) reads. */
+#define APPENDER_FILE_MODE 0640
 
 struct appender;
 /* A batch reached the file (written, not synced). */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,23 @@ const char *config_user_path(const char *name, char *buf, size_t len)
 	return NULL;
 }
 
-int config_make_parent_dirs(const char *path)
+int config_parse_double(const char *value, double min, double *out, const char **cause)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	/* strtod takes "inf" and "nan": a limit of inf is no limit at all. */
+	if (errno != 0 || end == value || *end != '\0' || !isfinite(v) || v < min) {
+		*cause = "invalid number (a finite one is needed)";
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* mkdir -p of path's parents, each new one with that mode (an existing
+ * one is left as it is: it may be the system's). */
+static int make_parent_dirs(const char *path, mode_t mode)
 {
 	char dir[4096];
 	if (strlen(path) >= sizeof(dir))
@@ -168,14 +185,19 @@ int config_make_parent_dirs(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		if (mkdir(dir, mode) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
 	return 0;
 }
 
-static bool usable(const char *path)
+int config_make_parent_dirs(const char *path)
+{
+	return make_parent_dirs(path, CONFIG_DIR_MODE);
+}
+
+static bool usable(const char *path, mode_t dir_mode)
 {
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -183,7 +205,7 @@ static bool usable(const char *path)
 	if (slash == NULL)
 		return false;
 	*slash = '\0';
-	if (config_make_parent_dirs(path) < 0 || access(dir[0] ? dir : "/", W_OK) != 0)
+	if (make_parent_dirs(path, dir_mode) < 0 || access(dir[0] ? dir : "/", W_OK) != 0)
 		return false;
 	/* An existing file must be writable too. */
 	return access(path, F_OK) != 0 || access(path, W_OK) == 0;
@@ -193,7 +215,7 @@ const char *config_state_path(const char *default_path, const char *name,
 			      char *buf, size_t len, bool *fell_back)
 {
 	*fell_back = false;
-	if (usable(default_path)) {
+	if (usable(default_path, CONFIG_DIR_MODE)) {
 		snprintf(buf, len, "%s", default_path);
 		return buf;
 	}
@@ -206,5 +228,6 @@ const char *config_state_path(const char *default_path, const char *name,
 		snprintf(buf, len, "%s/.local/state/chatroom/%s", home, name);
 	else
 		return NULL;
-	return usable(buf) ? buf : NULL;
+	/* The XDG spec wants its base directories 0700. */
+	return usable(buf, 0700) ? buf : NULL;
 }

@@ -61,6 +61,8 @@ int config_load(const struct config_table *t, const char *path, bool path_is_def
 int config_parse_port(const char *value, int min, int *out, const char **cause);
 int config_parse_size(const char *value, size_t min, size_t *out,
 		      const char **cause);
+/* A finite number, at least min (inf and nan are refused). */
+int config_parse_double(const char *value, double min, double *out, const char **cause);
 
 /* $XDG_CONFIG_HOME/chatroom/<name> or ~/.config/chatroom/<name> into buf;
  * returns buf, or NULL when neither variable is set. */
@@ -70,13 +72,17 @@ const char *config_user_path(const char *name, char *buf, size_t len);
  * Where a program keeps a file of its own (history, logs): default_path
  * when its directory exists or can be made and is writable, else
  * $XDG_STATE_HOME/chatroom/<name> (or ~/.local/state/chatroom/<name>),
- * whose directory is made. Returns the path written into buf (NULL when
+ * whose directory is made 0700. Returns the path written into buf (NULL when
  * there is nowhere) and sets *fell_back when it is not the default.
  */
 const char *config_state_path(const char *default_path, const char *name,
 			      char *buf, size_t len, bool *fell_back);
 
-/* Creates each missing directory above path. 0 or -errno. */
+/* Directories made for the program's files: the owner and its group
+ * (say, for logrotate) only. The per-user fallback is 0700. */
+#define CONFIG_DIR_MODE 0750
+
+/* Creates each missing directory above path (CONFIG_DIR_MODE). 0 or -errno. */
 int config_make_parent_dirs(const char *path);
 
 #endif

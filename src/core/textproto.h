@@ -15,9 +15,9 @@
 
 /* Longest line a text peer may send, '\n' excluded. */
 #define TEXT_MAX_LINE 4096
-/* A pseudo is 1 to 32 bytes of printable UTF-8. */
+/* A pseudo is 1 to 32 bytes of printable UTF-8 (see textproto_check_pseudo). */
 #define TEXT_MAX_PSEUDO 32
-/* A room name is 1 to 32 bytes of [A-Za-z0-9_-] (and accented letters). */
+/* A room name is 1 to 32 bytes of letters, digits, '-', '_' and '.'. */
 #define TEXT_MAX_ROOM 32
 
 #define TEXT_HELLO_REPLY   "Hello %s:%u"
@@ -54,11 +54,30 @@ void textproto_parse_first(const char *line, size_t len, struct text_msg *out);
 
 /*
  * Returns 0 when pseudo is acceptable, or -EINVAL with a human reason in
- * *cause (a static string).
+ * *cause (a static string). Refused: control, invisible, unassigned or
+ * private-use characters; blanks other than U+0020, or any blank at either
+ * end; a pseudo that looks empty; '|' and ':' or anything whose NFKC form
+ * or look is one (so nobody imitates "{IP}:{Port}" or "Annonce :"); mixed
+ * scripts such as Latin with Cyrillic. Uniqueness is names_skeleton's.
  */
 int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause);
 
-/* The same for a room name: letters (any script), digits, '-', '_', '.'. */
+/*
+ * The same for a room name: letters (any script, with their combining
+ * marks), digits, '-', '_', '.'; no invisible characters (bidi marks
+ * included), no mixed scripts. Rooms are one when their names_skeleton
+ * matches. A name a user typed goes through textproto_normalise_room first.
+ */
 int textproto_check_room(const char *room, size_t len, const char **cause);
+
+/*
+ * Turns a room name as a user gave it into the name to check and look up:
+ * blanks around it trimmed, one leading '#' dropped (the IRC habit: the
+ * client shows "#general"), NFC (an accent typed as "e" + U+0301 is "é").
+ * Writes it, terminated, into out (cap >= TEXT_MAX_ROOM + 1); 0 with its
+ * length in *out_len, or -EINVAL with a human reason in *cause.
+ */
+int textproto_normalise_room(const char *room, size_t len, char *out, size_t cap,
+			     size_t *out_len, const char **cause);
 
 #endif

@@ -278,7 +278,8 @@ static void list_rooms(struct hub *h, struct conn *c)
 	struct wire_entry entries[BINPEER_LIST_MAX];
 	size_t n = rooms_listing(&h->rooms, rooms, BINPEER_LIST_MAX);
 	for (size_t i = 0; i < n; i++)
-		entries[i] = (struct wire_entry){str(rooms[i]->name), (uint32_t)rooms[i]->member_count};
+		entries[i] = (struct wire_entry){str(rooms[i]->name),
+						   (uint32_t)hub_visible_members(rooms[i])};
 	struct wire_msg m = {.type = WIRE_ROOMS, .entries = entries, .entry_count = n};
 	send_msg(c, &m);
 }
@@ -319,7 +320,7 @@ static void join(struct hub *h, struct conn *c, const struct wire_msg *m)
  * without being counted there, and asking makes no room. */
 static void history_ask(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
-	struct room *room = m->room.len ? rooms_find(&h->rooms, m->room.ptr, m->room.len) : c->room;
+	struct room *room = m->room.len ? hub_find_room(h, m->room.ptr, m->room.len) : c->room;
 	if (room != c->room) {
 		hub_error(c, WIRE_ERR_ROOM, "vous n'êtes pas dans ce salon");
 		return;

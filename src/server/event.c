@@ -79,10 +79,14 @@ static struct frame *said_frame(const struct event *ev, const char *prefix)
 static struct frame *image_frame(const struct event *ev, const char *prefix)
 {
 	struct buffer out = {0};
-	char head[256];
-	int n = snprintf(head, sizeof(head), "%s" TEXT_IMAGE "\n", prefix, ev->pseudo,
-			 ev->width, ev->height);
-	buffer_add(&out, head, (size_t)n);
+	/* Built to its full length: a pseudo (from a file, say) longer than
+	 * any fixed buffer must not make us read past one. */
+	struct frame *head = frame_printf("%s" TEXT_IMAGE "\n", prefix, ev->pseudo,
+					  ev->width, ev->height);
+	if (head == NULL)
+		return NULL;
+	buffer_add(&out, head->data, head->len);
+	frame_unref(head);
 	size_t start = 0;
 	for (size_t i = 0; i <= ev->text_len; i++) {
 		if (i < ev->text_len && ev->text[i] != '\n')

@@ -8,7 +8,14 @@
  * thread. The fsync policy is Redis's appendfsync: `always` (each batch is
  * fdatasync'ed before on_durable reports it), `everysec` (a timer syncs
  * once a second) or `no` (the kernel decides). Past max_bytes the file is
- * rewritten with what the rooms still remember (compaction).
+ * rewritten with what the rooms still remember (compaction), into a fresh
+ * temporary file (mkostemp: never a name someone else made) renamed over
+ * the old one. When what the rooms remember is itself larger than
+ * max_bytes, the next compaction waits until the file has doubled, so a
+ * rewrite costs at most as much disk work as the appends since the last.
+ *
+ * A loaded record is checked as a live event is (history_load): a bad one
+ * is skipped with a warning, its text sanitised, its numbers in range.
  *
  * history.c owns the appender (file and buffers) and its timer; the caller
  * owns struct history_log and frees nothing inside it.
@@ -38,7 +45,9 @@ typedef void (*history_durable_cb)(struct history_log *log, uint64_t id);
 struct history_log {
 	struct appender file;
 	enum history_fsync policy;
-	size_t max_bytes;
+	size_t max_bytes;    /* --history-max-bytes */
+	size_t compact_at;   /* compact past this: max_bytes, or twice the last
+				rewrite when the rooms remember more than that */
 	uint64_t durable_id; /* highest event id written and synced */
 	bool dirty;          /* written since the last sync */
 	bool closing;
@@ -46,6 +55,7 @@ struct history_log {
 	uv_fs_t sync_req;
 	uv_work_t compact_work;
 	struct buffer compact; /* the rewritten file's content */
+	unsigned compact_mode; /* the rewritten file's permissions: the old one's */
 	uv_file compact_fd;
 	int compact_error;
 	uv_timer_t timer;    /* everysec syncs and write retries */
@@ -65,6 +75,13 @@ int history_load(const char *path, void (*on_event)(void *data, const struct eve
 /* Opens for appending. 0, or a UV_E* code with *cause set. */
 int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 		 enum history_fsync policy, size_t max_bytes, const char **cause);
+/* Every event up to last_id is in the file already (it was loaded): it is
+ * durable, and a compaction's snapshot may take it. */
+void history_loaded_up_to(struct history_log *log, uint64_t last_id);
+
+/* Warns when this process may not write the file's directory: the
+ * compaction makes its new file there (after --user, say). */
+void history_check_dir(const struct history_log *log);
 
 /* Serialises one event (with its id) for the next batch. */
 void history_append(struct history_log *log, const struct event *ev);

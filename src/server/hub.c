@@ -110,7 +110,10 @@ static void on_loaded_event(void *data, const struct event *ev)
 		if (rooms_make(&h->rooms, ev->room, len, hub_now_ms(), 0, 0, &room) < 0)
 			return;
 	}
-	room_remember(&h->rooms, room, ev);
+	/* The file does not say it; the room does, as at hub_publish. */
+	struct event loaded = *ev;
+	loaded.default_room = room->is_default;
+	room_remember(&h->rooms, room, &loaded);
 }
 
 int hub_load_history(struct hub *h, const char *path)
@@ -189,6 +192,7 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 void hub_attach_history(struct hub *h, struct history_log *log)
 {
 	h->history = log;
+	history_loaded_up_to(log, h->last_event_id); /* what was loaded is on disk */
 	log->data = h;
 	log->on_durable = on_durable;
 	log->on_snapshot = on_snapshot;
@@ -445,12 +449,27 @@ static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
 	return true;
 }
 
-struct room *hub_room(struct hub *h, struct conn *c, const char *name, size_t len,
-		      const char **cause)
+struct room *hub_find_room(const struct hub *h, const char *name, size_t len)
 {
+	char clean[TEXT_MAX_ROOM + 1];
+	const char *cause;
 	if (len == 0)
 		return h->rooms.default_room;
-	if (textproto_check_room(name, len, cause) < 0)
+	if (textproto_normalise_room(name, len, clean, sizeof(clean), &len, &cause) < 0)
+		return NULL;
+	return rooms_find(&h->rooms, clean, len);
+}
+
+struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t typed_len,
+		      const char **cause)
+{
+	/* As the user typed it ("#Général "), then as it is checked and kept. */
+	char name[TEXT_MAX_ROOM + 1];
+	size_t len;
+	if (typed_len == 0)
+		return h->rooms.default_room;
+	if (textproto_normalise_room(typed, typed_len, name, sizeof(name), &len, cause) < 0 ||
+	    textproto_check_room(name, len, cause) < 0)
 		return NULL;
 	struct room *room = rooms_find(&h->rooms, name, len);
 	if (room != NULL)
@@ -527,4 +546,12 @@ void hub_tick(struct hub *h)
 	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
 	g_hash_table_foreach_remove(h->creators, creator_done, &now);
+}
+
+size_t hub_visible_members(const struct room *room)
+{
+	size_t n = 0;
+	for (const struct conn *c = room->members; c != NULL; c = c->member_next)
+		n += c->has_pseudo || c->proto != CONN_BINARY;
+	return n;
 }

@@ -127,11 +127,14 @@ int hub_pick_colour(const struct hub *h, int avoid);
 /* Gives c its pseudo; user_id 0 and colour -1 pick new ones. */
 void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	      const char *skeleton, uint64_t user_id, int colour);
-/* The room of that name or of a look-alike, made for c if missing (len 0:
- * the default room). NULL with *cause for a bad name, or when c (NULL:
- * nobody in particular) may not make a room now or there are too many. */
-struct room *hub_room(struct hub *h, struct conn *c, const char *name, size_t len,
+/* The room of that name (as a user typed it: textproto_normalise_room) or
+ * of a look-alike, made for c if missing (len 0: the default room). NULL
+ * with *cause for a bad name, or when c (NULL: nobody in particular) may
+ * not make a room now or there are too many. */
+struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t typed_len,
 		      const char **cause);
+/* The same, never made: NULL when there is none. */
+struct room *hub_find_room(const struct hub *h, const char *typed, size_t typed_len);
 /* Moves c: departure notice, history of the new room, then c is in it
  * (the caller announces the arrival). */
 void hub_move(struct hub *h, struct conn *c, struct room *to);
@@ -140,6 +143,10 @@ void hub_place(struct hub *h, struct conn *c, struct room *to);
 /* The newest event c may be sent as history of room (see hub.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
 void hub_send_history(struct hub *h, struct conn *c, struct room *room);
+/* Members the others can see (a WHO lists them, events reach them): all
+ * but binary peers not yet welcomed, which are parked in the default room
+ * only to be sent its history. What /rooms and ROOMS count. */
+size_t hub_visible_members(const struct room *room);
 
 /* Flood control: takes cost tokens and len bytes from c's budget; false
  * (and the peer told, or dropped) when over. */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "image.h"
 #include "log.h"
+#include "privdrop.h"
 #include "server.h"
 #include "wire.h"
 
@@ -28,7 +30,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: chatroom-server [-a ADDRESS] [-p PORT] [-c FILE] [options]\n"
 		"\n"
-		"  -a, --address ADDR      listen address (HOST=, default 127.0.0.1)\n"
+		"  -a, --address ADDR      listen address or host name (HOST=, default\n"
+		"                          127.0.0.1)\n"
 		"  -p, --port PORT         listen port (PORT=, default %d; 0 picks a free one)\n"
 		"  -c, --config FILE       settings file (default " DEFAULT_CONFIG_FILE ")\n"
 		"      --max-queue BYTES   drop a peer with more than this unread\n"
@@ -53,9 +56,9 @@ static void usage(FILE *out)
 		"      --idle-timeout SECONDS  a peer without a pseudo quiet this long\n"
 		"                          is dropped (IDLE_TIMEOUT=, default 300; 0: never)\n"
 		"      --max-rooms N       rooms at most (MAX_ROOMS=, default 1000)\n"
-		"      --return-grace SECONDS  a text peer back under the same pseudo from\n"
-		"                          the same address this soon is welcomed back\n"
-		"                          (RETURN_GRACE=, default 300; 0: never)\n"
+		"      --return-grace SECONDS  how long an away user's pseudo is held and\n"
+		"                          it may come back as itself (RETURN_GRACE=,\n"
+		"                          default 300; 0: never)\n"
 		"      --coalesce-us N     flush at most every N microseconds, so a busy\n"
 		"                          room's messages share writes (COALESCE_US=,\n"
 		"                          default 0: every loop turn)\n"
@@ -64,6 +67,8 @@ static void usage(FILE *out)
 		"      --log FILE          the conversation log (LOG=, default\n"
 		"                          " DEFAULT_LOG_FILE ", else\n"
 		"                          $XDG_STATE_HOME/chatroom/; 'none' keeps none)\n"
+		"      --user NAME         started as root, run as this user once the port\n"
+		"                          and the files are open (USER=)\n"
 		"  -v, --verbose           debug logging\n"
 		"  -q, --quiet             start, stop, warnings and errors only\n"
 		"  -h, --help              this help\n"
@@ -81,12 +86,18 @@ static void usage(FILE *out)
 struct settings {
 	struct server_config server;
 	char address[256];
+	char address_cause[160]; /* why a host name did not resolve */
 	char history[4096];
 	bool history_set;
 	char log[4096];
 	bool log_set;
+	char user[256];
+	bool user_set;
 };
 
+/* A numeric address or a host name. The name is resolved here, where the
+ * value's origin (file and line, variable, option) is known for the error,
+ * and again when the server binds (server.c). */
 static int set_host(void *target, const char *value, const char **cause)
 {
 	struct settings *s = target;
@@ -94,6 +105,17 @@ static int set_host(void *target, const char *value, const char **cause)
 		*cause = "invalid address";
 		return -EINVAL;
 	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *found = NULL;
+	int rc = getaddrinfo(value, NULL, &hints, &found);
+	if (rc != 0) {
+		snprintf(s->address_cause, sizeof(s->address_cause),
+			 "cannot resolve this host name (%s)",
+			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		*cause = s->address_cause;
+		return -EINVAL;
+	}
+	freeaddrinfo(found);
 	snprintf(s->address, sizeof(s->address), "%s", value);
 	s->server.address = s->address;
 	return 0;
@@ -162,19 +184,6 @@ static int set_history_max(void *target, const char *value, const char **cause)
 	return config_parse_size(value, 4096, &s->server.history_max_bytes, cause);
 }
 
-static int set_double(double *out, const char *value, double min, const char **cause)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(value, &end);
-	if (errno != 0 || end == value || *end != '\0' || !(v >= min)) {
-		*cause = "invalid number";
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int set_unsigned(unsigned *out, const char *value, size_t min, size_t scale,
 			const char **cause)
 {
@@ -199,12 +208,12 @@ static int set_soft_queue_seconds(void *target, const char *value, const char **
 
 static int set_flood_rate(void *target, const char *value, const char **cause)
 {
-	return set_double(&((struct settings *)target)->server.flood_rate, value, 0, cause);
+	return config_parse_double(value, 0, &((struct settings *)target)->server.flood_rate, cause);
 }
 
 static int set_flood_burst(void *target, const char *value, const char **cause)
 {
-	return set_double(&((struct settings *)target)->server.flood_burst, value, 1, cause);
+	return config_parse_double(value, 1, &((struct settings *)target)->server.flood_burst, cause);
 }
 
 static int set_max_connections(void *target, const char *value, const char **cause)
@@ -267,6 +276,20 @@ static int set_coalesce(void *target, const char *value, const char **cause)
 	return rc;
 }
 
+static int set_user(void *target, const char *value, const char **cause)
+{
+	struct settings *s = target;
+	if (value[0] == '\0' || strlen(value) >= sizeof(s->user)) {
+		*cause = "invalid user name";
+		return -EINVAL;
+	}
+	if (privdrop_check_user(value, cause) < 0)
+		return -EINVAL;
+	snprintf(s->user, sizeof(s->user), "%s", value);
+	s->user_set = true;
+	return 0;
+}
+
 /* The options below follow this order (option_value[] is indexed by it). */
 static const struct config_key keys[] = {
 	{"HOST", set_host},
@@ -287,6 +310,7 @@ static const struct config_key keys[] = {
 	{"RETURN_GRACE", set_return_grace},
 	{"COALESCE_US", set_coalesce},
 	{"IMAGE_MAX_BYTES", set_image_max},
+	{"USER", set_user},
 	{"IDLE_TIMEOUT", set_idle},
 	{"MAX_ROOMS", set_max_rooms},
 };
@@ -296,8 +320,8 @@ static const char *const option_names[KEY_COUNT] = {
 	"--fsync", "--history-max-bytes", "--log", "--soft-queue",
 	"--soft-queue-seconds", "--flood-rate", "--flood-burst",
 	"--max-connections", "--max-per-address", "--handshake-timeout",
-	"--return-grace", "--coalesce-us", "--image-max-bytes", "--idle-timeout",
-	"--max-rooms",
+	"--return-grace", "--coalesce-us", "--image-max-bytes", "--user",
+	"--idle-timeout", "--max-rooms",
 };
 
 enum { OPT_MAX_QUEUE = 256, OPT_VERSION, OPT_HISTORY, OPT_HISTORY_SIZE,
@@ -325,8 +349,9 @@ static const struct option options[] = {
 	{"return-grace", required_argument, NULL, OPT_KEYED + 15},
 	{"coalesce-us", required_argument, NULL, OPT_KEYED + 16},
 	{"image-max-bytes", required_argument, NULL, OPT_KEYED + 17},
-	{"idle-timeout", required_argument, NULL, OPT_KEYED + 18},
-	{"max-rooms", required_argument, NULL, OPT_KEYED + 19},
+	{"user", required_argument, NULL, OPT_KEYED + 18},
+	{"idle-timeout", required_argument, NULL, OPT_KEYED + 19},
+	{"max-rooms", required_argument, NULL, OPT_KEYED + 20},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -358,6 +383,7 @@ static int load_settings(int argc, char **argv, struct settings *s,
 		case OPT_KEYED + 11: case OPT_KEYED + 12: case OPT_KEYED + 13:
 		case OPT_KEYED + 14: case OPT_KEYED + 15: case OPT_KEYED + 16:
 		case OPT_KEYED + 17: case OPT_KEYED + 18: case OPT_KEYED + 19:
+		case OPT_KEYED + 20:
 			option_value[opt - OPT_KEYED] = optarg;
 			break;
 		case 'c': config_file = optarg; break;
@@ -457,6 +483,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "chatroom-server: cannot listen on %s:%d: %s\n",
 			settings.server.address, settings.server.port, cause);
+	char why[256];
+	if (rc == 0 && (rc = server_drop_privileges(server, settings.user_set ? settings.user : NULL,
+						    why, sizeof(why))) < 0) {
+		fprintf(stderr, "chatroom-server: cannot run as %s: %s\n", settings.user, why);
+		server_stop(server);
+	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	int leftover = uv_loop_close(&loop);
 	server_free(server);

@@ -1,9 +1,13 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -13,6 +17,7 @@
 #include "frame.h"
 #include "log.h"
 #include "picture.h"
+#include "privdrop.h"
 #include "textproto.h"
 
 int64_t server_now_ms(void)
@@ -251,24 +256,113 @@ static void on_signal(uv_signal_t *sig, int signum)
 	server_stop(s);
 }
 
-static int bind_listener(struct server *s, const char **cause)
+/* Binds a socket of our own to one address, so that a failed bind leaves
+ * the listener handle free for the next address (*taken says when it no
+ * longer is). 0 or a UV_E* code. */
+static int listen_on(struct server *s, const struct addrinfo *ai, bool *taken)
 {
-	struct sockaddr_storage addr;
-	int rc = uv_ip4_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in *)&addr);
-	if (rc < 0)
-		rc = uv_ip6_addr(s->cfg.address, s->cfg.port, (struct sockaddr_in6 *)&addr);
-	if (rc < 0) {
-		*cause = "not a numeric IPv4 or IPv6 address";
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int on = 1; /* as uv_tcp_bind does: a restart need not wait for TIME_WAIT */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int rc = -errno;
+		close(fd);
 		return rc;
 	}
-	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+	int rc = uv_tcp_open(&s->listener, fd);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*taken = true;
+	return uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
+}
+
+/* The address is numeric or a host name, resolved here (at start, so a
+ * blocking lookup is fine); the first of its addresses that binds wins:
+ * "localhost" may give ::1 and 127.0.0.1, and either may be missing. */
+static int bind_listener(struct server *s, const char **cause)
+{
+	char port[16];
+	snprintf(port, sizeof(port), "%d", s->cfg.port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *found = NULL;
+	int rc = getaddrinfo(s->cfg.address, port, &hints, &found);
+	if (rc != 0) {
+		*cause = rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+		return UV_EINVAL;
+	}
+	rc = UV_EADDRNOTAVAIL;
+	bool taken = false;
+	for (const struct addrinfo *ai = found; ai != NULL && !taken; ai = ai->ai_next)
+		rc = listen_on(s, ai, &taken);
+	freeaddrinfo(found);
+	if (rc < 0) {
+		*cause = uv_strerror(rc);
+		return rc;
+	}
+	return 0;
+}
+
+/* The first descriptor systemd passes (sd_listen_fds(3)). */
+#define SERVER_LISTEN_FDS_START 3
+
+/*
+ * Socket activation: when LISTEN_PID names this process and LISTEN_FDS is
+ * at least 1, systemd (or systemd-socket-activate) bound and listens on
+ * descriptor 3 for us, so the port is open before we start and stays open
+ * across restarts. The protocol is two variables and one descriptor;
+ * libsystemd's sd_listen_fds() would be a dependency for that alone.
+ * Returns 1 when the listener was taken, 0 when none was passed, or a
+ * negative errno with *cause.
+ */
+static int adopt_listener(struct server *s, const char **cause)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	if (pid == NULL || fds == NULL)
+		return 0;
+	char *end;
+	errno = 0;
+	long listen_pid = strtol(pid, &end, 10);
+	if (errno != 0 || end == pid || *end != '\0' || listen_pid != (long)getpid())
+		return 0; /* meant for another process */
+	long count = strtol(fds, &end, 10);
+	bool valid = end != fds && *end == '\0';
+	/* Whatever we start later must not take these for its own. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (!valid || count < 1)
+		return 0;
+	if (count > 1)
+		log_warn("%ld sockets passed: listening on the first only", count);
+
+	int fd = SERVER_LISTEN_FDS_START, type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
+	    getsockname(fd, (struct sockaddr *)&ss, &ss_len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		*cause = "the passed descriptor 3 is not a TCP socket";
+		return UV_EINVAL;
+	}
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening)
+		log_warn("the passed socket was not listening: listening on it now");
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	int rc = uv_tcp_open(&s->listener, fd);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
 		return rc;
 	}
-	return 0;
+	log_info("socket activation: listening on the passed descriptor 3");
+	return 1;
 }
 
 static void print_listening(struct server *s)
@@ -380,7 +474,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
-	rc = bind_listener(s, cause);
+	rc = adopt_listener(s, cause);
+	if (rc == 0)
+		rc = bind_listener(s, cause);
 	if (rc < 0) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		if (s->history_open)
@@ -411,6 +507,29 @@ int server_start(struct server *s, uv_loop_t *loop,
 
 	print_listening(s);
 	note(s, "chatroom-server started");
+	return 0;
+}
+
+int server_drop_privileges(struct server *s, const char *user, char *why, size_t why_len)
+{
+	if (user == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root: give --user NAME (USER=) to run as that user "
+				 "once the port and the files are open");
+		return 0;
+	}
+	int fds[2];
+	size_t n = 0;
+	if (s->history_open)
+		fds[n++] = s->history.file.fd;
+	if (s->chatlog.open)
+		fds[n++] = s->chatlog.file.fd;
+	int rc = privdrop_become(user, fds, n, why, why_len);
+	if (rc < 0)
+		return rc;
+	log_notice("running as %s (uid %u, gid %u)", user, (unsigned)getuid(), (unsigned)getgid());
+	if (s->history_open)
+		history_check_dir(&s->history);
 	return 0;
 }
 

@@ -130,6 +130,10 @@ struct server {
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause);
 
+/* Once the port and the files are open: becomes `user` (NULL: stays,
+ * with a warning when that is root). 0, or a negative errno with why. */
+int server_drop_privileges(struct server *s, const char *user, char *why, size_t why_len);
+
 /* Begins a graceful stop: no new peers, everyone told, queues drained,
  * history written and synced. */
 void server_stop(struct server *s);

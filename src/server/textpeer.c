@@ -78,7 +78,7 @@ static void list_rooms(struct hub *h, struct conn *c)
 	for (size_t i = 0; i < count; i++) {
 		const struct room *r = rooms[i];
 		int n = snprintf(list + used, sizeof(list) - used, "%s%s (%zu)",
-				 used ? ", " : "", r->name, r->member_count);
+				 used ? ", " : "", r->name, hub_visible_members(r));
 		if (n < 0 || (size_t)n >= sizeof(list) - used)
 			break;
 		used += (size_t)n;

@@ -205,6 +205,8 @@ def test_client_pseudo_from_first_line_and_messages_per_line(server):
     client.type("premier\ndeuxième\n")
     watcher.expect("cli a dit : premier")
     watcher.expect("cli a dit : deuxième")
+    client.expect("Vous avez dit : premier")  # its own lines, as on a terminal
+    client.expect("Vous avez dit : deuxième")
     watcher.send("réponse\n")
     client.expect("w a dit : réponse")
     client.proc.stdin.close()  # Ctrl+D
@@ -232,6 +234,7 @@ def test_two_clients_chat_through_the_server(server):
     one.expect("Annonce : two a rejoint la chatroom")
     two.type("hello one\n")
     one.expect("two a dit : hello one")
+    two.expect("Vous avez dit : hello one")
     one.type("hello two\n")
     two.expect("one a dit : hello two")
     for c in (one, two):

@@ -168,3 +168,25 @@ def test_default_user_config_location(tmp_path, server):
     watcher.expect("Annonce : xdg a rejoint la chatroom")
     proc.stdin.close()
     assert proc.wait(timeout=TIMEOUT) == 0
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "infinity", "-inf", "1e999"])
+@pytest.mark.parametrize("key", ["FLOOD_RATE", "FLOOD_BURST"])
+def test_flood_limits_must_be_finite(tmp_path, key, value):
+    # strtod reads "inf": a limit of inf would quietly be no limit at all.
+    option = "--" + key.lower().replace("_", "-")
+    for args, origin in (([option, value], option),
+                         (["-c", str(tmp_path / "s.conf")], "s.conf:1: " + key)):
+        (tmp_path / "s.conf").write_text(f"{key}={value}\n")
+        proc = subprocess.Popen([str(SERVER_BIN), "-p", "0", "--history", "none",
+                                 "--log", "none", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, env=child_env())
+        try:
+            out, err = proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=TIMEOUT)
+            raise AssertionError(f"{origin} {value} accepted:\n{out}")
+        assert proc.returncode == 2, out + err
+        assert f"{origin} '{value}': invalid number" in err, err

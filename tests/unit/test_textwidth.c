@@ -1,4 +1,5 @@
 /* Cells by grapheme cluster, and word wrapping. */
+#include <locale.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,13 +18,52 @@ static void widths(void **state)
 	assert_int_equal(W("Zoe\xcc\x81"), 3);                     /* e + combining acute */
 	assert_int_equal(W("日本語"), 6);
 	assert_int_equal(W("😀"), 2);
-	assert_int_equal(W("\xe2\x9d\xa4\xef\xb8\x8f"), 2);        /* ❤ + VS16 */
-	assert_int_equal(W("👨\xe2\x80\x8d👩\xe2\x80\x8d👧"), 2);  /* ZWJ family */
+	/* Emoji sequences count as drawn: without their joiners, which
+	 * terminals disagree on (textwidth.h). */
+	assert_int_equal(W("\xe2\x9d\xa4\xef\xb8\x8f"), 1);        /* ❤ + VS16 */
+	assert_int_equal(W("👨\xe2\x80\x8d👩\xe2\x80\x8d👧"), 6);  /* ZWJ family */
 	assert_int_equal(W("🇫🇷"), 2);                            /* a flag */
 	assert_int_equal(W("👍🏽"), 2);                            /* skin tone */
 	int cells;
 	assert_int_equal(tw_cluster("👨\xe2\x80\x8d👩\xe2\x80\x8d👧x", 19, &cells), 18);
-	assert_int_equal(cells, 2);
+	assert_int_equal(cells, 6);
+}
+
+/* The drawn form of one cluster, as a string, and its cells. */
+static int drawn(const char *s, char *out)
+{
+	size_t n;
+	int cells;
+	size_t used = tw_cluster_drawn(s, strlen(s), out, &n, &cells);
+	out[n] = '\0';
+	return used == strlen(s) ? cells : -1;
+}
+
+static void drawn_forms(void **state)
+{
+	(void)state;
+	char out[TW_DRAWN_MAX + 1];
+	assert_int_equal(drawn("👨\xe2\x80\x8d👩\xe2\x80\x8d👧", out), 6);
+	assert_string_equal(out, "👨👩👧");
+	assert_int_equal(drawn("👍🏽", out), 2);
+	assert_string_equal(out, "👍");
+	assert_int_equal(drawn("🏽", out), 2); /* a skin tone alone: its swatch */
+	assert_string_equal(out, "🏽");
+	assert_int_equal(drawn("\xe2\x9d\xa4\xef\xb8\x8f", out), 1);
+	assert_string_equal(out, "\xe2\x9d\xa4");
+	assert_int_equal(drawn("e\xcc\x81", out), 1); /* an accent stays */
+	assert_string_equal(out, "e\xcc\x81");
+	assert_int_equal(drawn("\xef\xbf\xbf", out), 1); /* U+FFFF: no width known */
+	assert_string_equal(out, "\xef\xbf\xbd");
+	assert_int_equal(drawn("\xff", out), 1); /* a stray byte */
+	assert_string_equal(out, "\xef\xbf\xbd");
+	/* A thousand accents: one cluster, drawn within its bound. */
+	char zalgo[1 + 2 * 1000 + 1] = "a";
+	for (int i = 0; i < 1000; i++)
+		memcpy(zalgo + 1 + 2 * i, "\xcc\x81", 2);
+	zalgo[sizeof(zalgo) - 1] = '\0';
+	assert_int_equal(drawn(zalgo, out), 1);
+	assert_true(strlen(out) <= TW_DRAWN_MAX);
 }
 
 static void wraps_at_words(void **state)
@@ -76,8 +116,12 @@ static void newlines_and_first_row_width(void **state)
 
 int main(void)
 {
+	/* Widths are the C library's, as ncurses counts them (textwidth.h). */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(widths),
+		cmocka_unit_test(drawn_forms),
 		cmocka_unit_test(wraps_at_words),
 		cmocka_unit_test(long_words_and_wide_characters),
 		cmocka_unit_test(newlines_and_first_row_width),
