@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- chatroom, text protocol ----------------------------------------------- */
 
@@ -62,8 +63,13 @@ static int text_feed(struct parse_state *st, const char *data, size_t len, void 
 
 static void binary_join(int index, const char *room, struct buffer *out)
 {
+	/* Each connection is a new user: an away one's pseudo stays held for
+	 * its session (the grace period), so names are never reused, across
+	 * --step rounds and runs alike. */
+	static unsigned serial;
 	char pseudo[32];
-	int n = snprintf(pseudo, sizeof(pseudo), "b%d", index);
+	int n = snprintf(pseudo, sizeof(pseudo), "b%d-%x.%x", index, (unsigned)getpid() & 0xffff,
+			 ++serial);
 	buffer_add(out, WIRE_MAGIC, WIRE_MAGIC_LEN);
 	struct wire_msg m = {.type = WIRE_HELLO, .version = WIRE_VERSION,
 			     .pseudo = {pseudo, (size_t)n},

@@ -23,3 +23,11 @@ bool bucket_take(struct token_bucket *b, double cost, int64_t now_ms)
 	b->tokens -= cost;
 	return true;
 }
+
+bool bucket_full(const struct token_bucket *b, int64_t now_ms)
+{
+	if (b->rate <= 0)
+		return true;
+	double elapsed = now_ms > b->last_ms ? (double)(now_ms - b->last_ms) : 0.0;
+	return b->tokens + elapsed * b->rate / 1000.0 >= b->burst;
+}

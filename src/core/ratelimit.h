@@ -20,5 +20,8 @@ struct token_bucket {
 void bucket_init(struct token_bucket *b, double rate, double burst, int64_t now_ms);
 /* Takes `cost` tokens if there are enough; false (and nothing taken) if not. */
 bool bucket_take(struct token_bucket *b, double cost, int64_t now_ms);
+/* True when it would be full by now: its owner may forget it, as a new
+ * bucket would be the same. */
+bool bucket_full(const struct token_bucket *b, int64_t now_ms);
 
 #endif

@@ -38,8 +38,13 @@
 
 static void conn_free(struct conn *c)
 {
-	if (c->pending)
-		abort(); /* the flush list must never hold a freed conn */
+	/* The flush list must never hold a freed conn. on_written no longer
+	 * marks a closed conn; should anything else, it is unmarked here
+	 * rather than taking every peer down with an abort. */
+	if (c->pending) {
+		log_warn("%s freed while marked for a flush", c->addr);
+		server_unmark_pending(c->server, c);
+	}
 	linereader_free(&c->lines);
 	wire_decoder_free(&c->frames);
 	outq_clear(&c->out);
@@ -170,10 +175,13 @@ static void on_written(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
 	c->writing = false;
+	/* A closed conn has nothing left to write: UV_ECANCELED arrives while
+	 * the handle closes, and so does a write libuv completed at once
+	 * (status 0), with frames still queued behind it. */
+	if (c->closing && !c->draining)
+		return;
 	if (status < 0) {
-		/* UV_ECANCELED arrives while the handle closes: nothing to do. */
-		if (!c->closing || c->draining)
-			conn_close(c, uv_strerror(status));
+		conn_close(c, uv_strerror(status));
 		return;
 	}
 	outq_consume(&c->out, c->inflight_bytes);
@@ -303,6 +311,7 @@ static void deliver_partial(struct conn *c)
 	size_t len;
 	if (linereader_take_partial(&c->lines, &line, &len) == 1) {
 		c->seen_line = true;
+		c->last_heard_ms = server_now_ms();
 		textpeer_on_line(&c->server->hub, c, line, len);
 	}
 }
@@ -310,7 +319,7 @@ static void deliver_partial(struct conn *c)
 static void on_partial_due(uv_timer_t *timer)
 {
 	struct conn *c = timer->data;
-	if (!c->closing)
+	if (!c->closing && c->doom == CONN_FINE)
 		deliver_partial(c);
 }
 
@@ -326,7 +335,9 @@ static void refuse_line(struct conn *c, int rc)
 static void read_lines(struct conn *c, const char *data, size_t len)
 {
 	linereader_feed(&c->lines, data, len);
-	while (!c->closing) {
+	/* A doomed peer (too far behind) is not served any more: it goes at
+	 * the next flush, and the rest of its input goes with it. */
+	while (!c->closing && c->doom == CONN_FINE) {
 		const char *line;
 		size_t n;
 		int rc = linereader_next(&c->lines, &line, &n);
@@ -337,9 +348,10 @@ static void read_lines(struct conn *c, const char *data, size_t len)
 			return;
 		}
 		c->seen_line = true;
+		c->last_heard_ms = server_now_ms();
 		textpeer_on_line(&c->server->hub, c, line, n);
 	}
-	if (c->closing)
+	if (c->closing || c->doom != CONN_FINE)
 		return;
 	if (linereader_has_partial(&c->lines))
 		uv_timer_start(&c->timer, on_partial_due,
@@ -387,7 +399,7 @@ static void watch_stash(struct conn *c)
 static void read_frames(struct conn *c, const char *data, size_t len)
 {
 	wire_feed(&c->frames, data, len);
-	while (!c->closing) {
+	while (!c->closing && c->doom == CONN_FINE) {
 		struct wire_msg m;
 		int rc = wire_next(&c->frames, &m);
 		if (rc == 0)
@@ -398,7 +410,9 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 			hub_refuse(c, c->frames.error_code, c->frames.cause, why);
 			return;
 		}
-		c->seen_line = true;
+		/* Only its welcome counts as its first line (binpeer.c): a
+		 * peer that PINGs without a HELLO still times out. */
+		c->last_heard_ms = server_now_ms();
 		binpeer_on_frame(&c->server->hub, c, &m);
 	}
 	if (!c->closing)
@@ -454,7 +468,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	struct conn *c = stream->data;
 	if (buf->base == c->server->read_buf)
 		c->server->read_buf_lent = false;
-	if (nread == 0 || c->closing)
+	if (nread == 0 || c->closing || c->doom != CONN_FINE)
 		return;
 	if (nread < 0) {
 		if (nread == UV_EOF) {
@@ -512,11 +526,20 @@ static void peer_address(struct conn *c)
 	int len = sizeof(ss);
 	c->ip[0] = '\0';
 	c->port = 0;
+	c->addr_key[0] = '\0';
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 			uv_ip6_name(a, c->ip, sizeof(c->ip));
 			c->port = ntohs(a->sin6_port);
+			/* An IPv4 client of a dual-stack socket stays itself. */
+			if (!IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+				struct sockaddr_in6 prefix = *a;
+				char ip[INET6_ADDRSTRLEN];
+				memset(prefix.sin6_addr.s6_addr + 8, 0, 8);
+				uv_ip6_name(&prefix, ip, sizeof(ip));
+				snprintf(c->addr_key, sizeof(c->addr_key), "%s/64", ip);
+			}
 		} else {
 			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 			uv_ip4_name(a, c->ip, sizeof(c->ip));
@@ -524,6 +547,8 @@ static void peer_address(struct conn *c)
 		}
 	}
 	snprintf(c->addr, sizeof(c->addr), "%s:%u", c->ip, c->port);
+	if (c->addr_key[0] == '\0')
+		snprintf(c->addr_key, sizeof(c->addr_key), "%s", c->ip);
 }
 
 int conn_accept(struct server *s, uv_stream_t *listener)
@@ -560,6 +585,7 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
 		    c->connected_ms);
 	bucket_init(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, c->connected_ms);
+	c->last_heard_ms = c->connected_ms;
 
 	server_add_conn(s, c);
 	log_info("%s connected", c->addr);

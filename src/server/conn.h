@@ -63,14 +63,18 @@ struct conn {
 	char ip[46];     /* INET6_ADDRSTRLEN */
 	unsigned port;
 	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
+	/* Its address as the per-address limits count it: the IP, or for
+	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
+	char addr_key[56];
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
 
 	int64_t connected_ms;
-	bool seen_line;           /* a first complete line arrived */
+	bool seen_line;           /* a first line arrived (binary: its welcome) */
 	bool heard_bytes;         /* anything at all arrived */
+	int64_t last_heard_ms;    /* its last line or frame */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
 	bool counted_address;     /* in the server's per-address counts */
 	unsigned address_count;   /* connections from its address, itself included */
@@ -78,6 +82,7 @@ struct conn {
 	struct token_bucket flood_bytes;
 	struct token_bucket flood_pictures; /* picture.c: bytes of pictures */
 	unsigned flood_strikes;   /* refused messages in a row */
+	struct token_bucket room_creations; /* rooms it may make (hub.c) */
 
 	enum conn_proto proto;
 	size_t magic_seen;        /* bytes of the binary hello read so far */

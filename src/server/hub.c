@@ -17,8 +17,14 @@
 #include "binpeer.h"
 #include "textpeer.h"
 
-/* A room nobody is in and nothing was said in goes after this long. */
-#define HUB_ROOM_IDLE_MS (5 * 60 * 1000)
+_Static_assert(sizeof(((struct conn *)0)->addr_key) <= USERS_ADDRESS_MAX,
+	       "an address key fits the users' tables");
+
+/* Rooms an address may make, kept while it may make fewer than a new one. */
+struct creator {
+	struct token_bucket rooms;
+	char key[USERS_ADDRESS_MAX];
+};
 
 /* xterm-256 colours that read well on dark and on light backgrounds. */
 static const int palette[HUB_PALETTE_SIZE] = {160, 28, 26, 130, 91, 31,
@@ -47,23 +53,27 @@ uint64_t hub_random_u64(void)
 	return v;
 }
 
-int hub_init(struct hub *h, size_t history_cap, int64_t return_grace_ms,
-	     char *clean_buf, size_t clean_cap)
+int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return_grace_ms,
+	     unsigned per_address, char *clean_buf, size_t clean_cap)
 {
 	memset(h, 0, sizeof(*h));
-	if (users_init(&h->users, return_grace_ms) < 0)
+	if (users_init(&h->users, return_grace_ms, per_address) < 0)
 		return -ENOMEM;
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
 	h->held_tail = &h->held;
+	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
-	return rooms_init(&h->rooms, history_cap);
+	return rooms_init(&h->rooms, history_cap, max_rooms);
 }
 
 void hub_free(struct hub *h)
 {
 	strcount_free(&h->pseudos);
+	if (h->creators != NULL)
+		g_hash_table_destroy(h->creators);
+	h->creators = NULL;
 	while (h->held != NULL) {
 		struct held_broadcast *b = h->held;
 		h->held = b->next;
@@ -78,6 +88,14 @@ void hub_free(struct hub *h)
 
 /* ---- history ------------------------------------------------------------ */
 
+static bool is_presence(const struct event *ev)
+{
+	return ev->kind == EVENT_JOIN || ev->kind == EVENT_LEAVE || ev->kind == EVENT_RETURN;
+}
+
+/* The same caps as live: at most rooms.max rooms come back, those where
+ * something was said most recently; arrivals and departures alone make
+ * no room (a file of 60 000 of them once made 60 000). */
 static void on_loaded_event(void *data, const struct event *ev)
 {
 	struct hub *h = data;
@@ -85,9 +103,13 @@ static void on_loaded_event(void *data, const struct event *ev)
 	size_t len = strlen(ev->room);
 	if (textproto_check_room(ev->room, len, &cause) < 0)
 		return;
-	struct room *room = rooms_get(&h->rooms, ev->room, len, hub_now_ms());
-	if (room == NULL)
-		return;
+	struct room *room = rooms_find(&h->rooms, ev->room, len);
+	if (room == NULL) {
+		if (is_presence(ev) && h->rooms.count >= h->rooms.max)
+			return;
+		if (rooms_make(&h->rooms, ev->room, len, hub_now_ms(), 0, 0, &room) < 0)
+			return;
+	}
 	/* The file does not say it; the room does, as at hub_publish. */
 	struct event loaded = *ev;
 	loaded.default_room = room->is_default;
@@ -100,6 +122,8 @@ int hub_load_history(struct hub *h, const char *path)
 	int rc = history_load(path, on_loaded_event, h, &last_id);
 	if (rc == 0 && last_id > h->last_event_id)
 		h->last_event_id = last_id;
+	rooms_reap(&h->rooms, hub_now_ms(), 0);
+	log_info("history: %zu rooms kept (at most %zu)", h->rooms.count, h->rooms.max);
 	return rc;
 }
 
@@ -156,7 +180,8 @@ static void on_durable(struct history_log *log, uint64_t id)
 static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 {
 	struct hub *h = log->data;
-	for (struct room *room = h->rooms.list; room != NULL; room = room->next)
+	/* Least recently active first: read back, the order is kept. */
+	for (struct room *room = h->rooms.oldest; room != NULL; room = room->newer)
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
 			if (ev->id <= up_to_id)
@@ -258,6 +283,8 @@ void hub_send_history(struct hub *h, struct conn *c, struct room *room)
 
 void hub_add(struct hub *h, struct conn *c)
 {
+	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
+		    hub_now_ms());
 	room_add_member(h->rooms.default_room, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -267,21 +294,23 @@ void hub_remove(struct hub *h, struct conn *c)
 	struct room *room = c->room;
 	if (room == NULL)
 		return;
+	/* The skeleton is not kept per conn: made again, as at the join. */
+	char skeleton[NAMES_SKELETON_MAX];
+	bool skeleton_ok = c->has_pseudo &&
+		names_skeleton(c->pseudo, strlen(c->pseudo), skeleton, sizeof(skeleton)) == 0;
 	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
 		hub_publish_presence(h, c, EVENT_LEAVE);
 		if (c->proto == CONN_BINARY)
 			users_token_away(&h->users, c->token, room->name, hub_now_ms());
-		else
-			users_departed(&h->users, c->pseudo, c->ip, room->name, c->user_id,
+		else if (skeleton_ok)
+			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, hub_now_ms());
 	}
 	room_remove_member(room, c, hub_now_ms());
 	if (c->has_pseudo) {
-		/* The skeleton is not kept per conn: made again, as at the join. */
-		char skeleton[NAMES_SKELETON_MAX];
-		if (names_skeleton(c->pseudo, strlen(c->pseudo), skeleton, sizeof(skeleton)) == 0)
+		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
 		int worn = palette_index(c->colour);
 		if (worn >= 0)
@@ -291,29 +320,38 @@ void hub_remove(struct hub *h, struct conn *c)
 
 /* Taken when someone present has the same skeleton: "Alice", "alice" and
  * "ａｌｉｃｅ" are one pseudo. */
-static bool pseudo_taken(const struct hub *h, const char *skeleton)
+bool hub_pseudo_taken(const struct hub *h, const char *skeleton)
 {
 	return strcount_get(&h->pseudos, skeleton) > 0;
 }
 
-/* A colour nobody present wears, when one is left. */
-static int pick_colour(const struct hub *h)
+/* A colour nobody present wears (nor `avoid`), when one is left. */
+int hub_pick_colour(const struct hub *h, int avoid)
 {
-	size_t free_count = 0;
-	for (size_t i = 0; i < HUB_PALETTE_SIZE; i++)
-		free_count += h->colour_wearers[i] == 0;
-	uint64_t pick = hub_random_u64() % (free_count ? free_count : HUB_PALETTE_SIZE);
-	for (size_t i = 0; i < HUB_PALETTE_SIZE; i++)
-		if (free_count == 0 || h->colour_wearers[i] == 0) {
-			if (pick == 0)
-				return palette[i];
-			pick--;
+	bool usable[HUB_PALETTE_SIZE];
+	size_t usable_count = 0;
+	for (int pass = 0; pass < 3 && usable_count == 0; pass++)
+		for (size_t i = 0; i < HUB_PALETTE_SIZE; i++) {
+			/* Pass 0: free and not avoided; 1: not avoided; 2: any. */
+			usable[i] = (pass == 2 || palette[i] != avoid) &&
+				    (pass >= 1 || h->colour_wearers[i] == 0);
+			usable_count += usable[i];
 		}
+	uint64_t pick = hub_random_u64() % usable_count;
+	for (size_t i = 0; i < HUB_PALETTE_SIZE; i++)
+		if (usable[i] && pick-- == 0)
+			return palette[i];
 	return palette[0];
 }
 
-int hub_check_pseudo(const struct hub *h, const char *pseudo, size_t len,
-		     char *skeleton, char *why, size_t why_len)
+uint64_t hub_new_user_id(void)
+{
+	/* JSON numbers are doubles: keep IDs within their 53 exact bits. */
+	return (hub_random_u64() & ((1ull << 53) - 1)) | 1;
+}
+
+int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseudo,
+		     size_t len, char *skeleton, char *why, size_t why_len)
 {
 	const char *cause;
 	if (textproto_check_pseudo(pseudo, len, &cause) < 0) {
@@ -324,9 +362,21 @@ int hub_check_pseudo(const struct hub *h, const char *pseudo, size_t len,
 		snprintf(why, why_len, "le pseudo contient un caractère interdit");
 		return -EINVAL;
 	}
-	if (pseudo_taken(h, skeleton)) {
+	if (hub_pseudo_taken(h, skeleton)) {
 		snprintf(why, why_len, "le pseudo %.*s est déjà pris", (int)len, pseudo);
 		return -EEXIST;
+	}
+	switch (users_held(&h->users, skeleton, c->addr_key)) {
+	case USERS_HELD_FOR_SESSION:
+		snprintf(why, why_len, "le pseudo %.*s est réservé à une session interrompue, "
+			 "réessayez plus tard", (int)len, pseudo);
+		return -EEXIST;
+	case USERS_HELD_FOR_ADDRESS:
+		snprintf(why, why_len, "le pseudo %.*s est réservé quelques minutes à son adresse",
+			 (int)len, pseudo);
+		return -EEXIST;
+	case USERS_FREE:
+		break;
 	}
 	return 0;
 }
@@ -336,14 +386,15 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 {
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
-	c->colour = colour >= 0 ? colour : pick_colour(h);
+	c->colour = colour >= 0 ? colour : hub_pick_colour(h, -1);
 	c->has_pseudo = true;
 	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
+	/* Whoever held it before has it no more (its address took it anew). */
+	users_forget_departure(&h->users, skeleton);
 	int worn = palette_index(c->colour);
 	if (worn >= 0)
 		h->colour_wearers[worn]++;
-	/* JSON numbers are doubles: keep IDs within their 53 exact bits. */
-	c->user_id = user_id != 0 ? user_id : (hub_random_u64() & ((1ull << 53) - 1)) | 1;
+	c->user_id = user_id != 0 ? user_id : hub_new_user_id();
 }
 
 void hub_place(struct hub *h, struct conn *c, struct room *to)
@@ -369,22 +420,83 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 	c->live_since_event = h->last_event_id;
 }
 
-struct room *hub_room(struct hub *h, const char *name, size_t len, const char **cause)
+/* The bucket of rooms c's address may still make; NULL when out of memory
+ * (the connection's own bucket still holds). */
+static struct token_bucket *creator_bucket(struct hub *h, const struct conn *c, int64_t now)
 {
-	if (len == 0)
-		return h->rooms.default_room;
-	if (textproto_check_room(name, len, cause) < 0)
+	struct creator *cr = g_hash_table_lookup(h->creators, c->addr_key);
+	if (cr != NULL)
+		return &cr->rooms;
+	cr = calloc(1, sizeof(*cr));
+	if (cr == NULL)
 		return NULL;
-	struct room *room = rooms_get(&h->rooms, name, len, hub_now_ms());
-	if (room == NULL)
-		*cause = "mémoire insuffisante";
-	return room;
+	snprintf(cr->key, sizeof(cr->key), "%s", c->addr_key);
+	bucket_init(&cr->rooms, HUB_ROOMS_PER_ADDRESS / 60.0, HUB_ROOMS_PER_ADDRESS, now);
+	g_hash_table_insert(h->creators, cr->key, cr);
+	return &cr->rooms;
 }
 
-bool hub_within_rate(struct hub *h, struct conn *c, size_t len)
+/* c may make one more room now: charged to it and to its address. */
+static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
+{
+	if (!bucket_take(&c->room_creations, 1.0, now))
+		return false;
+	struct token_bucket *address = creator_bucket(h, c, now);
+	if (address != NULL && !bucket_take(address, 1.0, now)) {
+		c->room_creations.tokens += 1.0; /* given back: nothing was made */
+		return false;
+	}
+	return true;
+}
+
+struct room *hub_find_room(const struct hub *h, const char *name, size_t len)
+{
+	char clean[TEXT_MAX_ROOM + 1];
+	const char *cause;
+	if (len == 0)
+		return h->rooms.default_room;
+	if (textproto_normalise_room(name, len, clean, sizeof(clean), &len, &cause) < 0)
+		return NULL;
+	return rooms_find(&h->rooms, clean, len);
+}
+
+struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t typed_len,
+		      const char **cause)
+{
+	/* As the user typed it ("#Général "), then as it is checked and kept. */
+	char name[TEXT_MAX_ROOM + 1];
+	size_t len;
+	if (typed_len == 0)
+		return h->rooms.default_room;
+	if (textproto_normalise_room(typed, typed_len, name, sizeof(name), &len, cause) < 0 ||
+	    textproto_check_room(name, len, cause) < 0)
+		return NULL;
+	struct room *room = rooms_find(&h->rooms, name, len);
+	if (room != NULL)
+		return room;
+	int64_t now = hub_now_ms();
+	if (c != NULL && !may_make_room(h, c, now)) {
+		*cause = "trop de salons créés, réessayez dans une minute";
+		return NULL;
+	}
+	int rc = rooms_make(&h->rooms, name, len, now, HUB_ROOM_REAP_MS, HUB_ROOM_EVICT_MS, &room);
+	if (rc == -ENOSPC) {
+		snprintf(h->cause, sizeof(h->cause),
+			 "trop de salons sur ce serveur (%zu) : rejoignez-en un", h->rooms.max);
+		*cause = h->cause;
+		log_warn("%s may not make a room: %zu rooms already", c != NULL ? c->addr : "the server",
+			 h->rooms.count);
+	} else if (rc < 0) {
+		*cause = rc == -ENOMEM ? "mémoire insuffisante"
+				       : "le nom du salon contient un caractère interdit";
+	}
+	return rc == 0 ? room : NULL;
+}
+
+bool hub_charge(struct hub *h, struct conn *c, unsigned cost, size_t len)
 {
 	int64_t now = hub_now_ms();
-	if (bucket_take(&c->flood_messages, 1.0, now) &&
+	if (bucket_take(&c->flood_messages, (double)cost, now) &&
 	    bucket_take(&c->flood_bytes, (double)len, now)) {
 		c->flood_strikes = 0;
 		return true;
@@ -398,6 +510,11 @@ bool hub_within_rate(struct hub *h, struct conn *c, size_t len)
 		hub_error(c, WIRE_ERR_FLOOD, "trop de messages, ralentissez (message ignoré)");
 	}
 	return false;
+}
+
+bool hub_within_rate(struct hub *h, struct conn *c, size_t len)
+{
+	return hub_charge(h, c, HUB_COST_LINE, len);
 }
 
 void hub_error(struct conn *c, uint16_t code, const char *text)
@@ -416,11 +533,19 @@ void hub_refuse(struct conn *c, uint16_t code, const char *text, const char *why
 	conn_close_after_flush(c, why);
 }
 
+static gboolean creator_done(gpointer key, gpointer value, gpointer now)
+{
+	(void)key;
+	const struct creator *cr = value;
+	return bucket_full(&cr->rooms, *(const int64_t *)now);
+}
+
 void hub_tick(struct hub *h)
 {
 	int64_t now = hub_now_ms();
-	rooms_reap_idle(&h->rooms, now, HUB_ROOM_IDLE_MS);
+	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
+	g_hash_table_foreach_remove(h->creators, creator_done, &now);
 }
 
 size_t hub_visible_members(const struct room *room)

@@ -37,6 +37,26 @@ struct held_broadcast {
 /* Colours handed to newcomers (hub.c). */
 #define HUB_PALETTE_SIZE 12
 
+/* What a request costs in flood tokens (--flood-burst at once, then
+ * --flood-rate a second), in proportion to the server's work. */
+#define HUB_COST_LINE 1     /* a message, a hello, a ping */
+#define HUB_COST_LIST 2     /* who is here, the rooms */
+#define HUB_COST_GAP 5      /* the events after an id, one frame each */
+#define HUB_COST_JOIN 5     /* two notices, a room's history, file writes */
+#define HUB_COST_HISTORY 20 /* a room's history as JSON: megabytes; every 2 s */
+
+/* Rooms one connection, and one address, may make: this many at once,
+ * then as many a minute. A class sets up its rooms; a flood of new names
+ * is refused. */
+#define HUB_ROOMS_PER_CONN 10
+#define HUB_ROOMS_PER_ADDRESS 30
+/* A room of arrivals and departures only goes once empty this long (a
+ * picture still being decoded for it may come in meanwhile). */
+#define HUB_ROOM_REAP_MS 5000
+/* At the cap, a new room replaces the least recently active empty room
+ * when nothing was said there for this long. */
+#define HUB_ROOM_EVICT_MS (60 * 60 * 1000)
+
 struct hub {
 	struct rooms rooms;
 	struct users users;
@@ -49,15 +69,21 @@ struct hub {
 	 * same in a room of ten or of ten thousand. */
 	struct strcount pseudos;      /* skeletons of the named conns */
 	unsigned colour_wearers[HUB_PALETTE_SIZE]; /* named conns by colour */
+	/* Rooms each address may still make (address key -> bucket); an
+	 * entry goes once its bucket is full again. */
+	GHashTable *creators;
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
-	/* Scratch space for one sanitised line. */
+	/* Scratch space for one sanitised line, and for a refusal's words. */
 	char *clean;
 	size_t clean_cap;
+	char cause[96];
 };
 
-int hub_init(struct hub *h, size_t history_cap, int64_t return_grace_ms,
-	     char *clean_buf, size_t clean_cap);
+/* max_rooms counts the default room; per_address is how many sessions
+ * (and departures) one address may keep (users.h). */
+int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return_grace_ms,
+	     unsigned per_address, char *clean_buf, size_t clean_cap);
 void hub_free(struct hub *h);
 
 /* Loads the history file into the rooms (start-up, blocking). */
@@ -71,7 +97,7 @@ void hub_add(struct hub *h, struct conn *c);
 void hub_remove(struct hub *h, struct conn *c);
 
 /* Once a second: forget rooms empty of people and of history, and
- * departures past their grace period. */
+ * departures and sessions past their grace period. */
 void hub_tick(struct hub *h);
 
 /* ---- for the protocol modules (textpeer.c, binpeer.c) ------------------- */
@@ -86,16 +112,29 @@ void hub_publish(struct hub *h, struct room *room, struct event *ev,
 /* c's arrival (told to all, c too) or departure (to the others). */
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind);
 
-/* Checks a new pseudo; 0, or -EINVAL/-EEXIST with the reason in why. The
- * pseudo's identity goes to skeleton (NAMES_SKELETON_MAX bytes). */
-int hub_check_pseudo(const struct hub *h, const char *pseudo, size_t len,
-		     char *skeleton, char *why, size_t why_len);
+/* Checks a new pseudo for c: well formed, nobody present with a look-alike,
+ * not held for an away user (users.h). 0, or -EINVAL/-EEXIST with the
+ * reason in why. The pseudo's identity goes to skeleton
+ * (NAMES_SKELETON_MAX bytes). */
+int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseudo,
+		     size_t len, char *skeleton, char *why, size_t why_len);
+/* Somebody present goes by that skeleton. */
+bool hub_pseudo_taken(const struct hub *h, const char *skeleton);
+/* A new user ID, and a colour nobody present wears (other than `avoid`
+ * when it can). */
+uint64_t hub_new_user_id(void);
+int hub_pick_colour(const struct hub *h, int avoid);
 /* Gives c its pseudo; user_id 0 and colour -1 pick new ones. */
 void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	      const char *skeleton, uint64_t user_id, int colour);
-/* The room of that name, made if missing (len 0: the default room);
- * NULL with *cause for a bad name. */
-struct room *hub_room(struct hub *h, const char *name, size_t len, const char **cause);
+/* The room of that name (as a user typed it: textproto_normalise_room) or
+ * of a look-alike, made for c if missing (len 0: the default room). NULL
+ * with *cause for a bad name, or when c (NULL: nobody in particular) may
+ * not make a room now or there are too many. */
+struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t typed_len,
+		      const char **cause);
+/* The same, never made: NULL when there is none. */
+struct room *hub_find_room(const struct hub *h, const char *typed, size_t typed_len);
 /* Moves c: departure notice, history of the new room, then c is in it
  * (the caller announces the arrival). */
 void hub_move(struct hub *h, struct conn *c, struct room *to);
@@ -109,7 +148,10 @@ void hub_send_history(struct hub *h, struct conn *c, struct room *room);
  * only to be sent its history. What /rooms and ROOMS count. */
 size_t hub_visible_members(const struct room *room);
 
-/* Flood control: false (and the peer told, or dropped) when over. */
+/* Flood control: takes cost tokens and len bytes from c's budget; false
+ * (and the peer told, or dropped) when over. */
+bool hub_charge(struct hub *h, struct conn *c, unsigned cost, size_t len);
+/* The same for one message of len bytes. */
 bool hub_within_rate(struct hub *h, struct conn *c, size_t len);
 
 /* Sends f to c and drops the caller's reference (f may be NULL). */

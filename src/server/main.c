@@ -150,10 +150,15 @@ static const struct setting rows[] = {
 	 .help = "peers at once, in all and from one address"},
 	{"HANDSHAKE_TIMEOUT", "handshake-timeout", 0, "SECONDS", &settings_seconds,
 	 FIELD(server.handshake_ms), .min = 1, .help = "time to send a first line"},
+	{"IDLE_TIMEOUT", "idle-timeout", 0, "SECONDS", &settings_seconds,
+	 FIELD(server.idle_ms), .min = 0,
+	 .help = "a peer without a pseudo quiet this long is dropped; 0: never"},
+	{"MAX_ROOMS", "max-rooms", 0, "N", &settings_count, FIELD(server.max_rooms), .min = 1,
+	 .max = 1000000, .cause = "invalid number of rooms (1-1000000)", .help = "rooms at most"},
 	{"RETURN_GRACE", "return-grace", 0, "SECONDS", &settings_seconds,
 	 FIELD(server.return_grace_ms), .min = 0,
-	 .help = "a text peer back under the same pseudo from the same address this soon "
-		 "is welcomed back; 0: never"},
+	 .help = "how long an away user's pseudo is held and it may come back as itself; "
+		 "0: never"},
 	{"COALESCE_US", "coalesce-us", 0, "N", &settings_uint, FIELD(server.coalesce_us),
 	 .max = 100000, .cause = "at most 100000 microseconds",
 	 .help = "flush at most every N microseconds, so a busy room's messages share "
@@ -221,6 +226,8 @@ int main(int argc, char **argv)
 			.max_per_address = SERVER_DEFAULT_MAX_PER_ADDRESS,
 			.handshake_ms = SERVER_DEFAULT_HANDSHAKE_MS,
 			.return_grace_ms = SERVER_DEFAULT_RETURN_GRACE_MS,
+			.idle_ms = SERVER_DEFAULT_IDLE_MS,
+			.max_rooms = ROOMS_DEFAULT_MAX,
 			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
 		},
 		.address = "127.0.0.1",

@@ -5,16 +5,43 @@
 #include <string.h>
 
 #include "conn.h"
+#include "frame.h"
 
-static struct room *room_new(const char *name, size_t len, int64_t now_ms)
+/* ---- activity order ----------------------------------------------------- */
+
+static void unlink_room(struct rooms *r, struct room *room)
 {
-	struct room *room = calloc(1, sizeof(*room));
-	if (room == NULL)
-		return NULL;
-	memcpy(room->name, name, len);
-	room->name[len] = '\0';
-	room->empty_since_ms = now_ms;
-	return room;
+	if (room->newer != NULL)
+		room->newer->older = room->older;
+	else
+		r->newest = room->older;
+	if (room->older != NULL)
+		room->older->newer = room->newer;
+	else
+		r->oldest = room->newer;
+	room->newer = room->older = NULL;
+}
+
+static void link_newest(struct rooms *r, struct room *room)
+{
+	room->newer = NULL;
+	room->older = r->newest;
+	if (r->newest != NULL)
+		r->newest->newer = room;
+	else
+		r->oldest = room;
+	r->newest = room;
+}
+
+/* ---- making and dropping ------------------------------------------------ */
+
+static void drop_history_frame(struct rooms *r, struct room *room)
+{
+	if (room->history_frame == NULL)
+		return;
+	r->frame_bytes -= room->history_frame->len;
+	frame_unref(room->history_frame);
+	room->history_frame = NULL;
 }
 
 static void room_free(struct rooms *r, struct room *room)
@@ -22,15 +49,33 @@ static void room_free(struct rooms *r, struct room *room)
 	for (size_t i = 0; i < room->recent_count; i++)
 		event_copy_free(&room->recent[(room->recent_head + i) % r->history_cap]);
 	free(room->recent);
+	drop_history_frame(r, room);
 	free(room);
 }
 
-int rooms_init(struct rooms *r, size_t history_cap)
+/* Only empty rooms go: no conn ever points at a dropped room. */
+static void drop_room(struct rooms *r, struct room *room)
+{
+	g_hash_table_remove(r->by_skeleton, room->skeleton);
+	unlink_room(r, room);
+	r->count--;
+	room_free(r, room);
+}
+
+static bool is_history(const struct room *room)
+{
+	return room->is_default || room->member_count > 0 || room->said > 0;
+}
+
+int rooms_init(struct rooms *r, size_t history_cap, size_t max)
 {
 	memset(r, 0, sizeof(*r));
 	r->history_cap = history_cap;
-	struct room *room = rooms_get(r, ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME), 0);
-	if (room == NULL)
+	r->max = max > 0 ? max : 1;
+	/* Keys are the rooms' own skeletons: the table frees nothing. */
+	r->by_skeleton = g_hash_table_new(g_str_hash, g_str_equal);
+	struct room *room;
+	if (rooms_make(r, ROOM_DEFAULT_NAME, strlen(ROOM_DEFAULT_NAME), 0, 0, 0, &room) < 0)
 		return -ENOMEM;
 	room->is_default = true;
 	r->default_room = room;
@@ -39,54 +84,96 @@ int rooms_init(struct rooms *r, size_t history_cap)
 
 void rooms_free(struct rooms *r)
 {
-	struct room *room = r->list;
+	struct room *room = r->newest;
 	while (room != NULL) {
-		struct room *next = room->next;
+		struct room *older = room->older;
 		room_free(r, room);
-		room = next;
+		room = older;
 	}
-	r->list = NULL;
+	if (r->by_skeleton != NULL)
+		g_hash_table_destroy(r->by_skeleton);
+	r->by_skeleton = NULL;
+	r->newest = r->oldest = NULL;
 	r->count = 0;
 }
 
 struct room *rooms_find(const struct rooms *r, const char *name, size_t len)
 {
-	for (struct room *room = r->list; room != NULL; room = room->next)
-		if (strlen(room->name) == len && memcmp(room->name, name, len) == 0)
-			return room;
-	return NULL;
-}
-
-struct room *rooms_get(struct rooms *r, const char *name, size_t len,
-		       int64_t now_ms)
-{
-	struct room *room = rooms_find(r, name, len);
-	if (room != NULL || len > TEXT_MAX_ROOM)
-		return room;
-	room = room_new(name, len, now_ms);
-	if (room == NULL)
+	char skeleton[NAMES_SKELETON_MAX];
+	if (names_skeleton(name, len, skeleton, sizeof(skeleton)) < 0)
 		return NULL;
-	room->next = r->list;
-	r->list = room;
-	r->count++;
-	return room;
+	return g_hash_table_lookup(r->by_skeleton, skeleton);
 }
 
-void rooms_reap_idle(struct rooms *r, int64_t now_ms, int64_t idle_ms)
+size_t rooms_reap(struct rooms *r, int64_t now_ms, int64_t reap_ms)
 {
-	struct room **link = &r->list;
-	while (*link != NULL) {
-		struct room *room = *link;
-		if (!room->is_default && room->member_count == 0 &&
-		    room->recent_count == 0 && now_ms - room->empty_since_ms >= idle_ms) {
-			*link = room->next;
-			r->count--;
-			room_free(r, room);
-		} else {
-			link = &room->next;
+	size_t dropped = 0;
+	struct room *room = r->oldest;
+	while (room != NULL) {
+		struct room *newer = room->newer;
+		if (!is_history(room) && now_ms - room->empty_since_ms >= reap_ms) {
+			drop_room(r, room);
+			dropped++;
+		}
+		room = newer;
+	}
+	return dropped;
+}
+
+/* The least recently active empty room, if it has been quiet that long. */
+static bool evict_one(struct rooms *r, int64_t now_ms, int64_t evict_ms)
+{
+	for (struct room *room = r->oldest; room != NULL; room = room->newer) {
+		if (now_ms - room->active_ms < evict_ms)
+			return false; /* the newer ones are newer still */
+		if (!room->is_default && room->member_count == 0) {
+			drop_room(r, room);
+			return true;
 		}
 	}
+	return false;
 }
+
+int rooms_make(struct rooms *r, const char *name, size_t len, int64_t now_ms,
+	       int64_t reap_ms, int64_t evict_ms, struct room **out)
+{
+	char skeleton[NAMES_SKELETON_MAX];
+	if (len > TEXT_MAX_ROOM || names_skeleton(name, len, skeleton, sizeof(skeleton)) < 0)
+		return -EINVAL;
+	if (g_hash_table_contains(r->by_skeleton, skeleton))
+		return -EEXIST; /* a look-alike: the caller should have found it */
+	if (r->count >= r->max && rooms_reap(r, now_ms, reap_ms) == 0 &&
+	    !evict_one(r, now_ms, evict_ms))
+		return -ENOSPC;
+	struct room *room = calloc(1, sizeof(*room));
+	if (room == NULL)
+		return -ENOMEM;
+	memcpy(room->skeleton, skeleton, sizeof(skeleton));
+	memcpy(room->name, name, len);
+	room->name[len] = '\0';
+	room->empty_since_ms = now_ms;
+	room->active_ms = now_ms;
+	g_hash_table_insert(r->by_skeleton, room->skeleton, room);
+	link_newest(r, room);
+	r->count++;
+	*out = room;
+	return 0;
+}
+
+size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
+{
+	size_t n = 0;
+	if (max > 0)
+		out[n++] = r->default_room;
+	for (int pass = 0; pass < 2; pass++)
+		for (const struct room *room = r->newest; room != NULL && n < max;
+		     room = room->older)
+			if (!room->is_default && (room->member_count > 0) == (pass == 0))
+				out[n++] = room;
+	return n;
+}
+
+/* ---- members ------------------------------------------------------------ */
 
 void room_add_member(struct room *room, struct conn *c)
 {
@@ -113,8 +200,20 @@ void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
 		room->empty_since_ms = now_ms;
 }
 
+/* ---- history ------------------------------------------------------------ */
+
+static bool is_said(const struct event *ev)
+{
+	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
+}
+
 int room_remember(struct rooms *r, struct room *room, const struct event *ev)
 {
+	room->active_ms = ev->time_ms;
+	if (r->newest != room) {
+		unlink_room(r, room);
+		link_newest(r, room);
+	}
 	if (r->history_cap == 0)
 		return 0;
 	if (room->recent == NULL) {
@@ -126,9 +225,12 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev)
 	int rc = event_copy_init(&copy, ev);
 	if (rc < 0)
 		return rc;
+	room->said += is_said(ev);
 	if (room->recent_count == r->history_cap) {
-		event_copy_free(&room->recent[room->recent_head]);
-		room->recent[room->recent_head] = copy;
+		struct event_copy *oldest = &room->recent[room->recent_head];
+		room->said -= is_said(&oldest->ev);
+		event_copy_free(oldest);
+		*oldest = copy;
 		room->recent_head = (room->recent_head + 1) % r->history_cap;
 	} else {
 		room->recent[(room->recent_head + room->recent_count) % r->history_cap] = copy;
@@ -141,4 +243,16 @@ const struct event *room_recent(const struct rooms *r, const struct room *room,
 				size_t i)
 {
 	return &room->recent[(room->recent_head + i) % r->history_cap].ev;
+}
+
+void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,
+			int64_t now_ms)
+{
+	drop_history_frame(r, room);
+	if (r->frame_bytes + f->len > ROOMS_FRAME_BYTES)
+		return;
+	r->frame_bytes += f->len;
+	room->history_frame = frame_ref(f);
+	room->history_upto = upto;
+	room->history_built_ms = now_ms;
 }

@@ -2,23 +2,33 @@
  * room: a named room, its members and its recent history in memory.
  *
  * struct rooms (held by the hub) owns every struct room; a room owns the
- * copies of its last `history_cap` events. Members are conns linked through
- * their member_* fields; a room never frees a conn.
+ * copies of its last `history_cap` events and the HISTORY frame built from
+ * them. Members are conns linked through their member_* fields; a room
+ * never frees a conn.
+ *
+ * Rooms are bounded: at most `max` of them, found in O(1) by the skeleton
+ * of their name (names.h), so look-alike names are one room. A room whose
+ * remembered events are only arrivals and departures is not history: once
+ * nobody has been in it for a while it goes, its ring with it.
  */
 #ifndef CHATROOM_ROOM_H
 #define CHATROOM_ROOM_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "event.h"
+#include "names.h"
 #include "textproto.h"
 
 struct conn;
+struct frame;
 
 struct room {
-	char name[TEXT_MAX_ROOM + 1];
+	char name[TEXT_MAX_ROOM + 1];     /* as its maker spelt it */
+	char skeleton[NAMES_SKELETON_MAX]; /* its identity (the hash key) */
 	bool is_default;
 	struct conn *members;
 	size_t member_count;
@@ -26,29 +36,61 @@ struct room {
 	struct event_copy *recent;
 	size_t recent_head;
 	size_t recent_count;
+	size_t said;            /* of which messages and pictures */
 	int64_t empty_since_ms; /* when it last became empty */
-	struct room *next;
+	int64_t active_ms;      /* its last event, or its making */
+	/* Most recently active first (struct rooms). */
+	struct room *newer, *older;
+	/* A HISTORY frame of its events up to history_upto, built at
+	 * history_built_ms: a burst of requests costs one serialisation. It
+	 * outlives the room's next events; binpeer.c judges when it serves. */
+	struct frame *history_frame;
+	uint64_t history_upto;
+	int64_t history_built_ms;
 };
 
 struct rooms {
-	struct room *list;
+	GHashTable *by_skeleton; /* skeleton -> struct room */
+	struct room *newest, *oldest;
 	size_t count;
+	size_t max;              /* rooms at most, the default one included */
 	size_t history_cap;
+	size_t frame_bytes;      /* held in the rooms' HISTORY frames */
 	struct room *default_room;
 };
 
 #define ROOM_DEFAULT_NAME "general"
+/* A thousand rooms of a hundred events: about 13 MiB of rings at most,
+ * far more rooms than one server's people use at once. */
+#define ROOMS_DEFAULT_MAX 1000
+/* HISTORY frames kept at once, in all: a few dozen busy rooms' worth. Past
+ * it a frame is built for each request, which its asker pays for. */
+#define ROOMS_FRAME_BYTES (64u * 1024 * 1024)
+/* For this long after it was built, a room's HISTORY frame still serves
+ * when only arrivals and departures came since: a JOIN storm between big
+ * rooms then costs no serialisation per JOIN (binpeer.c). */
+#define ROOMS_FRAME_REUSE_MS 2000
 
 /* Makes the registry with its default room. 0 or -ENOMEM. */
-int rooms_init(struct rooms *r, size_t history_cap);
+int rooms_init(struct rooms *r, size_t history_cap, size_t max);
 void rooms_free(struct rooms *r);
 
+/* The room of that name or of a look-alike; NULL when there is none. */
 struct room *rooms_find(const struct rooms *r, const char *name, size_t len);
-/* Finds or creates; NULL when out of memory. The name must be checked. */
-struct room *rooms_get(struct rooms *r, const char *name, size_t len,
-		       int64_t now_ms);
-/* Drops rooms that have had no members and no history for idle_ms. */
-void rooms_reap_idle(struct rooms *r, int64_t now_ms, int64_t idle_ms);
+/*
+ * Makes a room (the name checked, and not found). At the cap, first drops
+ * rooms that are not history and empty for reap_ms, then the least
+ * recently active empty room quiet for evict_ms. 0 with *out, -ENOSPC when
+ * at the cap still, -EEXIST (a look-alike is there), -EINVAL or -ENOMEM.
+ */
+int rooms_make(struct rooms *r, const char *name, size_t len, int64_t now_ms,
+	       int64_t reap_ms, int64_t evict_ms, struct room **out);
+/* Drops every room that is not history and has been empty for reap_ms;
+ * returns how many went. */
+size_t rooms_reap(struct rooms *r, int64_t now_ms, int64_t reap_ms);
+/* Up to max rooms for a listing: the default one, then those with people,
+ * then the others, each most recently active first. Returns how many. */
+size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max);
 
 void room_add_member(struct room *room, struct conn *c);
 void room_remove_member(struct room *room, struct conn *c, int64_t now_ms);
@@ -58,5 +100,9 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev);
 /* The i-th remembered event, oldest first (i < recent_count). */
 const struct event *room_recent(const struct rooms *r, const struct room *room,
 				size_t i);
+/* Keeps f (a reference is taken) as the room's HISTORY frame of the
+ * events up to upto, built at now_ms, when the budget allows. */
+void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,
+		       int64_t now_ms);
 
 #endif

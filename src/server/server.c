@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ const char *server_admit(struct server *s, struct conn *c)
 
 void server_add_conn(struct server *s, struct conn *c)
 {
-	unsigned n = strcount_add(&s->per_address, c->ip);
+	unsigned n = strcount_add(&s->per_address, c->addr_key);
 	c->counted_address = n > 0;
 	c->address_count = n;
 	c->prev = NULL;
@@ -53,7 +54,7 @@ static void finish_stop_if_idle(struct server *s);
 void server_remove_conn(struct server *s, struct conn *c)
 {
 	if (c->counted_address)
-		strcount_remove(&s->per_address, c->ip);
+		strcount_remove(&s->per_address, c->addr_key);
 	c->counted_address = false;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -179,7 +180,16 @@ static void on_flush(uv_prepare_t *prepare)
 	textlog_kick(&s->chatlog);
 }
 
-/* Peers that never said a first line, or stay too far behind. */
+/* A text peer without a pseudo that has been quiet too long. Binary
+ * peers have one from their welcome on (and the handshake before). */
+static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t now)
+{
+	return !c->has_pseudo && c->proto != CONN_BINARY && s->cfg.idle_ms > 0 &&
+	       now - c->last_heard_ms > (int64_t)s->cfg.idle_ms;
+}
+
+/* Peers that never said a first line (a binary one: never got its
+ * welcome), anonymous ones gone quiet, or those too far behind. */
 static void sweep_conns(struct server *s)
 {
 	int64_t now = server_now_ms();
@@ -194,6 +204,10 @@ static void sweep_conns(struct server *s)
 			hub_refuse(c, WIRE_ERR_TIMEOUT,
 				   "délai dépassé : envoyez une première ligne (Hello|pseudo)",
 				   "handshake timeout");
+		} else if (idle_anonymous(s, c, now)) {
+			hub_refuse(c, WIRE_ERR_TIMEOUT,
+				   "délai dépassé : inactif sans pseudo (Hello|pseudo)",
+				   "idle without a pseudo");
 		} else if (c->soft_since_ms != 0 &&
 			   now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms) {
 			conn_close(c, "slow reader: behind for too long");
@@ -428,7 +442,11 @@ int server_start(struct server *s, uv_loop_t *loop,
 	s->loop = loop;
 	s->cfg = *cfg;
 	fit_file_limit(s);
-	int rc = hub_init(&s->hub, cfg->history_size, (int64_t)cfg->return_grace_ms,
+	/* An address keeps twice the sessions it may have connections: every
+	 * one of them, and as many away. */
+	int rc = hub_init(&s->hub, cfg->history_size, cfg->max_rooms,
+			  (int64_t)cfg->return_grace_ms,
+			  cfg->max_per_address > UINT_MAX / 2 ? UINT_MAX : 2 * cfg->max_per_address,
 			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0)
 		rc = strcount_init(&s->per_address);

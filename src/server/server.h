@@ -46,6 +46,8 @@ struct server_config {
 	size_t max_connections;
 	unsigned max_per_address;
 	unsigned handshake_ms;     /* time to send a first line */
+	unsigned idle_ms;          /* a peer without a pseudo quiet this long goes (0: never) */
+	size_t max_rooms;          /* rooms at most, the default one included */
 	unsigned return_grace_ms;  /* a text peer back this soon is welcomed back */
 	/* Flushes at most this often (0: every loop turn). A busy room's
 	 * messages then share fewer, larger writes. */
@@ -76,6 +78,9 @@ struct server_config {
 /* Many people may share one address behind a NAT. */
 #define SERVER_DEFAULT_MAX_PER_ADDRESS 256
 #define SERVER_DEFAULT_HANDSHAKE_MS 60000
+/* An anonymous reader holds a slot; five quiet minutes is long for one
+ * that means to talk (one with a pseudo may stay quiet). */
+#define SERVER_DEFAULT_IDLE_MS (5 * 60 * 1000)
 /* Long enough for a reconnect after a network change or a laptop lid. */
 #define SERVER_DEFAULT_RETURN_GRACE_MS (5 * 60 * 1000)
 /* 64 MiB: months of a busy room, compacted in well under a second. */

@@ -33,23 +33,26 @@ void textpeer_send_history(struct hub *h, struct conn *c, struct room *room)
 
 static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_t len)
 {
-	char skeleton[NAMES_SKELETON_MAX], why[96];
-	if (hub_check_pseudo(h, pseudo, len, skeleton, why, sizeof(why)) < 0) {
+	char skeleton[NAMES_SKELETON_MAX], why[160];
+	if (hub_check_pseudo(h, c, pseudo, len, skeleton, why, sizeof(why)) < 0) {
 		hub_error(c, WIRE_ERR_PSEUDO, why);
 		return;
 	}
 	struct departed back;
-	if (users_take_return(&h->users, pseudo, len, c->ip, hub_now_ms(), &back)) {
-		/* The same person, back within the grace period: same ID,
-		 * same colour, same room (moved there before it is named, so
-		 * nobody is told it left the room it was never really in). */
+	if (users_take_return(&h->users, skeleton, c->addr_key, hub_now_ms(), &back)) {
+		/* The same pseudo from the same address, back within the grace
+		 * period: welcomed back to the room it left (moved there before
+		 * it is named, so nobody is told it left the room it was never
+		 * really in). But anybody behind that address could have typed
+		 * it: a new ID, and another colour, so nothing of the departed
+		 * user's identity is handed on. */
 		const char *cause;
-		struct room *room = hub_room(h, back.room, strlen(back.room), &cause);
+		struct room *room = hub_room(h, c, back.room, strlen(back.room), &cause);
 		if (room != NULL && room != c->room)
 			hub_move(h, c, room);
 		else
 			hub_send_history(h, c, c->room);
-		hub_name(h, c, pseudo, len, skeleton, back.user_id, back.colour);
+		hub_name(h, c, pseudo, len, skeleton, 0, hub_pick_colour(h, back.colour));
 		log_info("%s is back as %s", c->addr, c->pseudo);
 		reply_line(c, TEXT_WELCOME_BACK "\n", c->pseudo);
 		hub_publish(h, c->room, &(struct event){
@@ -63,12 +66,17 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 	hub_publish_presence(h, c, EVENT_JOIN);
 }
 
+#define TEXTPEER_ROOMS_MAX 64 /* more would not fit the line */
+
 static void list_rooms(struct hub *h, struct conn *c)
 {
 	char list[1024];
 	size_t used = 0;
 	list[0] = '\0';
-	for (const struct room *r = h->rooms.list; r != NULL; r = r->next) {
+	const struct room *rooms[TEXTPEER_ROOMS_MAX];
+	size_t count = rooms_listing(&h->rooms, rooms, TEXTPEER_ROOMS_MAX);
+	for (size_t i = 0; i < count; i++) {
+		const struct room *r = rooms[i];
 		int n = snprintf(list + used, sizeof(list) - used, "%s%s (%zu)",
 				 used ? ", " : "", r->name, hub_visible_members(r));
 		if (n < 0 || (size_t)n >= sizeof(list) - used)
@@ -84,6 +92,8 @@ static void list_members(struct conn *c)
 	size_t used = 0;
 	list[0] = '\0';
 	for (const struct conn *m = c->room->members; m != NULL; m = m->member_next) {
+		if (!m->has_pseudo && m->proto == CONN_BINARY)
+			continue; /* before its welcome it reads nothing */
 		int n = snprintf(list + used, sizeof(list) - used, "%s%s",
 				 used ? ", " : "", conn_label(m));
 		if (n < 0 || (size_t)n >= sizeof(list) - used)
@@ -96,7 +106,7 @@ static void list_members(struct conn *c)
 static void join_room(struct hub *h, struct conn *c, const char *name, size_t len)
 {
 	const char *cause;
-	struct room *to = hub_room(h, name, len, &cause);
+	struct room *to = hub_room(h, c, name, len, &cause);
 	if (to == NULL) {
 		hub_error(c, WIRE_ERR_ROOM, cause);
 		return;
@@ -138,9 +148,20 @@ static bool run_command(struct hub *h, struct conn *c, const char *raw,
 	return true;
 }
 
+/* What a line costs its sender (hub.h): commands by their work. */
+static unsigned line_cost(const char *line, size_t len)
+{
+	if (len > 6 && memcmp(line, "/join ", 6) == 0)
+		return HUB_COST_JOIN;
+	if ((len == 4 && memcmp(line, "/who", 4) == 0) ||
+	    (len == 6 && memcmp(line, "/rooms", 6) == 0))
+		return HUB_COST_LIST;
+	return HUB_COST_LINE;
+}
+
 void textpeer_on_line(struct hub *h, struct conn *c, const char *line, size_t len)
 {
-	if (!hub_within_rate(h, c, len))
+	if (!hub_charge(h, c, line_cost(line, len), len))
 		return;
 	/* Everything below works on text that is safe for any terminal. */
 	size_t n = sanitize_text(line, len, h->clean, h->clean_cap, 0);

@@ -5,179 +5,299 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tokens are random: their first bytes spread them evenly. */
-#define SESSION_BUCKETS 4096
-#define USERS_MAX_SESSIONS 100000
+/* What one address holds, so that it is bounded on its own and its own
+ * oldest entries make room first. */
+struct user_address {
+	char key[USERS_ADDRESS_MAX];
+	unsigned sessions;   /* online and away */
+	unsigned departures;
+	GQueue away;         /* its away sessions, oldest first */
+	GQueue departed;     /* its departures, oldest first */
+};
 
-static size_t bucket_of(const unsigned char *token)
+/* Digests are uniformly random: their first bytes are a fine hash. */
+static guint digest_hash(gconstpointer key)
 {
-	return ((size_t)token[0] << 8 | token[1]) & (SESSION_BUCKETS - 1);
+	guint h;
+	memcpy(&h, key, sizeof(h));
+	return h;
 }
 
-int users_init(struct users *u, int64_t grace_ms)
+static gboolean digest_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, USERS_DIGEST_LEN) == 0;
+}
+
+static void digest_of(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN])
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(sum, token, (gssize)len);
+	gsize n = USERS_DIGEST_LEN;
+	g_checksum_get_digest(sum, out, &n);
+	g_checksum_free(sum);
+}
+
+int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
 {
 	memset(u, 0, sizeof(*u));
 	u->grace_ms = grace_ms;
-	u->sessions = calloc(SESSION_BUCKETS, sizeof(*u->sessions));
-	return u->sessions ? 0 : -ENOMEM;
-}
-
-static void free_sessions(struct users *u)
-{
-	for (size_t i = 0; u->sessions != NULL && i < SESSION_BUCKETS; i++) {
-		struct session *s = u->sessions[i];
-		while (s != NULL) {
-			struct session *next = s->next;
-			free(s);
-			s = next;
-		}
-	}
-	free(u->sessions);
-	u->sessions = NULL;
-	u->session_count = 0;
+	u->per_address = per_address > 0 ? per_address : 1;
+	u->max_sessions = USERS_MAX_SESSIONS;
+	u->max_departed = USERS_MAX_DEPARTED;
+	/* Keys live in their values; the owning tables free the values. */
+	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, free);
+	u->held = g_hash_table_new(g_str_hash, g_str_equal);
+	u->departures = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+	g_queue_init(&u->away);
+	g_queue_init(&u->departed);
+	return 0;
 }
 
 void users_free(struct users *u)
 {
-	free_sessions(u);
-	struct departed *d = u->departed;
-	while (d != NULL) {
-		struct departed *next = d->next;
-		free(d);
-		d = next;
-	}
-	u->departed = NULL;
-	u->count = 0;
+	/* The queues link entries the tables own: dropped with them. */
+	g_queue_init(&u->away);
+	g_queue_init(&u->departed);
+	if (u->held != NULL)
+		g_hash_table_destroy(u->held);
+	if (u->sessions != NULL)
+		g_hash_table_destroy(u->sessions);
+	if (u->departures != NULL)
+		g_hash_table_destroy(u->departures);
+	if (u->addresses != NULL)
+		g_hash_table_destroy(u->addresses);
+	u->held = u->sessions = u->departures = u->addresses = NULL;
 }
 
-/* Drops entries from `link` on: the list is newest first. */
-static void drop_from(struct users *u, struct departed **link)
+/* ---- addresses ---------------------------------------------------------- */
+
+static struct user_address *address_find(const struct users *u, const char *key)
 {
-	while (*link != NULL) {
-		struct departed *d = *link;
-		*link = d->next;
-		free(d);
-		u->count--;
-	}
+	return g_hash_table_lookup(u->addresses, key);
 }
 
-void users_departed(struct users *u, const char *pseudo, const char *ip,
-		    const char *room, uint64_t user_id, int colour, int64_t now_ms)
+static struct user_address *address_get(struct users *u, const char *key)
+{
+	struct user_address *a = address_find(u, key);
+	if (a != NULL)
+		return a;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	snprintf(a->key, sizeof(a->key), "%s", key);
+	g_queue_init(&a->away);
+	g_queue_init(&a->departed);
+	g_hash_table_insert(u->addresses, a->key, a);
+	return a;
+}
+
+static void address_release(struct users *u, struct user_address *a)
+{
+	if (a->sessions == 0 && a->departures == 0)
+		g_hash_table_remove(u->addresses, a->key);
+}
+
+static void unhold(struct users *u, struct session *s)
+{
+	if (g_hash_table_lookup(u->held, s->skeleton) == s)
+		g_hash_table_remove(u->held, s->skeleton);
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+/* Takes an away session off the away queues and frees its pseudo. */
+static void back_from_away(struct users *u, struct session *s)
+{
+	struct user_address *a = address_find(u, s->address);
+	g_queue_unlink(&u->away, &s->away_link);
+	if (a != NULL)
+		g_queue_unlink(&a->away, &s->address_link);
+	unhold(u, s);
+	s->online = true;
+}
+
+static void drop_session(struct users *u, struct session *s)
+{
+	if (!s->online)
+		back_from_away(u, s);
+	struct user_address *a = address_find(u, s->address);
+	if (a != NULL) {
+		a->sessions--;
+		address_release(u, a);
+	}
+	g_hash_table_remove(u->sessions, s->digest); /* frees s */
+}
+
+static struct session *oldest_away(GQueue *q)
+{
+	return q->head != NULL ? q->head->data : NULL;
+}
+
+int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
+		       uint64_t user_id, const char *pseudo, const char *skeleton,
+		       int colour, const char *room, const char *address)
+{
+	struct user_address *a = address_find(u, address);
+	if (a != NULL && a->sessions >= u->per_address) {
+		struct session *old = oldest_away(&a->away);
+		if (old == NULL)
+			return -ENOSPC;
+		drop_session(u, old);
+	}
+	if (g_hash_table_size(u->sessions) >= u->max_sessions) {
+		struct session *old = oldest_away(&u->away);
+		if (old == NULL)
+			return -ENOSPC;
+		drop_session(u, old);
+	}
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL || (a = address_get(u, address)) == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	digest_of(token, USERS_TOKEN_LEN, s->digest);
+	s->user_id = user_id;
+	snprintf(s->pseudo, sizeof(s->pseudo), "%s", pseudo);
+	snprintf(s->skeleton, sizeof(s->skeleton), "%s", skeleton);
+	s->colour = colour;
+	snprintf(s->room, sizeof(s->room), "%s", room);
+	snprintf(s->address, sizeof(s->address), "%s", address);
+	s->online = true;
+	s->away_link.data = s;
+	s->address_link.data = s;
+	g_hash_table_insert(u->sessions, s->digest, s);
+	a->sessions++;
+	return 0;
+}
+
+void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
+		      const char *room, int64_t now_ms)
+{
+	unsigned char digest[USERS_DIGEST_LEN];
+	digest_of(token, USERS_TOKEN_LEN, digest);
+	struct session *s = g_hash_table_lookup(u->sessions, digest);
+	if (s == NULL || !s->online)
+		return;
+	if (u->grace_ms <= 0) {
+		drop_session(u, s);
+		return;
+	}
+	s->online = false;
+	s->away_since_ms = now_ms;
+	snprintf(s->room, sizeof(s->room), "%s", room);
+	g_queue_push_tail_link(&u->away, &s->away_link);
+	struct user_address *a = address_find(u, s->address);
+	if (a != NULL)
+		g_queue_push_tail_link(&a->away, &s->address_link);
+	g_hash_table_insert(u->held, s->skeleton, s);
+}
+
+struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
+				 int64_t now_ms)
+{
+	if (len != USERS_TOKEN_LEN)
+		return NULL;
+	unsigned char digest[USERS_DIGEST_LEN];
+	digest_of(token, len, digest);
+	struct session *s = g_hash_table_lookup(u->sessions, digest);
+	if (s == NULL || s->online || now_ms - s->away_since_ms > u->grace_ms)
+		return NULL;
+	return s;
+}
+
+void users_token_resume(struct users *u, struct session *s,
+			const unsigned char new_token[USERS_TOKEN_LEN])
+{
+	back_from_away(u, s);
+	g_hash_table_steal(u->sessions, s->digest);
+	digest_of(new_token, USERS_TOKEN_LEN, s->digest);
+	g_hash_table_insert(u->sessions, s->digest, s);
+}
+
+/* ---- departures --------------------------------------------------------- */
+
+static void drop_departure(struct users *u, struct departed *d)
+{
+	struct user_address *a = address_find(u, d->address);
+	g_queue_unlink(&u->departed, &d->link);
+	if (a != NULL) {
+		g_queue_unlink(&a->departed, &d->address_link);
+		a->departures--;
+		address_release(u, a);
+	}
+	g_hash_table_remove(u->departures, d->skeleton); /* frees d */
+}
+
+void users_forget_departure(struct users *u, const char *skeleton)
+{
+	struct departed *d = g_hash_table_lookup(u->departures, skeleton);
+	if (d != NULL)
+		drop_departure(u, d);
+}
+
+void users_departed(struct users *u, const char *pseudo, const char *skeleton,
+		    const char *address, const char *room, int colour, int64_t now_ms)
 {
 	if (u->grace_ms <= 0)
 		return;
+	users_forget_departure(u, skeleton);
+	struct user_address *a = address_find(u, address);
+	if (a != NULL && a->departures >= u->per_address)
+		drop_departure(u, a->departed.head->data);
+	if (g_queue_get_length(&u->departed) >= u->max_departed)
+		drop_departure(u, u->departed.head->data);
 	struct departed *d = calloc(1, sizeof(*d));
-	if (d == NULL)
+	if (d == NULL || (a = address_get(u, address)) == NULL) {
+		free(d);
 		return; /* only a "welcome back" is lost */
+	}
 	snprintf(d->pseudo, sizeof(d->pseudo), "%s", pseudo);
-	snprintf(d->ip, sizeof(d->ip), "%s", ip);
+	snprintf(d->skeleton, sizeof(d->skeleton), "%s", skeleton);
+	snprintf(d->address, sizeof(d->address), "%s", address);
 	snprintf(d->room, sizeof(d->room), "%s", room);
-	d->user_id = user_id;
 	d->colour = colour;
 	d->left_ms = now_ms;
-	d->next = u->departed;
-	u->departed = d;
-	if (++u->count > USERS_MAX_DEPARTED) {
-		struct departed **link = &u->departed;
-		for (size_t i = 0; i < USERS_MAX_DEPARTED; i++)
-			link = &(*link)->next;
-		drop_from(u, link);
-	}
+	d->link.data = d;
+	d->address_link.data = d;
+	g_hash_table_insert(u->departures, d->skeleton, d);
+	g_queue_push_tail_link(&u->departed, &d->link);
+	g_queue_push_tail_link(&a->departed, &d->address_link);
+	a->departures++;
 }
 
-bool users_take_return(struct users *u, const char *pseudo, size_t len,
-		       const char *ip, int64_t now_ms, struct departed *out)
+bool users_take_return(struct users *u, const char *skeleton, const char *address,
+		       int64_t now_ms, struct departed *out)
 {
-	for (struct departed **link = &u->departed; *link != NULL; link = &(*link)->next) {
-		struct departed *d = *link;
-		if (now_ms - d->left_ms > u->grace_ms)
-			break; /* older ones are older still */
-		if (strlen(d->pseudo) == len && memcmp(d->pseudo, pseudo, len) == 0 &&
-		    strcmp(d->ip, ip) == 0) {
-			*out = *d;
-			out->next = NULL;
-			*link = d->next;
-			free(d);
-			u->count--;
-			return true;
-		}
-	}
-	return false;
+	struct departed *d = g_hash_table_lookup(u->departures, skeleton);
+	if (d == NULL || strcmp(d->address, address) != 0 || now_ms - d->left_ms > u->grace_ms)
+		return false;
+	*out = *d;
+	out->link = (GList){0};
+	out->address_link = (GList){0};
+	drop_departure(u, d);
+	return true;
+}
+
+/* ---- both --------------------------------------------------------------- */
+
+enum users_hold users_held(const struct users *u, const char *skeleton, const char *address)
+{
+	if (g_hash_table_contains(u->held, skeleton))
+		return USERS_HELD_FOR_SESSION;
+	const struct departed *d = g_hash_table_lookup(u->departures, skeleton);
+	if (d != NULL && strcmp(d->address, address) != 0)
+		return USERS_HELD_FOR_ADDRESS;
+	return USERS_FREE;
 }
 
 void users_expire(struct users *u, int64_t now_ms)
 {
-	struct departed **link = &u->departed;
-	while (*link != NULL && now_ms - (*link)->left_ms <= u->grace_ms)
-		link = &(*link)->next;
-	drop_from(u, link);
-	for (size_t i = 0; i < SESSION_BUCKETS; i++) {
-		struct session **at = &u->sessions[i];
-		while (*at != NULL) {
-			struct session *s = *at;
-			if (!s->online && now_ms - s->away_since_ms > u->grace_ms) {
-				*at = s->next;
-				free(s);
-				u->session_count--;
-			} else {
-				at = &s->next;
-			}
-		}
-	}
-}
-
-static struct session *find_session(struct users *u, const unsigned char *token)
-{
-	for (struct session *s = u->sessions[bucket_of(token)]; s != NULL; s = s->next)
-		if (memcmp(s->token, token, sizeof(s->token)) == 0)
-			return s;
-	return NULL;
-}
-
-int users_session_open(struct users *u, const unsigned char token[32], uint64_t user_id,
-		       const char *pseudo, int colour, const char *room)
-{
-	if (u->session_count >= USERS_MAX_SESSIONS)
-		return -ENOMEM;
-	struct session *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
-	memcpy(s->token, token, sizeof(s->token));
-	s->user_id = user_id;
-	snprintf(s->pseudo, sizeof(s->pseudo), "%s", pseudo);
-	s->colour = colour;
-	snprintf(s->room, sizeof(s->room), "%s", room);
-	s->online = true;
-	struct session **head = &u->sessions[bucket_of(token)];
-	s->next = *head;
-	*head = s;
-	u->session_count++;
-	return 0;
-}
-
-void users_token_away(struct users *u, const unsigned char token[32], const char *room,
-		      int64_t now_ms)
-{
-	struct session *s = find_session(u, token);
-	if (s == NULL)
-		return;
-	s->online = false;
-	s->away_since_ms = now_ms;
-	snprintf(s->room, sizeof(s->room), "%s", room);
-}
-
-int users_token_resume(struct users *u, const unsigned char *token, size_t len,
-		       int64_t now_ms, struct session *out)
-{
-	if (len != sizeof(out->token))
-		return -ENOENT;
-	struct session *s = find_session(u, token);
-	if (s == NULL || (!s->online && now_ms - s->away_since_ms > u->grace_ms))
-		return -ENOENT;
-	if (s->online)
-		return -EBUSY;
-	s->online = true;
-	*out = *s;
-	out->next = NULL;
-	return 0;
+	struct session *s;
+	while ((s = oldest_away(&u->away)) != NULL && now_ms - s->away_since_ms > u->grace_ms)
+		drop_session(u, s);
+	struct departed *d;
+	while (u->departed.head != NULL && (d = u->departed.head->data) != NULL &&
+	       now_ms - d->left_ms > u->grace_ms)
+		drop_departure(u, d);
 }

@@ -1,79 +1,130 @@
 /*
- * users: who left recently, so a text peer coming back is recognised.
+ * users: who is away for a while, so that they may come back as
+ * themselves, and whose pseudo is held for them meanwhile.
  *
- * When a peer with a pseudo leaves, its pseudo, address, user ID, colour
- * and room are kept for a grace period; a new text peer giving the same
- * pseudo from the same address within it is the same user coming back.
- * A binary peer holds a session instead: an unguessable 32-byte resume
- * token the server gave it. The token brings back its pseudo, ID, colour
- * and room, but only while its owner is away (never while connected) and
- * within the grace period.
+ * A binary peer holds a session: an unguessable 32-byte resume token the
+ * server gave it. Only SHA-256 of the token is kept and looked up (a
+ * digest leaks nothing of a token, so comparing digests needs no constant
+ * time). While its owner is away, for the grace period, the token brings
+ * back the pseudo, ID, colour and room, and nobody else may take the
+ * pseudo (or a look-alike). Each resume spends the token: a new one is
+ * handed out.
  *
- * users.c owns the entries and sessions; both are bounded.
+ * A text peer has no secret: when one with a pseudo leaves, its pseudo is
+ * held for its address (an IPv6 /64 counts as one) for the grace period;
+ * the same pseudo from that address then is welcomed back to the room it
+ * left, as a new user (fresh ID and colour: anybody behind the same
+ * address could type that pseudo).
+ *
+ * Both are bounded per address and in all; when full, the oldest away
+ * sessions (departures) of that address, then of all, make room.
+ * users.c owns every entry.
  */
 #ifndef CHATROOM_USERS_H
 #define CHATROOM_USERS_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
 #include "textproto.h"
 
-struct departed {
-	struct departed *next;
-	char pseudo[TEXT_MAX_PSEUDO + 1];
-	char ip[46];
-	char room[TEXT_MAX_ROOM + 1];
-	uint64_t user_id;
-	int colour;
-	int64_t left_ms;
-};
+#define USERS_TOKEN_LEN 32
+#define USERS_DIGEST_LEN 32
+/* An address key: an IPv4 or IPv6 address, or an IPv6 /64 ("…::/64"). */
+#define USERS_ADDRESS_MAX 56
 
 struct session {
-	struct session *next; /* in its hash bucket */
-	unsigned char token[32];
+	unsigned char digest[USERS_DIGEST_LEN]; /* SHA-256 of the token */
 	uint64_t user_id;
 	char pseudo[TEXT_MAX_PSEUDO + 1];
+	char skeleton[NAMES_SKELETON_MAX];
 	int colour;
 	char room[TEXT_MAX_ROOM + 1];
+	char address[USERS_ADDRESS_MAX];
 	bool online;
 	int64_t away_since_ms;
+	GList away_link;    /* in users.away while away */
+	GList address_link; /* in its address's away queue while away */
+};
+
+struct departed {
+	char pseudo[TEXT_MAX_PSEUDO + 1];
+	char skeleton[NAMES_SKELETON_MAX];
+	char address[USERS_ADDRESS_MAX];
+	char room[TEXT_MAX_ROOM + 1];
+	int colour;
+	int64_t left_ms;
+	GList link;         /* in users.departed */
+	GList address_link;
 };
 
 struct users {
-	struct departed *departed; /* newest first */
-	size_t count;
 	int64_t grace_ms;
-	struct session **sessions; /* hash table by token */
-	size_t session_count;
+	unsigned per_address;   /* sessions, and departures, one address keeps */
+	size_t max_sessions;
+	size_t max_departed;
+	GHashTable *sessions;   /* digest -> struct session */
+	GHashTable *held;       /* skeleton -> away struct session */
+	GHashTable *departures; /* skeleton -> struct departed */
+	GHashTable *addresses;  /* address -> what it holds (users.c) */
+	GQueue away;            /* away sessions, oldest first */
+	GQueue departed;        /* departures, oldest first */
 };
 
-/* Plenty for a server's churn within a grace period; memory stays bounded. */
+/* Plenty for a server's churn within a grace period; memory stays bounded
+ * (about 400 bytes each). */
+#define USERS_MAX_SESSIONS 100000
 #define USERS_MAX_DEPARTED 10000
 
-int users_init(struct users *u, int64_t grace_ms);
+/* per_address: sessions (and departures) one address may keep. 0 or -ENOMEM. */
+int users_init(struct users *u, int64_t grace_ms, unsigned per_address);
 void users_free(struct users *u);
 
-void users_departed(struct users *u, const char *pseudo, const char *ip,
-		    const char *room, uint64_t user_id, int colour, int64_t now_ms);
-/* Finds and forgets a departure of `pseudo` from `ip` within the grace
- * period; true with *out filled when there is one. */
-bool users_take_return(struct users *u, const char *pseudo, size_t len,
-		       const char *ip, int64_t now_ms, struct departed *out);
 /* Forgets departures and sessions away longer than the grace period. */
 void users_expire(struct users *u, int64_t now_ms);
 
-/* Opens a session for a connected binary user; 0 or -ENOMEM. */
-int users_session_open(struct users *u, const unsigned char token[32], uint64_t user_id,
-		       const char *pseudo, int colour, const char *room);
-/* Its owner left: the token may bring it back for the grace period. */
-void users_token_away(struct users *u, const unsigned char token[32], const char *room,
-		      int64_t now_ms);
-/* Brings a session back: 0 with *out filled (and the session online
- * again), -EBUSY when its owner is connected, -ENOENT when the token is
- * unknown or expired. */
-int users_token_resume(struct users *u, const unsigned char *token, size_t len,
-		       int64_t now_ms, struct session *out);
+enum users_hold {
+	USERS_FREE,
+	USERS_HELD_FOR_SESSION, /* an away binary user's: only its token */
+	USERS_HELD_FOR_ADDRESS, /* a departed text user's: only its address */
+};
+
+/* Whether skeleton is held for somebody other than a peer at `address`. */
+enum users_hold users_held(const struct users *u, const char *skeleton, const char *address);
+
+/* ---- text peers ----------------------------------------------------------- */
+
+void users_departed(struct users *u, const char *pseudo, const char *skeleton,
+		    const char *address, const char *room, int colour, int64_t now_ms);
+/* Finds and forgets a departure of that skeleton from that address within
+ * the grace period; true with *out filled when there is one. */
+bool users_take_return(struct users *u, const char *skeleton, const char *address,
+		       int64_t now_ms, struct departed *out);
+/* Forgets a departure of that skeleton (its pseudo was taken anew). */
+void users_forget_departure(struct users *u, const char *skeleton);
+
+/* ---- binary peers: sessions ----------------------------------------------- */
+
+/* Opens an online session under token; the oldest away sessions of the
+ * address, then of all, make room. 0, or -ENOSPC when none could be kept
+ * (every one online), -ENOMEM. */
+int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
+		       uint64_t user_id, const char *pseudo, const char *skeleton,
+		       int colour, const char *room, const char *address);
+/* Its owner left: the token may bring it back for the grace period, and
+ * the pseudo is held for it. */
+void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
+		      const char *room, int64_t now_ms);
+/* The away session that token (any length) opens within the grace period,
+ * or NULL: unknown, expired and in use all look the same. Nothing changes. */
+struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
+				 int64_t now_ms);
+/* Brings s back online under a new token (the old one is spent) and frees
+ * its pseudo for its owner. */
+void users_token_resume(struct users *u, struct session *s,
+			const unsigned char new_token[USERS_TOKEN_LEN]);
 
 #endif

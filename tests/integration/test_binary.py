@@ -95,8 +95,9 @@ def test_resume_token_brings_back_the_user_and_what_it_missed(server):
     again = BinaryPeer(server.port)
     again.send(hello("ignored", token=w["token"], after=seen))
     back = again.expect(WELCOME, returning=True, pseudo="revenant", user=w["user"],
-                        colour=w["colour"], token=w["token"])
-    del back
+                        colour=w["colour"])
+    # The token is spent: a new one comes with the welcome.
+    assert len(back["token"]) == 32 and back["token"] != w["token"]
     missed = [again.next() for _ in range(4)]
     # Exactly what followed: its own departure notice and the three messages.
     assert missed[0]["type"] == NOTICE and missed[0]["kind"] == NOTICE_LEAVE

@@ -62,6 +62,17 @@ static void clock_going_back_adds_nothing(void **state)
 	assert_false(bucket_take(&b, 1.0, 1000));
 }
 
+static void full_once_refilled(void **state)
+{
+	(void)state;
+	struct token_bucket b;
+	bucket_init(&b, 2.0, 4.0, 0);
+	assert_true(bucket_full(&b, 0));
+	assert_true(bucket_take(&b, 3.0, 0));
+	assert_false(bucket_full(&b, 1000)); /* 1 + 2 tokens */
+	assert_true(bucket_full(&b, 1500));  /* 1 + 3 tokens */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -70,6 +81,7 @@ int main(void)
 		cmocka_unit_test(cost_larger_than_one),
 		cmocka_unit_test(zero_rate_is_unlimited),
 		cmocka_unit_test(clock_going_back_adds_nothing),
+		cmocka_unit_test(full_once_refilled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,197 @@
+/* Sessions and departures (src/server/users.c): tokens found by their
+ * SHA-256 and spent at each resume, every failure alike, pseudos held
+ * while away, bounds per address and in all, oldest first. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "users.h"
+
+#define GRACE 1000
+
+static void token(unsigned char out[USERS_TOKEN_LEN], int n)
+{
+	memset(out, 0, USERS_TOKEN_LEN);
+	out[0] = (unsigned char)n;
+	out[31] = (unsigned char)(n >> 8);
+}
+
+/* Opens a session for "u<n>" at address addr. */
+static int open_n(struct users *u, int n, const char *addr)
+{
+	unsigned char t[USERS_TOKEN_LEN];
+	char pseudo[16];
+	snprintf(pseudo, sizeof(pseudo), "u%d", n);
+	token(t, n);
+	return users_session_open(u, t, (uint64_t)n, pseudo, pseudo, 28, "general", addr);
+}
+
+static void away_n(struct users *u, int n, int64_t now)
+{
+	unsigned char t[USERS_TOKEN_LEN];
+	token(t, n);
+	users_token_away(u, t, "general", now);
+}
+
+static struct session *find_n(struct users *u, int n, int64_t now)
+{
+	unsigned char t[USERS_TOKEN_LEN];
+	token(t, n);
+	return users_token_find(u, t, sizeof(t), now);
+}
+
+static void only_the_digest_is_kept(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 10);
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	unsigned char t[USERS_TOKEN_LEN];
+	token(t, 1);
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, u.sessions);
+	assert_true(g_hash_table_iter_next(&it, &key, &value));
+	struct session *s = value;
+	assert_memory_not_equal(s->digest, t, USERS_TOKEN_LEN);
+	/* SHA-256 of 32 bytes: 0x01 then 31 zeros. */
+	static const unsigned char expected[4] = {0x01, 0xd0, 0xfa, 0xbd};
+	assert_memory_equal(s->digest, expected, sizeof(expected));
+	users_free(&u);
+}
+
+static void a_token_works_once_away_and_is_spent_by_a_resume(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 10);
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	assert_null(find_n(&u, 1, 0)); /* in use: looks like unknown */
+	assert_int_equal(users_held(&u, "u1", "a"), USERS_FREE);
+	away_n(&u, 1, 100);
+	assert_int_equal(users_held(&u, "u1", "a"), USERS_HELD_FOR_SESSION);
+	assert_int_equal(users_held(&u, "u1", "b"), USERS_HELD_FOR_SESSION);
+	struct session *s = find_n(&u, 1, 200);
+	assert_non_null(s);
+	assert_string_equal(s->pseudo, "u1");
+	unsigned char fresh[USERS_TOKEN_LEN];
+	token(fresh, 500);
+	users_token_resume(&u, s, fresh);
+	assert_int_equal(users_held(&u, "u1", "b"), USERS_FREE);
+	users_token_away(&u, fresh, "jeux", 300);
+	assert_null(find_n(&u, 1, 400)); /* the old token is spent */
+	s = users_token_find(&u, fresh, sizeof(fresh), 400);
+	assert_non_null(s);
+	assert_string_equal(s->room, "jeux");
+	assert_null(users_token_find(&u, fresh, 31, 400)); /* wrong length */
+	/* Past the grace: refused at once, forgotten at the next expiry. */
+	assert_null(users_token_find(&u, fresh, sizeof(fresh), 300 + GRACE + 1));
+	users_expire(&u, 300 + GRACE + 1);
+	assert_int_equal(g_hash_table_size(u.sessions), 0);
+	assert_int_equal(users_held(&u, "u1", "b"), USERS_FREE);
+	users_free(&u);
+}
+
+static void an_address_churning_evicts_its_own_oldest(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 3);
+	assert_int_equal(open_n(&u, 100, "victim"), 0);
+	away_n(&u, 100, 0);
+	for (int i = 1; i <= 10; i++) {
+		assert_int_equal(open_n(&u, i, "churner"), 0);
+		away_n(&u, i, i);
+	}
+	/* The churner keeps its 3 newest; the victim keeps its own. */
+	for (int i = 1; i <= 7; i++)
+		assert_null(find_n(&u, i, 20));
+	for (int i = 8; i <= 10; i++)
+		assert_non_null(find_n(&u, i, 20));
+	assert_non_null(find_n(&u, 100, 20));
+	assert_int_equal(users_held(&u, "u1", "x"), USERS_FREE);
+	assert_int_equal(users_held(&u, "u10", "x"), USERS_HELD_FOR_SESSION);
+	users_free(&u);
+}
+
+static void a_full_table_evicts_the_oldest_away_or_refuses(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 10);
+	u.max_sessions = 3;
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	assert_int_equal(open_n(&u, 2, "b"), 0);
+	assert_int_equal(open_n(&u, 3, "c"), 0);
+	/* All online: nothing can make room, and the HELLO is refused. */
+	assert_int_equal(open_n(&u, 4, "d"), -ENOSPC);
+	away_n(&u, 2, 10);
+	away_n(&u, 1, 20);
+	assert_int_equal(open_n(&u, 4, "d"), 0);
+	assert_null(find_n(&u, 2, 30)); /* the oldest away went */
+	assert_non_null(find_n(&u, 1, 30));
+	users_free(&u);
+}
+
+static void one_address_online_at_its_bound_is_refused(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 2);
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	assert_int_equal(open_n(&u, 2, "a"), 0);
+	assert_int_equal(open_n(&u, 3, "a"), -ENOSPC);
+	assert_int_equal(open_n(&u, 3, "b"), 0);
+	users_free(&u);
+}
+
+static void departures_are_held_for_their_address_and_bounded(void **state)
+{
+	(void)state;
+	struct users u;
+	users_init(&u, GRACE, 2);
+	u.max_departed = 3;
+	users_departed(&u, "Carol", "carol", "1.2.3.4", "jeux", 28, 0);
+	assert_int_equal(users_held(&u, "carol", "5.6.7.8"), USERS_HELD_FOR_ADDRESS);
+	assert_int_equal(users_held(&u, "carol", "1.2.3.4"), USERS_FREE);
+	struct departed back;
+	assert_false(users_take_return(&u, "carol", "5.6.7.8", 10, &back));
+	assert_true(users_take_return(&u, "carol", "1.2.3.4", 10, &back));
+	assert_string_equal(back.room, "jeux");
+	assert_int_equal(back.colour, 28);
+	assert_false(users_take_return(&u, "carol", "1.2.3.4", 10, &back)); /* taken */
+	/* One address keeps its 2 newest. */
+	users_departed(&u, "v", "v", "victim", "general", 1, 0);
+	users_departed(&u, "a", "a", "churner", "general", 1, 1);
+	users_departed(&u, "b", "b", "churner", "general", 1, 2);
+	users_departed(&u, "c", "c", "churner", "general", 1, 3);
+	assert_int_equal(users_held(&u, "a", "x"), USERS_FREE);
+	assert_int_equal(users_held(&u, "b", "x"), USERS_HELD_FOR_ADDRESS);
+	assert_int_equal(users_held(&u, "v", "x"), USERS_HELD_FOR_ADDRESS);
+	/* In all, 3: the oldest (the victim's, now) makes room. */
+	users_departed(&u, "d", "d", "other", "general", 1, 4);
+	assert_int_equal(users_held(&u, "v", "x"), USERS_FREE);
+	assert_int_equal(users_held(&u, "d", "x"), USERS_HELD_FOR_ADDRESS);
+	/* Past the grace they go. */
+	users_expire(&u, 4 + GRACE + 1);
+	assert_int_equal(users_held(&u, "d", "x"), USERS_FREE);
+	assert_int_equal(g_hash_table_size(u.addresses), 0);
+	users_free(&u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(only_the_digest_is_kept),
+		cmocka_unit_test(a_token_works_once_away_and_is_spent_by_a_resume),
+		cmocka_unit_test(an_address_churning_evicts_its_own_oldest),
+		cmocka_unit_test(a_full_table_evicts_the_oldest_away_or_refuses),
+		cmocka_unit_test(one_address_online_at_its_bound_is_refused),
+		cmocka_unit_test(departures_are_held_for_their_address_and_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
