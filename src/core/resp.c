@@ -43,7 +43,7 @@ static void *create_string(const redisReadTask *task, char *str, size_t len)
 {
 	struct resp_reader *rd = task->privdata;
 	if (len > rd->max_bytes || !charge(rd, sizeof(redisReply) + len + 1)) {
-		rd->over = true;
+		rd->over = true; /* charge sets it too; len alone may be too big */
 		return NULL;
 	}
 	return rd->base.createString(task, str, len);
@@ -53,8 +53,11 @@ static void *create_array(const redisReadTask *task, int elements)
 {
 	struct resp_reader *rd = task->privdata;
 	size_t n = elements > 0 ? (size_t)elements : 0;
-	if (n > rd->max_bytes / sizeof(redisReply *) ||
-	    !charge(rd, sizeof(redisReply) + n * sizeof(redisReply *)))
+	if (n > rd->max_bytes / sizeof(redisReply *)) {
+		rd->over = true;
+		return NULL;
+	}
+	if (!charge(rd, sizeof(redisReply) + n * sizeof(redisReply *)))
 		return NULL;
 	return rd->base.createArray(task, elements);
 }

@@ -29,15 +29,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+class PortTaken(Exception):
+    pass
+
+
 class RedisServer:
     """redis-server without persistence on a loopback port; stop() and
     start() again keep the port (and lose the data)."""
 
-    def __init__(self, tmp_path, port=None):
+    def __init__(self, tmp_path):
         self.tmp_path = tmp_path
-        self.port = port or free_port()
         self.proc = None
-        self.start()
+        for _ in range(5):  # a port taken between free_port() and the bind
+            self.port = free_port()
+            try:
+                self.start()
+                return
+            except PortTaken:
+                pass
+        raise AssertionError("no free port for redis-server")
 
     def start(self):
         self.log_path = self.tmp_path / f"redis-{self.port}-{time.monotonic_ns()}.log"
@@ -49,11 +59,18 @@ class RedisServer:
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             try:
-                if self.command("PING") == "PONG":
+                # Ours, not some other server that had the port first.
+                info = self.command("INFO", "server")
+                if "process_id:%d\r" % self.proc.pid in info:
                     return
             except OSError:
                 pass
-            assert self.proc.poll() is None, self.log_path.read_text()
+            if self.proc.poll() is not None:
+                log = self.log_path.read_text()
+                self.log_file.close()
+                if "Address already in use" in log:
+                    raise PortTaken()
+                raise AssertionError(log)
             time.sleep(0.02)
         raise AssertionError("redis-server did not start")
 
@@ -204,6 +221,7 @@ class Probe:
             env=child_env())
         self.lines = queue.Queue()
         self.seen = []
+        self.unmatched = []
         self.next_id = 1
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -217,8 +235,13 @@ class Probe:
         self.proc.stdin.flush()
 
     def expect(self, pattern, timeout=TIMEOUT):
-        """The first line (from here on) matching the regex; the lines
-        skipped stay in self.seen."""
+        """The first line not yet matched that matches the regex (lines
+        skipped wait for a later expect; self.seen has them all)."""
+        for k, line in enumerate(self.unmatched):
+            m = re.match(pattern, line)
+            if m:
+                del self.unmatched[k]
+                return m
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -235,6 +258,7 @@ class Probe:
             m = re.match(pattern, line)
             if m:
                 return m
+            self.unmatched.append(line)
 
     def drain(self, wait=0.2):
         """Every line that comes within `wait` seconds of the last one."""

@@ -188,3 +188,239 @@ def test_redis_stopped_and_restarted(redis):
     lines = finish(p)
     for i in [blocker, *waiting]:
         assert sum(1 for l in lines if l.split()[:2] in (["error", str(i)], ["reply", str(i)])) == 1
+
+
+# ---- the publish script -----------------------------------------------------
+
+def test_publish_script_seq_stream_channel_idempotency(redis):
+    sub = Subscriber(redis.port, "{general}:events")
+    p = Probe(url(redis.port))
+    p.ready()
+    assert p.publish("general", "7:1", "hello world") == (1, False)
+    assert p.publish("general", "7:2", "second") == (2, False)
+    # The same message again (a retried send): its first seq, nothing new.
+    assert p.publish("general", "7:1", "hello world") == (1, True)
+    assert p.publish("general", "-", "no key") == (3, False)
+    assert p.publish("other", "-", "elsewhere") == (1, False)  # per-room numbering
+    # One message per publish on the room's channel, "<seq>|<event>".
+    assert [sub.message() for _ in range(3)] == [
+        ("{general}:events", "1|hello world"),
+        ("{general}:events", "2|second"),
+        ("{general}:events", "3|no key")]
+    sub.close()
+    # The stream holds them under their seq; the counter and the keys.
+    assert redis.command("XRANGE", "{general}:log", "-", "+") == [
+        ["1-0", ["e", "hello world"]], ["2-0", ["e", "second"]], ["3-0", ["e", "no key"]]]
+    assert redis.command("HGET", "{general}:meta", "seq") == "3"
+    assert redis.command("GET", "{general}:idem:7%3A1") == "1"
+    assert 55 <= redis.command("TTL", "{general}:idem:7%3A1") <= 60
+    # Room names that would break a hash tag or a key are escaped.
+    assert p.publish("a}b{c:d%", "-", "x") == (1, False)
+    assert redis.command("EXISTS", "{a%7Db%7Bc%3Ad%25}:log") == 1
+    # The fetch side reads the same entries back.
+    p.send("fetch 900 general 2 0 10")
+    m = p.expect(r"entries 900 (\d+) (\d) (.*)")
+    assert m.group(1, 2) == ("2", "0")
+    assert m.group(3) == '2 "second" 3 "no key"'
+    p.send("fetch 901 general 1 3 2")
+    assert p.expect(r"entries 901 .*").group(0) == 'entries 901 2 1 1 "hello world" 2 "second"'
+    finish(p)
+
+
+def test_publish_script_survives_flush_and_lost_counter(redis):
+    p = Probe(url(redis.port))
+    p.ready()
+    assert p.publish("r", "-", "one") == (1, False)
+    # Redis forgot the script (restart, SCRIPT FLUSH): EVAL loads it again.
+    assert redis.command("SCRIPT", "FLUSH") == "OK"
+    assert p.publish("r", "-", "two") == (2, False)
+    # The counter lost but the stream kept: numbering goes on after it.
+    assert redis.command("DEL", "{r}:meta") == 1
+    assert p.publish("r", "-", "three") == (3, False)
+    assert redis.command("HGET", "{r}:meta", "seq") == "3"
+    finish(p)
+
+
+def test_stream_is_capped(redis):
+    # Whole stream nodes are trimmed: small nodes make MAXLEN ~ bite early.
+    redis.command("CONFIG", "SET", "stream-node-max-entries", "10")
+    p = Probe(url(redis.port), "-s", "20")
+    p.ready()
+    for i in range(1, 201):
+        p.send("publish %d r - m%d" % (i, i))
+    p.expect(r"published 200 200 0")
+    length = redis.command("XLEN", "{r}:log")
+    assert 20 <= length <= 40, length
+    assert redis.command("XREVRANGE", "{r}:log", "+", "-", "COUNT", "1") == \
+        [["200-0", ["e", "m200"]]]
+    finish(p)
+
+
+# ---- in-order delivery: the gap filler against a real stream ---------------
+
+def delivered(lines, room):
+    return [int(l.split()[2]) for l in lines if l.startswith("deliver %s " % room)]
+
+
+def test_gap_filled_from_the_stream(redis):
+    p = Probe(url(redis.port))
+    p.ready()
+    p.send("follow general 0")
+    p.expect("following general")
+    time.sleep(0.1)  # the SUBSCRIBE confirmed
+    for i in range(1, 4):
+        p.publish("general", "-", "m%d" % i)
+    p.expect(r'deliver general 3 "m3"')
+    # Pub/sub loses 4 and 5 (as when a node misses messages): 6 shows the
+    # hole, which is read from the stream before 6 is delivered.
+    p.send("drop general 2")
+    for i in range(4, 8):
+        p.publish("general", "-", "m%d" % i)
+    p.expect(r'deliver general 7 "m7"')
+    lines = finish(p)
+    assert "fetch general 4 5" in lines
+    assert delivered(lines, "general") == list(range(1, 8))
+    assert [l.split()[3] for l in lines if l.startswith("deliver")] == \
+        ['"m%d"' % i for i in range(1, 8)]
+
+
+def test_gap_larger_than_the_stream_is_reported(redis):
+    redis.command("CONFIG", "SET", "stream-node-max-entries", "5")
+    p = Probe(url(redis.port), "-s", "10")
+    p.ready()
+    p.send("follow r 0")
+    p.expect("following r")
+    time.sleep(0.1)
+    p.publish("r", "-", "first")
+    p.expect("deliver r 1")
+    p.send("drop r 60")
+    for i in range(2, 63):
+        p.send("publish %d r - m%d" % (i + 1000, i))
+    p.expect("deliver r 62")
+    lines = finish(p)
+    trunc = [l for l in lines if l.startswith("truncated r ")]
+    assert len(trunc) == 1, trunc
+    first, last = map(int, trunc[0].split()[2:])
+    got = delivered(lines, "r")
+    # Everything after the lost part, in order, nothing twice.
+    assert first == 2 and got == [1] + list(range(last + 1, 63)), (trunc, got)
+    assert 40 < last < 61
+
+
+def test_subscriber_loss_is_caught_up(redis):
+    """The subscriber connection is killed: what is published meanwhile is
+    read from the stream once it is back, before anything newer."""
+    p = Probe(url(redis.port), "-b", "300", "-B", "300")
+    p.ready()
+    p.send("follow room 0")
+    time.sleep(0.1)
+    p.publish("room", "-", "before")
+    p.expect("deliver room 1")
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    p.expect("down sub")
+    for i in range(2, 6):
+        p.publish("room", "-", "while%d" % i)  # the command connection still works
+    p.expect("ready sub")
+    p.publish("room", "-", "after")
+    p.expect("deliver room 6")
+    lines = finish(p)
+    assert delivered(lines, "room") == [1, 2, 3, 4, 5, 6]
+    assert not any(l.startswith("truncated") for l in lines)
+
+
+def test_held_events_are_bounded(redis):
+    """A fetch that takes long while the channel keeps coming: at most -H
+    events are held, the rest are read again from the stream."""
+    p = Probe(url(redis.port), "-H", "5", "-n", "1000")
+    p.ready()
+    p.send("follow r 0")
+    time.sleep(0.1)
+    p.send("drop r 1")
+    # One write: the 40 publishes go out before the read of the hole, so
+    # events 2..40 all come while it is out.
+    p.send("\n".join("publish %d r - m%d" % (i, i) for i in range(1, 41)))
+    p.expect("deliver r 40")
+    lines = finish(p)
+    assert delivered(lines, "r") == list(range(1, 41))
+    # The hole (1), then 2..6 held, 7.. dropped and read from the stream
+    # (and, for events that came after that read was sent, again).
+    fetches = [l for l in lines if l.startswith("fetch r")]
+    assert fetches[:2] == ["fetch r 1 1", "fetch r 7 0"], fetches
+    assert all(f.endswith(" 0") for f in fetches[1:]), fetches
+
+
+# ---- hostile replies ---------------------------------------------------------
+
+HOSTILE = {
+    "huge bulk length": b"$9999999999\r\n" + b"x" * 300000,
+    "huge array": b"*2147483647\r\n",
+    "many small elements": b"*100000\r\n" + b":1\r\n" * 100000,
+    "deep nesting": b"*1\r\n" * 20 + b":1\r\n",
+    "endless status line": b"+" + b"a" * 200000,
+    "not RESP": b"?what\r\n",
+    "negative bulk": b"$-5\r\n",
+    "unasked reply": b"+OK\r\n+OK\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_reply_resets_the_connection(name):
+    payload = HOSTILE[name]
+
+    def handler(args):
+        if args[0] == "PING":
+            return b"+PONG\r\n"
+        return payload
+    fake = FakeRedis(handler)
+    try:
+        p = Probe(url(fake.port), "-m", "65536", "-b", "100", "-B", "100")
+        p.expect("ready cmd")
+        i = p.cmd("GET", "x")
+        m = p.expect(r"(error|reply) %d (\S+)" % i)
+        if name == "unasked reply":
+            assert m.group(1) == "reply"  # the first +OK is its answer
+        else:
+            assert m.group(1, 2) in {("error", "EMSGSIZE"), ("error", "EPROTO")}, m.group(0)
+        m = p.expect(r"down cmd (\S+) (.*)")
+        assert m.group(1) in ("EMSGSIZE", "EPROTO"), m.group(0)
+        p.expect("ready cmd")  # and back again
+        finish(p)
+    finally:
+        fake.close()
+
+
+# ---- pseudo claims -----------------------------------------------------------
+
+def test_pseudo_claims_across_nodes(redis):
+    a = Probe(url(redis.port), "-T", "600")
+    b = Probe(url(redis.port), "-T", "600")
+    a.ready()
+    b.ready()
+    a.send("claim 1 alice 11")
+    a.expect("claim 1 granted")
+    b.send("claim 2 alice 21")
+    b.expect("claim 2 refused")
+    assert redis.command("GET", "pseudo:{alice}") == "probe:11"
+    # Kept alive by renewals well past its lifetime.
+    time.sleep(1.5)
+    assert 0 < redis.command("PTTL", "pseudo:{alice}") <= 600
+    # Released on leave: the other node may take it at once.
+    a.send("release alice 11")
+    time.sleep(0.2)
+    b.send("claim 3 alice 21")
+    b.expect("claim 3 granted")
+    # A node that dies: its claims lapse after their lifetime.
+    b.send("claim 4 bob 22")
+    b.expect("claim 4 granted")
+    b.kill()
+    a.send("claim 5 bob 12")
+    a.expect("claim 5 refused")
+    time.sleep(0.8)
+    a.send("claim 6 bob 12")
+    a.expect("claim 6 granted")
+    # Taken from under us (it lapsed while Redis was out of reach and
+    # another node took it): the next renewal reports it lost, once.
+    redis.command("SET", "pseudo:{bob}", "other:1")
+    a.expect("lost bob 12")
+    lines = finish(a)
+    assert sum(1 for l in lines if l.startswith("lost")) == 1
