@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,9 @@ static void several_replies_in_one_feed(void **state)
 	resp_reader_free(rd);
 }
 
+/* The cause lives with its reader: kept here for the caller. */
+static char kept_cause[200];
+
 static int first_error(size_t max, const char *text, size_t len, size_t step, const char **cause)
 {
 	struct resp_reader *rd = resp_reader_new(max);
@@ -86,6 +90,8 @@ static int first_error(size_t max, const char *text, size_t len, size_t step, co
 		assert_int_equal(resp_feed(rd, "+OK\r\n", 5), rc);
 		assert_int_equal(resp_next(rd, &x, cause), rc);
 		assert_null(x);
+		snprintf(kept_cause, sizeof(kept_cause), "%s", *cause);
+		*cause = kept_cause;
 	}
 	resp_reader_free(rd);
 	return rc;
