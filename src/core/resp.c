@@ -96,7 +96,8 @@ struct resp_reader *resp_reader_new(size_t max_bytes)
 	rd->fn.createInteger = create_integer;
 	rd->fn.createNil = create_nil;
 	rd->r->fn = &rd->fn;
-	redisReaderSetPrivdata(rd->r, rd);
+	/* Not redisReaderSetPrivdata: the macro casts the pointer to int. */
+	rd->r->privdata = rd;
 	return rd;
 }
 

@@ -14,8 +14,14 @@ struct held {
 	char payload[];
 };
 
+/* Epochs a room left, so that their late events are not taken for a new
+ * one: a restart is rare, two in flight at once rarer still. */
+#define GAPFILL_RETIRED 4
+
 struct gap_room {
 	char *name;
+	uint64_t epoch;     /* 0: not known yet */
+	uint64_t retired[GAPFILL_RETIRED];
 	uint64_t last;      /* delivered up to */
 	bool fetching;      /* a read is out, for token */
 	bool failed;        /* the last read failed: waits for retry/resync */
@@ -34,12 +40,12 @@ struct gapfill {
 	uint64_t tokens;   /* the last token given */
 };
 
+static void clear_held(struct gap_room *room);
+
 static void free_room(gpointer p)
 {
 	struct gap_room *room = p;
-	struct held *h;
-	while ((h = g_queue_pop_head(&room->held)) != NULL)
-		free(h);
+	clear_held(room);
 	free(room->name);
 	free(room);
 }
@@ -66,7 +72,7 @@ void gapfill_free(struct gapfill *g)
 	free(g);
 }
 
-int gapfill_follow(struct gapfill *g, const char *name, uint64_t last)
+int gapfill_follow(struct gapfill *g, const char *name, uint64_t epoch, uint64_t last)
 {
 	if (g_hash_table_contains(g->rooms, name))
 		return -EEXIST;
@@ -75,6 +81,7 @@ int gapfill_follow(struct gapfill *g, const char *name, uint64_t last)
 		free(room);
 		return -ENOMEM;
 	}
+	room->epoch = epoch;
 	room->last = last;
 	g_queue_init(&room->held);
 	g_hash_table_insert(g->rooms, room->name, room);
@@ -172,12 +179,49 @@ static int hold(struct gapfill *g, struct gap_room *room, uint64_t seq, const ch
 	return 0;
 }
 
-int gapfill_published(struct gapfill *g, const char *name, uint64_t seq, const char *payload,
-		      size_t len)
+static void clear_held(struct gap_room *room)
+{
+	struct held *h;
+	while ((h = g_queue_pop_head(&room->held)) != NULL)
+		free(h);
+	room->held_bytes = 0;
+}
+
+/* Whether an event of `epoch` counts: the room's numbering, or a new one
+ * (the room starts over); false for one the room left. */
+static bool take_epoch(struct gapfill *g, struct gap_room *room, uint64_t epoch)
+{
+	if (epoch == room->epoch)
+		return true;
+	if (room->epoch == 0) {
+		room->epoch = epoch;
+		return true;
+	}
+	for (size_t i = 0; i < GAPFILL_RETIRED; i++)
+		if (room->retired[i] == epoch)
+			return false;
+	memmove(room->retired + 1, room->retired, sizeof(room->retired) - sizeof(uint64_t));
+	room->retired[0] = room->epoch;
+	room->epoch = epoch;
+	uint64_t old_last = room->last;
+	room->last = 0;
+	clear_held(room);
+	room->fetching = false;
+	room->token = ++g->tokens; /* the read out was of the old numbering */
+	room->failed = false;
+	room->to_head = false;
+	g->cb.restarted(g->data, room->name, old_last);
+	return true;
+}
+
+int gapfill_published(struct gapfill *g, const char *name, uint64_t epoch, uint64_t seq,
+		      const char *payload, size_t len)
 {
 	struct gap_room *room = g_hash_table_lookup(g->rooms, name);
 	if (room == NULL)
 		return -ENOENT;
+	if (!take_epoch(g, room, epoch))
+		return 0;
 	if (seq <= room->last)
 		return 0;
 	bool waiting = room->fetching || room->failed;
@@ -199,6 +243,20 @@ void gapfill_fetched(struct gapfill *g, const char *name, uint64_t token,
 		return; /* a late answer */
 	room->fetching = false;
 	for (size_t i = 0; i < n; i++) {
+		if (e[i].epoch != room->epoch) {
+			uint64_t before = room->epoch;
+			if (!take_epoch(g, room, e[i].epoch))
+				continue;
+			if (room->epoch != before) {
+				/* Started over: the rest of this answer waits while
+				 * the new numbering's start is read. */
+				for (size_t j = i; j < n; j++)
+					if (e[j].epoch == room->epoch)
+						(void)hold(g, room, e[j].seq, e[j].payload, e[j].len);
+				drain(g, room);
+				return;
+			}
+		}
 		if (e[i].seq <= room->last)
 			continue;
 		deliver(g, room, e[i].seq, e[i].payload, e[i].len);

@@ -18,8 +18,16 @@
  * subscription was lost (gapfill_resync) every room reads what it missed,
  * from its last seq to the newest.
  *
+ * Seqs count within an epoch (redis_rooms.h): an event of an epoch the
+ * room has not seen means Redis lost the room's keys and numbers it
+ * again from 1. The room then starts over (reported once by `restarted`;
+ * what was not delivered of the old numbering is gone), and events still
+ * coming in the epochs it left are dropped. Epochs are told apart, not
+ * ordered: a clock set back between two Redis runs changes nothing.
+ *
  * At most one read per room is out at a time; its token tells a late
- * answer (after unfollow, or a newer read) from the current one.
+ * answer (after unfollow, a restart, or a newer read) from the current
+ * one.
  *
  * Callbacks must not call gapfill functions (fetch says whether its read
  * was sent by its return value). gapfill.c owns the rooms and held events.
@@ -37,6 +45,9 @@ struct gapfill_callbacks {
 			size_t len);
 	/* Events first..last of the room are gone: skipped. */
 	void (*truncated)(void *data, const char *room, uint64_t first, uint64_t last);
+	/* Redis numbers the room again from 1 (a new epoch); the old numbering
+	 * had been delivered up to old_last. */
+	void (*restarted)(void *data, const char *room, uint64_t old_last);
 	/* Read the room's stream from `from` to `to` (0: the newest) and answer
 	 * with gapfill_fetched or gapfill_fetch_failed and this token. 0 when
 	 * sent; an error marks the room as failed (see gapfill_retry). */
@@ -44,6 +55,7 @@ struct gapfill_callbacks {
 };
 
 struct gapfill_entry {
+	uint64_t epoch;
 	uint64_t seq;
 	const char *payload;
 	size_t len;
@@ -57,9 +69,10 @@ struct gapfill *gapfill_new(const struct gapfill_callbacks *cb, void *data, size
 			    size_t max_held_bytes);
 void gapfill_free(struct gapfill *g);
 
-/* Starts following a room, delivered up to `last` (its seq when this
- * server started following it). 0, -EEXIST or -ENOMEM. */
-int gapfill_follow(struct gapfill *g, const char *room, uint64_t last);
+/* Starts following a room, delivered up to `last` of `epoch` (its numbering
+ * when this server started following it; epoch 0: the first event's). 0,
+ * -EEXIST or -ENOMEM. */
+int gapfill_follow(struct gapfill *g, const char *room, uint64_t epoch, uint64_t last);
 void gapfill_unfollow(struct gapfill *g, const char *room);
 /* False for a room not followed. */
 bool gapfill_last(const struct gapfill *g, const char *room, uint64_t *last);
@@ -67,11 +80,11 @@ size_t gapfill_held(const struct gapfill *g, const char *room);
 
 /* An event from the room's channel. 0 (delivered, held or dropped as a
  * repeat), -ENOENT (room not followed: dropped), -ENOMEM. */
-int gapfill_published(struct gapfill *g, const char *room, uint64_t seq, const char *payload,
-		      size_t len);
+int gapfill_published(struct gapfill *g, const char *room, uint64_t epoch, uint64_t seq,
+		      const char *payload, size_t len);
 
-/* The answer to a fetch: entries in increasing seq order; full when the
- * read stopped at its count (more may follow). */
+/* The answer to a fetch: entries in increasing seq order (of one epoch);
+ * full when the read stopped at its count (more may follow). */
 void gapfill_fetched(struct gapfill *g, const char *room, uint64_t token,
 		     const struct gapfill_entry *e, size_t n, bool full);
 /* The read failed: the room waits for gapfill_retry or gapfill_resync. */

@@ -136,11 +136,15 @@ static bool parse_u64(const char *s, size_t len, uint64_t *out)
 	return true;
 }
 
-int redis_rooms_parse_message(const char *msg, size_t len, uint64_t *seq, const char **event,
-			      size_t *event_len)
+int redis_rooms_parse_message(const char *msg, size_t len, uint64_t *epoch, uint64_t *seq,
+			      const char **event, size_t *event_len)
 {
-	const char *bar = memchr(msg, '|', len < 21 ? len : 21);
-	if (bar == NULL || !parse_u64(msg, (size_t)(bar - msg), seq) || *seq == 0)
+	const char *colon = memchr(msg, ':', len < 21 ? len : 21);
+	if (colon == NULL || !parse_u64(msg, (size_t)(colon - msg), epoch) || *epoch == 0)
+		return -EINVAL;
+	size_t rest = len - (size_t)(colon - msg) - 1;
+	const char *bar = memchr(colon + 1, '|', rest < 21 ? rest : 21);
+	if (bar == NULL || !parse_u64(colon + 1, (size_t)(bar - colon - 1), seq) || *seq == 0)
 		return -EINVAL;
 	*event = bar + 1;
 	*event_len = len - (size_t)(bar - msg) - 1;
@@ -159,21 +163,25 @@ static void on_published(struct redis *r, int status, redisReply *x, void *data)
 	struct publish_call c = *(struct publish_call *)data;
 	free(data);
 	(void)r;
+	uint64_t epoch;
 	if (status < 0) {
-		c.cb(status, 0, false, uv_strerror(status), c.data);
+		c.cb(status, 0, 0, false, uv_strerror(status), c.data);
 		return;
 	}
 	if (x->type == REDIS_REPLY_ERROR) {
-		c.cb(UV_EPROTO, 0, false, x->str, c.data);
+		c.cb(UV_EPROTO, 0, 0, false, x->str, c.data);
 		return;
 	}
-	if (x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
+	if (x->type != REDIS_REPLY_ARRAY || x->elements != 3 ||
 	    x->element[0]->type != REDIS_REPLY_INTEGER || x->element[0]->integer <= 0 ||
-	    x->element[1]->type != REDIS_REPLY_INTEGER) {
-		c.cb(UV_EPROTO, 0, false, "the publish script answered something else", c.data);
+	    x->element[1]->type != REDIS_REPLY_INTEGER ||
+	    x->element[2]->type != REDIS_REPLY_STRING ||
+	    !parse_u64(x->element[2]->str, x->element[2]->len, &epoch) || epoch == 0) {
+		c.cb(UV_EPROTO, 0, 0, false, "the publish script answered something else", c.data);
 		return;
 	}
-	c.cb(0, (uint64_t)x->element[0]->integer, x->element[1]->integer != 0, NULL, c.data);
+	c.cb(0, epoch, (uint64_t)x->element[0]->integer, x->element[1]->integer != 0, NULL,
+	     c.data);
 }
 
 int redis_rooms_publish(struct redis_rooms *rr, const char *room, const char *idem,
@@ -232,7 +240,8 @@ struct fetch_call {
 	unsigned count;
 };
 
-/* One stream entry ["<seq>-0", [field, value, ...]] with its field e. */
+/* One stream entry ["<seq>-0", [field, value, ...]] with its fields e
+ * (the event) and x (the epoch). */
 static bool parse_entry(const redisReply *x, struct redis_rooms_entry *e)
 {
 	if (x->type != REDIS_REPLY_ARRAY || x->elements != 2 ||
@@ -243,16 +252,20 @@ static bool parse_entry(const redisReply *x, struct redis_rooms_entry *e)
 	if (dash == NULL || !parse_u64(id->str, (size_t)(dash - id->str), &e->seq) ||
 	    e->seq == 0 || id->len - (size_t)(dash - id->str) != 2 || dash[1] != '0')
 		return false;
+	bool has_event = false, has_epoch = false;
 	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
 		const redisReply *f = fields->element[i], *v = fields->element[i + 1];
-		if (f->type == REDIS_REPLY_STRING && f->len == 1 && f->str[0] == 'e' &&
-		    v->type == REDIS_REPLY_STRING) {
+		if (f->type != REDIS_REPLY_STRING || f->len != 1 || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (f->str[0] == 'e') {
 			e->event = v->str;
 			e->len = v->len;
-			return true;
+			has_event = true;
+		} else if (f->str[0] == 'x') {
+			has_epoch = parse_u64(v->str, v->len, &e->epoch) && e->epoch != 0;
 		}
 	}
-	return false;
+	return has_event && has_epoch;
 }
 
 static void on_fetched(struct redis *r, int status, redisReply *x, void *data)
@@ -325,16 +338,22 @@ static void on_seq(struct redis *r, int status, redisReply *x, void *data)
 	struct seq_call c = *(struct seq_call *)data;
 	free(data);
 	(void)r;
-	uint64_t seq = 0;
-	if (status < 0)
-		c.cb(status, 0, uv_strerror(status), c.data);
-	else if (x->type == REDIS_REPLY_NIL)
-		c.cb(0, 0, NULL, c.data);
-	else if (x->type == REDIS_REPLY_STRING && parse_u64(x->str, x->len, &seq))
-		c.cb(0, seq, NULL, c.data);
-	else
-		c.cb(UV_EPROTO, 0, x->type == REDIS_REPLY_ERROR ? x->str : "not a sequence number",
+	uint64_t seq = 0, epoch = 0;
+	if (status < 0) {
+		c.cb(status, 0, 0, uv_strerror(status), c.data);
+	} else if (x->type == REDIS_REPLY_ARRAY && x->elements == 2 &&
+		   x->element[0]->type == REDIS_REPLY_NIL && x->element[1]->type == REDIS_REPLY_NIL) {
+		c.cb(0, 0, 0, NULL, c.data); /* never published in */
+	} else if (x->type == REDIS_REPLY_ARRAY && x->elements == 2 &&
+		   x->element[0]->type == REDIS_REPLY_STRING &&
+		   x->element[1]->type == REDIS_REPLY_STRING &&
+		   parse_u64(x->element[0]->str, x->element[0]->len, &seq) &&
+		   parse_u64(x->element[1]->str, x->element[1]->len, &epoch)) {
+		c.cb(0, epoch, seq, NULL, c.data);
+	} else {
+		c.cb(UV_EPROTO, 0, 0, x->type == REDIS_REPLY_ERROR ? x->str : "not a room's numbering",
 		     c.data);
+	}
 }
 
 int redis_rooms_last(struct redis_rooms *rr, const char *room, redis_rooms_seq_cb cb, void *data)
@@ -347,8 +366,8 @@ int redis_rooms_last(struct redis_rooms *rr, const char *room, redis_rooms_seq_c
 		return UV_ENOMEM;
 	c->cb = cb;
 	c->data = data;
-	const char *argv[3] = { "HGET", meta, "seq" };
-	int rc = redis_command_argv(rr->r, 3, argv, NULL, on_seq, c);
+	const char *argv[4] = { "HMGET", meta, "seq", "epoch" };
+	int rc = redis_command_argv(rr->r, 4, argv, NULL, on_seq, c);
 	if (rc < 0)
 		free(c);
 	return rc;

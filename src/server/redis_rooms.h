@@ -2,10 +2,13 @@
  * redis_rooms: a room's keys in Redis and the commands on them, for the
  * Redis bus (docs/cluster.md has the layout):
  *
- *   {R}:meta               hash, field seq: the room's last sequence number
- *   {R}:log                stream of the room's events, entry <seq>-0 {e: event}
+ *   {R}:meta               hash: seq, the room's last sequence number; epoch,
+ *                          when that numbering began
+ *   {R}:log                stream of the room's events, entry <seq>-0 {e: event,
+ *                          x: epoch}
  *   {R}:idem:<key>         the seq given to a sender's message (60 s)
- *   {R}:events             the channel each event is published on, "<seq>|<event>"
+ *   {R}:events             the channel each event is published on,
+ *                          "<epoch>:<seq>|<event>"
  *   pseudo:{S}             "<node>:<conn id>": who holds the pseudo of skeleton S
  *
  * R is the room's identity (its skeleton) with '{', '}', '%', ':', spaces
@@ -15,6 +18,9 @@
  *
  * An event is opaque here: the bus gives and takes its bytes (the history
  * file's JSON record, written with the event's id 0; the seq is its id).
+ * A numbering (epoch, the microsecond it began, by Redis's clock) lasts as
+ * long as Redis keeps the room's keys; a Redis that lost them starts the
+ * room at seq 1 again under another epoch (redis_publish.lua).
  *
  * The struct is its owner's; it borrows the command connection.
  */
@@ -58,15 +64,15 @@ int redis_rooms_pseudo_key(char *out, size_t cap, const char *skeleton);
  * -EINVAL for a channel that is not a room's. */
 int redis_rooms_from_channel(const char *channel, size_t len, char *out, size_t cap);
 
-/* A channel message "<seq>|<event>": 0, or -EINVAL. */
-int redis_rooms_parse_message(const char *msg, size_t len, uint64_t *seq, const char **event,
-			      size_t *event_len);
+/* A channel message "<epoch>:<seq>|<event>": 0, or -EINVAL. */
+int redis_rooms_parse_message(const char *msg, size_t len, uint64_t *epoch, uint64_t *seq,
+			      const char **event, size_t *event_len);
 
 /* status 0: seq given (duplicate: the message's idempotency key had been
  * seen, nothing was published again). Otherwise an error and its cause
  * (which may quote Redis: sanitise it before logging). */
-typedef void (*redis_rooms_published_cb)(int status, uint64_t seq, bool duplicate,
-					 const char *cause, void *data);
+typedef void (*redis_rooms_published_cb)(int status, uint64_t epoch, uint64_t seq,
+					 bool duplicate, const char *cause, void *data);
 
 /* Publishes an event in a room: next seq, stream, channel, in one script.
  * idem (NULL or "" for none) names the sender's message, for instance
@@ -75,6 +81,7 @@ int redis_rooms_publish(struct redis_rooms *rr, const char *room, const char *id
 			const char *event, size_t len, redis_rooms_published_cb cb, void *data);
 
 struct redis_rooms_entry {
+	uint64_t epoch;
 	uint64_t seq;
 	const char *event;
 	size_t len;
@@ -89,8 +96,9 @@ typedef void (*redis_rooms_range_cb)(int status, const struct redis_rooms_entry 
 int redis_rooms_fetch(struct redis_rooms *rr, const char *room, uint64_t from, uint64_t to,
 		      unsigned count, redis_rooms_range_cb cb, void *data);
 
-/* The room's last seq (0 for a room never published in). */
-typedef void (*redis_rooms_seq_cb)(int status, uint64_t seq, const char *cause, void *data);
+/* The room's epoch and last seq (both 0 for a room never published in). */
+typedef void (*redis_rooms_seq_cb)(int status, uint64_t epoch, uint64_t seq, const char *cause,
+				   void *data);
 int redis_rooms_last(struct redis_rooms *rr, const char *room, redis_rooms_seq_cb cb, void *data);
 
 #endif

@@ -303,9 +303,10 @@ class Probe:
         i = self.next_id
         self.next_id += 1
         self.send("publish %d %s %s %s" % (i, room, idem, text))
-        m = self.expect(r"(published|error|refused) %d (\S+) ?(\S*)" % i)
+        m = self.expect(r"(published|error|refused) %d (\S+) ?(\S*) ?(\S*)" % i)
         if m.group(1) != "published":
             raise AssertionError(m.group(0))
+        self.epoch = m.group(4)
         return int(m.group(2)), m.group(3) == "1"
 
     def quit(self):

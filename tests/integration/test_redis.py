@@ -54,6 +54,19 @@ def test_commands_and_replies(redis):
     finish(p)
 
 
+def test_host_name_is_resolved(redis):
+    """A name goes through getaddrinfo at each attempt (its addresses are
+    tried in turn; this machine's localhost has only 127.0.0.1)."""
+    p = Probe("redis://localhost:%d" % redis.port)
+    p.ready()
+    assert p.call("PING") == {"status": "PONG"}
+    finish(p)
+    # A name that does not resolve fails like any attempt, and retries.
+    p = Probe("redis://no-such-host.invalid:1", "-c", "3000", "-b", "100", "-B", "100")
+    p.expect(r"down cmd \S+ cmd: (cannot resolve|no connection)")
+    finish(p)
+
+
 def test_password_and_database(tmp_path):
     r = RedisServer(tmp_path)
     try:
@@ -136,6 +149,12 @@ def test_syn_dropped_fails_within_the_deadline():
         took = time.monotonic() - start
         finish(p)
         assert 0.45 < took < 2.0 * SLOW, took
+        # Closed while the connect is under way: at once, nothing left.
+        p = Probe(url(lsock.getsockname()[1]), "-c", "60000")
+        time.sleep(0.3)
+        start = time.monotonic()
+        finish(p)
+        assert time.monotonic() - start < 1.0 * SLOW
     finally:
         for s in fillers:
             s.close()
@@ -201,17 +220,27 @@ def test_publish_script_seq_stream_channel_idempotency(redis):
     # The same message again (a retried send): its first seq, nothing new.
     assert p.publish("general", "7:1", "hello world") == (1, True)
     assert p.publish("general", "-", "no key") == (3, False)
+    epoch = p.epoch
     assert p.publish("other", "-", "elsewhere") == (1, False)  # per-room numbering
-    # One message per publish on the room's channel, "<seq>|<event>".
+    # The numbering's epoch: Redis's clock, in microseconds, when it began.
+    now = int(redis.command("TIME")[0])
+    assert now - 60 < int(epoch) // 1000000 <= now
+    assert p.epoch != epoch
+    # One message per publish on the room's channel, "<epoch>:<seq>|<event>".
     assert [sub.message() for _ in range(3)] == [
-        ("{general}:events", "1|hello world"),
-        ("{general}:events", "2|second"),
-        ("{general}:events", "3|no key")]
+        ("{general}:events", epoch + ":1|hello world"),
+        ("{general}:events", epoch + ":2|second"),
+        ("{general}:events", epoch + ":3|no key")]
     sub.close()
     # The stream holds them under their seq; the counter and the keys.
     assert redis.command("XRANGE", "{general}:log", "-", "+") == [
-        ["1-0", ["e", "hello world"]], ["2-0", ["e", "second"]], ["3-0", ["e", "no key"]]]
-    assert redis.command("HGET", "{general}:meta", "seq") == "3"
+        ["1-0", ["e", "hello world", "x", epoch]], ["2-0", ["e", "second", "x", epoch]],
+        ["3-0", ["e", "no key", "x", epoch]]]
+    assert redis.command("HMGET", "{general}:meta", "seq", "epoch") == ["3", epoch]
+    p.send("last 902 general")
+    p.expect("last 902 3 " + epoch)
+    p.send("last 903 never")
+    p.expect("last 903 0 0")
     assert redis.command("GET", "{general}:idem:7%3A1") == "1"
     assert 55 <= redis.command("TTL", "{general}:idem:7%3A1") <= 60
     # Room names that would break a hash tag or a key are escaped.
@@ -234,10 +263,17 @@ def test_publish_script_survives_flush_and_lost_counter(redis):
     # Redis forgot the script (restart, SCRIPT FLUSH): EVAL loads it again.
     assert redis.command("SCRIPT", "FLUSH") == "OK"
     assert p.publish("r", "-", "two") == (2, False)
-    # The counter lost but the stream kept: numbering goes on after it.
+    epoch = p.epoch
+    # The counter lost but the stream kept: numbering and epoch go on.
     assert redis.command("DEL", "{r}:meta") == 1
     assert p.publish("r", "-", "three") == (3, False)
-    assert redis.command("HGET", "{r}:meta", "seq") == "3"
+    assert p.epoch == epoch
+    assert redis.command("HMGET", "{r}:meta", "seq", "epoch") == ["3", epoch]
+    # Both lost (FLUSHALL, a restart without persistence): 1 again, in a
+    # new epoch.
+    assert redis.command("FLUSHALL") == "OK"
+    assert p.publish("r", "-", "again") == (1, False)
+    assert p.epoch != epoch
     finish(p)
 
 
@@ -248,11 +284,11 @@ def test_stream_is_capped(redis):
     p.ready()
     for i in range(1, 201):
         p.send("publish %d r - m%d" % (i, i))
-    p.expect(r"published 200 200 0")
+    epoch = p.expect(r"published 200 200 0 (\d+)").group(1)
     length = redis.command("XLEN", "{r}:log")
     assert 20 <= length <= 40, length
     assert redis.command("XREVRANGE", "{r}:log", "+", "-", "COUNT", "1") == \
-        [["200-0", ["e", "m200"]]]
+        [["200-0", ["e", "m200", "x", epoch]]]
     finish(p)
 
 
@@ -326,6 +362,31 @@ def test_subscriber_loss_is_caught_up(redis):
     lines = finish(p)
     assert delivered(lines, "room") == [1, 2, 3, 4, 5, 6]
     assert not any(l.startswith("truncated") for l in lines)
+
+
+def test_redis_that_lost_its_data_is_followed(redis):
+    """Redis restarted empty (no persistence): the room is numbered from 1
+    again in a new epoch; the servers start it over instead of dropping
+    1, 2, 3 as repeats."""
+    p = Probe(url(redis.port), "-b", "100", "-B", "200")
+    p.ready()
+    p.send("follow room 0")
+    time.sleep(0.1)
+    for i in range(1, 6):
+        p.publish("room", "-", "old%d" % i)
+    p.expect("deliver room 5")
+    redis.stop()
+    p.expect("down sub")
+    redis.start()
+    p.ready()
+    for i in range(1, 4):
+        p.publish("room", "-", "new%d" % i)
+    p.expect('deliver room 3 "new3"')
+    lines = finish(p)
+    assert "restarted room 5" in lines
+    got = [l.split()[2:] for l in lines if l.startswith("deliver room")]
+    assert got == [[str(i), '"old%d"' % i] for i in range(1, 6)] + \
+        [[str(i), '"new%d"' % i] for i in range(1, 4)]
 
 
 def test_held_events_are_bounded(redis):

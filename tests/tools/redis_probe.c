@@ -10,7 +10,8 @@
  * Two connections are opened, "cmd" and "sub" (a subscriber). Input lines
  * (words split on spaces, %XX decoded):
  *   cmd ID WORD...            any command       -> reply ID <json> | error ID <name> <cause>
- *   publish ID ROOM IDEM TEXT (IDEM "-": none)  -> published ID <seq> <dup> | error ...
+ *   publish ID ROOM IDEM TEXT (IDEM "-": none)  -> published ID <seq> <dup> <epoch> | error
+ *   last ID ROOM                                -> last ID <seq> <epoch>
  *   fetch ID ROOM FROM TO N                     -> entries ID <n> <full> [<seq> <json>]...
  *   follow ROOM LAST          gapfill + SUBSCRIBE {ROOM}:events
  *   drop ROOM N               lose the room's next N channel messages
@@ -20,7 +21,8 @@
  *   quit                      (or end of input) closes all; the exit status
  *                             is 1 if a command's callback never came
  * Unprompted: ready cmd|sub, down cmd|sub <name> <cause>, deliver ROOM <seq>
- * <json>, truncated ROOM <first> <last>, lost SKEL CONN, closed.
+ * <json>, truncated ROOM <first> <last>, restarted ROOM <old last>, fetch
+ * ROOM <from> <to>, lost SKEL CONN, closed.
  * A callback called twice aborts.
  */
 #include <errno.h>
@@ -155,13 +157,13 @@ static void on_down(struct redis *r, int status, const char *cause, void *data)
 static void on_message(struct redis *r, const struct redis_message *m, void *data)
 {
 	char room[REDIS_ROOMS_KEY_MAX];
-	uint64_t seq;
+	uint64_t epoch, seq;
 	const char *ev;
 	size_t len;
 	(void)r;
 	(void)data;
 	if (redis_rooms_from_channel(m->channel, m->channel_len, room, sizeof(room)) < 0 ||
-	    redis_rooms_parse_message(m->payload, m->payload_len, &seq, &ev, &len) < 0) {
+	    redis_rooms_parse_message(m->payload, m->payload_len, &epoch, &seq, &ev, &len) < 0) {
 		out("badmessage");
 		return;
 	}
@@ -175,7 +177,7 @@ static void on_message(struct redis *r, const struct redis_message *m, void *dat
 		out("dropped %s %llu", room, (unsigned long long)seq);
 		return;
 	}
-	gapfill_published(P.gap, room, seq, ev, len);
+	gapfill_published(P.gap, room, epoch, seq, ev, len);
 }
 
 /* ---- the gap filler's calls -------------------------------------------- */
@@ -195,6 +197,12 @@ static void on_truncated(void *data, const char *room, uint64_t first, uint64_t 
 	out("truncated %s %llu %llu", room, (unsigned long long)first, (unsigned long long)last);
 }
 
+static void on_restarted(void *data, const char *room, uint64_t old_last)
+{
+	(void)data;
+	out("restarted %s %llu", room, (unsigned long long)old_last);
+}
+
 struct gap_fetch {
 	char *room;
 	uint64_t token;
@@ -210,7 +218,7 @@ static void on_gap_range(int status, const struct redis_rooms_entry *e, size_t n
 	} else {
 		struct gapfill_entry *ge = g_new0(struct gapfill_entry, n + 1);
 		for (size_t i = 0; i < n; i++)
-			ge[i] = (struct gapfill_entry){ e[i].seq, e[i].event, e[i].len };
+			ge[i] = (struct gapfill_entry){ e[i].epoch, e[i].seq, e[i].event, e[i].len };
 		out("fetched %s %zu", f->room, n);
 		gapfill_fetched(P.gap, f->room, f->token, ge, n, full);
 		g_free(ge);
@@ -251,14 +259,26 @@ static void on_cmd_reply(struct redis *r, int status, redisReply *x, void *data)
 	g_string_free(s, TRUE);
 }
 
-static void on_published(int status, uint64_t seq, bool dup, const char *cause, void *data)
+static void on_published(int status, uint64_t epoch, uint64_t seq, bool dup, const char *cause,
+			 void *data)
 {
 	unsigned id = GPOINTER_TO_UINT(data);
 	called(id);
 	if (status < 0)
 		out("error %u %s %s", id, status_name(status), cause);
 	else
-		out("published %u %llu %d", id, (unsigned long long)seq, dup);
+		out("published %u %llu %d %llu", id, (unsigned long long)seq, dup,
+		    (unsigned long long)epoch);
+}
+
+static void on_last(int status, uint64_t epoch, uint64_t seq, const char *cause, void *data)
+{
+	unsigned id = GPOINTER_TO_UINT(data);
+	called(id);
+	if (status < 0)
+		out("error %u %s %s", id, status_name(status), cause);
+	else
+		out("last %u %llu %llu", id, (unsigned long long)seq, (unsigned long long)epoch);
 }
 
 static void on_range(int status, const struct redis_rooms_entry *e, size_t n, bool full,
@@ -377,10 +397,12 @@ static void run_line(char *line)
 				       on_range, GUINT_TO_POINTER(id));
 	} else if (strcmp(w[0], "follow") == 0 && n >= 3) {
 		char chan[REDIS_ROOMS_KEY_MAX];
-		gapfill_follow(P.gap, w[1], strtoull(w[2], NULL, 10));
+		gapfill_follow(P.gap, w[1], 0, strtoull(w[2], NULL, 10));
 		redis_rooms_key(chan, sizeof(chan), w[1], ":events");
 		redis_subscribe(P.sub, chan, false, NULL, NULL);
 		out("following %s", w[1]);
+	} else if (strcmp(w[0], "last") == 0 && take_id(w, n, 3, &id)) {
+		rc = redis_rooms_last(&P.rooms, w[2], on_last, GUINT_TO_POINTER(id));
 	} else if (strcmp(w[0], "drop") == 0 && n >= 3) {
 		g_hash_table_insert(P.drops, g_strdup(w[1]),
 				    GUINT_TO_POINTER((unsigned)strtoul(w[2], NULL, 10)));
@@ -465,7 +487,7 @@ int main(int argc, char **argv)
 	P.line = malloc(PROBE_LINE_MAX);
 	P.drops = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	const struct redis_events ev = { on_ready, on_down, on_message };
-	const struct gapfill_callbacks gcb = { on_deliver, on_truncated, on_gap_fetch };
+	const struct gapfill_callbacks gcb = { on_deliver, on_truncated, on_restarted, on_gap_fetch };
 	P.gap = gapfill_new(&gcb, NULL, max_held, 1u << 20);
 	o.name = "cmd";
 	redis_open(&P.cmd, P.loop, &o, &ev, NULL);

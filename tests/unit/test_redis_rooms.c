@@ -56,23 +56,30 @@ static void channel_back_to_room(void **state)
 static void channel_messages(void **state)
 {
 	(void)state;
-	uint64_t seq;
+	uint64_t epoch, seq;
 	const char *ev;
 	size_t len;
-	assert_int_equal(redis_rooms_parse_message("42|{\"a\":1}", 10, &seq, &ev, &len), 0);
+	static const char m[] = "1700000000123456:42|{\"a\":1}";
+	assert_int_equal(redis_rooms_parse_message(m, sizeof(m) - 1, &epoch, &seq, &ev, &len), 0);
+	assert_true(epoch == 1700000000123456ull);
 	assert_int_equal(seq, 42);
 	assert_int_equal(len, 7);
 	assert_memory_equal(ev, "{\"a\":1}", 7);
-	assert_int_equal(redis_rooms_parse_message("7|", 2, &seq, &ev, &len), 0);
+	assert_int_equal(redis_rooms_parse_message("9:7|", 4, &epoch, &seq, &ev, &len), 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(redis_rooms_parse_message("18446744073709551615|x", 22, &seq, &ev, &len),
+	static const char big[] = "18446744073709551615:18446744073709551615|x|y";
+	assert_int_equal(redis_rooms_parse_message(big, sizeof(big) - 1, &epoch, &seq, &ev, &len),
 			 0);
-	assert_true(seq == UINT64_MAX);
-	static const char *const bad[] = { "|x", "0|x", "007|x", "-1|x", "1x|y", "12",
-					   "18446744073709551616|x", "123456789012345678901|x" };
+	assert_true(epoch == UINT64_MAX && seq == UINT64_MAX);
+	assert_int_equal(len, 3); /* '|' in the event is the event's */
+	static const char *const bad[] = { "|x", "1:|x", ":1|x", "0:1|x", "1:0|x", "1:007|x",
+					   "01:7|x", "-1:1|x", "1:1x|y", "1:12", "12|x", "1;2|x",
+					   "1:18446744073709551616|x", "18446744073709551616:1|x",
+					   "1:123456789012345678901|x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(redis_rooms_parse_message(bad[i], strlen(bad[i]), &seq, &ev, &len),
-				 -EINVAL);
+		if (redis_rooms_parse_message(bad[i], strlen(bad[i]), &epoch, &seq, &ev, &len) !=
+		    -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
 }
 
 static void script_is_embedded(void **state)
@@ -82,7 +89,7 @@ static void script_is_embedded(void **state)
 	assert_true(redis_publish_lua_len > 500);
 	assert_int_equal(strlen(redis_publish_lua), redis_publish_lua_len);
 	assert_non_null(strstr(redis_publish_lua, "HINCRBY"));
-	assert_non_null(strstr(redis_publish_lua, "return {seq, 0}"));
+	assert_non_null(strstr(redis_publish_lua, "return {seq, 0, epoch}"));
 	struct redis_script s;
 	redis_script_init(&s, "return 1", 8);
 	/* SHA-1 of "return 1", as SCRIPT LOAD gives it. */
