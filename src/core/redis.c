@@ -53,6 +53,13 @@ struct sub {
 	char name[]; /* terminated */
 };
 
+/* A command of every connection's setup, formatted once. */
+struct setup_cmd {
+	STAILQ_ENTRY(setup_cmd) link;
+	size_t len;
+	char cmd[];
+};
+
 struct resolve {
 	uv_getaddrinfo_t req;
 	struct redis *r;
@@ -87,6 +94,7 @@ struct redis {
 	STAILQ_HEAD(, pending) pending;
 	size_t n_user;        /* PENDING_USER entries */
 	TAILQ_HEAD(, sub) subs;
+	STAILQ_HEAD(, setup_cmd) setup;
 	unsigned setup_left;
 	unsigned attempt;
 	uint64_t attempt_deadline, retry_at, last_io;
@@ -245,6 +253,11 @@ static void maybe_free(struct redis *r)
 	while ((s = TAILQ_FIRST(&r->subs)) != NULL) {
 		TAILQ_REMOVE(&r->subs, s, link);
 		free(s);
+	}
+	struct setup_cmd *c;
+	while ((c = STAILQ_FIRST(&r->setup)) != NULL) {
+		STAILQ_REMOVE_HEAD(&r->setup, link);
+		free(c);
 	}
 	resp_reader_free(r->reader);
 	buffer_free(&r->out);
@@ -435,6 +448,10 @@ static void on_connect(uv_connect_t *req, int status)
 		const char *argv[2] = { "SELECT", db };
 		rc = push_argv(r, 2, argv, NULL, PENDING_SETUP, "SELECT", NULL, NULL);
 	}
+	struct setup_cmd *c;
+	STAILQ_FOREACH(c, &r->setup, link)
+		if (rc == 0)
+			rc = push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL);
 	struct sub *s;
 	TAILQ_FOREACH(s, &r->subs, link)
 		if (rc == 0)
@@ -695,6 +712,7 @@ int redis_open(struct redis **out, uv_loop_t *loop, const struct redis_options *
 	r->data = data;
 	STAILQ_INIT(&r->pending);
 	TAILQ_INIT(&r->subs);
+	STAILQ_INIT(&r->setup);
 	r->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)r;
 	if (r->rng == 0)
 		r->rng = 1;
@@ -789,6 +807,31 @@ int redis_command(struct redis *r, redis_reply_cb cb, void *data, const char *fm
 		rc = push(r, cmd, (size_t)len, PENDING_USER, "command", cb, data);
 	redisFreeCommand(cmd);
 	return rc;
+}
+
+int redis_add_setup(struct redis *r, int argc, const char **argv, const size_t *argvlen)
+{
+	char *cmd = NULL;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+	if (len < 0)
+		return UV_ENOMEM;
+	struct setup_cmd *c = malloc(sizeof(*c) + (size_t)len);
+	if (c == NULL) {
+		redisFreeCommand(cmd);
+		return UV_ENOMEM;
+	}
+	c->len = (size_t)len;
+	memcpy(c->cmd, cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	STAILQ_INSERT_TAIL(&r->setup, c, link);
+	if (r->connected && push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL) < 0)
+		reset(r, UV_ENOMEM, set_cause(r, "%s: out of memory", r->name));
+	return 0;
+}
+
+void redis_reset(struct redis *r, const char *cause)
+{
+	reset(r, UV_ECONNRESET, set_cause(r, "%s: %s", r->name, cause));
 }
 
 static struct sub *find_sub(struct redis *r, const char *channel, bool pattern)

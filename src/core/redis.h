@@ -8,8 +8,8 @@
  * connect to a closed port never calls back, and neither bounds what it
  * buffers.
  *
- * Every wait has a deadline: name resolution, connect and the first
- * replies together (connect_timeout_ms), each command's reply
+ * Every wait has a deadline: name resolution, connect and the setup
+ * commands together (connect_timeout_ms), each command's reply
  * (command_timeout_ms; replies come in order, so an overdue reply resets
  * the connection). An idle connection is checked with PING every
  * ping_interval_ms. After any failure the connection is reset and tried
@@ -130,6 +130,17 @@ int redis_command_argv(struct redis *r, int argc, const char **argv, const size_
 
 /* The same, formatted like redisFormatCommand ("SET %s %b", key, val, len). */
 int redis_command(struct redis *r, redis_reply_cb cb, void *data, const char *fmt, ...);
+
+/* A command sent at the start of every connection, after AUTH and SELECT
+ * (SCRIPT LOAD, say): ready waits for its answer, and an error answer
+ * fails the attempt. Sent at once as well when already connected. 0, or
+ * UV_ENOMEM. */
+int redis_add_setup(struct redis *r, int argc, const char **argv, const size_t *argvlen);
+
+/* Drops the connection as after a failure (commands waiting get
+ * UV_ECONNRESET, down is called with cause) and connects again after the
+ * backoff. For an owner that finds the server's state unusable. */
+void redis_reset(struct redis *r, const char *cause);
 
 /* Adds a channel (pattern: a PSUBSCRIBE pattern) to the subscriber's set,
  * sent at once when connected, else with the next connection's setup, and

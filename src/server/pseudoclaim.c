@@ -179,6 +179,13 @@ int pseudoclaim_new(struct pseudoclaim **out, uv_loop_t *loop, struct redis *r,
 	pc->data = data;
 	redis_script_init(&pc->claim, claim_lua, sizeof(claim_lua) - 1);
 	redis_script_init(&pc->release, release_lua, sizeof(release_lua) - 1);
+	int rc = redis_script_load(r, &pc->claim);
+	if (rc == 0)
+		rc = redis_script_load(r, &pc->release);
+	if (rc < 0) {
+		free(pc);
+		return rc;
+	}
 	pc->claims = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free_claim);
 	uv_timer_init(loop, &pc->timer);
 	pc->timer.data = pc;

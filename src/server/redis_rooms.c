@@ -12,13 +12,14 @@
  * 64-bit numbers fits with room to spare. */
 #define REDIS_ROOMS_IDEM_MAX 40
 
-void redis_rooms_init(struct redis_rooms *rr, struct redis *r, unsigned long stream_max,
-		      unsigned idem_ttl_s)
+int redis_rooms_init(struct redis_rooms *rr, struct redis *r, unsigned long stream_max,
+		     unsigned idem_ttl_s)
 {
 	rr->r = r;
 	rr->stream_max = stream_max;
 	rr->idem_ttl_s = idem_ttl_s;
 	redis_script_init(&rr->publish, redis_publish_lua, redis_publish_lua_len);
+	return redis_script_load(r, &rr->publish);
 }
 
 static bool plain_byte(unsigned char c)

@@ -49,8 +49,10 @@ struct redis_rooms {
 extern const char redis_publish_lua[];
 extern const size_t redis_publish_lua_len;
 
-void redis_rooms_init(struct redis_rooms *rr, struct redis *r, unsigned long stream_max,
-		      unsigned idem_ttl_s);
+/* Also has the publish script loaded with each connection of r (the
+ * command connection, just opened). 0, or a negative errno. */
+int redis_rooms_init(struct redis_rooms *rr, struct redis *r, unsigned long stream_max,
+		     unsigned idem_ttl_s);
 
 /* "{R}<suffix>" into out (cap bytes, terminated): its length, or
  * -ENAMETOOLONG. */

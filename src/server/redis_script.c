@@ -1,5 +1,6 @@
 /*
- * redis_script: EVALSHA with an EVAL fallback (see redis_script.h).
+ * redis_script: EVALSHA of scripts loaded with each connection (see
+ * redis_script.h).
  */
 #include "redis_script.h"
 
@@ -8,17 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A call under way: its arguments, kept for the EVAL retry. argv[0] is
- * "EVALSHA" or "EVAL", argv[1] the SHA-1 or the body. */
 struct script_call {
-	const struct redis_script *script;
 	redis_reply_cb cb;
 	void *data;
-	int argc;
-	char nkeys[16];
-	const char **argv;
-	size_t *argvlen;
-	char bytes[]; /* the copied arguments */
 };
 
 void redis_script_init(struct redis_script *s, const char *body, size_t len)
@@ -30,6 +23,13 @@ void redis_script_init(struct redis_script *s, const char *body, size_t len)
 	g_free(hex);
 }
 
+int redis_script_load(struct redis *r, const struct redis_script *s)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", s->body };
+	const size_t argvlen[3] = { 6, 4, s->len };
+	return redis_add_setup(r, 3, argv, argvlen);
+}
+
 static bool is_noscript(const redisReply *x)
 {
 	return x != NULL && x->type == REDIS_REPLY_ERROR && x->len >= 8 &&
@@ -38,71 +38,49 @@ static bool is_noscript(const redisReply *x)
 
 static void on_reply(struct redis *r, int status, redisReply *x, void *data)
 {
-	struct script_call *c = data;
-	if (status == 0 && is_noscript(x) && strcmp(c->argv[0], "EVALSHA") == 0) {
-		c->argv[0] = "EVAL";
-		c->argv[1] = c->script->body;
-		c->argvlen[0] = 4;
-		c->argvlen[1] = c->script->len;
-		int rc = redis_command_argv(r, c->argc, c->argv, c->argvlen, on_reply, c);
-		if (rc == 0)
-			return;
-		status = rc;
-		x = NULL;
+	struct script_call c = *(struct script_call *)data;
+	free(data);
+	if (status == 0 && is_noscript(x)) {
+		c.cb(r, UV_ECONNRESET, NULL, c.data);
+		redis_reset(r, "Redis forgot a script (SCRIPT FLUSH, failover): loading it again");
+		return;
 	}
-	c->cb(r, status, x, c->data);
-	free(c->argv);
-	free(c->argvlen);
-	free(c);
+	c.cb(r, status, x, c.data);
 }
 
 int redis_script_call(struct redis *r, const struct redis_script *s, int nkeys, int nargs,
 		      const char *const *argv, const size_t *argvlen, redis_reply_cb cb,
 		      void *data)
 {
-	int n = nkeys + nargs;
 	if (nkeys < 0 || nargs < 0)
 		return UV_EINVAL;
-	size_t total = 0;
-	for (int i = 0; i < n; i++)
-		total += argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+	int n = nkeys + nargs;
 	size_t slots = (size_t)n + 3;
-	struct script_call *c = malloc(sizeof(*c) + total + (size_t)n);
+	char nk[16];
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	struct script_call *c = malloc(sizeof(*c));
 	const char **v = malloc(slots * sizeof(*v));
 	size_t *vl = malloc(slots * sizeof(*vl));
-	if (c == NULL || v == NULL || vl == NULL) {
+	int rc = UV_ENOMEM;
+	if (c != NULL && v != NULL && vl != NULL) {
+		c->cb = cb;
+		c->data = data;
+		v[0] = "EVALSHA";
+		vl[0] = 7;
+		v[1] = s->sha;
+		vl[1] = 40;
+		v[2] = nk;
+		vl[2] = strlen(nk);
+		for (int i = 0; i < n; i++) {
+			v[3 + i] = argv[i];
+			vl[3 + i] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+		}
+		/* The command is formatted (copied) here: argv may go after. */
+		rc = redis_command_argv(r, (int)slots, v, vl, on_reply, c);
+	}
+	if (rc < 0)
 		free(c);
-		free(v);
-		free(vl);
-		return UV_ENOMEM;
-	}
-	c->script = s;
-	c->cb = cb;
-	c->data = data;
-	c->argc = (int)slots;
-	c->argv = v;
-	c->argvlen = vl;
-	snprintf(c->nkeys, sizeof(c->nkeys), "%d", nkeys);
-	v[0] = "EVALSHA";
-	vl[0] = 7;
-	v[1] = s->sha;
-	vl[1] = 40;
-	v[2] = c->nkeys;
-	vl[2] = strlen(c->nkeys);
-	char *p = c->bytes;
-	for (int i = 0; i < n; i++) {
-		size_t len = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
-		memcpy(p, argv[i], len);
-		p[len] = '\0';
-		v[3 + i] = p;
-		vl[3 + i] = len;
-		p += len + 1;
-	}
-	int rc = redis_command_argv(r, c->argc, v, vl, on_reply, c);
-	if (rc < 0) {
-		free(v);
-		free(vl);
-		free(c);
-	}
+	free(v);
+	free(vl);
 	return rc;
 }

@@ -157,6 +157,16 @@ class Subscriber:
         self.sock.close()
 
 
+def setup_answer(args):
+    """What a Redis answers to a connection's setup (PING, SCRIPT LOAD),
+    or None for another command."""
+    if args[0] == "PING":
+        return b"+PONG\r\n"
+    if args[0] == "SCRIPT":
+        return b"$40\r\n" + b"0" * 40 + b"\r\n"
+    return None
+
+
 class FakeRedis:
     """Accepts connections and answers each command with handler(args),
     which returns the bytes to send (b"" for nothing, None to hang up)."""

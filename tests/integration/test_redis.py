@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from redisfix import FakeRedis, Probe, RedisServer, Subscriber, SLOW, encode
+from redisfix import FakeRedis, Probe, RedisServer, Subscriber, SLOW, encode, setup_answer
 
 pytestmark = pytest.mark.skipif(not __import__("redisfix").PROBE_BIN.exists(),
                                 reason="redis_probe not built")
@@ -165,7 +165,7 @@ def test_overdue_reply_resets_the_connection():
     """Answers the setup, then sits on a command: the command fails with
     ETIMEDOUT once, the connection is reset and made again."""
     def handler(args):
-        return b"+PONG\r\n" if args[0] == "PING" else b""  # the rest never answered
+        return setup_answer(args) or b""  # the rest never answered
     fake = FakeRedis(handler)
     try:
         p = Probe(url(fake.port), "-t", "300", "-b", "50", "-B", "50")
@@ -260,8 +260,13 @@ def test_publish_script_survives_flush_and_lost_counter(redis):
     p = Probe(url(redis.port))
     p.ready()
     assert p.publish("r", "-", "one") == (1, False)
-    # Redis forgot the script (restart, SCRIPT FLUSH): EVAL loads it again.
+    # Redis forgot the script (SCRIPT FLUSH, a failover): that publish
+    # fails, the connection is made again, which loads the script again.
     assert redis.command("SCRIPT", "FLUSH") == "OK"
+    p.send("publish 800 r - lost")
+    p.expect("error 800 ECONNRESET")
+    p.expect("down cmd ECONNRESET cmd: Redis forgot a script")
+    p.expect("ready cmd")
     assert p.publish("r", "-", "two") == (2, False)
     epoch = p.epoch
     # The counter lost but the stream kept: numbering and epoch go on.
@@ -274,6 +279,18 @@ def test_publish_script_survives_flush_and_lost_counter(redis):
     assert redis.command("FLUSHALL") == "OK"
     assert p.publish("r", "-", "again") == (1, False)
     assert p.epoch != epoch
+    finish(p)
+
+
+def test_pipelined_publishes_keep_their_order(redis):
+    """A fresh Redis, 500 publishes sent at once: the script is loaded
+    with the connection, so none is retried behind the others and the
+    seqs follow the order of sending."""
+    p = Probe(url(redis.port))
+    p.ready()
+    p.send("\n".join("publish %d r 9:%d m%d" % (i, i, i) for i in range(1, 501)))
+    for i in range(1, 501):
+        p.expect(r"published %d %d 0 " % (i, i))
     finish(p)
 
 
@@ -429,9 +446,7 @@ def test_hostile_reply_resets_the_connection(name):
     payload = HOSTILE[name]
 
     def handler(args):
-        if args[0] == "PING":
-            return b"+PONG\r\n"
-        return payload
+        return setup_answer(args) or payload
     fake = FakeRedis(handler)
     try:
         p = Probe(url(fake.port), "-m", "65536", "-b", "100", "-B", "100")

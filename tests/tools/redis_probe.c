@@ -491,7 +491,8 @@ int main(int argc, char **argv)
 	P.gap = gapfill_new(&gcb, NULL, max_held, 1u << 20);
 	o.name = "cmd";
 	redis_open(&P.cmd, P.loop, &o, &ev, NULL);
-	redis_rooms_init(&P.rooms, P.cmd, stream_max, 60);
+	if (redis_rooms_init(&P.rooms, P.cmd, stream_max, 60) < 0)
+		return 1;
 	o.name = "sub";
 	o.subscriber = true;
 	redis_open(&P.sub, P.loop, &o, &ev, NULL);
