@@ -3,7 +3,8 @@
  *
  * States: WAITING (between attempts: the handle closed or closing, the
  * timer set for the next attempt), CONNECTING (resolving, connecting, then
- * the setup commands: AUTH, SELECT, SUBSCRIBEs, PING), READY, CLOSED.
+ * the setup commands: AUTH, SELECT, the owner's (SCRIPT LOAD), SUBSCRIBEs,
+ * PING), READY, CLOSED.
  * `gen` counts connections: a callback of a connection since reset (a
  * resolution, a connect, a read) sees another gen and does nothing.
  *
@@ -12,7 +13,7 @@
  * earliest: the timer is set when the queue stops being empty, and when it
  * fires early (that command was answered) it is set again for the next.
  */
-#include "redis.h"
+#include "redis_int.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -20,88 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <unistd.h>
 
-#include "buffer.h"
-#include "resp.h"
 #include "sanitize.h"
-
-/* One read's worth: 16 TCP segments of a 4 KiB-page loopback MTU. */
-#define REDIS_READ_BYTES (64u * 1024)
-
-enum redis_state { REDIS_WAITING, REDIS_CONNECTING, REDIS_READY, REDIS_CLOSED };
-
-enum pending_kind { PENDING_USER, PENDING_SETUP, PENDING_SUBSCRIBE, PENDING_UNSUBSCRIBE,
-		    PENDING_PING };
-
-struct pending {
-	STAILQ_ENTRY(pending) link;
-	enum pending_kind kind;
-	bool setup;        /* ready waits for it */
-	const char *label; /* for causes: "AUTH", "SELECT"... */
-	redis_reply_cb cb;
-	void *data;
-	uint64_t deadline;
-};
-
-struct sub {
-	TAILQ_ENTRY(sub) link;
-	bool pattern;
-	redis_reply_cb cb; /* redis_subscribe's, until the SUBSCRIBE is sent */
-	void *data;
-	char name[]; /* terminated */
-};
-
-/* A command of every connection's setup, formatted once. */
-struct setup_cmd {
-	STAILQ_ENTRY(setup_cmd) link;
-	size_t len;
-	char cmd[];
-};
-
-struct resolve {
-	uv_getaddrinfo_t req;
-	struct redis *r;
-	uint64_t gen;
-};
-
-struct redis {
-	uv_loop_t *loop;
-	struct redis_options o;
-	char name[32];
-	struct redis_events ev;
-	void *data;
-	enum redis_state state;
-	uint64_t gen;
-	uv_timer_t timer;
-	uv_tcp_t tcp;
-	uv_connect_t connect_req;
-	uv_write_t write_req;
-	bool tcp_open;    /* initialised, close callback still to come */
-	bool timer_open;
-	bool connected;   /* this gen's connect succeeded */
-	bool writing;
-	bool in_read;
-	bool ping_out;
-	unsigned resolving; /* getaddrinfo requests not yet called back */
-	struct addrinfo *ai_list, *ai_next;
-	struct sockaddr_storage addr; /* the numeric address, when it is one */
-	bool numeric;
-	struct resp_reader *reader;
-	struct buffer out;    /* formatted, not yet handed to uv_write */
-	struct buffer wbuf;   /* being written */
-	STAILQ_HEAD(, pending) pending;
-	size_t n_user;        /* PENDING_USER entries */
-	TAILQ_HEAD(, sub) subs;
-	STAILQ_HEAD(, setup_cmd) setup;
-	unsigned setup_left;
-	unsigned attempt;
-	uint64_t attempt_deadline, retry_at, last_io;
-	uint64_t rng;
-	char cause[256];
-	char rbuf[REDIS_READ_BYTES];
-};
 
 void redis_options_default(struct redis_options *o)
 {
@@ -120,7 +42,7 @@ void redis_options_default(struct redis_options *o)
 	o->max_pending = 100000;
 }
 
-static uint64_t now_ms(const struct redis *r)
+uint64_t redis_now(const struct redis *r)
 {
 	return uv_now(r->loop);
 }
@@ -135,9 +57,7 @@ static uint32_t next_random(struct redis *r)
 }
 
 /* Causes quote Redis's error texts: sanitised before any log sees them. */
-static const char *set_cause(struct redis *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static const char *set_cause(struct redis *r, const char *fmt, ...)
+const char *redis_cause(struct redis *r, const char *fmt, ...)
 {
 	char raw[sizeof(r->cause) / 3];
 	va_list ap;
@@ -154,7 +74,7 @@ static void on_timer(uv_timer_t *t);
 static void on_tcp_closed(uv_handle_t *h);
 static void start_attempt(struct redis *r);
 
-static void rearm(struct redis *r)
+void redis_rearm(struct redis *r)
 {
 	if (r->state == REDIS_CLOSED)
 		return;
@@ -172,7 +92,7 @@ static void rearm(struct redis *r)
 		uv_timer_stop(&r->timer);
 		return;
 	}
-	uint64_t now = now_ms(r);
+	uint64_t now = redis_now(r);
 	uv_timer_start(&r->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
@@ -206,8 +126,8 @@ static void schedule_retry(struct redis *r)
 					  next_random(r));
 	if (r->attempt < 64)
 		r->attempt++;
-	r->retry_at = now_ms(r) + delay;
-	rearm(r);
+	r->retry_at = redis_now(r) + delay;
+	redis_rearm(r);
 }
 
 static void close_tcp(struct redis *r)
@@ -220,7 +140,7 @@ static void close_tcp(struct redis *r)
 
 /* The connection (or the attempt) is over: every command waiting fails,
  * the owner is told, another attempt follows the backoff. */
-static void reset(struct redis *r, int status, const char *cause)
+void redis_drop(struct redis *r, int status, const char *cause)
 {
 	if (r->state == REDIS_CLOSED || r->state == REDIS_WAITING)
 		return;
@@ -242,10 +162,10 @@ static void reset(struct redis *r, int status, const char *cause)
 	fail_all(r, status);
 	if (r->state != REDIS_CLOSED && r->ev.down != NULL)
 		r->ev.down(r, status, cause, r->data);
-	rearm(r);
+	redis_rearm(r);
 }
 
-static void maybe_free(struct redis *r)
+void redis_maybe_free(struct redis *r)
 {
 	if (r->tcp_open || r->timer_open || r->resolving > 0 || r->writing)
 		return;
@@ -270,7 +190,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct redis *r = h->data;
 	r->timer_open = false;
-	maybe_free(r);
+	redis_maybe_free(r);
 }
 
 static void on_tcp_closed(uv_handle_t *h)
@@ -278,7 +198,7 @@ static void on_tcp_closed(uv_handle_t *h)
 	struct redis *r = h->data;
 	r->tcp_open = false;
 	if (r->state == REDIS_CLOSED) {
-		maybe_free(r);
+		redis_maybe_free(r);
 	} else if (r->state == REDIS_WAITING) {
 		schedule_retry(r);
 	} else if (r->state == REDIS_CONNECTING) {
@@ -287,107 +207,6 @@ static void on_tcp_closed(uv_handle_t *h)
 	}
 }
 
-/* ---- writing ----------------------------------------------------------- */
-
-static void flush(struct redis *r);
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct redis *r = req->data;
-	r->writing = false;
-	buffer_free(&r->wbuf);
-	if (r->state == REDIS_CLOSED) {
-		maybe_free(r);
-		return;
-	}
-	if (status == UV_ECANCELED || !r->connected)
-		return; /* that connection was reset */
-	if (status < 0) {
-		reset(r, status, set_cause(r, "%s: write: %s", r->name, uv_strerror(status)));
-		return;
-	}
-	flush(r);
-}
-
-static void flush(struct redis *r)
-{
-	if (r->writing || r->out.len == 0 || !r->connected)
-		return;
-	r->wbuf = r->out;
-	memset(&r->out, 0, sizeof(r->out));
-	uv_buf_t b = uv_buf_init(r->wbuf.data, (unsigned)r->wbuf.len);
-	r->write_req.data = r;
-	int rc = uv_write(&r->write_req, (uv_stream_t *)&r->tcp, &b, 1, on_write);
-	if (rc < 0) {
-		buffer_free(&r->wbuf);
-		reset(r, rc, set_cause(r, "%s: write: %s", r->name, uv_strerror(rc)));
-		return;
-	}
-	r->writing = true;
-}
-
-/* Appends a formatted command and its pending entry. */
-static int push(struct redis *r, const char *cmd, size_t len, enum pending_kind kind,
-		const char *label, redis_reply_cb cb, void *data)
-{
-	struct pending *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return UV_ENOMEM;
-	if (buffer_add(&r->out, cmd, len) < 0) {
-		free(p);
-		return UV_ENOMEM;
-	}
-	p->kind = kind;
-	p->setup = r->state == REDIS_CONNECTING;
-	if (p->setup)
-		r->setup_left++;
-	p->label = label;
-	p->cb = cb;
-	p->data = data;
-	p->deadline = now_ms(r) + r->o.command_timeout_ms;
-	bool was_empty = STAILQ_EMPTY(&r->pending);
-	STAILQ_INSERT_TAIL(&r->pending, p, link);
-	if (kind == PENDING_USER)
-		r->n_user++;
-	if (was_empty)
-		rearm(r);
-	flush(r);
-	return 0;
-}
-
-static int push_argv(struct redis *r, int argc, const char **argv, const size_t *argvlen,
-		     enum pending_kind kind, const char *label, redis_reply_cb cb, void *data)
-{
-	char *cmd = NULL;
-	int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0)
-		return UV_ENOMEM;
-	int rc = push(r, cmd, (size_t)len, kind, label, cb, data);
-	redisFreeCommand(cmd);
-	return rc;
-}
-
-/* A SUBSCRIBE carries the callback of redis_subscribe, the first time. */
-static int send_subscription(struct redis *r, struct sub *s, bool on)
-{
-	const char *verb = s->pattern ? (on ? "PSUBSCRIBE" : "PUNSUBSCRIBE")
-				      : (on ? "SUBSCRIBE" : "UNSUBSCRIBE");
-	const char *argv[2] = { verb, s->name };
-	int rc = push_argv(r, 2, argv, NULL, on ? PENDING_SUBSCRIBE : PENDING_UNSUBSCRIBE, verb,
-			   on ? s->cb : NULL, s->data);
-	if (rc == 0 && on)
-		s->cb = NULL;
-	return rc;
-}
-
-/* The callback of a subscription never sent, with status, once. */
-static void cancel_subscription(struct redis *r, struct sub *s, int status)
-{
-	redis_reply_cb cb = s->cb;
-	s->cb = NULL;
-	if (cb != NULL)
-		cb(r, status, NULL, s->data);
-}
 
 /* ---- connecting -------------------------------------------------------- */
 
@@ -404,8 +223,8 @@ static void become_ready(struct redis *r)
 {
 	r->state = REDIS_READY;
 	r->attempt = 0;
-	r->last_io = now_ms(r);
-	rearm(r);
+	r->last_io = redis_now(r);
+	redis_rearm(r);
 	if (r->ev.ready != NULL)
 		r->ev.ready(r, r->data);
 }
@@ -416,13 +235,13 @@ static void on_connect(uv_connect_t *req, int status)
 	if (status == UV_ECANCELED || r->state != REDIS_CONNECTING)
 		return;
 	if (status < 0) {
-		const char *cause = set_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
+		const char *cause = redis_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
 					      r->o.url.port, uv_strerror(status));
 		if (r->ai_next != NULL) {
 			close_tcp(r); /* its close callback tries the next address */
 			return;
 		}
-		reset(r, status, cause);
+		redis_drop(r, status, cause);
 		return;
 	}
 	r->connected = true;
@@ -436,39 +255,39 @@ static void on_connect(uv_connect_t *req, int status)
 	if (rc == 0 && r->o.url.password[0] != '\0') {
 		const char *argv[3] = { "AUTH", r->o.url.user, r->o.url.password };
 		if (r->o.url.user[0] != '\0')
-			rc = push_argv(r, 3, argv, NULL, PENDING_SETUP, "AUTH", NULL, NULL);
+			rc = redis_push_argv(r, 3, argv, NULL, PENDING_SETUP, "AUTH", NULL, NULL);
 		else {
 			argv[1] = r->o.url.password;
-			rc = push_argv(r, 2, argv, NULL, PENDING_SETUP, "AUTH", NULL, NULL);
+			rc = redis_push_argv(r, 2, argv, NULL, PENDING_SETUP, "AUTH", NULL, NULL);
 		}
 	}
 	if (rc == 0 && r->o.url.db != 0) {
 		char db[16];
 		snprintf(db, sizeof(db), "%d", r->o.url.db);
 		const char *argv[2] = { "SELECT", db };
-		rc = push_argv(r, 2, argv, NULL, PENDING_SETUP, "SELECT", NULL, NULL);
+		rc = redis_push_argv(r, 2, argv, NULL, PENDING_SETUP, "SELECT", NULL, NULL);
 	}
 	struct setup_cmd *c;
 	STAILQ_FOREACH(c, &r->setup, link)
 		if (rc == 0)
-			rc = push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL);
+			rc = redis_push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL);
 	struct sub *s;
 	TAILQ_FOREACH(s, &r->subs, link)
 		if (rc == 0)
-			rc = send_subscription(r, s, true);
+			rc = redis_send_subscription(r, s, true);
 	if (rc == 0) {
 		const char *argv[1] = { "PING" };
-		rc = push_argv(r, 1, argv, NULL, PENDING_SETUP, "PING", NULL, NULL);
+		rc = redis_push_argv(r, 1, argv, NULL, PENDING_SETUP, "PING", NULL, NULL);
 	}
 	if (rc < 0)
-		reset(r, rc, set_cause(r, "%s: %s", r->name, uv_strerror(rc)));
+		redis_drop(r, rc, redis_cause(r, "%s: %s", r->name, uv_strerror(rc)));
 }
 
 static void connect_to(struct redis *r, const struct sockaddr *addr)
 {
 	int rc = uv_tcp_init(r->loop, &r->tcp);
 	if (rc < 0) {
-		reset(r, rc, set_cause(r, "%s: %s", r->name, uv_strerror(rc)));
+		redis_drop(r, rc, redis_cause(r, "%s: %s", r->name, uv_strerror(rc)));
 		return;
 	}
 	r->tcp.data = r;
@@ -476,7 +295,7 @@ static void connect_to(struct redis *r, const struct sockaddr *addr)
 	r->connect_req.data = r;
 	rc = uv_tcp_connect(&r->connect_req, &r->tcp, addr, on_connect);
 	if (rc < 0)
-		reset(r, rc, set_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
+		redis_drop(r, rc, redis_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
 				       r->o.url.port, uv_strerror(rc)));
 }
 
@@ -491,12 +310,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (res != NULL)
 			uv_freeaddrinfo(res);
 		if (r->state == REDIS_CLOSED)
-			maybe_free(r);
+			redis_maybe_free(r);
 		return;
 	}
 	if (status < 0 || res == NULL) {
-		reset(r, status < 0 ? status : UV_EAI_NONAME,
-		      set_cause(r, "%s: cannot resolve %s: %s", r->name, r->o.url.host,
+		redis_drop(r, status < 0 ? status : UV_EAI_NONAME,
+		      redis_cause(r, "%s: cannot resolve %s: %s", r->name, r->o.url.host,
 				uv_strerror(status)));
 		return;
 	}
@@ -509,8 +328,8 @@ static void start_attempt(struct redis *r)
 {
 	if (r->state != REDIS_CONNECTING) {
 		r->state = REDIS_CONNECTING;
-		r->attempt_deadline = now_ms(r) + r->o.connect_timeout_ms;
-		rearm(r);
+		r->attempt_deadline = redis_now(r) + r->o.connect_timeout_ms;
+		redis_rearm(r);
 	}
 	if (r->numeric) {
 		connect_to(r, (const struct sockaddr *)&r->addr);
@@ -523,13 +342,13 @@ static void start_attempt(struct redis *r)
 		return;
 	}
 	if (r->ai_list != NULL) { /* every address failed */
-		reset(r, UV_ECONNREFUSED, set_cause(r, "%s: no address of %s answered", r->name,
+		redis_drop(r, UV_ECONNREFUSED, redis_cause(r, "%s: no address of %s answered", r->name,
 						    r->o.url.host));
 		return;
 	}
 	struct resolve *rs = calloc(1, sizeof(*rs));
 	if (rs == NULL) {
-		reset(r, UV_ENOMEM, set_cause(r, "%s: out of memory", r->name));
+		redis_drop(r, UV_ENOMEM, redis_cause(r, "%s: out of memory", r->name));
 		return;
 	}
 	rs->r = r;
@@ -542,7 +361,7 @@ static void start_attempt(struct redis *r)
 	int rc = uv_getaddrinfo(r->loop, &rs->req, on_resolved, r->o.url.host, port, &hints);
 	if (rc < 0) {
 		free(rs);
-		reset(r, rc, set_cause(r, "%s: cannot resolve %s: %s", r->name, r->o.url.host,
+		redis_drop(r, rc, redis_cause(r, "%s: cannot resolve %s: %s", r->name, r->o.url.host,
 				       uv_strerror(rc)));
 		return;
 	}
@@ -591,7 +410,7 @@ static void on_reply(struct redis *r, redisReply *x)
 		return;
 	struct pending *p = STAILQ_FIRST(&r->pending);
 	if (p == NULL) {
-		reset(r, UV_EPROTO, set_cause(r, "%s: a reply to no command", r->name));
+		redis_drop(r, UV_EPROTO, redis_cause(r, "%s: a reply to no command", r->name));
 		return;
 	}
 	STAILQ_REMOVE_HEAD(&r->pending, link);
@@ -604,7 +423,7 @@ static void on_reply(struct redis *r, redisReply *x)
 	if (q.kind != PENDING_USER && x->type == REDIS_REPLY_ERROR) {
 		if (q.cb != NULL)
 			q.cb(r, 0, x, q.data);
-		reset(r, UV_EPROTO, set_cause(r, "%s: %s refused: %.*s", r->name, q.label,
+		redis_drop(r, UV_EPROTO, redis_cause(r, "%s: %s refused: %.*s", r->name, q.label,
 					      (int)(x->len < 200 ? x->len : 200), x->str));
 		return;
 	}
@@ -622,14 +441,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		if (nread == UV_EOF)
-			reset(r, UV_ECONNRESET,
-			      set_cause(r, "%s: the server closed the connection", r->name));
+			redis_drop(r, UV_ECONNRESET,
+			      redis_cause(r, "%s: the server closed the connection", r->name));
 		else
-			reset(r, (int)nread, set_cause(r, "%s: read: %s", r->name,
+			redis_drop(r, (int)nread, redis_cause(r, "%s: read: %s", r->name,
 						       uv_strerror((int)nread)));
 		return;
 	}
-	r->last_io = now_ms(r);
+	r->last_io = redis_now(r);
 	uint64_t gen = r->gen;
 	struct resp_reader *rd = r->reader;
 	const char *cause = "";
@@ -651,13 +470,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (rc < 0)
-		reset(r, rc, set_cause(r, "%s: %s", r->name, cause));
+		redis_drop(r, rc, redis_cause(r, "%s: %s", r->name, cause));
 }
 
 static void on_timer(uv_timer_t *t)
 {
 	struct redis *r = t->data;
-	uint64_t now = now_ms(r);
+	uint64_t now = redis_now(r);
 	struct pending *head = STAILQ_FIRST(&r->pending);
 	switch (r->state) {
 	case REDIS_CLOSED:
@@ -670,8 +489,8 @@ static void on_timer(uv_timer_t *t)
 		break;
 	case REDIS_CONNECTING:
 		if (now >= r->attempt_deadline) {
-			reset(r, UV_ETIMEDOUT,
-			      set_cause(r, "%s: no connection to %s:%u within %llu ms", r->name,
+			redis_drop(r, UV_ETIMEDOUT,
+			      redis_cause(r, "%s: no connection to %s:%u within %llu ms", r->name,
 					r->o.url.host, r->o.url.port,
 					(unsigned long long)r->o.connect_timeout_ms));
 			return;
@@ -681,18 +500,18 @@ static void on_timer(uv_timer_t *t)
 		if (head == NULL && r->o.ping_interval_ms > 0 && !r->ping_out &&
 		    now >= r->last_io + r->o.ping_interval_ms) {
 			const char *argv[1] = { "PING" };
-			if (push_argv(r, 1, argv, NULL, PENDING_PING, "PING", NULL, NULL) == 0)
+			if (redis_push_argv(r, 1, argv, NULL, PENDING_PING, "PING", NULL, NULL) == 0)
 				r->ping_out = true;
 			head = STAILQ_FIRST(&r->pending);
 		}
 		break;
 	}
 	if (head != NULL && now >= head->deadline) {
-		reset(r, UV_ETIMEDOUT, set_cause(r, "%s: no reply within %llu ms", r->name,
+		redis_drop(r, UV_ETIMEDOUT, redis_cause(r, "%s: no reply within %llu ms", r->name,
 						 (unsigned long long)r->o.command_timeout_ms));
 		return;
 	}
-	rearm(r);
+	redis_rearm(r);
 }
 
 /* ---- the interface ----------------------------------------------------- */
@@ -747,7 +566,7 @@ void redis_close(struct redis *r)
 	fail_all(r, UV_ECANCELED);
 	struct sub *s;
 	TAILQ_FOREACH(s, &r->subs, link)
-		cancel_subscription(r, s, UV_ECANCELED);
+		redis_cancel_subscription(r, s, UV_ECANCELED);
 }
 
 bool redis_is_ready(const struct redis *r)
@@ -755,127 +574,8 @@ bool redis_is_ready(const struct redis *r)
 	return r->state == REDIS_READY;
 }
 
-size_t redis_pending_count(const struct redis *r)
-{
-	return r->n_user;
-}
-
-size_t redis_queued_bytes(const struct redis *r)
-{
-	return r->out.len + r->wbuf.len;
-}
-
-int redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *argvlen,
-		       redis_reply_cb cb, void *data)
-{
-	if (r->o.subscriber || argc < 1)
-		return UV_EINVAL;
-	if (r->state != REDIS_READY)
-		return UV_ENOTCONN;
-	if (r->n_user >= r->o.max_pending)
-		return UV_ENOBUFS;
-	char *cmd = NULL;
-	int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0)
-		return UV_ENOMEM;
-	int rc = UV_ENOBUFS;
-	if ((size_t)len <= r->o.max_queue_bytes &&
-	    redis_queued_bytes(r) <= r->o.max_queue_bytes - (size_t)len)
-		rc = push(r, cmd, (size_t)len, PENDING_USER, "command", cb, data);
-	redisFreeCommand(cmd);
-	return rc;
-}
-
-int redis_command(struct redis *r, redis_reply_cb cb, void *data, const char *fmt, ...)
-{
-	if (r->o.subscriber)
-		return UV_EINVAL;
-	if (r->state != REDIS_READY)
-		return UV_ENOTCONN;
-	if (r->n_user >= r->o.max_pending)
-		return UV_ENOBUFS;
-	char *cmd = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int len = redisvFormatCommand(&cmd, fmt, ap);
-	va_end(ap);
-	if (len < 0)
-		return UV_EINVAL; /* a bad format, or out of memory */
-	int rc = UV_ENOBUFS;
-	if ((size_t)len <= r->o.max_queue_bytes &&
-	    redis_queued_bytes(r) <= r->o.max_queue_bytes - (size_t)len)
-		rc = push(r, cmd, (size_t)len, PENDING_USER, "command", cb, data);
-	redisFreeCommand(cmd);
-	return rc;
-}
-
-int redis_add_setup(struct redis *r, int argc, const char **argv, const size_t *argvlen)
-{
-	char *cmd = NULL;
-	int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0)
-		return UV_ENOMEM;
-	struct setup_cmd *c = malloc(sizeof(*c) + (size_t)len);
-	if (c == NULL) {
-		redisFreeCommand(cmd);
-		return UV_ENOMEM;
-	}
-	c->len = (size_t)len;
-	memcpy(c->cmd, cmd, (size_t)len);
-	redisFreeCommand(cmd);
-	STAILQ_INSERT_TAIL(&r->setup, c, link);
-	if (r->connected && push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL) < 0)
-		reset(r, UV_ENOMEM, set_cause(r, "%s: out of memory", r->name));
-	return 0;
-}
-
 void redis_reset(struct redis *r, const char *cause)
 {
-	reset(r, UV_ECONNRESET, set_cause(r, "%s: %s", r->name, cause));
+	redis_drop(r, UV_ECONNRESET, redis_cause(r, "%s: %s", r->name, cause));
 }
 
-static struct sub *find_sub(struct redis *r, const char *channel, bool pattern)
-{
-	struct sub *s;
-	TAILQ_FOREACH(s, &r->subs, link)
-		if (s->pattern == pattern && strcmp(s->name, channel) == 0)
-			return s;
-	return NULL;
-}
-
-int redis_subscribe(struct redis *r, const char *channel, bool pattern, redis_reply_cb cb,
-		    void *data)
-{
-	if (!r->o.subscriber || r->state == REDIS_CLOSED)
-		return UV_EINVAL;
-	if (find_sub(r, channel, pattern) != NULL)
-		return -EEXIST;
-	size_t len = strlen(channel);
-	struct sub *s = malloc(sizeof(*s) + len + 1);
-	if (s == NULL)
-		return UV_ENOMEM;
-	s->pattern = pattern;
-	s->cb = cb;
-	s->data = data;
-	memcpy(s->name, channel, len + 1);
-	/* Not connected yet: the next setup sends it. */
-	if (r->connected && send_subscription(r, s, true) < 0) {
-		free(s);
-		return UV_ENOMEM;
-	}
-	TAILQ_INSERT_TAIL(&r->subs, s, link);
-	return 0;
-}
-
-int redis_unsubscribe(struct redis *r, const char *channel, bool pattern)
-{
-	struct sub *s = find_sub(r, channel, pattern);
-	if (s == NULL)
-		return -ENOENT;
-	TAILQ_REMOVE(&r->subs, s, link);
-	cancel_subscription(r, s, UV_ECANCELED);
-	if (r->connected)
-		(void)send_subscription(r, s, false); /* failing, a reset would undo it */
-	free(s);
-	return 0;
-}
