@@ -3,8 +3,10 @@ publish script, the gap filler and the pseudo claims, driven through
 tests/tools/redis_probe against a real redis-server (or a fake one for
 what a real one never does)."""
 
+import re
 import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -462,6 +464,69 @@ def test_hostile_reply_resets_the_connection(name):
         p.expect("ready cmd")  # and back again
         finish(p)
     finally:
+        fake.close()
+
+
+def probe_peak_rss_kib(p):
+    with open("/proc/%d/status" % p.proc.pid) as f:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+
+
+@pytest.mark.slow_under_asan  # ASan's shadow and quarantine are not ours
+def test_huge_reply_memory_is_bounded():
+    """A 200 MB bulk streamed at us: the connection is reset once 8 MiB
+    are held (-m), and the probe's peak memory stays near that."""
+    body = b"$200000000\r\n" + b"x" * 100_000_000
+
+    fake = FakeRedis(lambda args: setup_answer(args) or body)
+    try:
+        p = Probe(url(fake.port), "-m", str(8 << 20), "-b", "5000", "-B", "5000")
+        p.expect("ready cmd")
+        i = p.cmd("GET", "x")
+        p.expect(r"error %d EMSGSIZE" % i)
+        p.expect(r"down cmd EMSGSIZE cmd: reply over its size bound")
+        peak = probe_peak_rss_kib(p)
+        finish(p)
+        print(f"peak RSS with a 200 MB reply and an 8 MiB bound: {peak / 1024:.1f} MiB")
+        assert peak < 48 * 1024, peak
+    finally:
+        fake.close()
+
+
+def test_queue_and_pending_bounds():
+    """A server that stops reading: commands are refused (ENOBUFS) past the
+    bounds, and every accepted one still gets its one answer."""
+    stop = threading.Event()
+
+    def handler(args):
+        if setup_answer(args):
+            return setup_answer(args)
+        stop.wait(30)  # stops reading: the socket buffers fill
+        return b""
+    fake = FakeRedis(handler)
+    try:
+        p = Probe(url(fake.port), "-q", str(1 << 20), "-P", "50", "-t", "1000",
+                  "-b", "5000", "-B", "5000")
+        p.expect("ready cmd")
+        big = "v" * 200_000
+        ids = [p.cmd("SET", "k", big) for _ in range(100)]
+        refused = []
+        for i in ids:
+            m = p.expect(r"(refused|error|reply) %d (\S+)" % i, timeout=20 * SLOW)
+            if m.group(1) == "refused":
+                refused.append(m.group(2))
+        assert refused and set(refused) == {"ENOBUFS"}, refused
+        assert len(refused) < 100
+        stop.set()
+        # The count bound: 50 waiting at most.
+        p.expect("ready cmd", timeout=20 * SLOW)
+        ids = [p.cmd("GET", "k") for _ in range(80)]
+        answers = [p.expect(r"(refused|error|reply) %d (\S+)" % i, timeout=20 * SLOW)
+                   for i in ids]
+        assert [m.group(1) for m in answers].count("refused") == 30
+        finish(p)
+    finally:
+        stop.set()
         fake.close()
 
 

@@ -5,7 +5,8 @@
  *
  *   redis_probe [-c connect_ms] [-t command_ms] [-i ping_ms] [-b backoff_min_ms]
  *               [-B backoff_max_ms] [-m max_reply_bytes] [-n fetch_count]
- *               [-s stream_max] [-H max_held] [-T claim_ttl_ms] URL
+ *               [-s stream_max] [-H max_held] [-T claim_ttl_ms] [-q max_queue_bytes]
+ *               [-P max_pending] URL
  *
  * Two connections are opened, "cmd" and "sub" (a subscriber). Input lines
  * (words split on spaces, %XX decoded):
@@ -462,8 +463,8 @@ int main(int argc, char **argv)
 	redis_options_default(&o);
 	P.fetch_count = 100;
 	int opt;
-	while ((opt = getopt(argc, argv, "c:t:i:b:B:m:n:s:H:T:")) != -1) {
-		unsigned long long v = strtoull(optarg, NULL, 10);
+	while ((opt = getopt(argc, argv, "c:t:i:b:B:m:n:s:H:T:q:P:")) != -1) {
+		unsigned long long v = optarg != NULL ? strtoull(optarg, NULL, 10) : 0;
 		switch (opt) {
 		case 'c': o.connect_timeout_ms = v; break;
 		case 't': o.command_timeout_ms = v; break;
@@ -475,6 +476,8 @@ int main(int argc, char **argv)
 		case 's': stream_max = v; break;
 		case 'H': max_held = v; break;
 		case 'T': claim_ttl = v; break;
+		case 'q': o.max_queue_bytes = v; break;
+		case 'P': o.max_pending = v; break;
 		default: return 2;
 		}
 	}
