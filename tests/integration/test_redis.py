@@ -13,10 +13,6 @@ import pytest
 
 from redisfix import FakeRedis, Probe, RedisServer, Subscriber, SLOW, encode, setup_answer
 
-pytestmark = pytest.mark.skipif(not __import__("redisfix").PROBE_BIN.exists(),
-                                reason="redis_probe not built")
-
-
 @pytest.fixture
 def redis(tmp_path):
     r = RedisServer(tmp_path)
