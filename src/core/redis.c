@@ -149,6 +149,7 @@ void redis_drop(struct redis *r, int status, const char *cause)
 	r->connected = false;
 	r->ping_out = false;
 	r->setup_left = 0;
+	r->failed_soon = 0;
 	free_addresses(r);
 	if (!r->in_read) {
 		resp_reader_free(r->reader);
@@ -163,6 +164,13 @@ void redis_drop(struct redis *r, int status, const char *cause)
 	if (r->state != REDIS_CLOSED && r->ev.down != NULL)
 		r->ev.down(r, status, cause, r->data);
 	redis_rearm(r);
+}
+
+void redis_drop_soon(struct redis *r, int err)
+{
+	if (r->failed_soon == 0)
+		r->failed_soon = err;
+	uv_timer_start(&r->timer, on_timer, 0, 0);
 }
 
 void redis_maybe_free(struct redis *r)
@@ -202,11 +210,10 @@ static void on_tcp_closed(uv_handle_t *h)
 	} else if (r->state == REDIS_WAITING) {
 		schedule_retry(r);
 	} else if (r->state == REDIS_CONNECTING) {
-		/* The last address failed (attempt_failed closed it): the next. */
+		/* An address failed (on_connect closed it): the next. */
 		start_attempt(r);
 	}
 }
-
 
 /* ---- connecting -------------------------------------------------------- */
 
@@ -235,8 +242,8 @@ static void on_connect(uv_connect_t *req, int status)
 	if (status == UV_ECANCELED || r->state != REDIS_CONNECTING)
 		return;
 	if (status < 0) {
-		const char *cause = redis_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
-					      r->o.url.port, uv_strerror(status));
+		const char *cause = redis_cause(r, "%s: connect to %s:%u: %s", r->name,
+						r->o.url.host, r->o.url.port, uv_strerror(status));
 		if (r->ai_next != NULL) {
 			close_tcp(r); /* its close callback tries the next address */
 			return;
@@ -250,8 +257,8 @@ static void on_connect(uv_connect_t *req, int status)
 	r->reader = resp_reader_new(r->o.max_reply_bytes);
 	int rc = r->reader == NULL ? UV_ENOMEM
 		: uv_read_start((uv_stream_t *)&r->tcp, on_alloc, on_read);
-	/* AUTH and SELECT first; subscriptions; PING last so that ready means
-	 * Redis answered. */
+	/* AUTH and SELECT first, the owner's setup, the subscriptions; PING
+	 * last, so that ready means Redis answered. */
 	if (rc == 0 && r->o.url.password[0] != '\0') {
 		const char *argv[3] = { "AUTH", r->o.url.user, r->o.url.password };
 		if (r->o.url.user[0] != '\0')
@@ -295,8 +302,8 @@ static void connect_to(struct redis *r, const struct sockaddr *addr)
 	r->connect_req.data = r;
 	rc = uv_tcp_connect(&r->connect_req, &r->tcp, addr, on_connect);
 	if (rc < 0)
-		redis_drop(r, rc, redis_cause(r, "%s: connect to %s:%u: %s", r->name, r->o.url.host,
-				       r->o.url.port, uv_strerror(rc)));
+		redis_drop(r, rc, redis_cause(r, "%s: connect to %s:%u: %s", r->name,
+					      r->o.url.host, r->o.url.port, uv_strerror(rc)));
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -314,9 +321,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	if (status < 0 || res == NULL) {
-		redis_drop(r, status < 0 ? status : UV_EAI_NONAME,
-		      redis_cause(r, "%s: cannot resolve %s: %s", r->name, r->o.url.host,
-				uv_strerror(status)));
+		int err = status < 0 ? status : UV_EAI_NONAME;
+		redis_drop(r, err, redis_cause(r, "%s: cannot resolve %s: %s", r->name,
+					       r->o.url.host, uv_strerror(err)));
 		return;
 	}
 	r->ai_list = r->ai_next = res;
@@ -342,8 +349,8 @@ static void start_attempt(struct redis *r)
 		return;
 	}
 	if (r->ai_list != NULL) { /* every address failed */
-		redis_drop(r, UV_ECONNREFUSED, redis_cause(r, "%s: no address of %s answered", r->name,
-						    r->o.url.host));
+		redis_drop(r, UV_ECONNREFUSED,
+			   redis_cause(r, "%s: no address of %s answered", r->name, r->o.url.host));
 		return;
 	}
 	struct resolve *rs = calloc(1, sizeof(*rs));
@@ -424,7 +431,7 @@ static void on_reply(struct redis *r, redisReply *x)
 		if (q.cb != NULL)
 			q.cb(r, 0, x, q.data);
 		redis_drop(r, UV_EPROTO, redis_cause(r, "%s: %s refused: %.*s", r->name, q.label,
-					      (int)(x->len < 200 ? x->len : 200), x->str));
+						     (int)(x->len < 200 ? x->len : 200), x->str));
 		return;
 	}
 	if (q.cb != NULL)
@@ -442,10 +449,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		if (nread == UV_EOF)
 			redis_drop(r, UV_ECONNRESET,
-			      redis_cause(r, "%s: the server closed the connection", r->name));
+				   redis_cause(r, "%s: the server closed the connection", r->name));
 		else
-			redis_drop(r, (int)nread, redis_cause(r, "%s: read: %s", r->name,
-						       uv_strerror((int)nread)));
+			redis_drop(r, (int)nread,
+				   redis_cause(r, "%s: read: %s", r->name, uv_strerror((int)nread)));
 		return;
 	}
 	r->last_io = redis_now(r);
@@ -478,6 +485,11 @@ static void on_timer(uv_timer_t *t)
 	struct redis *r = t->data;
 	uint64_t now = redis_now(r);
 	struct pending *head = STAILQ_FIRST(&r->pending);
+	if (r->failed_soon != 0 && r->state != REDIS_CLOSED) {
+		int err = r->failed_soon;
+		redis_drop(r, err, redis_cause(r, "%s: write: %s", r->name, uv_strerror(err)));
+		return;
+	}
 	switch (r->state) {
 	case REDIS_CLOSED:
 		return;
@@ -490,9 +502,9 @@ static void on_timer(uv_timer_t *t)
 	case REDIS_CONNECTING:
 		if (now >= r->attempt_deadline) {
 			redis_drop(r, UV_ETIMEDOUT,
-			      redis_cause(r, "%s: no connection to %s:%u within %llu ms", r->name,
-					r->o.url.host, r->o.url.port,
-					(unsigned long long)r->o.connect_timeout_ms));
+				   redis_cause(r, "%s: no connection to %s:%u within %llu ms",
+					       r->name, r->o.url.host, r->o.url.port,
+					       (unsigned long long)r->o.connect_timeout_ms));
 			return;
 		}
 		break;
@@ -507,8 +519,9 @@ static void on_timer(uv_timer_t *t)
 		break;
 	}
 	if (head != NULL && now >= head->deadline) {
-		redis_drop(r, UV_ETIMEDOUT, redis_cause(r, "%s: no reply within %llu ms", r->name,
-						 (unsigned long long)r->o.command_timeout_ms));
+		redis_drop(r, UV_ETIMEDOUT,
+			   redis_cause(r, "%s: no reply within %llu ms", r->name,
+				       (unsigned long long)r->o.command_timeout_ms));
 		return;
 	}
 	redis_rearm(r);

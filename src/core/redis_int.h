@@ -83,6 +83,7 @@ struct redis {
 	TAILQ_HEAD(, sub) subs;
 	STAILQ_HEAD(, setup_cmd) setup;
 	unsigned setup_left;
+	int failed_soon;      /* an error to reset for at the next timer run */
 	unsigned attempt;
 	uint64_t attempt_deadline, retry_at, last_io;
 	uint64_t rng;
@@ -100,6 +101,9 @@ void redis_rearm(struct redis *r);
 /* The connection (or attempt) failed: commands fail, the owner is told,
  * another attempt follows. */
 void redis_drop(struct redis *r, int status, const char *cause);
+/* Resets for err from the timer, at once but not from within a command
+ * call: no command's callback runs before its call has returned. */
+void redis_drop_soon(struct redis *r, int err);
 /* Frees a closed connection once its handles and requests are back. */
 void redis_maybe_free(struct redis *r);
 

@@ -40,7 +40,7 @@ void redis_flush(struct redis *r)
 	int rc = uv_write(&r->write_req, (uv_stream_t *)&r->tcp, &b, 1, on_write);
 	if (rc < 0) {
 		buffer_free(&r->wbuf);
-		redis_drop(r, rc, redis_cause(r, "%s: write: %s", r->name, uv_strerror(rc)));
+		redis_drop_soon(r, rc);
 		return;
 	}
 	r->writing = true;
@@ -179,7 +179,7 @@ int redis_add_setup(struct redis *r, int argc, const char **argv, const size_t *
 	redisFreeCommand(cmd);
 	STAILQ_INSERT_TAIL(&r->setup, c, link);
 	if (r->connected && redis_push(r, c->cmd, c->len, PENDING_SETUP, "setup", NULL, NULL) < 0)
-		redis_drop(r, UV_ENOMEM, redis_cause(r, "%s: out of memory", r->name));
+		redis_drop_soon(r, UV_ENOMEM);
 	return 0;
 }
 

@@ -133,15 +133,15 @@ static int send_request(struct pseudoclaim *pc, enum request_kind kind, const ch
 	q->conn_id = conn_id;
 	memcpy(q->skeleton, skeleton, len + 1);
 	const char *argv[3] = { key, value, pc->ttl };
+	pc->outstanding++;
 	int rc = kind == REQUEST_RELEASE
 		? redis_script_call(pc->r, &pc->release, 1, 1, argv, NULL, on_reply, q)
 		: redis_script_call(pc->r, &pc->claim, 1, 2, argv, NULL, on_reply, q);
 	if (rc < 0) {
+		pc->outstanding--;
 		free(q);
-		return rc;
 	}
-	pc->outstanding++;
-	return 0;
+	return rc;
 }
 
 void pseudoclaim_renew(struct pseudoclaim *pc)
