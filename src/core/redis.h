@@ -123,9 +123,8 @@ bool redis_is_ready(const struct redis *r);
 
 /* Sends a command (argv as given, binary-safe; argvlen NULL: C strings).
  * 0: cb will be called exactly once, never before this returns. Otherwise
- * no callback: UV_ENOTCONN
- * (not ready), UV_ENOBUFS (queue bounds), UV_EINVAL (a subscriber
- * connection, or no arguments), UV_ENOMEM. */
+ * no callback: UV_ENOTCONN (not ready), UV_ENOBUFS (queue bounds),
+ * UV_EINVAL (a subscriber connection, or no arguments), UV_ENOMEM. */
 int redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *argvlen,
 		       redis_reply_cb cb, void *data);
 
