@@ -501,7 +501,7 @@ def test_queue_and_pending_bounds():
         return b""
     fake = FakeRedis(handler)
     try:
-        p = Probe(url(fake.port), "-q", str(1 << 20), "-P", "50", "-t", "1000",
+        p = Probe(url(fake.port), "-q", str(1 << 20), "-P", "50", "-t", str(int(1000 * SLOW)),
                   "-b", "5000", "-B", "5000")
         p.expect("ready cmd")
         big = "v" * 200_000
