@@ -20,7 +20,9 @@ packages=(
   libstb-dev            # the tests write pictures with stb_image_write
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
   libcmocka-dev         # unit tests
+  libhiredis-dev        # Redis: replies read and commands formatted (cluster, issue 19)
   python3-pytest        # integration tests (Debian's python3)
+  redis-server          # tests: a real Redis for the cluster modules (test group)
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests
   valgrind              # make test-valgrind

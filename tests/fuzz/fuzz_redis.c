@@ -1,0 +1,99 @@
+/*
+ * The bounded RESP reader (resp.c around hiredis's reader) on arbitrary
+ * bytes, fed in arbitrary pieces, next to the same reader with a generous
+ * bound: it must never read out of bounds, leak or hold more than its
+ * bound and one piece; while it stays within its bound it must read
+ * exactly the replies the generous one reads; once it fails, for good.
+ * The same bytes go through the Redis URL parser.
+ *
+ * hiredis itself is Debian's build, not instrumented for coverage: the
+ * fuzzer is guided by our side, ASan still watches hiredis's allocations.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis.h"
+#include "resp.h"
+
+#define FUZZ_SMALL 2048
+#define FUZZ_LARGE (1u << 20)
+
+static int same(const redisReply *a, const redisReply *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case REDIS_REPLY_INTEGER:
+		return a->integer == b->integer;
+	case REDIS_REPLY_NIL:
+		return 1;
+	case REDIS_REPLY_ARRAY:
+		if (a->elements != b->elements)
+			return 0;
+		for (size_t i = 0; i < a->elements; i++)
+			if (a->element[i] == NULL || b->element[i] == NULL ||
+			    !same(a->element[i], b->element[i]))
+				return 0;
+		return 1;
+	default:
+		return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	char *text = malloc(size);
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	struct redis_url url;
+	const char *cause;
+	(void)redis_url_parse(text, &url, &cause);
+	free(text);
+
+	size_t piece = 1 + data[0] % 128;
+	data++;
+	size--;
+	struct resp_reader *small = resp_reader_new(FUZZ_SMALL);
+	struct resp_reader *large = resp_reader_new(FUZZ_LARGE);
+	int small_rc = 0, large_rc = 0;
+	for (size_t pos = 0; pos < size;) {
+		size_t n = size - pos < piece ? size - pos : piece;
+		if (small_rc >= 0)
+			small_rc = resp_feed(small, (const char *)data + pos, n);
+		if (large_rc >= 0)
+			large_rc = resp_feed(large, (const char *)data + pos, n);
+		pos += n;
+		for (;;) {
+			redisReply *a = NULL, *b = NULL;
+			if (small_rc >= 0)
+				small_rc = resp_next(small, &a, &cause);
+			if (large_rc >= 0)
+				large_rc = resp_next(large, &b, &cause);
+			if (small_rc == 1 && large_rc == 1 && !same(a, b))
+				abort(); /* the bound changed a reply */
+			if (small_rc == 1 && large_rc != 1)
+				abort(); /* the small one read what the large could not */
+			freeReplyObject(a);
+			freeReplyObject(b);
+			if (small_rc != 1 && large_rc != 1)
+				break;
+			if (small_rc == 1)
+				small_rc = 0;
+			if (large_rc == 1)
+				large_rc = 0;
+		}
+		/* A malformed input fails the large one: the small one too, or it
+		 * had failed on a bound already. */
+		if (large_rc < 0 && large_rc != -EMSGSIZE && small_rc >= 0)
+			abort();
+		if (small_rc >= 0 && resp_held(small) > FUZZ_SMALL + piece)
+			abort();
+	}
+	resp_reader_free(small);
+	resp_reader_free(large);
+	return 0;
+}
