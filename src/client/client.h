@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "chatline.h"
+#include "complete.h"
 #include "link.h"
 #include "ui.h"
 #include "linereader.h"
@@ -38,6 +39,7 @@ struct client_config {
 	const char *log_path; /* the conversation log; NULL for none */
 	bool ascii;           /* pictures in plain ASCII even on a terminal */
 	size_t image_max;     /* the largest picture sent or shown */
+	bool mouse;           /* the wheel scrolls the full-screen pane */
 };
 
 #define CLIENT_DEFAULT_PORT 8888
@@ -46,11 +48,16 @@ struct client_config {
 #define CLIENT_EARLY_LINES 256
 /* Maximum length of a typed message (bytes). */
 #define CLIENT_MAX_INPUT INPUTLINE_MAX
+/* Lines typed while not in a room (a reconnection under way), sent once
+ * back in; past these the line is refused, visibly. */
+#define CLIENT_PENDING_LINES 20
+#define CLIENT_PENDING_BYTES (64u * 1024)
 
 struct client_app {
 	uv_loop_t *loop;
 	struct client_config cfg;
-	bool interactive; /* a terminal: the full-screen UI; else plain lines */
+	bool interactive; /* a terminal: the prompts, then the full-screen UI */
+	bool fullscreen;  /* the full-screen UI (not TERM=dumb, not --plain) */
 	bool colour;
 	bool stdout_tty;  /* plain mode: pictures drawn in colour, this wide */
 	int stdout_cols;
@@ -59,8 +66,11 @@ struct client_app {
 	int connect_status;      /* how the first connection went */
 
 	/* What the server told us. */
-	bool hello_refused;      /* a refused pseudo or room: ask again */
+	bool hello_refused;      /* a refused pseudo, room or token: ask again */
+	uint16_t refusal_code;   /* its WIRE_ERR_* */
 	char refusal[256];
+	bool probing;            /* the hello only checks the pseudo (introduce.c) */
+	bool rejoining;          /* a fresh hello after a refused token */
 	bool rooms_known;
 	size_t room_count;
 	char rooms[CLIENT_MAX_ROOMS][TEXT_MAX_ROOM + 1];
@@ -74,6 +84,14 @@ struct client_app {
 	/* User input: exactly one of these is in use. */
 	struct ui ui;
 	bool ui_started;
+	/* Lines typed while not in a room, oldest first (malloc'd). */
+	char *pending[CLIENT_PENDING_LINES];
+	size_t pending_count, pending_bytes;
+	/* Who spoke, came and went, for Tab (complete.h). */
+	struct complete_names names;
+	/* The resume tokens kept between runs (sessions.h); "" for none. */
+	char sessions_path[4096];
+	bool sessions_warned;    /* the file could not be written: said once */
 	/* Lines held behind pictures being decoded (chatpicture.c). */
 	struct picture_order *pictures;
 	/* Lines that came before the UI was up (the history, the welcome). */
@@ -84,6 +102,8 @@ struct client_app {
 	int lag_ms;
 	uv_pipe_t stdin_pipe;
 	bool stdin_pipe_open;
+	uv_tty_t stdin_tty;      /* plain mode on a terminal (TERM=dumb) */
+	bool stdin_tty_open;
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
 	char server_name[300];
@@ -108,6 +128,9 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
  * printed. */
 int client_introduce(struct client_app *app);
 
+/* Runs the loop until done(app) or the end of the session. */
+void client_run_until(struct client_app *app, bool (*done)(const struct client_app *app));
+
 /* Starts both tasks and runs the loop until the session ends. Returns the
  * process exit status. */
 int client_run(struct client_app *app);
@@ -126,6 +149,10 @@ void client_show(struct client_app *app, const struct chat_line *line);
 void client_status(struct client_app *app);
 /* Shows a line of the client's own. */
 void client_info(struct client_app *app, enum chat_kind kind, const char *text);
+/* Welcomed (again): the lines typed meanwhile go, the token is kept. */
+void client_welcomed(struct client_app *app, const struct wire_msg *m);
+/* Says the hello again (a fresh one after a refused token). */
+void client_hello(struct client_app *app);
 /* From the welcome on, Ctrl+C and SIGTERM leave cleanly (status 0);
  * before it, at the pseudo prompt, they end the process as usual. */
 void client_catch_signals(struct client_app *app);
@@ -135,6 +162,10 @@ void client_end(struct client_app *app, int exit_code, const char *message);
 
 /* commands.c: a line that starts with '/', run as the command it names. */
 void commands_run(struct client_app *app, const char *line, size_t len);
+/* The commands' names (for Tab), in the table's order. */
+const char *const *commands_names(size_t *count);
+/* True when in a room; else says that the command waits for it. */
+bool commands_online(struct client_app *app, const char *what);
 
 /* incoming.c: the server's frames made into lines, every string sanitised
  * and every number within its range (the server is not trusted). */
