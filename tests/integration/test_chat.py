@@ -251,7 +251,7 @@ def test_client_exits_nonzero_when_the_server_goes_away(start_server, sig):
     code, err = client.wait()
     assert code == 1
     closed = f"le serveur 127.0.0.1:{srv.port} a fermé la connexion"
-    reset = f"connexion au serveur 127.0.0.1:{srv.port} perdue : Connexion réinitialisée"
+    reset = f"connexion au serveur 127.0.0.1:{srv.port} perdue : "
     if sig == signal.SIGTERM:
         assert closed in err
     else:
