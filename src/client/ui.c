@@ -423,7 +423,10 @@ static void on_resize(void)
 	clearok(curscr, TRUE);
 }
 
-int ui_wheel_rows(unsigned long bstate)
+/* The mouse's wheel as ncurses reports it: rows to scroll back
+ * (positive), forward (negative), or 0 for any other mouse event (a
+ * click, which the terminal reports once the wheel is asked for). */
+static int wheel_rows(mmask_t bstate)
 {
 	if (bstate & BUTTON4_PRESSED)
 		return UI_WHEEL_ROWS;
@@ -436,7 +439,7 @@ static void on_mouse(struct ui *ui)
 {
 	MEVENT ev;
 	while (getmouse(&ev) == OK) {
-		int rows = ui_wheel_rows(ev.bstate);
+		int rows = wheel_rows(ev.bstate);
 		if (rows != 0)
 			pane_scroll(&ui->pane, rows);
 	}

@@ -100,8 +100,4 @@ void ui_set_status(struct ui *ui, const struct ui_status *status);
 /* Restores the terminal; the last few lines of the pane stay printed. */
 void ui_close(struct ui *ui);
 
-/* The mouse's wheel as ncurses reports it: rows to scroll back
- * (positive), forward (negative), or 0 for any other mouse event. */
-int ui_wheel_rows(unsigned long bstate);
-
 #endif

@@ -13,6 +13,11 @@ from conftest import TIMEOUT, client_command
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
 
 
+def leave(tmux, name="c"):
+    tmux.keys(name, "C-c")
+    tmux.wait_for(name, "[exit 0]")
+
+
 def start(server, tmux, pseudo="colleur", width=100, height=20):
     tmux.start("c", client_command(server.port) + f" -n {pseudo} -r general",
                width=width, height=height)
@@ -66,6 +71,7 @@ def test_a_pasted_10_kb_line_arrives_whole(server, tmux, tmp_path):
     got = peer.line(timeout=TIMEOUT)
     assert got == f"colleur a dit : {text}", (len(got), got[-60:])
     tmux.wait_for("c", text[-40:].split(" ", 1)[1])  # its end, shown too
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_a_pasted_20_kb_line_is_refused_visibly(server, tmux, tmp_path):
@@ -85,6 +91,7 @@ def test_a_pasted_20_kb_line_is_refused_visibly(server, tmux, tmp_path):
     tmux.keys("c", "-l", "après le refus")
     tmux.keys("c", "Enter")
     assert peer.line() == "colleur a dit : après le refus"
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_tab_completes_pseudos_most_recent_speaker_first_and_commands(server, tmux):
@@ -118,6 +125,7 @@ def test_tab_completes_pseudos_most_recent_speaker_first_and_commands(server, tm
     tmux.keys("c", "-l", "ailleurs")
     tmux.keys("c", "Enter")
     tmux.wait_for("c", "| #ailleurs | tabeur |")
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_ctrl_r_searches_what_was_sent(server, tmux):
@@ -150,3 +158,4 @@ def test_ctrl_r_searches_what_was_sent(server, tmux):
     wait_input(tmux, "(recherche) «zzz» : (rien)")
     tmux.keys("c", "C-g")
     wait_input(tmux, ">")
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)

@@ -17,6 +17,11 @@ from conftest import BUILD, TIMEOUT, client_command
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
 
 
+def leave(tmux, name="c"):
+    tmux.keys(name, "C-c")
+    tmux.wait_for(name, "[exit 0]")
+
+
 def wait_flat(tmux, text, name="c", timeout=TIMEOUT):
     """Waits for text on the screen, however its rows wrap it."""
     deadline = time.monotonic() + timeout
@@ -82,6 +87,7 @@ def test_a_taken_pseudo_is_said_before_the_room_is_asked(server, tmux):
     # The check did not leave anything behind: no room, no stray arrival.
     holder.send("/rooms\n")
     assert holder.line() == "Salons : general (2)"
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_join_takes_a_hash_a_trailing_blank_and_look_alikes(server, tmux):
@@ -101,6 +107,7 @@ def test_join_takes_a_hash_a_trailing_blank_and_look_alikes(server, tmux):
         if room == "jeux":
             watcher.skip_until("Annonce : nomade a rejoint le salon jeux")
     assert "Erreur" not in tmux.screen("c")
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 @pytest.fixture
@@ -131,6 +138,7 @@ def test_image_expands_home_and_drops_quotes(server, tmux, home):
     tmux.keys("c", "-l", "/image    ")
     tmux.keys("c", "Enter")
     tmux.wait_for("c", "Usage : /image FICHIER")
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_a_picture_too_large_says_its_size_the_limit_and_the_setting(server, tmux, home):

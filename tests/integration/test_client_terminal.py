@@ -15,6 +15,11 @@ from conftest import TIMEOUT, client_command
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux missing")
 
 
+def leave(tmux, name="c"):
+    tmux.keys(name, "C-c")
+    tmux.wait_for(name, "[exit 0]")
+
+
 def png(width, height):
     """A small RGB PNG with a gradient (no library needed)."""
     def chunk(kind, data):
@@ -77,6 +82,7 @@ def test_a_picture_taller_than_the_pane_fits_under_its_header(server, tmux, tmp_
             break
         assert time.monotonic() < deadline, "\n".join(rows)
         time.sleep(0.05)
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_urls_are_never_cut_by_the_indent(server, tmux):
@@ -100,3 +106,4 @@ def test_urls_are_never_cut_by_the_indent(server, tmux):
             break
         joined += r.split(" ")[0] if len(joined) + len(r) > len(longer) else r
     assert joined == longer, screen  # its pieces from the first column, nothing lost
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)

@@ -21,6 +21,11 @@ WHEEL_UP = ["1b", "5b", "4d", "60", "21", "21"]
 WHEEL_DOWN = ["1b", "5b", "4d", "61", "21", "21"]
 
 
+def leave(tmux, name="c"):
+    tmux.keys(name, "C-c")
+    tmux.wait_for(name, "[exit 0]")
+
+
 def start(server, tmux, pseudo="lecteur", height=12, extra=""):
     tmux.start("c", client_command(server.port) + f" -n {pseudo} -r general {extra}",
                width=80, height=height)
@@ -91,6 +96,7 @@ def test_paging_up_stops_at_the_top_and_comes_back(server, tmux):
     tmux.keys("c", "End")  # the input line is empty: End goes to the bottom
     bottom = settle(tmux)
     assert "autre a dit : ligne numéro 69" in bottom and "historique (PgDn)" not in bottom
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 def test_the_view_stays_put_while_lines_arrive(server, tmux):
@@ -106,6 +112,7 @@ def test_the_view_stays_put_while_lines_arrive(server, tmux):
     other.send("nouvelle 2\n")
     screen = tmux.wait_for("c", "2 nouveaux messages plus bas (PgDn)")
     assert pane(tmux) == before, screen
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 @pytest.mark.parametrize("keys", [["M-End"], ["C-End"], ["End"], ["-l", "brouillon", "End", "End"]],
@@ -157,6 +164,7 @@ def test_the_mouse_wheel_scrolls(server, tmux):
     screen = settle(tmux)
     assert "autre a dit : ligne numéro 29" in screen and "historique (PgDn)" not in screen
     assert "`!!" not in screen and "a!!" not in screen  # never typed into the line
+    leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
 
 @pytest.mark.parametrize("how", ["--no-mouse", "MOUSE=no"])
