@@ -319,8 +319,9 @@ static bool search_key(struct ui *ui, bool code, wint_t ch, const char *bytes, s
 		}
 		if (ch == KEY_ENTER)
 			search_end(ui, true);
-		else if (ch == KEY_LEFT || ch == KEY_RIGHT || ch == KEY_HOME || ch == KEY_END)
-			search_end(ui, true);
+		else if (ch == KEY_LEFT || ch == KEY_RIGHT || ch == KEY_HOME || ch == KEY_END ||
+			 ch == KEY_PASTE_START)
+			search_end(ui, true); /* and the key does what it does */
 		else
 			return true; /* paging and the rest wait */
 		return ch == KEY_ENTER;
@@ -355,10 +356,16 @@ static bool search_key(struct ui *ui, bool code, wint_t ch, const char *bytes, s
 
 /* ---- keys ------------------------------------------------------------------ */
 
+/* A key past the line's limit is refused, said once until the line is
+ * shorter again (a key held down says it once). */
 static void insert_typed(struct ui *ui, const char *bytes, size_t n)
 {
-	if (!il_insert(&ui->input, bytes, n) && ui->input.len + n > INPUTLINE_MAX)
+	if (il_insert(&ui->input, bytes, n)) {
+		ui->said_full = false;
+	} else if (!ui->said_full) {
+		ui->said_full = true;
 		refuse_long(ui, ui->input.len + n);
+	}
 }
 
 static void on_char(struct ui *ui, wint_t ch)

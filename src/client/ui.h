@@ -65,6 +65,7 @@ struct ui {
 	bool paste_too_long;        /* bytes past the input's limit were dropped */
 	size_t paste_bytes;         /* as pasted, for the refusal */
 	char *pending_paste;        /* waiting for the user's yes */
+	bool said_full;             /* a key past the limit was refused */
 	bool escape;                /* ESC just came: Alt+ the next key */
 
 	/* Tab: the word being completed and the candidate shown. */
