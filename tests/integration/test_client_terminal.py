@@ -96,8 +96,8 @@ def test_urls_are_never_cut_by_the_indent(server, tmux):
     rows = [r.rstrip() for r in screen.splitlines()]
     assert any(r.startswith(fits) for r in rows), screen  # whole, from the first column
     longer = "https://example.com/" + "/".join(f"segment{i}" for i in range(8)) + "?x=1&y=2"
-    peer.send(f"et {longer} fin\n")
-    screen = tmux.wait_for("c", " fin")
+    peer.send(f"et {longer} terminus\n")
+    screen = tmux.wait_for("c", " terminus")
     rows = [r.rstrip() for r in screen.splitlines()]
     first = next(i for i, r in enumerate(rows) if r.startswith("https://example.com/segment0"))
     joined = ""

@@ -49,12 +49,20 @@ def settle(tmux, probe=None):
     """Waits until the screen stops changing (a key's redraw is done)."""
     last, stable = None, 0
     deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline and stable < 3:
+    while time.monotonic() < deadline and stable < 5:
         screen = tmux.screen("c")
         stable = stable + 1 if screen == last else 0
         last = screen
         time.sleep(0.05)
     return last
+
+
+def wait_gone(tmux, text, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while text in (screen := tmux.screen("c")):
+        assert time.monotonic() < deadline, f"{text!r} still on screen:\n{screen}"
+        time.sleep(0.05)
+    return settle(tmux)
 
 
 def send_lines(other, tmux, count, start=0):
@@ -84,6 +92,7 @@ def test_paging_up_stops_at_the_top_and_comes_back(server, tmux):
     send_lines(other, tmux, 70)
     for _ in range(10):
         tmux.keys("c", "PPage")
+    tmux.wait_for("c", "Annonce : lecteur a rejoint la chatroom")
     top = settle(tmux)
     rows = pane(tmux)
     assert sum(1 for r in rows if r) == len(rows), top  # every row holds text
@@ -94,7 +103,7 @@ def test_paging_up_stops_at_the_top_and_comes_back(server, tmux):
     shown = [int(m.group(1)) for m in re.finditer(r"ligne numéro (\d+)", down)]
     assert shown and min(shown) > 0 and max(shown) < 69, down
     tmux.keys("c", "End")  # the input line is empty: End goes to the bottom
-    bottom = settle(tmux)
+    bottom = wait_gone(tmux, "historique (PgDn)")
     assert "autre a dit : ligne numéro 69" in bottom and "historique (PgDn)" not in bottom
     leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
@@ -105,6 +114,7 @@ def test_the_view_stays_put_while_lines_arrive(server, tmux):
     other = start(server, tmux)
     send_lines(other, tmux, 30)
     tmux.keys("c", "PPage")
+    tmux.wait_for("c", "historique (PgDn)")
     settle(tmux)
     before = pane(tmux)
     assert "autre a dit : ligne numéro 29" not in "\n".join(before)
@@ -132,8 +142,7 @@ def test_end_returns_to_the_bottom(server, tmux, keys):
         tmux.keys("c", "End")
     else:
         tmux.keys("c", *keys)
-    screen = settle(tmux)
-    assert "historique (PgDn)" not in screen
+    screen = wait_gone(tmux, "historique (PgDn)")
     assert "autre a dit : ligne numéro 29" in screen
 
 
@@ -161,8 +170,8 @@ def test_the_mouse_wheel_scrolls(server, tmux):
     tmux.wait_for("c", "autre a dit : ligne numéro 23")
     tmux.keys("c", "-H", *WHEEL_DOWN)
     tmux.keys("c", "-H", *WHEEL_DOWN)
-    screen = settle(tmux)
-    assert "autre a dit : ligne numéro 29" in screen and "historique (PgDn)" not in screen
+    screen = wait_gone(tmux, "historique (PgDn)")
+    assert "autre a dit : ligne numéro 29" in screen
     assert "`!!" not in screen and "a!!" not in screen  # never typed into the line
     leave(tmux)  # a clean exit: no sanitizer or leak report (exit 0)
 
