@@ -4,10 +4,13 @@
  * concurrent tasks, the user's input and the server's messages, on one
  * libuv loop.
  *
- * main() makes one struct client_app. The session is client.c (the
- * user-input side: the full-screen interface on a terminal, see ui.h, or a
- * plain line reader on a pipe or file; the commands; the signal handles
- * and the log) and incoming.c (the server's frames made into lines). The
+ * main() makes one struct client_app. The session is introduce.c (the
+ * pseudo, the room and the hello, before anything runs concurrently),
+ * client.c (the user-input side: the full-screen interface on a terminal,
+ * see ui.h, or a plain line reader on a pipe, a file or a terminal curses
+ * cannot drive; the lines held while not in a room; the signal handles and
+ * the log), commands.c and incoming.c (the server's frames made into
+ * lines). The
  * connection is a struct link (link.h) the session holds and hears from
  * through its callbacks; link.c never calls the session. Everything is
  * closed when the session ends and the loop runs dry.
@@ -123,9 +126,10 @@ struct client_app {
 int client_connect(struct client_app *app, uv_loop_t *loop,
 		   const struct client_config *cfg);
 
-/* Asks for the pseudo and the room, synchronously, before any concurrent
- * task starts, until the server welcomes us. 0, or -1 with a message
- * printed. */
+/* introduce.c: asks for the pseudo and the room (or takes them from the
+ * settings, or resumes a kept session), synchronously, before any
+ * concurrent task starts, until the server welcomes us. 0, or -1 with a
+ * message printed. */
 int client_introduce(struct client_app *app);
 
 /* Runs the loop until done(app) or the end of the session. */
