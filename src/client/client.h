@@ -10,10 +10,9 @@
  * see ui.h, or a plain line reader on a pipe, a file or a terminal curses
  * cannot drive; the lines held while not in a room; the signal handles and
  * the log), commands.c and incoming.c (the server's frames made into
- * lines). The
- * connection is a struct link (link.h) the session holds and hears from
- * through its callbacks; link.c never calls the session. Everything is
- * closed when the session ends and the loop runs dry.
+ * lines). The connection is a struct link (link.h) the session holds and
+ * hears from through its callbacks; link.c never calls the session.
+ * Everything is closed when the session ends and the loop runs dry.
  */
 #ifndef CHATROOM_CLIENT_H
 #define CHATROOM_CLIENT_H
