@@ -11,13 +11,18 @@ PREFIX     ?= /usr/local
 DEB_BUILD  ?= build-deb
 LINTIAN    ?= lintian --fail-on error,warning
 
-.PHONY: all deps deps-package build asan run test test-valgrind fuzz fuzz-build unit integration bench \
+.PHONY: all deps deps-test deps-package build asan run test test-valgrind fuzz fuzz-build unit integration bench \
 	install uninstall deb clean
 
 all: build
 
+# What building and running need, and nothing more (make run, make build).
 deps:
 	@bash scripts/deps.sh
+
+# What the tests need besides: pytest, tmux, nc, clang, valgrind.
+deps-test:
+	@bash scripts/deps.sh test
 
 # What building and checking the Debian packages needs besides.
 deps-package:
@@ -40,7 +45,7 @@ run: build
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build asan deps-package
+test: deps-test build asan deps-package
 	ctest --test-dir $(BUILD) --output-on-failure
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
@@ -49,7 +54,7 @@ test: build asan deps-package
 
 # libFuzzer targets (clang, ASan+UBSan) on their seed corpora; new inputs
 # go to $(FUZZ_BUILD)/corpus-*, the committed seeds stay as they are.
-fuzz-build: deps
+fuzz-build: deps-test
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATROOM_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto fuzz_image fuzz_redis
 
@@ -66,7 +71,7 @@ fuzz: fuzz-build
 	done
 
 # The integration suite with every server and client under memcheck.
-test-valgrind: build
+test-valgrind: deps-test build
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) CHATROOM_VALGRIND=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
 
 # chatroom-server against redis-server under the same load; writes
@@ -75,10 +80,10 @@ bench: build
 	@bash scripts/deps.sh bench
 	@BUILD=$(BUILD) bash scripts/bench.sh
 
-unit: build
+unit: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure
 
-integration: build
+integration: deps-test build
 	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
 
 # Into $(PREFIX) (default /usr/local), under $(DESTDIR) when given; the

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that chatroom's build and tests need, and only
-# those that are missing, so running it twice costs nothing.
+# Installs the Debian packages chatroom needs, and only those that are
+# missing, so running it twice costs nothing. By group:
+#   deps.sh           building and running (make build, make run)
+#   deps.sh test      that, and what the tests need besides (make test)
+#   deps.sh bench     that, and what make bench needs besides
+#   deps.sh package   that, and what make deb and the package test need
+# DEPS_LIST=1 prints a group's packages instead of installing them.
 set -euo pipefail
 
+group="${1:-}"
+case "$group" in
+  ""|test|bench|package) ;;
+  *) echo "deps.sh: unknown group '$group' (none, test, bench or package)" >&2; exit 2 ;;
+esac
+
+# Building and running: the CMake configure needs every one of these (the
+# unit tests and the picture tool are part of the build tree).
 packages=(
   build-essential cmake pkg-config
   libuv1-dev            # the event loop of every program
@@ -12,6 +25,7 @@ packages=(
   libutf8proc-dev       # Unicode: look-alike pseudos, text widths
   libicu-dev            # ICU's spoof checker: TR39 confusables, mixed scripts in names
   gettext               # msgfmt: the client's French and English catalogues
+  libc-l10n             # the C library's own words (strerror) in French too
   scdoc                 # the manual pages (man/*.scd)
   libncurses-dev        # the client's full-screen interface (ncursesw)
   libspng-dev           # pictures: PNG decoded row by row, within limits (no zlib bomb)
@@ -19,16 +33,22 @@ packages=(
   zlib1g-dev            # the picture unit test makes its PNGs with zlib
   libstb-dev            # the tests write pictures with stb_image_write
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
-  libcmocka-dev         # unit tests
+  libcmocka-dev         # unit tests (built with the rest)
   libhiredis-dev        # Redis: replies read and commands formatted (cluster, issue 19)
+)
+# `deps.sh test` (make test): the tools the tests run.
+test_packages=(
   python3-pytest        # integration tests (Debian's python3)
-  redis-server          # tests: a real Redis for the cluster modules (test group)
+  redis-server          # a real Redis for the cluster modules' tests
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests
   valgrind              # make test-valgrind
 )
+if [ "$group" = test ] || [ "$group" = package ]; then
+  packages+=("${test_packages[@]}")
+fi
 # `deps.sh bench`: what make bench needs besides.
-if [ "${1:-}" = bench ]; then
+if [ "$group" = bench ]; then
   packages+=(
     redis-server          # the pub/sub server chatroom is measured against
     gnuplot-nox           # the chart in docs/benchmarks.md
@@ -36,7 +56,7 @@ if [ "${1:-}" = bench ]; then
 fi
 # `deps.sh package`: what make deb and the package test (make test) need
 # besides (dpkg-dev comes with build-essential).
-if [ "${1:-}" = package ]; then
+if [ "$group" = package ]; then
   packages+=(
     debhelper             # dh: debian/rules
     lintian               # the packages must pass it
@@ -44,6 +64,12 @@ if [ "${1:-}" = package ]; then
     logrotate             # its snippet is checked
     man-db groff-base     # man -l renders every page
   )
+fi
+
+# DEPS_LIST=1: only print the group's packages, one a line.
+if [ "${DEPS_LIST:-}" = 1 ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
 fi
 
 missing=()

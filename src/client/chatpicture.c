@@ -223,7 +223,7 @@ static void flush(struct picture_order *q)
 		if (h->is_picture && !h->ready) {
 			if (image_clock_ns() < h->deadline_ns && q->lines <= PICTURE_MAX_HELD_LINES)
 				break;
-			give_up(h, "trop longue à décoder");
+			give_up(h, N_("trop longue à décoder"));
 		}
 		q->head = h->next;
 		if (q->head == NULL)
@@ -285,7 +285,7 @@ static void decoded(struct image_job *job)
 		return;
 	}
 	h->ready = true;
-	h->cause = h->picture.rgba == NULL ? (h->thread_cause ? h->thread_cause : "image illisible")
+	h->cause = h->picture.rgba == NULL ? (h->thread_cause ? h->thread_cause : N_("image illisible"))
 					   : NULL;
 	flush(q);
 }
@@ -354,12 +354,12 @@ static void decode_later(struct picture_order *q, struct held *h, const void *da
 		return;
 	if (q->decoding >= PICTURE_MAX_PENDING ||
 	    q->decoding_bytes + len > PICTURE_MAX_PENDING_BYTES) {
-		h->cause = "trop d'images à la fois";
+		h->cause = N_("trop d'images à la fois");
 		return;
 	}
 	h->data = malloc(len);
 	if (h->data == NULL || !start_threads(q)) {
-		h->cause = "plus de mémoire";
+		h->cause = N_("plus de mémoire");
 		return;
 	}
 	memcpy(h->data, data, len);

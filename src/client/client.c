@@ -11,6 +11,7 @@
 #include "display.h"
 #include "i18n.h"
 #include "sanitize.h"
+#include "sessions.h"
 
 /* ---- ending the session ------------------------------------------------ */
 
@@ -32,10 +33,17 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 	if (app->ui_started)
 		ui_close(&app->ui); /* the terminal back, before any message */
 	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
+	close_handle((uv_handle_t *)&app->stdin_tty, &app->stdin_tty_open);
 	app->ui_started = false;
 	app->input_open = false;
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
+	/* What never left is said, not lost in silence. */
+	for (size_t i = 0; i < app->pending_count; i++) {
+		fprintf(stderr, _("chatroom: pas envoyé : %s\n"), app->pending[i]);
+		free(app->pending[i]);
+	}
+	app->pending_count = app->pending_bytes = 0;
 	link_close(&app->link);
 	picture_queue_close(app);
 	if (app->signals_open) {
@@ -66,7 +74,7 @@ void client_show(struct client_app *app, const struct chat_line *line)
 	}
 	if (app->ui_started) {
 		ui_show(&app->ui, line);
-	} else if (app->interactive && !app->ending) {
+	} else if (app->fullscreen && !app->ending) {
 		/* The UI is not up yet: keep a copy to show once it is. */
 		if (app->early_count < CLIENT_EARLY_LINES) {
 			struct chat_line *copy = &app->early[app->early_count++];
@@ -98,13 +106,16 @@ void client_status(struct client_app *app)
 {
 	if (!app->ui_started)
 		return;
+	/* "connecté" only in a room: a connection the server has not
+	 * welcomed (yet) is a reconnection under way. */
 	struct ui_status st = {
 		.server = app->server_name,
 		.room = app->room,
 		.pseudo = app->pseudo,
-		.users = app->users,
-		.connected = link_connected(&app->link) && link_welcomed(&app->link),
-		.lag_ms = app->lag_ms,
+		.users = link_in_room(&app->link) ? app->users : -1,
+		.state = link_in_room(&app->link) ? _("connecté")
+			 : link_reconnecting(&app->link) ? _("reconnexion…") : _("déconnecté"),
+		.lag_ms = link_in_room(&app->link) ? app->lag_ms : -1,
 	};
 	ui_set_status(&app->ui, &st);
 }
@@ -118,15 +129,14 @@ void client_info(struct client_app *app, enum chat_kind kind, const char *text)
 
 /* ---- the link's news ----------------------------------------------------- */
 
-/* Runs the loop until done(app) or the end of the session. */
-static void run_until(struct client_app *app, bool (*done)(const struct client_app *app))
+void client_run_until(struct client_app *app, bool (*done)(const struct client_app *app))
 {
 	while (!done(app) && !app->ending)
 		if (uv_run(app->loop, UV_RUN_ONCE) == 0)
 			break;
 }
 
-static void say_hello(struct client_app *app)
+void client_hello(struct client_app *app)
 {
 	link_hello(&app->link, app->pseudo, app->room);
 }
@@ -134,10 +144,14 @@ static void say_hello(struct client_app *app)
 static void on_link_connected(struct link *link, int status)
 {
 	struct client_app *app = link->data;
-	if (status < 0)
+	if (status < 0) {
 		app->connect_status = status;
-	else if (link_reconnecting(link))
-		say_hello(app); /* with the token: the server takes us back */
+	} else if (link_reconnecting(link)) {
+		/* With the token: the server takes us back; without (it was
+		 * refused), as ourselves into our room again. */
+		client_hello(app);
+		client_status(app);
+	}
 }
 
 static void on_link_welcome(struct link *link, const struct wire_msg *m, bool resumed)
@@ -185,10 +199,21 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	app->loop = loop;
 	app->cfg = *cfg;
 	app->interactive = !cfg->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	app->fullscreen = app->interactive && ui_terminal_usable();
+	if (app->interactive && !app->fullscreen) {
+		/* An emacs shell, say: lines it can show, not a screen to draw. */
+		const char *term = getenv("TERM");
+		fprintf(stderr, _("chatroom: ce terminal (TERM=%s) ne permet pas l'interface plein "
+				  "écran : mode ligne, comme avec --plain\n"),
+			term != NULL && term[0] != '\0' ? term : "?");
+		app->cfg.ascii = true;
+	}
 	app->users = -1;
 	app->lag_ms = -1;
 	snprintf(app->server_name, sizeof(app->server_name), "%s:%d", cfg->address, cfg->port);
-	app->colour = display_colour_wanted();
+	app->colour = display_colour_wanted() && (app->fullscreen || !app->interactive);
+	if (sessions_path(app->sessions_path, sizeof(app->sessions_path)) == NULL)
+		app->sessions_path[0] = '\0';
 	app->stdout_tty = isatty(STDOUT_FILENO);
 	struct winsize ws;
 	app->stdout_cols = app->stdout_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
@@ -205,136 +230,52 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 
 	int rc = link_connect(&app->link);
 	if (rc == 0) {
-		run_until(app, connect_settled);
+		client_run_until(app, connect_settled);
 		rc = app->connect_status;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "chatroom: cannot connect to %s:%d: %s\n",
-			cfg->address, cfg->port, uv_strerror(rc));
+		fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),
+			cfg->address, cfg->port, i18n_strerror(rc));
 		return rc;
 	}
 	return 0;
 }
 
-/* Reads one line from stdin a byte at a time, so nothing after it is taken
- * from the pipe or file that the input task reads next. */
-static int read_line_raw(char *out, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	for (;;) {
-		char c;
-		ssize_t r = read(STDIN_FILENO, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return n > 0 ? 0 : -1;
-		if (c == '\n')
-			break;
-		if (n < cap)
-			out[n++] = c;
-	}
-	if (n > 0 && out[n - 1] == '\r')
-		n--;
-	*len = n;
-	return 0;
-}
-
-static int accept_pseudo(struct client_app *app, const char *pseudo, size_t len)
-{
-	const char *cause;
-	if (textproto_check_pseudo(pseudo, len, &cause) < 0) {
-		fprintf(stderr, "chatroom: invalid pseudo: %s\n", cause);
-		return -1;
-	}
-	memcpy(app->pseudo, pseudo, len);
-	app->pseudo[len] = '\0';
-	return 0;
-}
-
-static int choose_pseudo(struct client_app *app)
-{
-	if (app->cfg.nick != NULL && app->pseudo[0] == '\0')
-		return accept_pseudo(app, app->cfg.nick, strlen(app->cfg.nick));
-	char line[256];
-	size_t len = 0;
-	if (!app->interactive) {
-		if (read_line_raw(line, sizeof(line), &len) < 0) {
-			fprintf(stderr, "chatroom: no pseudo: give --nick or a first input line\n");
-			return -1;
-		}
-		return accept_pseudo(app, line, len);
-	}
-	for (;;) {
-		fputs(_("Pseudo : "), stdout);
-		fflush(stdout);
-		if (read_line_raw(line, sizeof(line), &len) < 0)
-			return -1;
-		if (accept_pseudo(app, line, len) == 0)
-			return 0;
-	}
-}
-
-static bool rooms_known(const struct client_app *app)
-{
-	return app->rooms_known;
-}
-
-/* On a terminal: the rooms and their people, then the user's choice
- * (Enter for the default, or a new name to create one). */
-static int choose_room(struct client_app *app)
-{
-	if (app->cfg.room != NULL) {
-		snprintf(app->room, sizeof(app->room), "%s", app->cfg.room);
-		return 0;
-	}
-	if (!app->interactive)
-		return 0;
-	if (!app->rooms_known) {
-		link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
-		run_until(app, rooms_known);
-	}
-	if (app->ending)
-		return -1;
-	printf("%s", _("Salons :"));
-	for (size_t i = 0; i < app->room_count; i++)
-		printf("%s %s (%u)", i ? "," : "", app->rooms[i], app->room_members[i]);
-	printf(_("\nSalon à rejoindre ou à créer (Entrée : %s) : "),
-	       app->room_count ? app->rooms[0] : ROOM_DEFAULT_NAME);
-	fflush(stdout);
-	char line[256];
-	size_t len = 0;
-	if (read_line_raw(line, sizeof(line), &len) < 0)
-		return -1;
-	snprintf(app->room, sizeof(app->room), "%.*s", (int)(len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : len), line);
-	return 0;
-}
-
-static bool hello_answered(const struct client_app *app)
-{
-	return link_welcomed(&app->link) || app->hello_refused;
-}
-
-int client_introduce(struct client_app *app)
-{
-	for (;;) {
-		if (choose_pseudo(app) < 0 || choose_room(app) < 0)
-			return -1;
-		app->hello_refused = false;
-		say_hello(app);
-		run_until(app, hello_answered);
-		if (app->ending) /* the welcome's frames may have ended it too */
-			return -1;
-		if (link_welcomed(&app->link))
-			return 0;
-		fprintf(stderr, "chatroom: %s\n", app->refusal[0] ? app->refusal : "refused");
-		if (!app->interactive || app->cfg.nick != NULL)
-			return -1;
-		app->pseudo[0] = '\0';
-		app->room[0] = '\0';
-	}
-}
-
 /* ---- the user's lines ---------------------------------------------------- */
+
+/* A message sent, and shown as the course says ("Vous avez dit : …"). */
+static void say(struct client_app *app, const char *line, size_t len)
+{
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
+	/* Shown and logged in every mode: the log is the whole conversation. */
+	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
+	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
+	client_show(app, &own);
+}
+
+/* Not in a room (a reconnection under way): the line waits, and says so;
+ * it is never shown as said before it is. */
+static void hold_line(struct client_app *app, const char *line, size_t len)
+{
+	char text[300];
+	size_t shown = sanitize_text(line, len > 120 ? 120 : len, app->clean, sizeof(app->clean), 0);
+	if (app->pending_count == CLIENT_PENDING_LINES ||
+	    app->pending_bytes + len > CLIENT_PENDING_BYTES) {
+		snprintf(text, sizeof(text),
+			 _("Pas envoyé (pas de connexion, et déjà %zu lignes en attente) : %.*s"),
+			 app->pending_count, (int)shown, app->clean);
+		client_info(app, CHAT_ERROR, text);
+		return;
+	}
+	char *copy = strndup(line, len);
+	if (copy == NULL)
+		return;
+	app->pending[app->pending_count++] = copy;
+	app->pending_bytes += len;
+	snprintf(text, sizeof(text), _("En attente de la reconnexion, pas encore envoyé : %.*s"),
+		 (int)shown, app->clean);
+	client_info(app, CHAT_INFO, text);
+}
 
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
@@ -344,11 +285,37 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 	}
 	if (len == 0)
 		return;
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
-	/* Shown and logged in every mode: the log is the whole conversation. */
-	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
-	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
-	client_show(app, &own);
+	if (!link_in_room(&app->link)) {
+		hold_line(app, line, len);
+		return;
+	}
+	say(app, line, len);
+}
+
+void client_welcomed(struct client_app *app, const struct wire_msg *m)
+{
+	(void)m;
+	app->rejoining = false;
+	unsigned char token[WIRE_TOKEN_LEN];
+	if (app->sessions_path[0] != '\0' && link_token(&app->link, token)) {
+		int rc = sessions_store(app->sessions_path, app->server_name, app->pseudo, token);
+		if (rc < 0 && !app->sessions_warned) {
+			app->sessions_warned = true;
+			char text[600];
+			snprintf(text, sizeof(text),
+				 _("Impossible de garder la session dans %s : %s (pas de retour après "
+				   "un redémarrage du client)"), app->sessions_path, i18n_strerror(rc));
+			client_info(app, CHAT_ERROR, text);
+		}
+	}
+	/* What was typed meanwhile goes now, in order. */
+	size_t count = app->pending_count;
+	app->pending_count = 0;
+	app->pending_bytes = 0;
+	for (size_t i = 0; i < count; i++) {
+		say(app, app->pending[i], strlen(app->pending[i]));
+		free(app->pending[i]);
+	}
 }
 
 static void on_ui_line(struct ui *ui, const char *line, size_t len)
@@ -361,8 +328,9 @@ static void on_ui_quit(struct ui *ui)
 	client_end(ui->data, 0, NULL);
 }
 
-/* Plain mode: stdin is a pipe or a file; every line is a message and end
- * of input ends the session once what was typed has reached the server. */
+/* Plain mode: stdin is a pipe, a file or a terminal; every line is a
+ * message and end of input ends the session once what was typed has
+ * reached the server. */
 static void plain_input_ended(struct client_app *app)
 {
 	const char *line;
@@ -372,6 +340,7 @@ static void plain_input_ended(struct client_app *app)
 	if (app->ending)
 		return;
 	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
+	close_handle((uv_handle_t *)&app->stdin_tty, &app->stdin_tty_open);
 	app->input_open = false;
 	/* What was typed reaches the server first (on_link_shut). */
 	if (link_shutdown(&app->link) < 0)
@@ -388,7 +357,10 @@ static void plain_input(struct client_app *app, const char *data, size_t len)
 		if (rc == 0 || app->ending)
 			return;
 		if (rc < 0) {
-			client_end(app, 1, "chatroom: input line too long");
+			char msg[160];
+			snprintf(msg, sizeof(msg), _("chatroom: ligne lue trop longue (plus de %u octets)"),
+				 (unsigned)INPUTLINE_MAX);
+			client_end(app, 1, msg);
 			return;
 		}
 		on_user_line(app, line, n);
@@ -402,7 +374,7 @@ static void on_stdin_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(app->stdin_buf, sizeof(app->stdin_buf));
 }
 
-static void on_stdin_pipe(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+static void on_stdin_stream(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct client_app *app = stream->data;
 	if (nread < 0)
@@ -451,14 +423,16 @@ static void free_early(struct chat_line *l)
 
 static int start_input(struct client_app *app)
 {
-	if (app->interactive) {
+	if (app->fullscreen) {
 		static const struct ui_callbacks cb = {
 			.on_line = on_ui_line,
 			.on_quit = on_ui_quit,
 		};
-		int rc = ui_start(&app->ui, app->loop, &cb, app);
+		struct ui_options opt = {.ascii_pictures = app->cfg.ascii, .mouse = app->cfg.mouse,
+					 .names = &app->names};
+		opt.commands = commands_names(&opt.command_count);
+		int rc = ui_start(&app->ui, app->loop, &cb, &opt, app);
 		app->ui_started = rc == 0;
-		app->ui.ascii_pictures = app->cfg.ascii;
 		for (size_t i = 0; i < app->early_count; i++) {
 			struct chat_line *l = &app->early[i];
 			if (app->ui_started && l->text != NULL)
@@ -479,8 +453,19 @@ static int start_input(struct client_app *app)
 		int rc = uv_pipe_open(&app->stdin_pipe, STDIN_FILENO);
 		if (rc == 0)
 			rc = uv_read_start((uv_stream_t *)&app->stdin_pipe,
-					   on_stdin_alloc, on_stdin_pipe);
+					   on_stdin_alloc, on_stdin_stream);
 		return rc;
+	}
+	if (uv_guess_handle(STDIN_FILENO) == UV_TTY) {
+		/* Plain lines on a terminal (--plain, TERM=dumb): read as a
+		 * stream, which closes when the session ends. */
+		int rc = uv_tty_init(app->loop, &app->stdin_tty, STDIN_FILENO, 1);
+		if (rc < 0)
+			return rc;
+		app->stdin_tty.data = app;
+		app->stdin_tty_open = true;
+		return uv_read_start((uv_stream_t *)&app->stdin_tty, on_stdin_alloc,
+				     on_stdin_stream);
 	}
 	app->stdin_is_file = true;
 	read_stdin_file(app);
@@ -509,7 +494,7 @@ int client_run(struct client_app *app)
 	int rc = start_input(app);
 	if (rc < 0) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "chatroom: cannot start: %s", uv_strerror(rc));
+		snprintf(msg, sizeof(msg), _("chatroom: démarrage impossible : %s"), i18n_strerror(rc));
 		client_end(app, 1, msg);
 	}
 	uv_run(app->loop, UV_RUN_DEFAULT);
@@ -523,8 +508,8 @@ void client_open_log(struct client_app *app)
 		return;
 	int rc = textlog_open(&app->convlog, app->loop, app->cfg.log_path);
 	if (rc < 0)
-		fprintf(stderr, "chatroom: cannot open the log %s: %s\n", app->cfg.log_path,
-			uv_strerror(rc));
+		fprintf(stderr, _("chatroom: impossible d'ouvrir le journal %s : %s\n"),
+			app->cfg.log_path, i18n_strerror(rc));
 }
 
 void client_free(struct client_app *app)
@@ -532,6 +517,9 @@ void client_free(struct client_app *app)
 	for (size_t i = 0; i < app->early_count; i++)
 		free_early(&app->early[i]);
 	app->early_count = 0;
+	for (size_t i = 0; i < app->pending_count; i++)
+		free(app->pending[i]);
+	app->pending_count = 0;
 	link_free(&app->link);
 	textlog_close(&app->convlog);
 }

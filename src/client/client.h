@@ -4,13 +4,15 @@
  * concurrent tasks, the user's input and the server's messages, on one
  * libuv loop.
  *
- * main() makes one struct client_app. The session is client.c (the
- * user-input side: the full-screen interface on a terminal, see ui.h, or a
- * plain line reader on a pipe or file; the commands; the signal handles
- * and the log) and incoming.c (the server's frames made into lines). The
- * connection is a struct link (link.h) the session holds and hears from
- * through its callbacks; link.c never calls the session. Everything is
- * closed when the session ends and the loop runs dry.
+ * main() makes one struct client_app. The session is introduce.c (the
+ * pseudo, the room and the hello, before anything runs concurrently),
+ * client.c (the user-input side: the full-screen interface on a terminal,
+ * see ui.h, or a plain line reader on a pipe, a file or a terminal curses
+ * cannot drive; the lines held while not in a room; the signal handles and
+ * the log), commands.c and incoming.c (the server's frames made into
+ * lines). The connection is a struct link (link.h) the session holds and
+ * hears from through its callbacks; link.c never calls the session.
+ * Everything is closed when the session ends and the loop runs dry.
  */
 #ifndef CHATROOM_CLIENT_H
 #define CHATROOM_CLIENT_H
@@ -21,6 +23,7 @@
 #include <uv.h>
 
 #include "chatline.h"
+#include "complete.h"
 #include "link.h"
 #include "ui.h"
 #include "linereader.h"
@@ -38,6 +41,7 @@ struct client_config {
 	const char *log_path; /* the conversation log; NULL for none */
 	bool ascii;           /* pictures in plain ASCII even on a terminal */
 	size_t image_max;     /* the largest picture sent or shown */
+	bool mouse;           /* the wheel scrolls the full-screen pane */
 };
 
 #define CLIENT_DEFAULT_PORT 8888
@@ -46,11 +50,16 @@ struct client_config {
 #define CLIENT_EARLY_LINES 256
 /* Maximum length of a typed message (bytes). */
 #define CLIENT_MAX_INPUT INPUTLINE_MAX
+/* Lines typed while not in a room (a reconnection under way), sent once
+ * back in; past these the line is refused, visibly. */
+#define CLIENT_PENDING_LINES 20
+#define CLIENT_PENDING_BYTES (64u * 1024)
 
 struct client_app {
 	uv_loop_t *loop;
 	struct client_config cfg;
-	bool interactive; /* a terminal: the full-screen UI; else plain lines */
+	bool interactive; /* a terminal: the prompts, then the full-screen UI */
+	bool fullscreen;  /* the full-screen UI (not TERM=dumb, not --plain) */
 	bool colour;
 	bool stdout_tty;  /* plain mode: pictures drawn in colour, this wide */
 	int stdout_cols;
@@ -59,8 +68,11 @@ struct client_app {
 	int connect_status;      /* how the first connection went */
 
 	/* What the server told us. */
-	bool hello_refused;      /* a refused pseudo or room: ask again */
+	bool hello_refused;      /* a refused pseudo, room or token: ask again */
+	uint16_t refusal_code;   /* its WIRE_ERR_* */
 	char refusal[256];
+	bool probing;            /* the hello only checks the pseudo (introduce.c) */
+	bool rejoining;          /* a fresh hello after a refused token */
 	bool rooms_known;
 	size_t room_count;
 	char rooms[CLIENT_MAX_ROOMS][TEXT_MAX_ROOM + 1];
@@ -74,6 +86,14 @@ struct client_app {
 	/* User input: exactly one of these is in use. */
 	struct ui ui;
 	bool ui_started;
+	/* Lines typed while not in a room, oldest first (malloc'd). */
+	char *pending[CLIENT_PENDING_LINES];
+	size_t pending_count, pending_bytes;
+	/* Who spoke, came and went, for Tab (complete.h). */
+	struct complete_names names;
+	/* The resume tokens kept between runs (sessions.h); "" for none. */
+	char sessions_path[4096];
+	bool sessions_warned;    /* the file could not be written: said once */
 	/* Lines held behind pictures being decoded (chatpicture.c). */
 	struct picture_order *pictures;
 	/* Lines that came before the UI was up (the history, the welcome). */
@@ -84,6 +104,8 @@ struct client_app {
 	int lag_ms;
 	uv_pipe_t stdin_pipe;
 	bool stdin_pipe_open;
+	uv_tty_t stdin_tty;      /* plain mode on a terminal (TERM=dumb) */
+	bool stdin_tty_open;
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
 	char server_name[300];
@@ -103,10 +125,14 @@ struct client_app {
 int client_connect(struct client_app *app, uv_loop_t *loop,
 		   const struct client_config *cfg);
 
-/* Asks for the pseudo and the room, synchronously, before any concurrent
- * task starts, until the server welcomes us. 0, or -1 with a message
- * printed. */
+/* introduce.c: asks for the pseudo and the room (or takes them from the
+ * settings, or resumes a kept session), synchronously, before any
+ * concurrent task starts, until the server welcomes us. 0, or -1 with a
+ * message printed. */
 int client_introduce(struct client_app *app);
+
+/* Runs the loop until done(app) or the end of the session. */
+void client_run_until(struct client_app *app, bool (*done)(const struct client_app *app));
 
 /* Starts both tasks and runs the loop until the session ends. Returns the
  * process exit status. */
@@ -126,6 +152,10 @@ void client_show(struct client_app *app, const struct chat_line *line);
 void client_status(struct client_app *app);
 /* Shows a line of the client's own. */
 void client_info(struct client_app *app, enum chat_kind kind, const char *text);
+/* Welcomed (again): the lines typed meanwhile go, the token is kept. */
+void client_welcomed(struct client_app *app, const struct wire_msg *m);
+/* Says the hello again (a fresh one after a refused token). */
+void client_hello(struct client_app *app);
 /* From the welcome on, Ctrl+C and SIGTERM leave cleanly (status 0);
  * before it, at the pseudo prompt, they end the process as usual. */
 void client_catch_signals(struct client_app *app);
@@ -135,6 +165,10 @@ void client_end(struct client_app *app, int exit_code, const char *message);
 
 /* commands.c: a line that starts with '/', run as the command it names. */
 void commands_run(struct client_app *app, const char *line, size_t len);
+/* The commands' names (for Tab), in the table's order. */
+const char *const *commands_names(size_t *count);
+/* True when in a room; else says that the command waits for it. */
+bool commands_online(struct client_app *app, const char *what);
 
 /* incoming.c: the server's frames made into lines, every string sanitised
  * and every number within its range (the server is not trusted). */

@@ -102,3 +102,39 @@ size_t cmdtable_help(const struct command *table, size_t count, const char *pref
 	add(buf, cap, &used, ".");
 	return used;
 }
+
+size_t cmdtable_keys_help(const struct key_help *keys, size_t count, const char *prefix,
+			  char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	add(buf, cap, &used, "%s", prefix);
+	for (size_t i = 0; i < count; i++)
+		add(buf, cap, &used, "%s%s (%s)", i > 0 ? ", " : "", _(keys[i].keys), _(keys[i].what));
+	add(buf, cap, &used, ".");
+	return used;
+}
+
+size_t cmdtable_path(const char *arg, size_t len, const char *home, char *out, size_t cap)
+{
+	while (len > 0 && (arg[0] == ' ' || arg[0] == '\t'))
+		arg++, len--;
+	while (len > 0 && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
+		len--;
+	if (len >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len - 1] == arg[0])
+		arg++, len -= 2;
+	size_t used = 0;
+	if (len > 0 && arg[0] == '~' && (len == 1 || arg[1] == '/') && home != NULL &&
+	    home[0] != '\0') {
+		used = strlen(home);
+		if (used >= cap)
+			return 0;
+		memcpy(out, home, used);
+		arg++, len--;
+	}
+	if (used + len == 0 || used + len >= cap)
+		return 0;
+	memcpy(out + used, arg, len);
+	out[used + len] = '\0';
+	return used + len;
+}

@@ -45,6 +45,25 @@ enum command_match cmdtable_find(const struct command *table, size_t count, cons
  * is told. Returns the length written (buf always terminated). */
 size_t cmdtable_usage(const struct command *cmd, char *buf, size_t cap);
 
+/* A key of the interface and what it does, for /help. */
+struct key_help {
+	const char *keys; /* "PgUp/PgDn", N_() when it has words */
+	const char *what; /* N_() */
+};
+
+/* "Touches : PgUp/PgDn (défiler), …." translated, like cmdtable_help. */
+size_t cmdtable_keys_help(const struct key_help *keys, size_t count, const char *prefix,
+			  char *buf, size_t cap);
+
+/*
+ * A file name as typed after a command (/image ~/photo.jpg): blanks
+ * around it dropped, then one pair of matching quotes around it ('…' or
+ * "…"), then a leading "~" alone or "~/" made home's ("~user" is left as
+ * typed: only your own home is known here). Into out, terminated; returns
+ * its length, 0 when it is empty or does not fit.
+ */
+size_t cmdtable_path(const char *arg, size_t len, const char *home, char *out, size_t cap);
+
 /* The whole list, translated: prefix, then "/rooms (les salons), /join
  * SALON (…), …" and a full stop. Returns the length written. */
 size_t cmdtable_help(const struct command *table, size_t count, const char *prefix,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chatpicture.h"
 #include "client.h"
@@ -18,59 +19,115 @@
 /* An unknown command is shown back this far, so the user sees which. */
 #define UNKNOWN_SHOWN_BYTES 32
 
+bool commands_online(struct client_app *app, const char *what)
+{
+	if (link_in_room(&app->link))
+		return true;
+	char text[200];
+	snprintf(text, sizeof(text),
+		 _("%s : pas de connexion au serveur pour l'instant ; réessayez une fois "
+		   "reconnecté."), what);
+	client_info(app, CHAT_ERROR, text);
+	return false;
+}
+
 static void run_rooms(struct client_app *app, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
+	if (commands_online(app, "/rooms"))
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
 }
 
 static void run_join(struct client_app *app, const char *room, size_t len)
 {
-	/* As typed: the server trims it, drops a '#', and says what is wrong. */
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN, .room = {room, len}});
+	/* As typed: the server trims it, drops a '#', folds look-alikes, and
+	 * says what is wrong. */
+	if (commands_online(app, "/join"))
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN, .room = {room, len}});
 }
 
 static void run_who(struct client_app *app, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
+	if (commands_online(app, "/who"))
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
 }
 
-/* The file whole, if it is no larger than max (else *too_large). */
+/* "6,4 Mo", "512 Ko", "900 octets": a size as the user reads it. */
+static void size_text(size_t bytes, char *buf, size_t cap)
+{
+	if (bytes >= 1024 * 1024) {
+		size_t tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
+		snprintf(buf, cap, _("%zu,%zu Mo"), tenths / 10, tenths % 10);
+	} else if (bytes >= 1024) {
+		snprintf(buf, cap, _("%zu Ko"), (bytes + 512) / 1024);
+	} else {
+		snprintf(buf, cap, ngettext("%zu octet", "%zu octets", bytes), bytes);
+	}
+}
+
+/* The file whole, if it is no larger than max (else *too_large, and its
+ * size in *len). */
 static char *read_file(const char *path, size_t max, size_t *len, bool *too_large)
 {
 	*too_large = false;
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return NULL;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
+		fclose(f);
+		*too_large = true;
+		*len = (size_t)st.st_size;
+		return NULL;
+	}
 	char *data = malloc(max + 1);
 	size_t n = data != NULL ? fread(data, 1, max + 1, f) : 0;
 	bool failed = data == NULL || ferror(f);
+	int err = errno;
 	fclose(f);
 	if (failed || n > max) {
 		*too_large = !failed;
+		*len = n;
 		free(data);
+		errno = err;
 		return NULL;
 	}
 	*len = n;
 	return data;
 }
 
+static void say_usage(struct client_app *app, const char *line, size_t len);
+
 /* /image PATH: checked here first, as the server will check it again;
  * nothing is sent unless it is a sane PNG or JPEG. */
 static void run_image(struct client_app *app, const char *arg, size_t arg_len)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%.*s", (int)arg_len, arg);
-	char why[512];
+	char why[5000];
+	if (cmdtable_path(arg, arg_len, getenv("HOME"), path, sizeof(path)) == 0) {
+		say_usage(app, "/image", 6);
+		return;
+	}
+	if (!commands_online(app, "/image"))
+		return;
 	size_t len = 0;
 	bool too_large;
 	char *data = read_file(path, app->cfg.image_max, &len, &too_large);
 	const char *cause = NULL;
 	struct chat_picture picture;
-	if (data == NULL)
-		cause = too_large ? "image trop lourde" : NULL;
-	if (data == NULL && cause == NULL) {
+	if (data == NULL && too_large) {
+		/* How heavy, the limit, and how to change it. */
+		char size[64], max[64];
+		size_text(len, size, sizeof(size));
+		size_text(app->cfg.image_max, max, sizeof(max));
+		snprintf(why, sizeof(why), _("Image refusée : %s : image trop lourde (%s%s, au plus "
+					     "%s ; --image-max)"),
+			 path, size, len > app->cfg.image_max + 1 ? "" : _(" ou plus"), max);
+		client_info(app, CHAT_ERROR, why);
+		return;
+	}
+	if (data == NULL) {
 		snprintf(why, sizeof(why), _("Image refusée : %s : %s"), path, strerror(errno));
 		client_info(app, CHAT_ERROR, why);
 		return;
@@ -119,12 +176,53 @@ static const struct command commands[] = {
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
+/* The full-screen interface's keys (ui.c), in /help's order. */
+static const struct key_help keys[] = {
+	{N_("PgUp/PgDn, molette"), N_("défiler")},
+	{N_("Fin deux fois, Alt+Fin, Ctrl+Fin ou Entrée sur une ligne vide"), N_("retour en bas")},
+	{N_("Tab"), N_("compléter un pseudo ou une commande")},
+	{N_("Ctrl+R"), N_("chercher dans ce que vous avez envoyé")},
+	{N_("Haut/Bas"), N_("ce que vous avez envoyé")},
+	{N_("Ctrl+U, Ctrl+W"), N_("effacer la ligne, un mot")},
+	{N_("Maj+glisser"), N_("sélectionner du texte")},
+};
+
 static void run_help(struct client_app *app, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
 	char text[1024];
 	cmdtable_help(commands, COMMAND_COUNT, _("Commandes : "), text, sizeof(text));
 	client_info(app, CHAT_INFO, text);
+	if (app->fullscreen) {
+		cmdtable_keys_help(keys, sizeof(keys) / sizeof(keys[0]), _("Touches : "), text,
+				   sizeof(text));
+		client_info(app, CHAT_INFO, text);
+	}
+}
+
+/* "Usage : /join SALON" for the command the line names. */
+static void say_usage(struct client_app *app, const char *line, size_t len)
+{
+	const struct command *cmd;
+	const char *arg;
+	size_t arg_len;
+	char usage[160], text[200];
+	cmdtable_find(commands, COMMAND_COUNT, line, len, &cmd, &arg, &arg_len);
+	if (cmd == NULL)
+		return;
+	cmdtable_usage(cmd, usage, sizeof(usage));
+	snprintf(text, sizeof(text), _("Usage : %s"), usage);
+	client_info(app, CHAT_ERROR, text);
+}
+
+const char *const *commands_names(size_t *count)
+{
+	static const char *names[COMMAND_COUNT + 4];
+	size_t n = 0;
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		names[n++] = commands[i].name;
+	*count = n;
+	return names;
 }
 
 void commands_run(struct client_app *app, const char *line, size_t len)
@@ -136,13 +234,9 @@ void commands_run(struct client_app *app, const char *line, size_t len)
 	case COMMAND_FOUND:
 		cmd->run(app, arg, arg_len);
 		return;
-	case COMMAND_BAD_ARGS: {
-		char usage[160], text[200];
-		cmdtable_usage(cmd, usage, sizeof(usage));
-		snprintf(text, sizeof(text), _("Usage : %s"), usage);
-		client_info(app, CHAT_ERROR, text);
+	case COMMAND_BAD_ARGS:
+		say_usage(app, line, len);
 		return;
-	}
 	case COMMAND_UNKNOWN:
 		break;
 	}

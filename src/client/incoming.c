@@ -15,6 +15,7 @@
 #include "client.h"
 #include "i18n.h"
 #include "sanitize.h"
+#include "sessions.h"
 
 /* Sanitises a network string into app->clean at `at`; returns its length. */
 static size_t clean(struct client_app *app, size_t at, struct wire_str s, unsigned flags)
@@ -53,6 +54,8 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 	char notice[200];
 	if (type == WIRE_MESSAGE) {
 		size_t t = clean(app, p + r, text, SANITIZE_KEEP_NEWLINES);
+		if (strcmp(who, app->pseudo) != 0 || p != strlen(app->pseudo))
+			complete_heard(&app->names, who, p, true);
 		line.kind = CHAT_MESSAGE;
 		line.pseudo = who;
 		line.pseudo_len = p;
@@ -76,9 +79,14 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 	case WIRE_NOTICE_RETURN:
 		n = snprintf(notice, sizeof(notice), _("%.*s est de retour !"), (int)p, who);
 		break;
-	default:
-		n = (int)sanitize_text(text.ptr, text.len, notice, sizeof(notice) - 1, 0);
+	default: {
+		/* The server's words (French), in the user's language. */
+		char raw[sizeof(notice)], tr[sizeof(notice)];
+		size_t k = sanitize_text(text.ptr, text.len, raw, sizeof(raw) - 1, 0);
+		raw[k] = '\0';
+		n = snprintf(notice, sizeof(notice), "%s", i18n_server(raw, tr, sizeof(tr)));
 		break;
+	}
 	}
 	line.kind = CHAT_NOTICE;
 	line.text = notice;
@@ -243,6 +251,21 @@ static bool take_room(struct client_app *app, struct wire_str room)
 	return true;
 }
 
+/* The people a WHO answer names, for Tab. */
+static void remember_names(struct client_app *app, const struct wire_msg *m)
+{
+	struct wire_entry entries[256];
+	size_t count = wire_entries(m, entries, 256);
+	for (size_t i = 0; i < count; i++) {
+		if (entries[i].count == 0)
+			continue; /* an anonymous text peer ("{IP}:{Port}", no colour) */
+		size_t n = sanitize_text(entries[i].name.ptr, entries[i].name.len, app->clean,
+					 sizeof(app->clean), 0);
+		if (n != strlen(app->pseudo) || memcmp(app->clean, app->pseudo, n) != 0)
+			complete_heard(&app->names, app->clean, n, false);
+	}
+}
+
 /* Who is in our room, for the status line only. */
 static void count_people(struct client_app *app)
 {
@@ -254,12 +277,22 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 {
 	if (!take_room(app, m->room))
 		return;
+	/* A resume gives back the token's pseudo: ours from now on, if it is
+	 * one (the server is not trusted). */
+	const char *cause;
+	if (m->pseudo.len > 0 && m->pseudo.len <= TEXT_MAX_PSEUDO &&
+	    textproto_check_pseudo(m->pseudo.ptr, m->pseudo.len, &cause) == 0) {
+		memcpy(app->pseudo, m->pseudo.ptr, m->pseudo.len);
+		app->pseudo[m->pseudo.len] = '\0';
+	}
 	client_catch_signals(app);
 	app->user_id = m->user_id;
+	complete_clear(&app->names);
 	if (resumed)
 		client_info(app, CHAT_INFO, _("*** reconnecté"));
 	count_people(app);
 	client_status(app);
+	client_welcomed(app, m);
 }
 
 static bool in_our_room(const struct client_app *app, struct wire_str room)
@@ -278,9 +311,18 @@ static void track_people(struct client_app *app, const struct wire_msg *m)
 		if (!take_room(app, m->room))
 			return;
 		app->users = -1;
+		complete_clear(&app->names);
 		count_people(app);
 		client_status(app);
-	} else if (app->users >= 0 && in_our_room(app, m->room)) {
+	} else if (in_our_room(app, m->room) && m->user_id != app->user_id) {
+		size_t p = clean(app, 0, m->pseudo, 0);
+		if (m->kind == WIRE_NOTICE_LEAVE)
+			complete_forget(&app->names, app->clean, p);
+		else if (m->kind == WIRE_NOTICE_JOIN || m->kind == WIRE_NOTICE_RETURN)
+			complete_heard(&app->names, app->clean, p, false);
+	}
+	if (app->users >= 0 && in_our_room(app, m->room) &&
+	    !(m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id)) {
 		if (m->kind == WIRE_NOTICE_JOIN || m->kind == WIRE_NOTICE_RETURN)
 			app->users++;
 		else if (m->kind == WIRE_NOTICE_LEAVE && app->users > 0)
@@ -289,16 +331,50 @@ static void track_people(struct client_app *app, const struct wire_msg *m)
 	}
 }
 
+/* Coming back after a drop, the server refused the hello: a token it no
+ * longer knows (restarted, or too long away) gets a fresh hello as
+ * ourselves into our room; a room it will not make, the default room; a
+ * pseudo somebody else took meanwhile ends the session, said. */
+static void rejoin_refused(struct client_app *app, uint16_t code)
+{
+	char text[400];
+	if (code == WIRE_ERR_TOKEN && !app->rejoining) {
+		app->rejoining = true;
+		if (app->sessions_path[0] != '\0')
+			sessions_store(app->sessions_path, app->server_name, app->pseudo, NULL);
+		snprintf(text, sizeof(text),
+			 _("*** le serveur ne reprend pas la session (redémarré ?) : retour sous le "
+			   "pseudo %s dans #%s"), app->pseudo, app->room[0] ? app->room : ROOM_DEFAULT_NAME);
+		client_info(app, CHAT_INFO, text);
+		client_hello(app);
+	} else if (code == WIRE_ERR_ROOM && app->room[0] != '\0') {
+		snprintf(text, sizeof(text), _("*** salon %s refusé (%s) : retour dans #%s"), app->room,
+			 app->refusal, ROOM_DEFAULT_NAME);
+		client_info(app, CHAT_INFO, text);
+		app->room[0] = '\0';
+		client_hello(app);
+	} else {
+		snprintf(text, sizeof(text), _("chatroom: le serveur ne nous reprend pas : %s"),
+			 app->refusal);
+		client_end(app, 1, text);
+	}
+}
+
 static void on_error(struct client_app *app, const struct wire_msg *m)
 {
-	size_t n = sanitize_text(m->text.ptr, m->text.len, app->refusal,
-				 sizeof(app->refusal) - 1, 0);
-	app->refusal[n] = '\0';
-	if (!link_welcomed(&app->link) && (m->code == WIRE_ERR_PSEUDO || m->code == WIRE_ERR_ROOM ||
-					   m->code == WIRE_ERR_TOKEN)) {
+	char raw[sizeof(app->refusal)];
+	size_t n = sanitize_text(m->text.ptr, m->text.len, raw, sizeof(raw) - 1, 0);
+	raw[n] = '\0';
+	snprintf(app->refusal, sizeof(app->refusal), "%s",
+		 i18n_server(raw, app->clean, sizeof(app->clean)));
+	if (!link_in_room(&app->link) && (m->code == WIRE_ERR_PSEUDO || m->code == WIRE_ERR_ROOM ||
+					  m->code == WIRE_ERR_TOKEN)) {
+		if (link_reconnecting(&app->link)) {
+			rejoin_refused(app, m->code);
+			return;
+		}
 		app->hello_refused = true;
-		if (link_reconnecting(&app->link))
-			client_end(app, 1, "chatroom: the server did not take us back");
+		app->refusal_code = m->code;
 		return;
 	}
 	char text[300];
@@ -335,6 +411,7 @@ void incoming_frame(struct client_app *app, const struct wire_msg *m)
 		break;
 	case WIRE_WHO:
 		app->users = (int)m->entry_count;
+		remember_names(app, m);
 		if (app->quiet_who > 0)
 			app->quiet_who--;
 		else

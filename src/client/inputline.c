@@ -115,6 +115,32 @@ static void show(struct inputline *il, const char *text)
 	il->len = il->cursor = n;
 }
 
+void il_set(struct inputline *il, const char *text)
+{
+	show(il, text);
+}
+
+bool il_replace(struct inputline *il, size_t from, size_t to, const char *text, size_t len)
+{
+	if (from > to || to > il->len || il->len - (to - from) + len > sizeof(il->buf))
+		return false;
+	memmove(il->buf + from + len, il->buf + to, il->len - to);
+	memcpy(il->buf + from, text, len);
+	il->len = il->len - (to - from) + len;
+	il->cursor = from + len;
+	return true;
+}
+
+long il_search(const struct inputline *il, const char *query, size_t len, size_t before)
+{
+	if (before > il->history_count)
+		before = il->history_count;
+	for (size_t i = before; i-- > 0;)
+		if (len == 0 || memmem(il->history[i], strlen(il->history[i]), query, len) != NULL)
+			return (long)i;
+	return -1;
+}
+
 void il_history_prev(struct inputline *il)
 {
 	if (il->browsing == 0)

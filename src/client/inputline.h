@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define INPUTLINE_MAX 4000
+#include "wire.h"
+
+/* As much as one message carries (a pasted page, say); more is refused. */
+#define INPUTLINE_MAX WIRE_MAX_TEXT
 #define INPUTLINE_HISTORY 100
 
 struct inputline {
@@ -37,6 +40,17 @@ void il_kill_line(struct inputline *il);  /* Ctrl+U: everything */
 void il_kill_word(struct inputline *il);  /* Ctrl+W: the word before the cursor */
 void il_history_prev(struct inputline *il);
 void il_history_next(struct inputline *il);
+
+/* Replaces bytes [from, to) with text and puts the cursor after it;
+ * false (nothing changed) when it would not fit. */
+bool il_replace(struct inputline *il, size_t from, size_t to, const char *text, size_t len);
+/* The whole line becomes text (cut at INPUTLINE_MAX), the cursor at its end. */
+void il_set(struct inputline *il, const char *text);
+
+/* Ctrl+R: the newest history entry older than entry `before` (pass
+ * history_count to start) that holds query (bytes, case as typed); its
+ * index, or -1. */
+long il_search(const struct inputline *il, const char *query, size_t len, size_t before);
 
 /* Takes the line out (into out, cap bytes, terminated) and keeps it in the
  * history; returns its length. */

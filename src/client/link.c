@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
+
 /* ---- sending -------------------------------------------------------------- */
 
 struct outgoing {
@@ -80,6 +82,19 @@ void link_hello(struct link *link, const char *pseudo, const char *room)
 	link_send(link, &m);
 }
 
+void link_set_token(struct link *link, const unsigned char token[WIRE_TOKEN_LEN])
+{
+	memcpy(link->token, token, sizeof(link->token));
+	link->have_token = true;
+}
+
+bool link_token(const struct link *link, unsigned char token[WIRE_TOKEN_LEN])
+{
+	if (link->have_token)
+		memcpy(token, link->token, sizeof(link->token));
+	return link->have_token;
+}
+
 void link_saw_event(struct link *link, uint64_t id)
 {
 	if (id > link->last_event_id)
@@ -110,6 +125,7 @@ static void on_frame(struct link *link, const struct wire_msg *m)
 		memcpy(link->token, m->token.ptr, sizeof(link->token));
 		link->have_token = true;
 		link->welcomed = true;
+		link->in_room = true;
 		bool resumed = link->reconnecting;
 		link->reconnecting = false;
 		link->retries = 0;
@@ -117,8 +133,10 @@ static void on_frame(struct link *link, const struct wire_msg *m)
 		break;
 	}
 	case WIRE_ERROR:
-		/* A refused token is spent: the next hello goes without it. */
-		if (!link->welcomed && m->code == WIRE_ERR_TOKEN)
+		/* A refused token is spent, whenever it is refused (a server
+		 * restarted after we were welcomed knows it no more): the next
+		 * hello goes without it. */
+		if (m->code == WIRE_ERR_TOKEN)
 			link->have_token = false;
 		link->cb.on_frame(link, m);
 		break;
@@ -133,18 +151,18 @@ static void on_frame(struct link *link, const struct wire_msg *m)
 
 static void schedule_retry(struct link *link);
 
-/* The connection is gone: back with backoff when asked for and possible
- * (a token from a welcome), else the session ends. */
+/* The connection is gone: back with backoff when asked for and once
+ * welcomed (with the token, or a fresh hello), else the session ends. */
 static void lost(struct link *link, const char *why)
 {
 	link->connected = false;
-	bool retrying = link->opt.reconnect && link->have_token && !link->closed &&
-			link->welcomed;
+	link->in_room = false;
+	bool retrying = link->opt.reconnect && !link->closed && link->welcomed;
+	if (retrying)
+		link->reconnecting = true; /* the status line says so at once */
 	link->cb.on_lost(link, why, retrying);
-	if (!retrying)
-		return;
-	link->reconnecting = true;
-	schedule_retry(link);
+	if (retrying)
+		schedule_retry(link);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -159,10 +177,12 @@ static void on_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	struct link *link = stream->data;
 	if (nread < 0) {
 		char why[160];
-		snprintf(why, sizeof(why), nread == UV_EOF
-			 ? "the server at %s:%d closed the connection"
-			 : "lost the server at %s:%d: %s",
-			 link->opt.address, link->opt.port, uv_strerror((int)nread));
+		if (nread == UV_EOF)
+			snprintf(why, sizeof(why), _("le serveur %s:%d a fermé la connexion"),
+				 link->opt.address, link->opt.port);
+		else
+			snprintf(why, sizeof(why), _("connexion au serveur %s:%d perdue : %s"),
+				 link->opt.address, link->opt.port, i18n_strerror((int)nread));
 		lost(link, why);
 		return;
 	}
@@ -174,7 +194,7 @@ static void on_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 			return;
 		if (rc < 0) {
 			char why[160];
-			snprintf(why, sizeof(why), "the server sent a bad frame (%s)",
+			snprintf(why, sizeof(why), _("le serveur a envoyé une trame invalide (%s)"),
 				 link->from_server.cause);
 			lost(link, why);
 			return;
@@ -280,10 +300,11 @@ static void schedule_retry(struct link *link)
 	if (link->closed)
 		return;
 	if (link->retries >= LINK_RETRY_TRIES) {
-		link->cb.on_lost(link, "the server is still away; giving up", false);
+		link->cb.on_lost(link, _("le serveur ne revient pas ; abandon"), false);
 		return;
 	}
 	link->connected = false;
+	link->in_room = false;
 	if (link->tcp_open && !uv_is_closing((uv_handle_t *)&link->tcp))
 		uv_close((uv_handle_t *)&link->tcp, on_closed_for_retry);
 }
@@ -331,6 +352,11 @@ bool link_connected(const struct link *link)
 bool link_welcomed(const struct link *link)
 {
 	return link->welcomed;
+}
+
+bool link_in_room(const struct link *link)
+{
+	return link->connected && link->in_room;
 }
 
 bool link_reconnecting(const struct link *link)

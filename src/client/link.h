@@ -46,7 +46,10 @@ struct link_callbacks {
 	void (*on_shut)(struct link *link);
 };
 
-/* Reconnection: 0.5 s, doubling up to 8 s, ten tries in all. */
+/* Reconnection: 0.5 s, doubling up to 8 s, ten tries in all. Once
+ * welcomed, the link always comes back after a drop when asked to: with
+ * its token to resume, or, when the server refuses the token (it was
+ * restarted, or the token expired), the session says a fresh hello. */
 #define LINK_RETRY_FIRST_MS 500
 #define LINK_RETRY_MAX_MS 8000
 #define LINK_RETRY_TRIES 10
@@ -69,6 +72,7 @@ struct link {
 	uv_shutdown_t shutdown_req;
 	bool connected;
 	bool welcomed;            /* once welcomed, for the rest of the session */
+	bool in_room;             /* welcomed on this connection */
 	bool reconnecting;        /* between a drop and the welcome back */
 	bool closed;              /* link_close: nothing more starts */
 	struct wire_decoder from_server;
@@ -91,6 +95,10 @@ int link_connect(struct link *link);
 /* The binary hello, with the resume token and the newest event id once we
  * have them. */
 void link_hello(struct link *link, const char *pseudo, const char *room);
+/* A token kept from an earlier session (sessions.h), for the first hello. */
+void link_set_token(struct link *link, const unsigned char token[WIRE_TOKEN_LEN]);
+/* The token the last welcome gave; false when there is none. */
+bool link_token(const struct link *link, unsigned char token[WIRE_TOKEN_LEN]);
 /* Sends a frame (dropped when not connected). */
 void link_send(struct link *link, const struct wire_msg *m);
 /* The lag PINGs, from now on. */
@@ -106,7 +114,10 @@ void link_close(struct link *link);
 void link_free(struct link *link);
 
 bool link_connected(const struct link *link);
+/* Welcomed once in this session (a drop does not undo it). */
 bool link_welcomed(const struct link *link);
+/* Welcomed on the connection that is up now: in a room, able to chat. */
+bool link_in_room(const struct link *link);
 bool link_reconnecting(const struct link *link);
 
 #endif

@@ -35,46 +35,55 @@ struct settings {
 #define FIELD(f) offsetof(struct settings, f)
 #define SIZE_OF(f) ((long long)sizeof(((struct settings *)0)->f))
 
-/* Every setting, in --help's order. */
+/* Every setting, in --help's order. The help and the causes are French
+ * msgids (the client's language), said through the catalogue. */
 static const struct setting rows[] = {
 	{"HOST", "address", 'a', "ADDR", &settings_text, FIELD(address), .max = SIZE_OF(address),
-	 .help = "server address or host name"},
+	 .help = N_("adresse ou nom d'hôte du serveur")},
 	{"PORT", "port", 'p', "PORT", &settings_port, FIELD(client.port), .min = 1,
-	 .help = "server port"},
+	 .help = N_("port du serveur")},
 	{"NICK", "nick", 'n', "PSEUDO", &settings_text, FIELD(nick), .max = SIZE_OF(nick),
-	 .help = "your pseudo; else it is asked for, or read from the first input line in "
-		 "plain mode"},
+	 .help = N_("votre pseudo ; sinon il est demandé, ou lu sur la première ligne en mode "
+		    "ligne")},
 	{NULL, "config", 'c', "FILE", NULL, 0, .role = SETTING_CONFIG_FILE,
-	 .default_text = "$XDG_CONFIG_HOME/chatroom/client.conf", .help = "settings file"},
+	 .default_text = "$XDG_CONFIG_HOME/chatroom/client.conf", .help = N_("fichier de réglages")},
 	{"LOG", "log", 0, "FILE", &settings_text, FIELD(log), .max = SIZE_OF(log),
-	 .default_text = DEFAULT_LOG_FILE ", else $XDG_STATE_HOME/chatroom/",
-	 .help = "the conversation log; 'none' keeps none"},
+	 .default_text = N_("/var/log/chat_room/client.log, sinon $XDG_STATE_HOME/chatroom/"),
+	 .help = N_("le journal de la conversation ; 'none' n'en garde aucun")},
 	{"ROOM", "room", 'r', "ROOM", &settings_text, FIELD(room), .max = SIZE_OF(room),
-	 .help = "the room to join; else it is asked for on a terminal, or the default room"},
+	 .help = N_("le salon à rejoindre ; sinon il est demandé sur un terminal, ou le salon "
+		    "par défaut")},
 	{"RECONNECT", "reconnect", 0, NULL, &settings_yes_no, FIELD(client.reconnect),
-	 .help = "when the connection drops, come back with backoff and resume"},
+	 .help = N_("quand la connexion tombe, revenir (délais croissants) et reprendre ; "
+		    "serveur redémarré : rejoindre le salon sous le même pseudo")},
 	/* Read before everything, in main(), so that every word is in it. */
 	{NULL, "lang", 0, "fr|en", &settings_ignore, 0,
-	 .help = "the language of the chat: French (the course's) unless this, "
-		 "CHATROOM_LANG or the locale says English"},
+	 .help = N_("la langue du chat : le français (celle du cours), sauf si ceci, "
+		    "CHATROOM_LANG ou la locale disent l'anglais")},
 	{NULL, "plain", 0, NULL, &settings_yes_no, FIELD(client.plain),
-	 .help = "plain line mode even on a terminal: one message per input line, "
-		 "incoming messages on stdout"},
+	 .help = N_("mode ligne même sur un terminal : un message par ligne lue, les messages "
+		    "reçus sur la sortie standard")},
 	{NULL, "ascii", 0, NULL, &settings_yes_no, FIELD(client.ascii),
-	 .help = "pictures in plain ASCII even on a terminal"},
+	 .help = N_("images en ASCII simple même sur un terminal")},
+	{"MOUSE", "no-mouse", 0, NULL, &settings_yes_no, FIELD(client.mouse), .flag_value = "no",
+	 .help = N_("sans la souris : la molette ne fait plus défiler, et le terminal "
+		    "sélectionne sans Maj")},
 	{"IMAGE_MAX", "image-max", 0, "BYTES", &settings_bytes, FIELD(client.image_max), .min = 1,
-	 .max = WIRE_MAX_FRAME - 64 * 1024, .cause = "at most 6 MiB less 64 KiB",
-	 .help = "the largest picture sent or shown"},
-	{NULL, "help", 'h', NULL, NULL, 0, .role = SETTING_HELP, .help = "this help"},
-	{NULL, "version", 0, NULL, NULL, 0, .role = SETTING_VERSION, .help = "the version"},
+	 .max = WIRE_MAX_FRAME - 64 * 1024, .cause = N_("au plus 6225920 (6 Mio moins 64 Kio)"),
+	 .help = N_("la plus grande image envoyée ou montrée")},
+	{NULL, "help", 'h', NULL, NULL, 0, .role = SETTING_HELP, .help = N_("cette aide")},
+	{NULL, "version", 0, NULL, NULL, 0, .role = SETTING_VERSION, .help = N_("la version")},
 };
 
 static const struct settings_program program = {
 	.name = "chatroom",
-	.synopsis = "chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--plain]",
-	.epilogue = "\nIn the chat: /quit, Ctrl+C or Ctrl+D leaves; /help lists the commands.\n",
+	.synopsis = "chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--lang fr|en] "
+		    "[--reconnect] [--plain] [--no-mouse]",
+	.epilogue = N_("\nDans le chat : /quit, Ctrl+C ou Ctrl+D pour partir ; /help liste les "
+		       "commandes et les touches.\n"),
 	.rows = rows,
 	.count = sizeof(rows) / sizeof(rows[0]),
+	.translate = i18n_translate,
 };
 
 /* An explicit path ('none' for nothing), else the system-wide default,
@@ -89,9 +98,11 @@ static void choose_log_path(struct settings *s)
 	s->client.log_path = config_state_path(DEFAULT_LOG_FILE, "client.log", s->log,
 					       sizeof(s->log), &fell_back);
 	if (s->client.log_path == NULL)
-		fprintf(stderr, "chatroom: no writable place for the log: keeping none\n");
+		fprintf(stderr, "%s", _("chatroom: aucun endroit où écrire le journal : pas de "
+					"journal\n"));
 	else if (fell_back)
-		fprintf(stderr, "chatroom: %s is not writable; the log goes to %s\n",
+		fprintf(stderr, _("chatroom: %s n'est pas accessible en écriture ; le journal va "
+				  "dans %s\n"),
 			DEFAULT_LOG_FILE, s->client.log_path);
 }
 
@@ -103,7 +114,12 @@ int main(int argc, char **argv)
 			lang = argv[i] + 7;
 		else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
 			lang = argv[i + 1];
-	i18n_init(lang);
+	const char *origin;
+	if (i18n_init(lang, &origin) < 0) {
+		fprintf(stderr, _("chatroom: %s '%s' : langue inconnue (connues : %s)\n"), origin,
+			strcmp(origin, "--lang") == 0 ? lang : getenv("CHATROOM_LANG"), I18N_KNOWN);
+		return 2;
+	}
 	/* A peer that vanished must cost an EPIPE from write(), not the
 	 * process: libuv leaves SIGPIPE to the program. */
 	signal(SIGPIPE, SIG_IGN);
@@ -111,6 +127,7 @@ int main(int argc, char **argv)
 		.client = {
 			.port = CLIENT_DEFAULT_PORT,
 			.image_max = IMAGE_DEFAULT_MAX_BYTES,
+			.mouse = true,
 		},
 		.address = "127.0.0.1",
 	};
@@ -128,7 +145,7 @@ int main(int argc, char **argv)
 	uv_loop_init(&loop);
 	struct client_app *app = malloc(sizeof(*app));
 	if (app == NULL) {
-		fprintf(stderr, "chatroom: out of memory\n");
+		fprintf(stderr, "%s", _("chatroom: plus de mémoire\n"));
 		return 1;
 	}
 	if (client_connect(app, &loop, &settings.client) < 0) {
@@ -145,7 +162,7 @@ int main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	client_free(app);
 	if (uv_loop_close(&loop) != 0)
-		fprintf(stderr, "chatroom: loop closed with handles open\n");
+		fprintf(stderr, "chatroom: loop closed with handles open\n"); /* a bug of ours */
 	free(app);
 	return status;
 }

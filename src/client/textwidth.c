@@ -1,5 +1,6 @@
 #include "textwidth.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -77,12 +78,32 @@ int tw_width(const char *s, size_t len)
 	return total;
 }
 
+/* The byte past the URL that starts at s[i], or i when none does. */
+static size_t url_end(const char *s, size_t len, size_t i)
+{
+	size_t j = i;
+	if (j < len && strchr("(<[\"'", s[j]) != NULL && s[j] != '\0')
+		j++;
+	size_t scheme = j;
+	while (j < len && (isalnum((unsigned char)s[j]) || strchr("+.-", s[j]) != NULL) &&
+	       s[j] != '\0')
+		j++;
+	if (j == scheme || !isalpha((unsigned char)s[scheme]) || len - j < 4 ||
+	    memcmp(s + j, "://", 3) != 0 || s[j + 3] == ' ' || s[j + 3] == '\n')
+		return i;
+	while (j < len && s[j] != ' ' && s[j] != '\n')
+		j++;
+	return j;
+}
+
 size_t tw_wrap(const char *s, size_t len, int first, int rest,
 	       struct tw_row *rows, size_t max)
 {
 	size_t count = 0, i = 0;
+	size_t in_url_until = 0; /* a URL broken across rows goes on to here */
 	while (count < max) {
-		int limit = count == 0 ? first : rest;
+		bool bare = count > 0 && (i < in_url_until || url_end(s, len, i) > i);
+		int limit = count == 0 || bare ? first : rest;
 		if (limit < 1)
 			limit = 1;
 		size_t start = i, end = i, last_space = (size_t)-1;
@@ -107,8 +128,16 @@ size_t tw_wrap(const char *s, size_t len, int first, int rest,
 			next = last_space + 1;
 		} else if (end < len && s[end] == '\n') {
 			next = end + 1;
+		} else if (end < len) {
+			/* Inside a word: a URL's next row is bare too. */
+			size_t word = end;
+			while (word > start && s[word - 1] != ' ')
+				word--;
+			size_t u = url_end(s, len, word);
+			if (u > end)
+				in_url_until = u;
 		}
-		rows[count++] = (struct tw_row){start, end - start, cells};
+		rows[count++] = (struct tw_row){start, end - start, cells, bare};
 		if (next >= len)
 			break;
 		i = next;

@@ -19,6 +19,7 @@
 #ifndef CHATROOM_TEXTWIDTH_H
 #define CHATROOM_TEXTWIDTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The most bytes a cluster is drawn with; past it, further combining
@@ -41,12 +42,20 @@ struct tw_row {
 	size_t start; /* byte offset in the text */
 	size_t len;   /* bytes, trailing break space excluded */
 	int cells;
+	bool bare;    /* a row of a URL: drawn from the first column, not indented */
 };
 
 /* Cuts text into rows: the first at most `first` cells wide, the others at
  * most `rest` cells (the caller indents them). Breaks after spaces where it
  * can, inside a word only when the word is wider than a row, always at
- * '\n'. Returns the number of rows (at most max). */
+ * '\n'. Returns the number of rows (at most max).
+ *
+ * A URL (a word that starts with "scheme://", maybe after an opening
+ * bracket or quote) that does not fit where it is starts a row of its own,
+ * `first` cells wide and marked bare: the caller draws it unindented, so a
+ * URL that fits a row is whole on one row, where terminals find it, and
+ * one longer than a row continues from the first column, its pieces
+ * copied with no indent inside. */
 size_t tw_wrap(const char *s, size_t len, int first, int rest,
 	       struct tw_row *rows, size_t max);
 

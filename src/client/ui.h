@@ -1,11 +1,12 @@
 /*
  * ui: the full-screen terminal interface (ncursesw), like irssi or
- * weechat: a message pane with scrollback, a status line, and an input line
- * with editing and history, on the libuv loop.
+ * weechat: a message pane with scrollback (pane.h), a status line, and an
+ * input line with editing, history, Tab completion and a reverse search of
+ * what was sent (Ctrl+R), on the libuv loop; the mouse wheel scrolls.
  *
  * ui.c owns the screen (curses), the stdin poll handle, the SIGWINCH
- * handle and the pane's lines; ui_close gives the terminal back as it was
- * and leaves the last lines of the conversation on it.
+ * handle, the pane and the input line; ui_close gives the terminal back as
+ * it was and leaves the last lines of the conversation on it.
  */
 #ifndef CHATROOM_UI_H
 #define CHATROOM_UI_H
@@ -15,7 +16,9 @@
 #include <uv.h>
 
 #include "chatline.h"
+#include "complete.h"
 #include "inputline.h"
+#include "pane.h"
 
 struct ui;
 
@@ -26,51 +29,74 @@ struct ui_callbacks {
 	void (*on_quit)(struct ui *ui);
 };
 
+struct ui_options {
+	bool ascii_pictures; /* --ascii: pictures without colours */
+	bool mouse;          /* the wheel scrolls (mouse reporting on) */
+	/* Tab completes these: the session's names, and the commands. */
+	const struct complete_names *names;
+	const char *const *commands;
+	size_t command_count;
+};
+
 struct ui_status {
 	const char *server;
 	const char *room;
 	const char *pseudo;
-	int users;     /* -1: unknown */
-	bool connected;
-	int lag_ms;    /* -1: unknown */
+	int users;         /* -1: unknown */
+	const char *state; /* "connecté", "reconnexion…", already translated */
+	int lag_ms;        /* -1: unknown */
 };
-
-struct pane_entry;
 
 struct ui {
 	uv_loop_t *loop;
 	uv_poll_t keys;
 	uv_signal_t winch;
-	unsigned open_handles;
 	bool started;
 	bool closing;
 	struct ui_callbacks cb;
 	void *data;
-	bool colour;
-	bool ascii_pictures;        /* --ascii: pictures without colours */
+	struct ui_options opt;
 
-	struct pane_entry *entries; /* a ring of the last UI_SCROLLBACK lines */
-	size_t first, count;
-	int scroll;                 /* rows up from the bottom */
-	unsigned unread;            /* lines come in while scrolled up */
-	int last_day;               /* for the day-change separators */
-
+	struct pane pane;
 	struct inputline input;
 	bool pasting;
 	char *paste;
-	size_t paste_len;
+	size_t paste_len, paste_cap;
+	bool paste_too_long;        /* bytes past the input's limit were dropped */
+	size_t paste_bytes;         /* as pasted, for the refusal */
 	char *pending_paste;        /* waiting for the user's yes */
+	bool said_full;             /* a key past the limit was refused */
+	bool escape;                /* ESC just came: Alt+ the next key */
+
+	/* Tab: the word being completed and the candidate shown. */
+	bool completing;
+	struct complete_word complete_word; /* where it starts, what kind */
+	char complete_prefix[64];   /* what was typed before the first Tab */
+	size_t complete_index;
+
+	/* Ctrl+R: the query and the history entry it found. */
+	bool searching;
+	char search[128];
+	size_t search_len;
+	long search_match;          /* history index, or -1 */
+	char *search_saved;         /* the line before the search */
 
 	char status_text[512];
 	char pseudo[64];
-	short pairs[256];           /* xterm colour -> curses pair */
-	short next_pair;
 };
 
-#define UI_SCROLLBACK 2000
+/* Wheel rows a notch scrolls. */
+#define UI_WHEEL_ROWS 3
 
-int ui_start(struct ui *ui, uv_loop_t *loop, const struct ui_callbacks *cb, void *data);
+/* True when this terminal can be driven full-screen: terminfo knows it
+ * and can move the cursor (not TERM=dumb, say). */
+bool ui_terminal_usable(void);
+
+int ui_start(struct ui *ui, uv_loop_t *loop, const struct ui_callbacks *cb,
+	     const struct ui_options *opt, void *data);
 void ui_show(struct ui *ui, const struct chat_line *line);
+/* A line of the interface's own, at once (no server time). */
+void ui_note(struct ui *ui, enum chat_kind kind, const char *text);
 void ui_set_status(struct ui *ui, const struct ui_status *status);
 /* Restores the terminal; the last few lines of the pane stay printed. */
 void ui_close(struct ui *ui);

@@ -366,9 +366,10 @@ void image_free_pixels(unsigned char *pixels)
 
 /* ---- drawing -------------------------------------------------------------- */
 
-static void fit(int width, int height, int max_cols, int *cols, int *rows)
+static void fit(int width, int height, int max_cols, int max_rows, int *cols, int *rows)
 {
-	int w = max_cols < 1 ? 1 : max_cols, h = IMAGE_MAX_ROWS;
+	int w = max_cols < 1 ? 1 : max_cols;
+	int h = max_rows < 1 ? 1 : max_rows < IMAGE_MAX_ROWS ? max_rows : IMAGE_MAX_ROWS;
 	chafa_calc_canvas_geometry(width, height, &w, &h, 0.5f, FALSE, FALSE);
 	*cols = w < 1 ? 1 : w;
 	*rows = h < 1 ? 1 : h;
@@ -384,10 +385,17 @@ static void one_chafa_thread(void)
 ChafaCanvas *image_canvas(const unsigned char *rgba, int width, int height, int max_cols,
 			  int colours, int *cols_out, int *rows_out)
 {
+	return image_canvas_fit(rgba, width, height, max_cols, IMAGE_MAX_ROWS, colours, cols_out,
+				rows_out);
+}
+
+ChafaCanvas *image_canvas_fit(const unsigned char *rgba, int width, int height, int max_cols,
+			      int max_rows, int colours, int *cols_out, int *rows_out)
+{
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, one_chafa_thread);
 	int cols, rows;
-	fit(width, height, max_cols, &cols, &rows);
+	fit(width, height, max_cols, max_rows, &cols, &rows);
 	*cols_out = cols;
 	*rows_out = rows;
 	ChafaSymbolMap *map = chafa_symbol_map_new();

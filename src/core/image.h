@@ -99,6 +99,9 @@ void image_free_pixels(unsigned char *pixels);
  * chafa_canvas_unref; NULL when out of memory. */
 ChafaCanvas *image_canvas(const unsigned char *rgba, int width, int height, int max_cols,
 			  int colours, int *cols, int *rows);
+/* The same within max_rows rows too (a pane shorter than IMAGE_MAX_ROWS). */
+ChafaCanvas *image_canvas_fit(const unsigned char *rgba, int width, int height, int max_cols,
+			      int max_rows, int colours, int *cols, int *rows);
 
 /* The picture as plain ASCII rows joined by '\n' (no final one), at most
  * max_cols wide; malloc'd, NULL when out of memory. */

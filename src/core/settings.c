@@ -232,6 +232,13 @@ const struct setting_type settings_ignore = {parse_ignore, NULL};
 
 /* ---- applying values --------------------------------------------------- */
 
+/* A word of ours in the program's language (settings_program.translate). */
+__attribute__((format_arg(2)))
+static const char *tr(const struct settings_program *p, const char *text)
+{
+	return p->translate != NULL ? p->translate(text) : text;
+}
+
 static const struct setting *find_key(const struct settings_program *p, const char *key)
 {
 	for (size_t i = 0; i < p->count; i++)
@@ -241,13 +248,13 @@ static const struct setting *find_key(const struct settings_program *p, const ch
 }
 
 /* One value through its row; origin names it in the error. 0 or -1. */
-static int apply(const struct setting *row, void *target, const char *value,
-		 const char *origin, struct settings_error *err)
+static int apply(const struct settings_program *p, const struct setting *row, void *target,
+		 const char *value, const char *origin, struct settings_error *err)
 {
 	const char *cause = "invalid value";
 	if (row->type->parse(row, target, value, &cause) == 0)
 		return 0;
-	snprintf(err->text, sizeof(err->text), "%s '%s': %s", origin, value, cause);
+	snprintf(err->text, sizeof(err->text), tr(p, "%s '%s': %s"), origin, value, tr(p, cause));
 	return -1;
 }
 
@@ -267,17 +274,19 @@ static int on_pair(void *user, const char *section, const char *name, const char
 	r->failed = true;
 	if (section[0] != '\0') {
 		snprintf(r->first_error, sizeof(r->first_error),
-			 "sections are not used (found [%s])", section);
+			 tr(r->program, "sections are not used (found [%s])"), section);
 		return 0;
 	}
 	const struct setting *row = find_key(r->program, name);
 	if (row == NULL) {
-		snprintf(r->first_error, sizeof(r->first_error), "unknown key '%s'", name);
+		snprintf(r->first_error, sizeof(r->first_error), tr(r->program, "unknown key '%s'"),
+			 name);
 		return 0;
 	}
 	const char *cause = "invalid value";
 	if (row->type->parse(row, r->target, value, &cause) < 0) {
-		snprintf(r->first_error, sizeof(r->first_error), "%s '%s': %s", name, value, cause);
+		snprintf(r->first_error, sizeof(r->first_error), tr(r->program, "%s '%s': %s"), name,
+			 value, tr(r->program, cause));
 		return 0;
 	}
 	r->failed = false;
@@ -293,7 +302,8 @@ static int read_file(const struct settings_program *p, void *target, const char 
 		return 0;
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		snprintf(err->text, sizeof(err->text), "cannot read %s: %s", path, strerror(errno));
+		snprintf(err->text, sizeof(err->text), tr(p, "cannot read %s: %s"), path,
+			 strerror(errno));
 		return -1;
 	}
 	struct file_read r = {.program = p, .target = target};
@@ -302,7 +312,7 @@ static int read_file(const struct settings_program *p, void *target, const char 
 	if (line == 0)
 		return 0;
 	if (!r.failed)
-		snprintf(r.first_error, sizeof(r.first_error), "not a KEY=VALUE line");
+		snprintf(r.first_error, sizeof(r.first_error), "%s", tr(p, "not a KEY=VALUE line"));
 	snprintf(err->text, sizeof(err->text), "%s:%d: %s", path, line, r.first_error);
 	return -1;
 }
@@ -316,7 +326,7 @@ static int read_env(const struct settings_program *p, void *target, struct setti
 		char var[64];
 		snprintf(var, sizeof(var), "CHATROOM_%s", row->key);
 		const char *value = getenv(var);
-		if (value != NULL && apply(row, target, value, var, err) < 0)
+		if (value != NULL && apply(p, row, target, value, var, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -389,7 +399,7 @@ static enum settings_outcome scan(const struct settings_program *p, int argc, ch
 	struct getopt_tables g;
 	if (make_getopt_tables(p, &g) < 0) {
 		free_getopt_tables(&g);
-		snprintf(err->text, sizeof(err->text), "out of memory");
+		snprintf(err->text, sizeof(err->text), "%s", tr(p, "out of memory"));
 		return SETTINGS_FAILED;
 	}
 	enum settings_outcome outcome = SETTINGS_READY;
@@ -415,13 +425,14 @@ static enum settings_outcome scan(const struct settings_program *p, int argc, ch
 				break;
 			}
 			option_name(row, origin, sizeof(origin));
-			if (apply(row, target, value, origin, err) < 0)
+			if (apply(p, row, target, value, origin, err) < 0)
 				outcome = SETTINGS_FAILED;
 			break;
 		}
 	}
 	if (outcome == SETTINGS_READY && optind < argc) {
-		snprintf(err->text, sizeof(err->text), "unexpected argument '%s'", argv[optind]);
+		snprintf(err->text, sizeof(err->text), tr(p, "unexpected argument '%s'"),
+			 argv[optind]);
 		outcome = SETTINGS_BAD_USAGE;
 	}
 	free_getopt_tables(&g);
@@ -435,7 +446,7 @@ enum settings_outcome settings_read(const struct settings_program *p, int argc, 
 	err->text[0] = '\0';
 	const char **given = calloc(p->count, sizeof(*given));
 	if (given == NULL) {
-		snprintf(err->text, sizeof(err->text), "out of memory");
+		snprintf(err->text, sizeof(err->text), "%s", tr(p, "out of memory"));
 		return SETTINGS_FAILED;
 	}
 	const char *config = NULL;
@@ -448,7 +459,7 @@ enum settings_outcome settings_read(const struct settings_program *p, int argc, 
 	for (size_t i = 0; outcome == SETTINGS_READY && i < p->count; i++) {
 		char origin[64];
 		option_name(&p->rows[i], origin, sizeof(origin));
-		if (given[i] != NULL && apply(&p->rows[i], target, given[i], origin, err) < 0)
+		if (given[i] != NULL && apply(p, &p->rows[i], target, given[i], origin, err) < 0)
 			outcome = SETTINGS_FAILED;
 	}
 	free(given);
@@ -526,11 +537,12 @@ static void print_wrapped(FILE *out, const char *text, size_t at)
 }
 
 /* What a row's default reads as, "" for none. */
-static void default_of(const struct setting *row, const void *target, char *buf, size_t len)
+static void default_of(const struct settings_program *p, const struct setting *row,
+		       const void *target, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (row->default_text != NULL)
-		snprintf(buf, len, "%s", row->default_text);
+		snprintf(buf, len, "%s", tr(p, row->default_text));
 	else if (row->metavar != NULL && row->type != NULL && row->type->show != NULL) {
 		row->type->show(row, target, buf, len);
 		for (char *c = buf; *c != '\0'; c++)
@@ -540,7 +552,8 @@ static void default_of(const struct setting *row, const void *target, char *buf,
 }
 
 /* One entry: the rows first..last (all but the last have no help). */
-static void usage_entry(FILE *out, const struct setting *first, const struct setting *last,
+static void usage_entry(const struct settings_program *p, FILE *out,
+			const struct setting *first, const struct setting *last,
 			const void *target)
 {
 	char names[256] = "", keys[256] = "", defaults[256] = "", text[1024];
@@ -560,16 +573,17 @@ static void usage_entry(FILE *out, const struct setting *first, const struct set
 			add(keys, sizeof(keys), "%s%s=%s", keys[0] ? ", " : "", row->key,
 			    row->metavar ? "" : row->flag_value ? row->flag_value : "yes");
 		char d[160];
-		default_of(row, target, d, sizeof(d));
+		default_of(p, row, target, d, sizeof(d));
 		if (d[0] != '\0')
 			add(defaults, sizeof(defaults), "%s%s", defaults[0] ? ", " : "", d);
 	}
-	snprintf(text, sizeof(text), "%s", last->help);
+	snprintf(text, sizeof(text), "%s", tr(p, last->help));
 	if (keys[0] != '\0' && defaults[0] != '\0')
-		add(text, sizeof(text), " (%s%sdefault %s)", keys, first == last ? ", " : "; ",
-		    defaults);
+		add(text, sizeof(text), " (%s%s%s%s)", keys, first == last ? ", " : "; ",
+		    tr(p, "default "), defaults);
 	else if (keys[0] != '\0' || defaults[0] != '\0')
-		add(text, sizeof(text), " (%s%s%s)", keys, defaults[0] ? "default " : "", defaults);
+		add(text, sizeof(text), " (%s%s%s)", keys, defaults[0] ? tr(p, "default ") : "",
+		    defaults);
 	int at = fprintf(out, "%s%s", first->short_opt ? "  " : "      ", names);
 	if (at + 2 <= USAGE_COLUMN)
 		fprintf(out, "%*s", USAGE_COLUMN - at, "");
@@ -580,20 +594,21 @@ static void usage_entry(FILE *out, const struct setting *first, const struct set
 
 void settings_usage(const struct settings_program *p, const void *target, FILE *out)
 {
-	fprintf(out, "usage: %s\n\n", p->synopsis);
+	fprintf(out, tr(p, "usage: %s\n\n"), p->synopsis);
 	bool keyed = false;
 	const struct setting *first = p->rows;
 	for (const struct setting *row = p->rows; row < p->rows + p->count; row++) {
 		keyed = keyed || row->key != NULL;
 		if (row->help == NULL)
 			continue; /* described with the next */
-		usage_entry(out, first, row, target);
+		usage_entry(p, out, first, row, target);
 		first = row + 1;
 	}
 	if (keyed)
-		fprintf(out, "\nEach KEY= above is also a KEY=VALUE line of the settings file and a\n"
-			     "CHATROOM_KEY environment variable; options override the environment,\n"
-			     "which overrides the file.\n");
+		fprintf(out, "%s",
+			tr(p, "\nEach KEY= above is also a KEY=VALUE line of the settings file and a\n"
+			      "CHATROOM_KEY environment variable; options override the environment,\n"
+			      "which overrides the file.\n"));
 	if (p->epilogue != NULL)
-		fprintf(out, "%s", p->epilogue);
+		fprintf(out, "%s", tr(p, p->epilogue));
 }

@@ -63,6 +63,10 @@ struct settings_program {
 	const char *epilogue; /* --help's last lines, or NULL */
 	const struct setting *rows;
 	size_t count;
+	/* The program's language: every word settings says (errors, --help,
+	 * the rows' help and causes) goes through it. NULL: as written, in
+	 * English. */
+	const char *(*translate)(const char *text);
 };
 
 /* The field of a row in a target. */

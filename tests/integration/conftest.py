@@ -10,6 +10,7 @@ import select
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -35,6 +36,9 @@ SANITIZER_ENV = {
 }
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
+# The clients' state directory for the whole run (their sessions file).
+STATE_HOME = tempfile.mkdtemp(prefix="chatroom-state-")
+
 # Generous: a sanitized build on a busy two-core machine is slow.
 TIMEOUT = 40.0 if VALGRIND else 20.0 if SANITIZED else 10.0
 
@@ -45,13 +49,18 @@ def pytest_configure(config):
         "and valgrind runs")
 
 
-def child_env():
+def child_env(lang="fr"):
     env = dict(os.environ)
     env.update(SANITIZER_ENV)
     # Clients never write the machine's own log; tests that want a log
     # give one. (Options beat the environment.)
     env["CHATROOM_LOG"] = "none"
-    env["CHATROOM_LANG"] = "fr"  # the course's words, whatever this machine's locale
+    # The course's words, whatever this machine's locale (a test of the
+    # settings' own English asks for "en").
+    env["CHATROOM_LANG"] = lang
+    # Resume tokens kept between runs (the client's sessions file) stay
+    # out of the machine's home.
+    env["XDG_STATE_HOME"] = STATE_HOME
     return env
 
 

@@ -255,7 +255,7 @@ def test_client_reconnects_and_resumes_after_a_drop(server):
     watcher.expect("Annonce : revenant a quitté la chatroom")
     watcher.send("pendant l'absence\n")
     lines = client.skip_until("Welcome back revenant !")
-    assert any(l.startswith("*** the server at") and "reconnexion" in l for l in lines), lines
+    assert any(l.startswith("*** le serveur 127.0.0.1:") and "reconnexion" in l for l in lines), lines
     assert "*** reconnecté" in lines
     # What it missed, and only that: its own departure and the message.
     after = lines[lines.index("*** reconnecté") + 1:]

@@ -250,8 +250,8 @@ def test_client_exits_nonzero_when_the_server_goes_away(start_server, sig):
     srv.proc.send_signal(sig)
     code, err = client.wait()
     assert code == 1
-    closed = f"the server at 127.0.0.1:{srv.port} closed the connection"
-    reset = f"lost the server at 127.0.0.1:{srv.port}: connection reset by peer"
+    closed = f"le serveur 127.0.0.1:{srv.port} a fermé la connexion"
+    reset = f"connexion au serveur 127.0.0.1:{srv.port} perdue : "
     if sig == signal.SIGTERM:
         assert closed in err
     else:
@@ -273,27 +273,27 @@ def test_client_reports_refused_connection(start_server):
     srv.stop()
     proc = subprocess.run([str(CLIENT_BIN), "-p", str(port), "-n", "x"],
                           capture_output=True, text=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env=child_env())
     assert proc.returncode == 1
-    assert f"cannot connect to 127.0.0.1:{port}: connection refused" in proc.stderr
+    assert f"impossible de joindre 127.0.0.1:{port} : Connexion refusée" in proc.stderr
 
 
 def test_client_rejects_a_bad_pseudo_in_plain_mode(server):
     proc = subprocess.run([str(CLIENT_BIN), "-p", str(server.port)],
                           input="bad|pseudo\n", capture_output=True, text=True,
-                          timeout=TIMEOUT)
+                          timeout=TIMEOUT, env=child_env())
     assert proc.returncode == 2
-    assert "invalid pseudo" in proc.stderr
+    assert "chatroom: pseudo refusé : le pseudo contient un caractère interdit" in proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "70000"], "--port '70000': invalid port (1-65535)"),
-    (["-p", "abc"], "--port 'abc': invalid port (1-65535)"),
-    (["extra"], "unexpected argument 'extra'"),
+    (["-p", "70000"], "--port '70000' : port invalide (1-65535)"),
+    (["-p", "abc"], "--port 'abc' : port invalide (1-65535)"),
+    (["extra"], "argument inattendu 'extra'"),
 ])
 def test_client_refuses_bad_arguments(args, message):
     proc = subprocess.run([str(CLIENT_BIN), *args], capture_output=True, text=True,
-                          timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=child_env())
     assert proc.returncode == 2
     assert message in proc.stderr
 

@@ -74,7 +74,7 @@ def test_client_precedence(tmp_path, host_sources, port_sources):
                           text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     if port == "8888" and proc.returncode == 2:
         pytest.skip("something listens on the default port 8888 here")
-    assert f"cannot connect to {host}:{port}:" in proc.stderr
+    assert f"impossible de joindre {host}:{port} :" in proc.stderr
     assert proc.returncode == 1
 
 
@@ -111,8 +111,9 @@ def test_server_precedence(tmp_path, host_sources, port_sources):
 def test_bad_file_is_a_clear_error(tmp_path, binary, content, message):
     conf = tmp_path / "settings.conf"
     conf.write_text(content)
+    # The settings' own words (English; the client's French is test_i18n's).
     proc = subprocess.run([str(binary), "-c", str(conf)], capture_output=True, text=True,
-                          timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=child_env())
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL, env=child_env("en"))
     assert proc.returncode == 2
     assert re.search(message, proc.stderr), proc.stderr
 
@@ -121,12 +122,12 @@ def test_bad_file_is_a_clear_error(tmp_path, binary, content, message):
 def test_unreadable_file_and_bad_environment(tmp_path, binary):
     proc = subprocess.run([str(binary), "-c", str(tmp_path / "missing.conf")],
                           capture_output=True, text=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL, env=child_env())
+                          stdin=subprocess.DEVNULL, env=child_env("en"))
     assert proc.returncode == 2
     # (The system's reason comes in the user's language.)
     assert f"cannot read {tmp_path / 'missing.conf'}: " in proc.stderr
 
-    env = child_env()
+    env = child_env("en")
     env["CHATROOM_PORT"] = "soixante"
     proc = subprocess.run([str(binary)], capture_output=True, text=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL, env=env)

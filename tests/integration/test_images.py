@@ -61,7 +61,11 @@ def test_missing_and_too_heavy_files_are_refused(server, images):
     line = alice.line()
     assert line.startswith(f"Image refusée : {images / 'nowhere.png'} : "), line
     alice.type(f"/image {images / 'landscape.png'}\n")
-    alice.expect(f"Image refusée : {images / 'landscape.png'} : image trop lourde")
+    # How heavy, the limit, and the setting that changes it.
+    size = (images / "landscape.png").stat().st_size
+    assert 1024 <= size < 1024 * 1024
+    alice.expect(f"Image refusée : {images / 'landscape.png'} : image trop lourde "
+                 f"({(size + 512) // 1024} Ko, au plus 1000 octets ; --image-max)")
     alice.proc.stdin.close()
     assert alice.wait()[0] == 0
 

@@ -126,8 +126,9 @@ def refused_keys(binary, keys, tmp_path):
     unknown = []
     for key in sorted(keys):
         probe.write_text(f"{key}=1\nNOT_A_KEY_AT_ALL=1\n")
+        # The settings' English words, which the probe reads.
         proc = subprocess.run([*VALGRIND_PREFIX, str(binary), "-c", str(probe)],
-                              capture_output=True, text=True, env=child_env(),
+                              capture_output=True, text=True, env=child_env("en"),
                               stdin=subprocess.DEVNULL, timeout=TIMEOUT)
         assert proc.returncode == 2, (key, proc.stdout, proc.stderr)
         assert_no_sanitizer_report(proc.stderr, binary.name)
@@ -161,7 +162,7 @@ def test_example_settings_hold_every_key_with_a_valid_value(example, binary, tmp
     probe = tmp_path / example
     probe.write_text("\n".join(lines) + "\nNOT_A_KEY_AT_ALL=1\n")
     proc = subprocess.run([*VALGRIND_PREFIX, str(binary), "-c", str(probe)], capture_output=True,
-                          text=True, env=child_env(), stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+                          text=True, env=child_env("en"), stdin=subprocess.DEVNULL, timeout=TIMEOUT)
     assert proc.returncode == 2
     assert f"{probe}:{len(lines) + 1}: unknown key 'NOT_A_KEY_AT_ALL'" in proc.stderr, proc.stderr
 

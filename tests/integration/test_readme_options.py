@@ -79,7 +79,7 @@ def test_every_key_in_help_is_a_key_of_the_program(tmp_path):
             probe = tmp_path / "probe.conf"
             probe.write_text(f"{key}=1\nNOT_A_KEY_AT_ALL=1\n")
             proc = subprocess.run([*VALGRIND_PREFIX, str(binary), "-c", str(probe)],
-                                  capture_output=True, text=True, env=child_env(),
+                                  capture_output=True, text=True, env=child_env("en"),
                                   stdin=subprocess.DEVNULL, timeout=TIMEOUT)
             assert proc.returncode == 2, (key, proc.stderr)
             assert f"unknown key '{key}'" not in proc.stderr, proc.stderr

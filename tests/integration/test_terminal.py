@@ -75,7 +75,7 @@ def test_both_clients_leave_when_the_server_stops(start_server, tmux):
     for name in ("one", "two"):
         screen = tmux.wait_for(name, "[exit 1]")
         assert "Annonce : le serveur s'arrête" in screen
-        assert f"the server at 127.0.0.1:{srv.port} closed the connection" in screen
+        assert f"le serveur 127.0.0.1:{srv.port} a fermé la connexion" in screen
 
 
 @pytest.mark.parametrize("keys", [["C-c"], ["C-d"], ["-l", "/quit", "Enter"]])

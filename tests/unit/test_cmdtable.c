@@ -125,6 +125,49 @@ static void usage_and_help_come_from_the_rows(void **state)
 	assert_memory_equal(small, want, sizeof(small) - 1);
 }
 
+/* /image's argument (review client-ux #8): blanks, quotes, ~ and ~/. */
+static void file_names_as_typed(void **state)
+{
+	(void)state;
+	char out[256];
+	const char *home = "/home/alice";
+#define PATH_IS(typed, want)                                                        \
+	do {                                                                        \
+		assert_int_equal(cmdtable_path(typed, strlen(typed), home, out,     \
+					       sizeof(out)), strlen(want));         \
+		assert_string_equal(out, want);                                     \
+	} while (0)
+	PATH_IS("~/photo.jpg", "/home/alice/photo.jpg");
+	PATH_IS("  ~/photo.jpg  ", "/home/alice/photo.jpg");
+	PATH_IS("~", "/home/alice");
+	PATH_IS("\"mon image.png\"", "mon image.png");
+	PATH_IS("'~/mon image.png'", "/home/alice/mon image.png");
+	PATH_IS("\"non fermé.png", "\"non fermé.png");
+	PATH_IS("~bob/photo.jpg", "~bob/photo.jpg"); /* another's home: as typed */
+	PATH_IS("img/a~b.png", "img/a~b.png");
+	PATH_IS("/tmp/x.png", "/tmp/x.png");
+	assert_int_equal(cmdtable_path("   ", 3, home, out, sizeof(out)), 0);
+	assert_int_equal(cmdtable_path("\"\"", 2, home, out, sizeof(out)), 0);
+	/* No home known: "~" stays. */
+	assert_int_equal(cmdtable_path("~/x", 3, NULL, out, sizeof(out)), 3);
+	assert_string_equal(out, "~/x");
+	/* Too long for out: nothing, rather than a path cut short. */
+	assert_int_equal(cmdtable_path("~/photo.jpg", 11, home, out, 12), 0);
+}
+
+static void keys_in_help(void **state)
+{
+	(void)state;
+	static const struct key_help keys[] = {
+		{"PgUp/PgDn", "scroll"},
+		{"Tab", "complete"},
+	};
+	char buf[128];
+	size_t n = cmdtable_keys_help(keys, 2, "Keys: ", buf, sizeof(buf));
+	assert_string_equal(buf, "Keys: PgUp/PgDn (scroll), Tab (complete).");
+	assert_int_equal(n, strlen(buf));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +177,8 @@ int main(void)
 		cmocka_unit_test(rest_of_line_as_typed),
 		cmocka_unit_test(one_word),
 		cmocka_unit_test(usage_and_help_come_from_the_rows),
+		cmocka_unit_test(file_names_as_typed),
+		cmocka_unit_test(keys_in_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,52 @@ static void newlines_and_first_row_width(void **state)
 	assert_int_equal(rows[0].len, 0);
 }
 
+/* A URL is never cut by the hanging indent (review client-ux): one that
+ * does not fit where it is starts a bare row (drawn from the first
+ * column), whole when it fits a row; a longer one goes on in bare rows. */
+static void urls_start_bare_rows(void **state)
+{
+	(void)state;
+	struct tw_row rows[16];
+	const char text[] = "[12:00] bob a dit : regarde https://example.com/un/chemin et puis encore";
+	size_t n = tw_wrap(text, sizeof(text) - 1, 40, 32, rows, 16);
+	assert_int_equal(n, 3);
+	assert_memory_equal(text + rows[0].start, "[12:00] bob a dit : regarde", rows[0].len);
+	assert_false(rows[0].bare);
+	/* Whole on one row, at the first column, in the full width (40, not
+	 * the indented 32). */
+	assert_int_equal(rows[1].len, strlen("https://example.com/un/chemin et puis"));
+	assert_memory_equal(text + rows[1].start, "https://example.com/un/chemin et puis",
+			    rows[1].len);
+	assert_true(rows[1].bare);
+	assert_memory_equal(text + rows[2].start, "encore", rows[2].len);
+	assert_false(rows[2].bare); /* the words after it are indented again */
+
+	/* Longer than a row: cut at the full width, every piece bare. */
+	const char long_url[] = "[12:00] bob a dit : (https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa) et puis";
+	n = tw_wrap(long_url, sizeof(long_url) - 1, 30, 22, rows, 16);
+	assert_true(n >= 4);
+	assert_memory_equal(long_url + rows[1].start, "(https://", 9);
+	size_t url_rows = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (rows[i].bare) {
+			url_rows++;
+			assert_true(rows[i].cells <= 30);
+		}
+	}
+	assert_true(url_rows >= 3);
+	/* The pieces, put end to end, are the URL: nothing lost at a cut. */
+	char joined[128] = "";
+	for (size_t i = 1; i < n && rows[i].bare; i++)
+		strncat(joined, long_url + rows[i].start, rows[i].len);
+	assert_non_null(strstr(joined, "(https://example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)"));
+	/* Not a URL: "http" alone, "://" without a scheme. */
+	const char words[] = "[12:00] bob a dit : http et ://rien et https:// vide";
+	n = tw_wrap(words, sizeof(words) - 1, 24, 16, rows, 16);
+	for (size_t i = 0; i < n; i++)
+		assert_false(rows[i].bare);
+}
+
 int main(void)
 {
 	/* Widths are the C library's, as ncurses counts them (textwidth.h). */
@@ -125,6 +171,7 @@ int main(void)
 		cmocka_unit_test(wraps_at_words),
 		cmocka_unit_test(long_words_and_wide_characters),
 		cmocka_unit_test(newlines_and_first_row_width),
+		cmocka_unit_test(urls_start_bare_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
