@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "clock.h"
 #include "appender.h"
 #include "conn.h"
 #include "hub.h"
@@ -63,7 +64,7 @@ static struct frame *history_frame(struct hub *h, struct room *room, uint64_t up
 	}
 	buffer_free(&json);
 	if (f != NULL)
-		room_keep_history(&h->rooms, room, f, upto, hub_now_ms());
+		room_keep_history(&h->rooms, room, f, upto, clock_ms());
 	return f;
 }
 
@@ -101,7 +102,7 @@ static void send_full_history(struct hub *h, struct conn *c, struct room *room,
 	bool fits = kept != NULL &&
 		(room->history_upto == upto ||
 		 (room->history_upto < upto &&
-		  hub_now_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
+		  clock_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
 		  only_presence_since(h, room, room->history_upto, upto)));
 	hub_reply(c, fits ? frame_ref(kept) : history_frame(h, room, upto));
 }
@@ -145,7 +146,7 @@ static void welcome(struct conn *c, bool returning)
 static void info(struct conn *c, const char *text)
 {
 	struct wire_msg m = {.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO,
-			     .time_ms = (uint64_t)hub_now_ms(), .colour = -1,
+			     .time_ms = (uint64_t)clock_wall_ms(), .colour = -1,
 			     .room = str(c->room->name), .text = str(text)};
 	send_msg(c, &m);
 }
@@ -160,7 +161,7 @@ static const char token_refused[] = "jeton de reprise inconnu ou expiré";
 static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	struct session *s = users_token_find(&h->users, (const unsigned char *)m->token.ptr,
-					     m->token.len, hub_now_ms());
+					     m->token.len, clock_ms());
 	/* Its pseudo is held for it; somebody present with a look-alike could
 	 * only come from a skeleton that changed meanwhile. */
 	if (s == NULL || hub_pseudo_taken(h, s->skeleton)) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "hub.h"
 #include "log.h"
 #include "server.h"
@@ -283,7 +284,7 @@ void conn_flush(struct conn *c)
 	/* Over the soft limit: the tick drops the peer if it stays there. */
 	if (chat > c->server->cfg.soft_queue_bytes) {
 		if (c->soft_since_ms == 0)
-			c->soft_since_ms = server_now_ms();
+			c->soft_since_ms = clock_ms();
 	} else {
 		c->soft_since_ms = 0;
 	}
@@ -311,7 +312,7 @@ static void deliver_partial(struct conn *c)
 	size_t len;
 	if (linereader_take_partial(&c->lines, &line, &len) == 1) {
 		c->seen_line = true;
-		c->last_heard_ms = server_now_ms();
+		c->last_heard_ms = clock_ms();
 		textpeer_on_line(&c->server->hub, c, line, len);
 	}
 }
@@ -348,7 +349,7 @@ static void read_lines(struct conn *c, const char *data, size_t len)
 			return;
 		}
 		c->seen_line = true;
-		c->last_heard_ms = server_now_ms();
+		c->last_heard_ms = clock_ms();
 		textpeer_on_line(&c->server->hub, c, line, n);
 	}
 	if (c->closing || c->doom != CONN_FINE)
@@ -375,7 +376,7 @@ static void watch_stash(struct conn *c)
 	size_t held = c->frames.stash.cap > CONN_MAX_FRAME ? c->frames.stash.cap : 0;
 	if (held == 0 && c->stashed == 0)
 		return; /* no picture on its way: the common case */
-	int64_t now = server_now_ms();
+	int64_t now = clock_ms();
 	if (c->stashed == 0)
 		c->frame_since_ms = now;
 	s->stashed_bytes = s->stashed_bytes - c->stashed + held;
@@ -412,7 +413,7 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 		}
 		/* Only its welcome counts as its first line (binpeer.c): a
 		 * peer that PINGs without a HELLO still times out. */
-		c->last_heard_ms = server_now_ms();
+		c->last_heard_ms = clock_ms();
 		binpeer_on_frame(&c->server->hub, c, &m);
 	}
 	if (!c->closing)
@@ -580,7 +581,7 @@ int conn_accept(struct server *s, uv_stream_t *listener)
 	linereader_init(&c->lines, TEXT_MAX_LINE);
 	outq_init(&c->out);
 	const struct server_config *cfg = &s->cfg;
-	c->connected_ms = server_now_ms();
+	c->connected_ms = clock_ms();
 	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
 	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
 		    c->connected_ms);

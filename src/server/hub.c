@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
+#include "clock.h"
 #include "textlog.h"
 #include "conn.h"
 #include "frame.h"
@@ -38,18 +38,11 @@ static int palette_index(int colour)
 	return -1;
 }
 
-int64_t hub_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t hub_random_u64(void)
 {
 	uint64_t v = 0;
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint64_t)hub_now_ms() * 6364136223846793005ull; /* never in practice */
+		v = (uint64_t)clock_wall_ms() * 6364136223846793005ull; /* never in practice */
 	return v;
 }
 
@@ -104,16 +97,18 @@ static void on_loaded_event(void *data, const struct event *ev)
 	if (textproto_check_room(ev->room, len, &cause) < 0)
 		return;
 	struct room *room = rooms_find(&h->rooms, ev->room, len);
+	int64_t now = clock_ms();
 	if (room == NULL) {
 		if (is_presence(ev) && h->rooms.count >= h->rooms.max)
 			return;
-		if (rooms_make(&h->rooms, ev->room, len, hub_now_ms(), 0, 0, &room) < 0)
+		if (rooms_make(&h->rooms, ev->room, len, now, 0, 0, &room) < 0)
 			return;
 	}
 	/* The file does not say it; the room does, as at hub_publish. */
 	struct event loaded = *ev;
 	loaded.default_room = room->is_default;
-	room_remember(&h->rooms, room, &loaded);
+	/* Active as long ago as the event was stamped, on the clock of ages. */
+	room_remember(&h->rooms, room, &loaded, now - (clock_wall_ms() - ev->time_ms));
 }
 
 int hub_load_history(struct hub *h, const char *path)
@@ -122,7 +117,7 @@ int hub_load_history(struct hub *h, const char *path)
 	int rc = history_load(path, on_loaded_event, h, &last_id);
 	if (rc == 0 && last_id > h->last_event_id)
 		h->last_event_id = last_id;
-	rooms_reap(&h->rooms, hub_now_ms(), 0);
+	rooms_reap(&h->rooms, clock_ms(), 0);
 	log_info("history: %zu rooms kept (at most %zu)", h->rooms.count, h->rooms.max);
 	return rc;
 }
@@ -204,10 +199,10 @@ void hub_publish(struct hub *h, struct room *room, struct event *ev,
 		 uint64_t except_conn_id)
 {
 	ev->id = ++h->last_event_id;
-	ev->time_ms = hub_now_ms();
+	ev->time_ms = clock_wall_ms();
 	ev->room = room->name;
 	ev->default_room = room->is_default;
-	if (room_remember(&h->rooms, room, ev) < 0)
+	if (room_remember(&h->rooms, room, ev, clock_ms()) < 0)
 		log_warn("out of memory: event %llu not kept in memory",
 			 (unsigned long long)ev->id);
 	struct encodings e = {ev, NULL, NULL};
@@ -284,7 +279,7 @@ void hub_send_history(struct hub *h, struct conn *c, struct room *room)
 void hub_add(struct hub *h, struct conn *c)
 {
 	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
-		    hub_now_ms());
+		    clock_ms());
 	room_add_member(h->rooms.default_room, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -303,12 +298,12 @@ void hub_remove(struct hub *h, struct conn *c)
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
 		hub_publish_presence(h, c, EVENT_LEAVE);
 		if (c->proto == CONN_BINARY)
-			users_token_away(&h->users, c->token, room->name, hub_now_ms());
+			users_token_away(&h->users, c->token, room->name, clock_ms());
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
-				       c->colour, hub_now_ms());
+				       c->colour, clock_ms());
 	}
-	room_remove_member(room, c, hub_now_ms());
+	room_remove_member(room, c, clock_ms());
 	if (c->has_pseudo) {
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
@@ -402,7 +397,7 @@ void hub_place(struct hub *h, struct conn *c, struct room *to)
 	if (c->room == to)
 		return;
 	if (c->room != NULL)
-		room_remove_member(c->room, c, hub_now_ms());
+		room_remove_member(c->room, c, clock_ms());
 	room_add_member(to, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -414,7 +409,7 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 	if (c->has_pseudo && c->room != NULL)
 		hub_publish_presence(h, c, EVENT_LEAVE);
 	if (c->room != NULL)
-		room_remove_member(c->room, c, hub_now_ms());
+		room_remove_member(c->room, c, clock_ms());
 	hub_send_history(h, c, to);
 	room_add_member(to, c);
 	c->live_since_event = h->last_event_id;
@@ -474,7 +469,7 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t t
 	struct room *room = rooms_find(&h->rooms, name, len);
 	if (room != NULL)
 		return room;
-	int64_t now = hub_now_ms();
+	int64_t now = clock_ms();
 	if (c != NULL && !may_make_room(h, c, now)) {
 		*cause = "trop de salons créés, réessayez dans une minute";
 		return NULL;
@@ -495,7 +490,7 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t t
 
 bool hub_charge(struct hub *h, struct conn *c, unsigned cost, size_t len)
 {
-	int64_t now = hub_now_ms();
+	int64_t now = clock_ms();
 	if (bucket_take(&c->flood_messages, (double)cost, now) &&
 	    bucket_take(&c->flood_bytes, (double)len, now)) {
 		c->flood_strikes = 0;
@@ -542,7 +537,7 @@ static gboolean creator_done(gpointer key, gpointer value, gpointer now)
 
 void hub_tick(struct hub *h)
 {
-	int64_t now = hub_now_ms();
+	int64_t now = clock_ms();
 	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
 	g_hash_table_foreach_remove(h->creators, creator_done, &now);

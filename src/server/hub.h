@@ -102,7 +102,6 @@ void hub_tick(struct hub *h);
 
 /* ---- for the protocol modules (textpeer.c, binpeer.c) ------------------- */
 
-int64_t hub_now_ms(void);
 uint64_t hub_random_u64(void);
 
 /* Stamps ev (id, time, room), remembers it and relays it to the room in

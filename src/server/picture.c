@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "binpeer.h"
 #include "conn.h"
 #include "hub.h"
@@ -200,7 +201,7 @@ static bool within_budget(struct hub *h, struct conn *c, size_t len)
 {
 	if (!hub_within_rate(h, c, 0))
 		return false;
-	if (bucket_take(&c->flood_pictures, (double)len, hub_now_ms()))
+	if (bucket_take(&c->flood_pictures, (double)len, clock_ms()))
 		return true;
 	log_info("%s sends pictures too fast: one refused", c->addr);
 	hub_error(c, WIRE_ERR_FLOOD, "trop d'images, ralentissez (image ignorée)");

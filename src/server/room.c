@@ -207,9 +207,10 @@ static bool is_said(const struct event *ev)
 	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
 }
 
-int room_remember(struct rooms *r, struct room *room, const struct event *ev)
+int room_remember(struct rooms *r, struct room *room, const struct event *ev,
+		  int64_t active_ms)
 {
-	room->active_ms = ev->time_ms;
+	room->active_ms = active_ms;
 	if (r->newest != room) {
 		unlink_room(r, room);
 		link_newest(r, room);

@@ -95,8 +95,10 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 void room_add_member(struct room *room, struct conn *c);
 void room_remove_member(struct room *room, struct conn *c, int64_t now_ms);
 
-/* Keeps a copy of ev among the last history_cap events. 0 or -ENOMEM. */
-int room_remember(struct rooms *r, struct room *room, const struct event *ev);
+/* Keeps a copy of ev among the last history_cap events; the room was
+ * active at active_ms (clock.h's clock_ms). 0 or -ENOMEM. */
+int room_remember(struct rooms *r, struct room *room, const struct event *ev,
+		  int64_t active_ms);
 /* The i-th remembered event, oldest first (i < recent_count). */
 const struct event *room_recent(const struct rooms *r, const struct room *room,
 				size_t i);

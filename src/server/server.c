@@ -13,19 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
 #include "picture.h"
 #include "privdrop.h"
 #include "textproto.h"
-
-int64_t server_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *server_admit(struct server *s, struct conn *c)
 {
@@ -192,7 +186,7 @@ static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t
  * welcome), anonymous ones gone quiet, or those too far behind. */
 static void sweep_conns(struct server *s)
 {
-	int64_t now = server_now_ms();
+	int64_t now = clock_ms();
 	struct conn *c = s->conns;
 	while (c != NULL) {
 		struct conn *next = c->next; /* conn_close unlinks c */
@@ -579,7 +573,7 @@ void server_stop(struct server *s)
 	struct frame *bye_text = frame_printf("%s\n", stop);
 	struct frame *bye_binary = wire_encode(&(struct wire_msg){
 		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO, .colour = -1,
-		.time_ms = (uint64_t)server_now_ms(), .text = {stop, sizeof(stop) - 1}});
+		.time_ms = (uint64_t)clock_wall_ms(), .text = {stop, sizeof(stop) - 1}});
 	struct conn *c = s->conns;
 	while (c != NULL) {
 		struct conn *next = c->next;

@@ -144,9 +144,6 @@ void server_stop(struct server *s);
 /* Frees what the server still holds once uv_run has returned. */
 void server_free(struct server *s);
 
-/* Milliseconds since the epoch (wall clock), for stamps and limits. */
-int64_t server_now_ms(void);
-
 /* Called by conn.c. Returns NULL when the new conn may stay, else the
  * reason to refuse it. */
 const char *server_admit(struct server *s, struct conn *c);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "frame.h"
 #include "hub.h"
@@ -39,7 +40,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		return;
 	}
 	struct departed back;
-	if (users_take_return(&h->users, skeleton, c->addr_key, hub_now_ms(), &back)) {
+	if (users_take_return(&h->users, skeleton, c->addr_key, clock_ms(), &back)) {
 		/* The same pseudo from the same address, back within the grace
 		 * period: welcomed back to the room it left (moved there before
 		 * it is named, so nobody is told it left the room it was never
