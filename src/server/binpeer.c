@@ -76,7 +76,7 @@ static bool only_presence_since(const struct hub *h, const struct room *room, ui
 		const struct event *ev = room_recent(&h->rooms, room, i);
 		if (ev->id <= from)
 			return true;
-		if (ev->id <= upto && (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE))
+		if (ev->id <= upto && event_has_text(ev))
 			return false;
 	}
 	return true;
@@ -116,7 +116,7 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 		 * server never echoes them, so their ids are unknown to it). */
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
-			bool own = (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) &&
+			bool own = event_has_text(ev) &&
 				   ev->sender_id == c->user_id;
 			if (ev->id > after_id && ev->id <= visible && !own)
 				hub_reply(c, event_wire_frame(ev));

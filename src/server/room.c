@@ -202,11 +202,6 @@ void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
 
 /* ---- history ------------------------------------------------------------ */
 
-static bool is_said(const struct event *ev)
-{
-	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
-}
-
 int room_remember(struct rooms *r, struct room *room, const struct event *ev,
 		  int64_t active_ms)
 {
@@ -226,10 +221,10 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev,
 	int rc = event_copy_init(&copy, ev);
 	if (rc < 0)
 		return rc;
-	room->said += is_said(ev);
+	room->said += event_has_text(ev);
 	if (room->recent_count == r->history_cap) {
 		struct event_copy *oldest = &room->recent[room->recent_head];
-		room->said -= is_said(&oldest->ev);
+		room->said -= event_has_text(&oldest->ev);
 		event_copy_free(oldest);
 		*oldest = copy;
 		room->recent_head = (room->recent_head + 1) % r->history_cap;
