@@ -292,10 +292,14 @@ static void list_members(struct conn *c)
 {
 	struct wire_entry entries[512];
 	size_t n = 0;
-	for (const struct conn *p = c->room->members; p != NULL && n < 512; p = p->member_next)
+	const struct conn *p;
+	LIST_FOREACH(p, &c->room->members, member_link) {
+		if (n == 512)
+			break;
 		if (p->has_pseudo || p->proto != CONN_BINARY)
 			entries[n++] = (struct wire_entry){str(conn_label(p)),
 							   (uint32_t)(p->colour + 1)};
+	}
 	struct wire_msg m = {.type = WIRE_WHO, .room = str(c->room->name), .entries = entries,
 			     .entry_count = n};
 	send_msg(c, &m);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "frame.h"
@@ -37,6 +38,8 @@ enum conn_proto { CONN_UNKNOWN, CONN_TEXT, CONN_BINARY };
 /* Why a conn must go at the next flush (see conn_send). */
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
+LIST_HEAD(conn_list, conn);
+
 struct conn {
 	uv_tcp_t tcp;
 	/* Delivers a newline-less message after a quiet spell; later the
@@ -46,9 +49,9 @@ struct conn {
 
 	struct server *server;
 	/* The server's list of every conn. */
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) link;
 	/* The server's list of conns with output to flush this loop turn. */
-	struct conn *prev_pending, *next_pending;
+	LIST_ENTRY(conn) pending_link;
 	bool pending;
 
 	uint64_t id; /* unique for the server's life, never reused */
@@ -58,7 +61,7 @@ struct conn {
 
 	/* The room's member list (room.c owns these links). */
 	struct room *room;
-	struct conn *member_prev, *member_next;
+	LIST_ENTRY(conn) member_link;
 
 	char ip[46];     /* INET6_ADDRSTRLEN */
 	unsigned port;

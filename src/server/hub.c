@@ -145,7 +145,8 @@ static void deliver(struct room *room, struct encodings *e, uint64_t except_conn
 {
 	/* conn_send never closes or frees a conn (it defers that to the
 	 * flush), so the member links stay valid while we walk them. */
-	for (struct conn *m = room->members; m != NULL; m = m->member_next) {
+	struct conn *m;
+	LIST_FOREACH(m, &room->members, member_link) {
 		if (m->id == except_conn_id || (m->proto == CONN_BINARY && !m->has_pseudo))
 			continue; /* a binary peer hears nothing before its welcome */
 		struct frame *f = encoding_for(e, m->proto);
@@ -176,7 +177,8 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 {
 	struct hub *h = log->data;
 	/* Least recently active first: read back, the order is kept. */
-	for (struct room *room = h->rooms.oldest; room != NULL; room = room->newer)
+	struct room *room;
+	TAILQ_FOREACH_REVERSE(room, &h->rooms.by_activity, room_activity, activity)
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
 			if (ev->id <= up_to_id)
@@ -546,7 +548,8 @@ void hub_tick(struct hub *h)
 size_t hub_visible_members(const struct room *room)
 {
 	size_t n = 0;
-	for (const struct conn *c = room->members; c != NULL; c = c->member_next)
+	const struct conn *c;
+	LIST_FOREACH(c, &room->members, member_link)
 		n += c->has_pseudo || c->proto != CONN_BINARY;
 	return n;
 }

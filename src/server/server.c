@@ -35,11 +35,7 @@ void server_add_conn(struct server *s, struct conn *c)
 	unsigned n = strcount_add(&s->per_address, c->addr_key);
 	c->counted_address = n > 0;
 	c->address_count = n;
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
+	LIST_INSERT_HEAD(&s->conns, c, link);
 	s->conn_count++;
 }
 
@@ -50,13 +46,7 @@ void server_remove_conn(struct server *s, struct conn *c)
 	if (c->counted_address)
 		strcount_remove(&s->per_address, c->addr_key);
 	c->counted_address = false;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
+	LIST_REMOVE(c, link);
 	s->conn_count--;
 	if (s->stopping)
 		finish_stop_if_idle(s);
@@ -67,25 +57,16 @@ void server_mark_pending(struct server *s, struct conn *c)
 	if (c->pending)
 		return;
 	c->pending = true;
-	c->prev_pending = NULL;
-	c->next_pending = s->pending;
-	if (s->pending != NULL)
-		s->pending->prev_pending = c;
-	s->pending = c;
+	LIST_INSERT_HEAD(&s->pending, c, pending_link);
 }
 
 void server_unmark_pending(struct server *s, struct conn *c)
 {
+	(void)s; /* the list head is not needed to unlink */
 	if (!c->pending)
 		return;
-	if (c->prev_pending != NULL)
-		c->prev_pending->next_pending = c->next_pending;
-	else
-		s->pending = c->next_pending;
-	if (c->next_pending != NULL)
-		c->next_pending->prev_pending = c->prev_pending;
+	LIST_REMOVE(c, pending_link);
 	c->pending = false;
-	c->prev_pending = c->next_pending = NULL;
 }
 
 static uint64_t monotonic_ns(void)
@@ -99,8 +80,8 @@ static uint64_t monotonic_ns(void)
  * are flushed now too. */
 static void flush_pending(struct server *s)
 {
-	while (s->pending != NULL) {
-		struct conn *c = s->pending;
+	struct conn *c;
+	while ((c = LIST_FIRST(&s->pending)) != NULL) {
 		server_unmark_pending(s, c);
 		conn_flush(c);
 	}
@@ -111,7 +92,7 @@ static void flush_pending(struct server *s)
  * for the timerfd instead. */
 static bool flush_held(struct server *s)
 {
-	if (s->coalesce_fd < 0 || s->pending == NULL)
+	if (s->coalesce_fd < 0 || LIST_EMPTY(&s->pending))
 		return false;
 	uint64_t wait_ns = (uint64_t)s->cfg.coalesce_us * 1000u, since = monotonic_ns() - s->last_flush_ns;
 	if (since >= wait_ns)
@@ -187,9 +168,9 @@ static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t
 static void sweep_conns(struct server *s)
 {
 	int64_t now = clock_ms();
-	struct conn *c = s->conns;
+	struct conn *c = LIST_FIRST(&s->conns);
 	while (c != NULL) {
-		struct conn *next = c->next; /* conn_close unlinks c */
+		struct conn *next = LIST_NEXT(c, link); /* conn_close unlinks c */
 		if (c->closing) {
 			c = next;
 			continue;
@@ -432,6 +413,8 @@ int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
 	memset(s, 0, sizeof(*s));
+	LIST_INIT(&s->conns);
+	LIST_INIT(&s->pending);
 	s->coalesce_fd = -1;
 	s->loop = loop;
 	s->cfg = *cfg;
@@ -574,9 +557,9 @@ void server_stop(struct server *s)
 	struct frame *bye_binary = wire_encode(&(struct wire_msg){
 		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO, .colour = -1,
 		.time_ms = (uint64_t)clock_wall_ms(), .text = {stop, sizeof(stop) - 1}});
-	struct conn *c = s->conns;
+	struct conn *c = LIST_FIRST(&s->conns);
 	while (c != NULL) {
-		struct conn *next = c->next;
+		struct conn *next = LIST_NEXT(c, link);
 		struct frame *bye = c->proto == CONN_BINARY ? bye_binary : bye_text;
 		if (bye != NULL && (c->proto != CONN_BINARY || c->has_pseudo))
 			conn_send(c, bye);

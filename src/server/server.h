@@ -20,8 +20,8 @@
 #include "textlog.h"
 #include "hub.h"
 #include "picture.h"
+#include "conn.h"
 
-struct conn;
 
 struct server_config {
 	const char *address;
@@ -115,9 +115,9 @@ struct server {
 	uint64_t last_conn_id;
 	struct strcount per_address;
 
-	struct conn *conns;          /* every live conn */
+	struct conn_list conns;      /* every live conn */
 	size_t conn_count;
-	struct conn *pending;        /* conns with output to flush */
+	struct conn_list pending;    /* conns with output to flush */
 	struct picture_pool pictures; /* picture.c: its decoding threads */
 	size_t stashed_bytes;        /* of unfinished picture frames (conn.c) */
 

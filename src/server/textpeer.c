@@ -92,7 +92,8 @@ static void list_members(struct conn *c)
 	char list[2048];
 	size_t used = 0;
 	list[0] = '\0';
-	for (const struct conn *m = c->room->members; m != NULL; m = m->member_next) {
+	const struct conn *m;
+	LIST_FOREACH(m, &c->room->members, member_link) {
 		if (!m->has_pseudo && m->proto == CONN_BINARY)
 			continue; /* before its welcome it reads nothing */
 		int n = snprintf(list + used, sizeof(list) - used, "%s%s",
