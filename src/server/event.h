@@ -64,6 +64,19 @@ struct event_copy {
 int event_copy_init(struct event_copy *c, const struct event *ev);
 void event_copy_free(struct event_copy *c);
 
+/* The formats events are encoded in, each at most once per broadcast: a
+ * protocol reads one of them (proto.h's proto_ops.format), and several
+ * protocols may share one. A new format is a value here and its encoder
+ * in event_encode. */
+enum event_format {
+	EVENT_FORMAT_TEXT, /* event_text_frame: the course's lines */
+	EVENT_FORMAT_WIRE, /* event_wire_frame: the binary protocol's frames */
+	EVENT_FORMATS
+};
+
+/* The event in that format (a new frame, one reference); NULL on ENOMEM. */
+struct frame *event_encode(const struct event *ev, enum event_format format);
+
 /* The text protocol's line for an event, '\n' included; NULL on ENOMEM. */
 struct frame *event_text_frame(const struct event *ev);
 /* The same as a history line: "[hh:mm] " (server local time) first. */
