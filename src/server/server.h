@@ -1,10 +1,14 @@
 /*
- * server: the listening socket, the set of connections and the once-per-
- * loop-turn output flush of chatroom-server.
+ * server: chatroom-server put together. It makes the pieces and wires them:
+ * the TCP transport (tcp.h) accepting into the set of conns (conn.h), the
+ * sniffer and its table of protocols (textpeer, binpeer), the hub and its
+ * bus, the history and the conversation log, the picture threads; then the
+ * once-per-loop-turn flush, the ticker, the signals and the graceful stop.
  *
  * main() makes one struct server and one loop; every handle's .data leads
- * back here. server.c owns the listener, the signal handles, the flush
- * check handle and the list of conns (each conn frees itself, see conn.h).
+ * back to its owner. server.c owns the signal, flush and ticker handles,
+ * the per-address counts and everything embedded in struct server; each
+ * conn frees itself (conn.h).
  */
 #ifndef CHATROOM_SERVER_H
 #define CHATROOM_SERVER_H
@@ -14,23 +18,28 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "server_config.h"
-#include "strcount.h"
-#include "sanitize.h"
-#include "wire.h"
-#include "textlog.h"
+#include "bus_local.h"
+#include "conn.h"
+#include "history.h"
 #include "hub.h"
 #include "picture.h"
-#include "conn.h"
-
-/* One read lands here; the conns keep only the bytes of unfinished lines. */
-#define SERVER_READ_BUF_SIZE (64 * 1024)
+#include "sanitize.h"
+#include "server_config.h"
+#include "sniff.h"
+#include "strcount.h"
+#include "tcp.h"
+#include "textlog.h"
+#include "wire.h"
 
 struct server {
 	uv_loop_t *loop;
 	struct server_config cfg;
 
-	uv_tcp_t listener;
+	struct tcp_server tcp;
+	struct conns conns;
+	struct sniffer sniffer;
+	struct strcount per_address; /* conns by address key */
+
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	uv_prepare_t flusher;
@@ -43,23 +52,14 @@ struct server {
 	uv_signal_t sighup;          /* reopens the log file */
 	uv_timer_t ticker;           /* once a second: housekeeping */
 	unsigned ticks;
-	bool listening;
 
 	struct hub hub;
+	struct bus_local bus;
 	struct history_log history;
 	bool history_open;
 	struct textlog chatlog;
-	uint64_t last_conn_id;
-	struct strcount per_address;
-
-	struct conn_list conns;      /* every live conn */
-	size_t conn_count;
-	struct conn_list pending;    /* conns with output to flush */
 	struct picture_pool pictures; /* picture.c: its decoding threads */
-	size_t stashed_bytes;        /* of unfinished picture frames (conn.c) */
 
-	char read_buf[SERVER_READ_BUF_SIZE];
-	bool read_buf_lent;
 	/* Room for one sanitised message (see sanitize.h). */
 	char clean_buf[SANITIZE_BOUND(WIRE_MAX_TEXT)];
 
@@ -80,15 +80,5 @@ void server_stop(struct server *s);
 
 /* Frees what the server still holds once uv_run has returned. */
 void server_free(struct server *s);
-
-/* Called by conn.c. Returns NULL when the new conn may stay, else the
- * reason to refuse it. */
-const char *server_admit(struct server *s, struct conn *c);
-void server_add_conn(struct server *s, struct conn *c);
-void server_remove_conn(struct server *s, struct conn *c);
-void server_mark_pending(struct server *s, struct conn *c);
-/* Work off the loop thread ended: a stopping server may now be done. */
-void server_job_ended(struct server *s);
-void server_unmark_pending(struct server *s, struct conn *c);
 
 #endif
