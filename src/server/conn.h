@@ -107,15 +107,26 @@ struct conns {
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
 struct conn {
-	struct conns *set;
-	uint64_t id; /* unique for the server's life, never reused */
-	LIST_ENTRY(conn) link;         /* in set->all */
-	LIST_ENTRY(conn) pending_link; /* in set->pending while `pending` */
-	bool pending;
-
+	/* What every delivery reads (hub.c's fan-out, conn_send), together
+	 * at the start: a broadcast to thousands touches one or two cache
+	 * lines of each. */
+	uint64_t id;                  /* unique for the server's life, never reused */
+	LIST_ENTRY(conn) member_link; /* in room->members (room.c) */
 	/* Its protocol: until its first bytes tell (or a silence), the
 	 * sniffer's fallback, not started: queued output waits. */
 	const struct proto_ops *proto;
+	bool hears;    /* is sent its room's events: a text peer from the
+			  start, a binary one from its welcome */
+	/* Closing: no more input; once `draining` the queue is flushed first. */
+	bool closing;
+	bool draining;
+	bool pending;  /* in set->pending */
+	enum conn_doom doom;
+	struct outq out;
+	struct conns *set;
+	LIST_ENTRY(conn) pending_link;
+	LIST_ENTRY(conn) link;        /* in set->all */
+
 	void *proto_data;     /* the protocol's, from on_start to on_stop */
 	bool proto_started;
 	bool sniffed;         /* its first bytes named the protocol */
@@ -127,12 +138,9 @@ struct conn {
 
 	/* Who it is in the chat (hub.c and the protocols fill these). */
 	struct room *room;
-	LIST_ENTRY(conn) member_link; /* in room->members (room.c) */
 	/* Events after this one reached it live in its room (it is there
 	 * from the start, even before it has a pseudo). */
 	uint64_t live_since_event;
-	bool hears;       /* is sent its room's events: a text peer from the
-			     start, a binary one from its welcome */
 	char ip[46];      /* INET6_ADDRSTRLEN */
 	unsigned port;
 	char addr[56];    /* "{IP}:{Port}", the label of an anonymous peer */
@@ -161,7 +169,6 @@ struct conn {
 	struct token_bucket room_creations; /* rooms it may make (hub.c) */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 
-	struct outq out;
 	/* One timer, held by whoever has the peer's current phase: the
 	 * sniffer (silence), its protocol (a partial line, a stalled frame),
 	 * then the close (the drain deadline). */
@@ -169,10 +176,6 @@ struct conn {
 	void (*timer_fn)(struct conn *c);
 	unsigned open_handles;    /* the timer, and the transport's as one */
 	unsigned jobs;            /* work off the loop thread that will come back */
-	/* Closing: no more input; once `draining` the queue is flushed first. */
-	bool closing;
-	bool draining;
-	enum conn_doom doom;
 	size_t held_input;        /* unfinished input it holds (conn_hold_input) */
 
 	max_align_t transport_state[]; /* the transport's (conn_transport) */
