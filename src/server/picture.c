@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -14,7 +15,7 @@
 
 /* Something c sent, waiting behind a picture being decoded. */
 struct waiting {
-	struct waiting *next;
+	STAILQ_ENTRY(waiting) link;
 	bool is_picture;
 	char room[TEXT_MAX_ROOM + 1]; /* where it was sent from */
 	struct image_info info;       /* a picture's, checked on receipt */
@@ -28,7 +29,8 @@ struct picture_queue {
 	struct hub *hub;
 	struct conn *sender;
 	struct picture_pool *pool;
-	struct waiting *head, **tail;
+	/* The loop thread only appends; a decoding thread reads the head. */
+	STAILQ_HEAD(, waiting) waiting;
 	unsigned count;
 	size_t bytes; /* of everything waiting, the head included */
 	/* Filled off the loop thread for the head picture. */
@@ -75,7 +77,7 @@ static void refuse(struct conn *c, const char *cause)
 static void decode_on_thread(struct image_job *job)
 {
 	struct picture_queue *q = job->data;
-	struct waiting *w = q->head;
+	struct waiting *w = STAILQ_FIRST(&q->waiting);
 	struct image_budget budget = {
 		.deadline_ns = image_clock_ns() + PICTURE_DECODE_MS * 1000000ull,
 		.cancel = &job->cancel,
@@ -106,10 +108,8 @@ static void start_decoding(struct picture_queue *q)
 
 static struct waiting *pop(struct picture_queue *q)
 {
-	struct waiting *w = q->head;
-	q->head = w->next;
-	if (q->head == NULL)
-		q->tail = &q->head;
+	struct waiting *w = STAILQ_FIRST(&q->waiting);
+	STAILQ_REMOVE_HEAD(&q->waiting, link);
 	q->count--;
 	q->bytes -= w->len;
 	if (w->is_picture)
@@ -138,18 +138,18 @@ static void publish_picture(struct picture_queue *q, const struct waiting *w)
 static void drain(struct picture_queue *q)
 {
 	struct conn *c = q->sender;
-	while (q->head != NULL && !q->head->is_picture) {
+	while (!STAILQ_EMPTY(&q->waiting) && !STAILQ_FIRST(&q->waiting)->is_picture) {
 		struct waiting *w = pop(q);
 		struct room *room = rooms_find(&q->hub->rooms, w->room, strlen(w->room));
 		if (room != NULL)
 			hub_say(q->hub, c, room, w->bytes, w->len);
 		free(w);
 	}
-	if (q->head != NULL && !q->pool->stopping) {
+	if (!STAILQ_EMPTY(&q->waiting) && !q->pool->stopping) {
 		start_decoding(q);
 		return;
 	}
-	while (q->head != NULL)
+	while (!STAILQ_EMPTY(&q->waiting))
 		free(pop(q)); /* the server stops: nothing more is published */
 	struct picture_pool *pp = q->pool;
 	pp->jobs--;
@@ -195,8 +195,7 @@ static bool enqueue(struct picture_queue *q, struct waiting *w)
 {
 	if (q->count >= PICTURE_MAX_WAITING || q->bytes + w->len > PICTURE_MAX_WAITING_BYTES)
 		return false;
-	*q->tail = w;
-	q->tail = &w->next;
+	STAILQ_INSERT_TAIL(&q->waiting, w, link);
 	q->count++;
 	q->bytes += w->len;
 	if (w->is_picture)
@@ -277,7 +276,7 @@ void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t le
 	q->hub = h;
 	q->sender = c;
 	q->pool = pp;
-	q->tail = &q->head;
+	STAILQ_INIT(&q->waiting);
 	enqueue(q, w);
 	pp->jobs++;
 	c->pictures = q;
