@@ -62,8 +62,8 @@ struct transport_ops {
 	/* Output waits in c->out: write what the peer takes now (consuming it
 	 * from c->out) and start writing the rest, setting c->in_flight to the
 	 * bytes a write holds until it reports them with conn_wrote. Called
-	 * by the flush, at most once per loop turn and conn. On a write
-	 * error: conn_close. */
+	 * by the flush, once a loop turn (again if more was queued since). On
+	 * a write error: conn_close. */
 	void (*kick)(struct conn *c);
 	/* Reads (on) or stops reading. 0 or a UV_E* code. */
 	int (*set_reading)(struct conn *c, bool on);
