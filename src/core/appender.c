@@ -98,6 +98,22 @@ int appender_append(struct appender *a, const char *data, size_t len, uint64_t m
 	return rc;
 }
 
+struct buffer *appender_next_batch(struct appender *a)
+{
+	return &a->pending;
+}
+
+void appender_mark(struct appender *a, uint64_t mark)
+{
+	a->pending_mark = mark;
+}
+
+void appender_set_written(struct appender *a, uint64_t mark)
+{
+	a->written_mark = mark;
+	a->pending_mark = mark;
+}
+
 static void start_write(struct appender *a);
 
 static void on_write(uv_fs_t *req)
@@ -157,6 +173,14 @@ void appender_kick(struct appender *a)
 	start_write(a);
 }
 
+bool appender_hold(struct appender *a)
+{
+	if (a->busy)
+		return false;
+	a->busy = true;
+	return true;
+}
+
 void appender_done(struct appender *a)
 {
 	a->busy = false;
@@ -199,6 +223,7 @@ void appender_close(struct appender *a, bool sync)
 		}
 	}
 	close_fd(a);
+	a->busy = false;
 	a->written_mark = a->pending_mark;
 	buffer_free(&a->pending);
 	buffer_free(&a->writing);

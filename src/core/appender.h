@@ -59,14 +59,24 @@ int appender_reopen(struct appender *a);
 void appender_adopt(struct appender *a, uv_file fd, size_t file_bytes);
 
 int appender_append(struct appender *a, const char *data, size_t len, uint64_t mark);
+/* The buffer of the next batch, for an owner that serialises straight
+ * into it (no copy); appender_mark then says how far it got. */
+struct buffer *appender_next_batch(struct appender *a);
+void appender_mark(struct appender *a, uint64_t mark);
+/* Everything up to mark is in the file already (it was read at start). */
+void appender_set_written(struct appender *a, uint64_t mark);
 /* Starts writing what is pending unless busy. */
 void appender_kick(struct appender *a);
+/* The owner's own work on the file (a sync) holds the next batch: false
+ * when a batch is under way, else true and busy until appender_done. */
+bool appender_hold(struct appender *a);
 /* The owner's follow-up to a batch is done: the next batch may go. */
 void appender_done(struct appender *a);
 /* Tries a failed write again. */
 void appender_retry(struct appender *a);
 /* Writes what is left synchronously, syncs if asked, closes. For exit,
- * and only when no write is on the thread pool (!busy, or failing). */
+ * and only when no write is on the thread pool: !busy, failing, or from
+ * the owner's follow-up to the last batch (on_written). */
 void appender_close(struct appender *a, bool sync);
 
 

@@ -39,6 +39,53 @@
 #define TEXT_WHO           "Présents dans %s : %s"
 #define TEXT_SERVER_STOP   "Annonce : le serveur s'arrête"
 #define TEXT_ERROR         "Erreur : %s"
+#define TEXT_IN_ROOM       "Annonce : vous êtes dans le salon %s"
+#define TEXT_COMMANDS      "Commandes : "
+#define TEXT_UNKNOWN_COMMAND "Erreur : commande inconnue %.*s. %s"
+
+/*
+ * What the server says to a peer besides the lines above. The binary
+ * protocol carries the same words, in its ERROR and NOTICE frames; the
+ * text protocol says an error as TEXT_ERROR. A word ending in ": " or
+ * "salon " is followed by its detail (a cause, a room).
+ */
+#define TEXT_ERR_SERVER_FULL       "le serveur est plein"
+#define TEXT_ERR_ADDRESS_FULL      "trop de connexions depuis votre adresse"
+#define TEXT_ERR_UNKNOWN_PROTOCOL  "protocole inconnu"
+#define TEXT_ERR_VERSION           "version du protocole inconnue (ce serveur parle la %d)"
+#define TEXT_ERR_HANDSHAKE_TIMEOUT "délai dépassé : envoyez une première ligne (Hello|pseudo)"
+#define TEXT_ERR_IDLE_TIMEOUT      "délai dépassé : inactif sans pseudo (Hello|pseudo)"
+#define TEXT_ERR_FLOODING          "trop de messages, ralentissez (message ignoré)"
+#define TEXT_ERR_FLOODED           "trop de messages : déconnexion"
+#define TEXT_ERR_LINE_TOO_LONG     "ligne trop longue (plus de %d octets)"
+#define TEXT_ERR_NO_MEMORY         "mémoire insuffisante"
+#define TEXT_ERR_PSEUDO_BAD_CHAR   "le pseudo contient un caractère interdit"
+#define TEXT_ERR_PSEUDO_TAKEN      "le pseudo %.*s est déjà pris"
+#define TEXT_ERR_PSEUDO_HELD_SESSION \
+	"le pseudo %.*s est réservé à une session interrompue, réessayez plus tard"
+#define TEXT_ERR_PSEUDO_HELD_ADDRESS "le pseudo %.*s est réservé quelques minutes à son adresse"
+#define TEXT_ERR_ROOMS_MADE        "trop de salons créés, réessayez dans une minute"
+#define TEXT_ERR_TOO_MANY_ROOMS    "trop de salons sur ce serveur (%zu) : rejoignez-en un"
+#define TEXT_ERR_ROOM_BAD_CHAR     "le nom du salon contient un caractère interdit"
+#define TEXT_ERR_ALREADY_IN_ROOM   "vous êtes déjà dans le salon "
+#define TEXT_ERR_ALREADY_HERE      "vous êtes déjà dans ce salon"
+#define TEXT_ERR_NOT_IN_ROOM       "vous n'êtes pas dans ce salon"
+#define TEXT_ERR_TOKEN             "jeton de reprise inconnu ou expiré"
+#define TEXT_ERR_NO_RANDOM         "pas de hasard disponible"
+#define TEXT_ERR_SECOND_HELLO      "déjà connecté"
+#define TEXT_ERR_NO_SESSION        "plus de place pour une session, réessayez plus tard"
+#define TEXT_ERR_HELLO_FIRST       "dites d'abord bonjour (HELLO)"
+#define TEXT_ERR_SERVER_ONLY       "trame réservée au serveur"
+#define TEXT_ERR_FRAME_TOO_SLOW    "image reçue trop lentement"
+#define TEXT_ERR_FRAMES_AT_ONCE    "le serveur reçoit trop d'images à la fois, réessayez"
+#define TEXT_ERR_IMAGE             "image refusée : "
+#define TEXT_ERR_IMAGE_FLOOD       "trop d'images, ralentissez (image ignorée)"
+#define TEXT_ERR_HELD_FULL         "trop de messages en attente derrière une image"
+#define TEXT_IMAGE_TOO_HEAVY       "image trop lourde"
+#define TEXT_IMAGE_BUSY            "le serveur en traite déjà d'autres, réessayez"
+#define TEXT_IMAGE_NO_MEMORY       "plus de mémoire"
+#define TEXT_IMAGE_NO_MEMORY_DRAW  "plus de mémoire pour la dessiner"
+#define TEXT_IMAGE_QUEUE_FULL      "trop d'images en attente, patientez"
 
 enum text_kind {
 	TEXT_MESSAGE,      /* text = the message */

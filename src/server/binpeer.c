@@ -1,16 +1,51 @@
 #include "binpeer.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "appender.h"
+#include "clock.h"
+#include "commands.h"
 #include "conn.h"
 #include "hub.h"
 #include "log.h"
 #include "picture.h"
 #include "sanitize.h"
+#include "server_config.h"
+#include "textproto.h"
 #include "wire.h"
+
+_Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "a conn holds a resume token");
+
+/* A frame from a peer: a message is at most 16 KiB of text, so nothing
+ * legitimate comes near; pictures, once welcomed, go up to
+ * --image-max-bytes with room for the frame's other fields. */
+#define BINPEER_MAX_FRAME (64u * 1024)
+#define BINPEER_IMAGE_HEADROOM 4096
+/* Unfinished picture frames (larger than BINPEER_MAX_FRAME) keep their
+ * bytes in the decoder's stash: at most this much server-wide, a dozen
+ * pictures on their way at once. A frame that stalls for the handshake
+ * timeout, or comes slower than BINPEER_MIN_FRAME_RATE bytes a second on
+ * the whole, is cut: nothing is held forever. */
+#define BINPEER_MAX_STASHED (64u * 1024 * 1024)
+#define BINPEER_MIN_FRAME_RATE (16u * 1024)
+/* Of a message, this much is shown in the console log. */
+#define BINPEER_LOGGED_BYTES 512
+
+/* What it keeps per peer (c->proto_data). */
+struct binpeer {
+	char magic[WIRE_MAGIC_LEN]; /* the hello's bytes so far */
+	size_t magic_seen;
+	struct wire_decoder frames;
+	int64_t frame_since_ms; /* a large frame on its way since (clock_ms) */
+};
+
+static struct binpeer *state_of(struct conn *c)
+{
+	return c->proto_data;
+}
 
 static struct wire_str str(const char *s)
 {
@@ -19,7 +54,104 @@ static struct wire_str str(const char *s)
 
 static void send_msg(struct conn *c, const struct wire_msg *m)
 {
-	hub_reply(c, wire_encode(m));
+	conn_reply(c, wire_encode(m));
+}
+
+static void reply_error(struct conn *c, uint16_t code, const char *text)
+{
+	send_msg(c, &(struct wire_msg){.type = WIRE_ERROR, .code = code, .text = str(text)});
+}
+
+/* An error, then c goes once it has read it. */
+static void refuse(struct conn *c, uint16_t code, const char *text, const char *why)
+{
+	reply_error(c, code, text);
+	conn_close_after_flush(c, why);
+}
+
+static void refuse_version(struct conn *c, const char *why)
+{
+	char text[96];
+	snprintf(text, sizeof(text), TEXT_ERR_VERSION, WIRE_VERSION);
+	refuse(c, WIRE_ERR_VERSION, text, why);
+}
+
+/* A line of text from the server, in c's room. */
+static void info(struct conn *c, const char *text)
+{
+	struct wire_msg m = {.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO,
+			     .time_ms = (uint64_t)clock_wall_ms(), .colour = -1,
+			     .room = str(c->room->name), .text = str(text)};
+	send_msg(c, &m);
+}
+
+/* ---- what the chat sends ------------------------------------------------ */
+
+/* Each error's code and words, and whether its detail follows them. */
+static const struct {
+	uint16_t code;
+	const char *words;
+	bool detail;
+} errors[CHAT_ERRORS] = {
+	[CHAT_ERR_SERVER_FULL] = {WIRE_ERR_FULL, TEXT_ERR_SERVER_FULL, false},
+	[CHAT_ERR_ADDRESS_FULL] = {WIRE_ERR_FULL, TEXT_ERR_ADDRESS_FULL, false},
+	[CHAT_ERR_UNKNOWN_PROTOCOL] = {WIRE_ERR_VERSION, TEXT_ERR_UNKNOWN_PROTOCOL, false},
+	[CHAT_ERR_HANDSHAKE_TIMEOUT] = {WIRE_ERR_TIMEOUT, TEXT_ERR_HANDSHAKE_TIMEOUT, false},
+	[CHAT_ERR_IDLE_TIMEOUT] = {WIRE_ERR_TIMEOUT, TEXT_ERR_IDLE_TIMEOUT, false},
+	[CHAT_ERR_FLOODING] = {WIRE_ERR_FLOOD, TEXT_ERR_FLOODING, false},
+	[CHAT_ERR_FLOODED] = {WIRE_ERR_FLOOD, TEXT_ERR_FLOODED, false},
+	[CHAT_ERR_PSEUDO] = {WIRE_ERR_PSEUDO, "", true},
+	[CHAT_ERR_ROOM] = {WIRE_ERR_ROOM, "", true},
+	/* Its client shows the room it is in already. */
+	[CHAT_ERR_ALREADY_HERE] = {WIRE_ERR_ROOM, TEXT_ERR_ALREADY_HERE, false},
+	[CHAT_ERR_IMAGE] = {WIRE_ERR_IMAGE, TEXT_ERR_IMAGE, true},
+	[CHAT_ERR_IMAGE_FLOOD] = {WIRE_ERR_FLOOD, TEXT_ERR_IMAGE_FLOOD, false},
+	[CHAT_ERR_HELD_FULL] = {WIRE_ERR_FLOOD, TEXT_ERR_HELD_FULL, false},
+};
+
+static void send_error(struct conn *c, enum chat_error e, const char *detail)
+{
+	char words[256];
+	snprintf(words, sizeof(words), "%s%s", errors[e].words,
+		 errors[e].detail && detail != NULL ? detail : "");
+	reply_error(c, errors[e].code, words);
+}
+
+static void send_info(struct conn *c, enum chat_info what, const char *detail)
+{
+	char text[160];
+	switch (what) {
+	case CHAT_INFO_IN_ROOM:
+		snprintf(text, sizeof(text), TEXT_IN_ROOM, detail);
+		info(c, text);
+		break;
+	case CHAT_INFO_STOPPING:
+		/* Of no room: every peer is told, wherever it is. */
+		send_msg(c, &(struct wire_msg){
+			.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO, .colour = -1,
+			.time_ms = (uint64_t)clock_wall_ms(), .text = str(TEXT_SERVER_STOP)});
+		break;
+	case CHAT_INFO_HELP:
+		info(c, detail);
+		break;
+	}
+}
+
+static void send_list(struct conn *c, enum chat_list kind, const char *room,
+		      const struct chat_entry *entries, size_t count)
+{
+	struct wire_entry out[HUB_LIST_MAX];
+	size_t n = count < HUB_LIST_MAX ? count : HUB_LIST_MAX;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct wire_entry){
+			str(entries[i].name),
+			/* WHO: the colour + 1, so that none is 0 */
+			kind == CHAT_LIST_ROOMS ? (uint32_t)entries[i].count
+						: (uint32_t)(entries[i].colour + 1)};
+	struct wire_msg m = {.type = kind == CHAT_LIST_ROOMS ? WIRE_ROOMS : WIRE_WHO,
+			     .room = room != NULL ? str(room) : (struct wire_str){NULL, 0},
+			     .entries = out, .entry_count = n};
+	send_msg(c, &m);
 }
 
 /* Base64 of pictures in one HISTORY frame: well inside WIRE_MAX_FRAME. */
@@ -63,7 +195,7 @@ static struct frame *history_frame(struct hub *h, struct room *room, uint64_t up
 	}
 	buffer_free(&json);
 	if (f != NULL)
-		room_keep_history(&h->rooms, room, f, upto, hub_now_ms());
+		room_keep_history(&h->rooms, room, f, upto, clock_ms());
 	return f;
 }
 
@@ -75,7 +207,7 @@ static bool only_presence_since(const struct hub *h, const struct room *room, ui
 		const struct event *ev = room_recent(&h->rooms, room, i);
 		if (ev->id <= from)
 			return true;
-		if (ev->id <= upto && (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE))
+		if (ev->id <= upto && event_has_text(ev))
 			return false;
 	}
 	return true;
@@ -101,24 +233,23 @@ static void send_full_history(struct hub *h, struct conn *c, struct room *room,
 	bool fits = kept != NULL &&
 		(room->history_upto == upto ||
 		 (room->history_upto < upto &&
-		  hub_now_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
+		  clock_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
 		  only_presence_since(h, room, room->history_upto, upto)));
-	hub_reply(c, fits ? frame_ref(kept) : history_frame(h, room, upto));
+	conn_reply(c, fits ? frame_ref(kept) : history_frame(h, room, upto));
 }
 
-void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
-			  uint64_t after_id)
+static void send_history(struct conn *c, struct room *room, uint64_t after_id)
 {
+	struct hub *h = c->set->hub;
 	uint64_t visible = hub_visible_id(h, c, room);
 	if (after_id > 0) {
 		/* Its own messages it has shown already, as it sent them (the
 		 * server never echoes them, so their ids are unknown to it). */
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
-			bool own = (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) &&
-				   ev->sender_id == c->user_id;
+			bool own = event_has_text(ev) && ev->sender_id == c->user_id;
 			if (ev->id > after_id && ev->id <= visible && !own)
-				hub_reply(c, event_wire_frame(ev));
+				conn_reply(c, event_wire_frame(ev));
 		}
 		return;
 	}
@@ -128,7 +259,12 @@ void binpeer_send_history(struct hub *h, struct conn *c, struct room *room,
 static void welcome(struct conn *c, bool returning)
 {
 	c->seen_line = true; /* its handshake is done */
-	conn_allow_pictures(c);
+	c->hears = true;     /* its room's events from now on */
+	/* From its welcome on it may send IMAGE frames as large as a picture
+	 * may be; before, every frame is held to BINPEER_MAX_FRAME, so an
+	 * unknown peer cannot make the server buffer megabytes. */
+	state_of(c)->frames.max_image_frame =
+		c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
 	struct wire_msg m = {
 		.type = WIRE_WELCOME,
 		.version = WIRE_VERSION,
@@ -142,36 +278,25 @@ static void welcome(struct conn *c, bool returning)
 	send_msg(c, &m);
 }
 
-static void info(struct conn *c, const char *text)
-{
-	struct wire_msg m = {.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO,
-			     .time_ms = (uint64_t)hub_now_ms(), .colour = -1,
-			     .room = str(c->room->name), .text = str(text)};
-	send_msg(c, &m);
-}
-
-/* Every token failure reads the same: a token holder learns nothing of
- * its owner (online or not). */
-static const char token_refused[] = "jeton de reprise inconnu ou expiré";
-
 /* A resume token brings back the pseudo, ID, colour and room it was given
  * with, and the events missed since the id the client saw last. The token
  * is spent: the WELCOME carries a new one. A refusal changes nothing. */
 static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	struct session *s = users_token_find(&h->users, (const unsigned char *)m->token.ptr,
-					     m->token.len, hub_now_ms());
+					     m->token.len, clock_ms());
 	/* Its pseudo is held for it; somebody present with a look-alike could
 	 * only come from a skeleton that changed meanwhile. */
 	if (s == NULL || hub_pseudo_taken(h, s->skeleton)) {
-		hub_error(c, WIRE_ERR_TOKEN, token_refused);
+		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN); /* whoever the owner */
 		return;
 	}
 	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
-		hub_refuse(c, WIRE_ERR_STATE, "pas de hasard disponible", "getrandom failed");
+		refuse(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
 	users_token_resume(&h->users, s, c->token);
+	c->has_token = true;
 	const char *cause;
 	struct room *room = hub_room(h, c, s->room, strlen(s->room), &cause);
 	if (room == NULL)
@@ -181,9 +306,9 @@ static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 	hub_name(h, c, s->pseudo, strlen(s->pseudo), s->skeleton, s->user_id, s->colour);
 	log_info("%s is back as %s", c->addr, c->pseudo);
 	welcome(c, true);
-	binpeer_send_history(h, c, room, m->id);
+	send_history(c, room, m->id);
 	char back[80];
-	snprintf(back, sizeof(back), "Welcome back %s !", c->pseudo);
+	snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
 	info(c, back);
 	hub_publish(h, c->room, &(struct event){
 		.kind = EVENT_RETURN, .sender_id = c->user_id,
@@ -193,12 +318,11 @@ static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	if (c->has_pseudo) {
-		hub_refuse(c, WIRE_ERR_STATE, "déjà connecté", "second hello");
+		refuse(c, WIRE_ERR_STATE, TEXT_ERR_SECOND_HELLO, "second hello");
 		return;
 	}
 	if (m->version != WIRE_VERSION) {
-		hub_refuse(c, WIRE_ERR_VERSION, "version du protocole inconnue (ce serveur parle la 1)",
-			   "wrong protocol version");
+		refuse_version(c, "wrong protocol version");
 		return;
 	}
 	if (m->token.len > 0) {
@@ -208,17 +332,17 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char skeleton[NAMES_SKELETON_MAX], why[160];
 	if (hub_check_pseudo(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, why,
 			     sizeof(why)) < 0) {
-		hub_error(c, WIRE_ERR_PSEUDO, why); /* it may try another */
+		send_error(c, CHAT_ERR_PSEUDO, why); /* it may try another */
 		return;
 	}
 	const char *cause;
 	struct room *room = hub_room(h, c, m->room.ptr, m->room.len, &cause);
 	if (room == NULL) {
-		hub_error(c, WIRE_ERR_ROOM, cause);
+		send_error(c, CHAT_ERR_ROOM, cause);
 		return;
 	}
 	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
-		hub_refuse(c, WIRE_ERR_STATE, "pas de hasard disponible", "getrandom failed");
+		refuse(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
 	/* A session is kept for every binary user, or it is not let in: its
@@ -230,90 +354,31 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	if (users_session_open(&h->users, c->token, user_id, pseudo, skeleton, colour,
 			       room->name, c->addr_key) < 0) {
 		log_warn("no session could be kept for %s (%s)", pseudo, c->addr);
-		hub_error(c, WIRE_ERR_FULL, "plus de place pour une session, réessayez plus tard");
+		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
+	c->has_token = true;
 	hub_place(h, c, room);
 	/* Nothing reached it before its welcome: its history is everything. */
 	c->live_since_event = h->last_event_id;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, user_id, colour);
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
 	welcome(c, false);
-	binpeer_send_history(h, c, room, 0);
+	send_history(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 }
 
-/* Charged in binpeer_on_frame, with its bytes. */
+/* Charged in on_frame, with its bytes. */
 static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	/* Several lines are one message; nothing else unsafe goes through. */
 	size_t n = sanitize_text(m->text.ptr, m->text.len, h->clean, h->clean_cap,
 				 SANITIZE_KEEP_NEWLINES);
-	char shown[512];
+	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
 	if (!picture_hold_message(c, h->clean, n))
-		binpeer_publish_message(h, c, c->room, h->clean, n);
-}
-
-void binpeer_publish_message(struct hub *h, struct conn *c, struct room *room,
-			     const char *text, size_t len)
-{
-	struct event ev = {
-		.kind = EVENT_MESSAGE,
-		.sender_id = c->user_id,
-		.pseudo = c->pseudo,
-		.colour = c->colour,
-		.text = text,
-		.text_len = len,
-	};
-	hub_publish(h, room, &ev, c->id);
-}
-
-#define BINPEER_LIST_MAX 256
-
-static void list_rooms(struct hub *h, struct conn *c)
-{
-	const struct room *rooms[BINPEER_LIST_MAX];
-	struct wire_entry entries[BINPEER_LIST_MAX];
-	size_t n = rooms_listing(&h->rooms, rooms, BINPEER_LIST_MAX);
-	for (size_t i = 0; i < n; i++)
-		entries[i] = (struct wire_entry){str(rooms[i]->name),
-						   (uint32_t)hub_visible_members(rooms[i])};
-	struct wire_msg m = {.type = WIRE_ROOMS, .entries = entries, .entry_count = n};
-	send_msg(c, &m);
-}
-
-/* Everybody who reads the room: named peers with their colour, anonymous
- * text peers by their "{IP}:{Port}" label, without one (colour -1). A
- * binary peer before its welcome reads nothing. */
-static void list_members(struct conn *c)
-{
-	struct wire_entry entries[512];
-	size_t n = 0;
-	for (const struct conn *p = c->room->members; p != NULL && n < 512; p = p->member_next)
-		if (p->has_pseudo || p->proto != CONN_BINARY)
-			entries[n++] = (struct wire_entry){str(conn_label(p)),
-							   (uint32_t)(p->colour + 1)};
-	struct wire_msg m = {.type = WIRE_WHO, .room = str(c->room->name), .entries = entries,
-			     .entry_count = n};
-	send_msg(c, &m);
-}
-
-static void join(struct hub *h, struct conn *c, const struct wire_msg *m)
-{
-	const char *cause;
-	struct room *to = hub_room(h, c, m->room.ptr, m->room.len, &cause);
-	if (to == NULL) {
-		hub_error(c, WIRE_ERR_ROOM, cause);
-		return;
-	}
-	if (to == c->room) {
-		hub_error(c, WIRE_ERR_ROOM, "vous êtes déjà dans ce salon");
-		return;
-	}
-	hub_move(h, c, to);
-	hub_publish_presence(h, c, EVENT_JOIN);
+		hub_say(h, c, c->room, h->clean, n);
 }
 
 /* A room's history only for who is in it: nobody reads (or polls) a room
@@ -322,42 +387,59 @@ static void history_ask(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	struct room *room = m->room.len ? hub_find_room(h, m->room.ptr, m->room.len) : c->room;
 	if (room != c->room) {
-		hub_error(c, WIRE_ERR_ROOM, "vous n'êtes pas dans ce salon");
+		reply_error(c, WIRE_ERR_ROOM, TEXT_ERR_NOT_IN_ROOM);
 		return;
 	}
-	binpeer_send_history(h, c, room, m->id);
+	send_history(c, room, m->id);
 }
 
-/* What a frame costs its sender (hub.h): pictures are charged apart,
- * with their bytes (picture.c). */
-static unsigned frame_cost(const struct wire_msg *m)
+/* The frames that are commands run their row of the server's table
+ * (commands.c), at its cost. */
+static const struct command *frame_command(enum wire_type type)
 {
-	switch (m->type) {
+	switch (type) {
 	case WIRE_ROOMS_ASK:
+		return commands_named("rooms");
 	case WIRE_WHO_ASK:
-		return HUB_COST_LIST;
+		return commands_named("who");
 	case WIRE_JOIN:
-		return HUB_COST_JOIN;
-	case WIRE_HISTORY_ASK:
-		return m->id == 0 ? HUB_COST_HISTORY : HUB_COST_GAP;
+		return commands_named("join");
 	default:
-		return HUB_COST_LINE;
+		return NULL;
 	}
 }
 
-void binpeer_on_frame(struct hub *h, struct conn *c, const struct wire_msg *m)
+/* What the other frames cost their sender (conn.h): pictures are charged
+ * apart, with their bytes (picture.c). */
+static unsigned frame_cost(const struct wire_msg *m)
 {
+	if (m->type == WIRE_HISTORY_ASK)
+		return m->id == 0 ? CONN_COST_HISTORY : CONN_COST_GAP;
+	return CONN_COST_LINE;
+}
+
+static void on_frame(struct conn *c, const struct wire_msg *m)
+{
+	struct hub *h = c->set->hub;
 	/* Before its welcome a peer may only say hello, ask the rooms (to
 	 * choose one) or ping. */
 	if (!c->has_pseudo && m->type != WIRE_HELLO && m->type != WIRE_ROOMS_ASK &&
 	    m->type != WIRE_PING && m->type != WIRE_UNKNOWN) {
-		hub_refuse(c, WIRE_ERR_STATE, "dites d'abord bonjour (HELLO)", "frame before hello");
+		refuse(c, WIRE_ERR_STATE, TEXT_ERR_HELLO_FIRST, "frame before hello");
 		return;
 	}
 	/* Every frame costs, whatever it is: refused ones too. */
+	const struct command *cmd = frame_command(m->type);
 	if (m->type != WIRE_IMAGE &&
-	    !hub_charge(h, c, frame_cost(m), m->type == WIRE_SAY ? m->text.len : 0))
+	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
+			 m->type == WIRE_SAY ? m->text.len : 0))
 		return;
+	if (cmd != NULL) {
+		/* JOIN's room as typed; the others take no argument. */
+		bool join = m->type == WIRE_JOIN;
+		cmd->run(h, c, join ? m->room.ptr : NULL, join ? m->room.len : 0);
+		return;
+	}
 	switch (m->type) {
 	case WIRE_HELLO:
 		hello(h, c, m);
@@ -365,31 +447,135 @@ void binpeer_on_frame(struct hub *h, struct conn *c, const struct wire_msg *m)
 	case WIRE_SAY:
 		say(h, c, m);
 		break;
-	case WIRE_ROOMS_ASK:
-		list_rooms(h, c);
-		break;
-	case WIRE_WHO_ASK:
-		list_members(c);
-		break;
-	case WIRE_JOIN:
-		join(h, c, m);
-		break;
 	case WIRE_HISTORY_ASK:
 		history_ask(h, c, m);
 		break;
-	case WIRE_PING: {
-		struct wire_msg pong = {.type = WIRE_PONG, .nonce = m->nonce};
-		send_msg(c, &pong);
+	case WIRE_PING:
+		send_msg(c, &(struct wire_msg){.type = WIRE_PONG, .nonce = m->nonce});
 		break;
-	}
 	case WIRE_PONG:
 	case WIRE_UNKNOWN:
 		break; /* a later version's frame: skipped */
 	case WIRE_IMAGE:
-		picture_receive(h, c, m);
+		picture_receive(h, c, m->data.ptr, m->data.len);
 		break;
 	default:
-		hub_refuse(c, WIRE_ERR_STATE, "trame réservée au serveur", "server-only frame");
+		refuse(c, WIRE_ERR_STATE, TEXT_ERR_SERVER_ONLY, "server-only frame");
 		break;
 	}
 }
+
+/* ---- bytes in ----------------------------------------------------------- */
+
+static void on_frame_stalled(struct conn *c)
+{
+	if (!c->closing)
+		refuse(c, WIRE_ERR_TIMEOUT, TEXT_ERR_FRAME_TOO_SLOW, "picture frame too slow");
+}
+
+/* After a read: what the peer's unfinished frame holds, within the
+ * server's budget and the frame's deadline (see BINPEER_MAX_STASHED). */
+static void watch_stash(struct conn *c)
+{
+	struct binpeer *b = state_of(c);
+	const struct server_config *cfg = c->set->cfg;
+	size_t held = b->frames.stash.cap > BINPEER_MAX_FRAME ? b->frames.stash.cap : 0;
+	if (held == 0 && c->held_input == 0)
+		return; /* no picture on its way: the common case */
+	int64_t now = clock_ms();
+	if (c->held_input == 0)
+		b->frame_since_ms = now;
+	size_t all = conn_hold_input(c, held);
+	if (held == 0) {
+		conn_timer_stop(c); /* it came whole */
+		return;
+	}
+	if (all > BINPEER_MAX_STASHED) {
+		refuse(c, WIRE_ERR_FULL, TEXT_ERR_FRAMES_AT_ONCE, "too many pictures on their way");
+		return;
+	}
+	int64_t stall = now + cfg->handshake_ms;
+	int64_t end = b->frame_since_ms + cfg->handshake_ms +
+		      (int64_t)(cfg->image_max_bytes / BINPEER_MIN_FRAME_RATE) * 1000;
+	int64_t due = stall < end ? stall : end;
+	conn_timer_start(c, due > now ? (uint64_t)(due - now) : 0, on_frame_stalled);
+}
+
+static void read_frames(struct conn *c, const char *data, size_t len)
+{
+	struct binpeer *b = state_of(c);
+	wire_feed(&b->frames, data, len);
+	while (!c->closing && c->doom == CONN_FINE) {
+		struct wire_msg m;
+		int rc = wire_next(&b->frames, &m);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			char why[128];
+			snprintf(why, sizeof(why), "bad frame: %s", b->frames.cause);
+			refuse(c, b->frames.error_code, b->frames.cause, why);
+			return;
+		}
+		/* Only its welcome counts as its first line: a peer that PINGs
+		 * without a HELLO still times out. */
+		c->last_heard_ms = clock_ms();
+		on_frame(c, &m);
+	}
+	if (!c->closing)
+		watch_stash(c);
+}
+
+/* The hello first (the sniffer saw it up to its version byte), checked
+ * whole, then frames. */
+static void on_data(struct conn *c, const char *data, size_t len)
+{
+	struct binpeer *b = state_of(c);
+	if (b->magic_seen < WIRE_MAGIC_LEN) {
+		size_t n = WIRE_MAGIC_LEN - b->magic_seen < len ? WIRE_MAGIC_LEN - b->magic_seen : len;
+		memcpy(b->magic + b->magic_seen, data, n);
+		b->magic_seen += n;
+		if (!wire_is_hello_prefix(b->magic, b->magic_seen)) {
+			refuse_version(c, "unknown protocol hello");
+			return;
+		}
+		data += n;
+		len -= n;
+	}
+	if (len > 0)
+		read_frames(c, data, len);
+}
+
+/* What was queued was meant for a text peer, which it is not. */
+static int on_start(struct conn *c)
+{
+	struct binpeer *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
+	c->proto_data = b;
+	c->hears = false; /* nothing before its welcome */
+	conn_drop_unsent(c); /* a line already on its way is finished; the client skips it */
+	return 0;
+}
+
+static void on_stop(struct conn *c)
+{
+	struct binpeer *b = state_of(c);
+	if (b == NULL)
+		return;
+	wire_decoder_free(&b->frames);
+	free(b);
+	c->proto_data = NULL;
+}
+
+const struct proto_ops binpeer_proto = {
+	.name = "binary",
+	.format = EVENT_FORMAT_WIRE,
+	.on_start = on_start,
+	.on_stop = on_stop,
+	.on_data = on_data,
+	.send_history = send_history,
+	.send_error = send_error,
+	.send_info = send_info,
+	.send_list = send_list,
+};

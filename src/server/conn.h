@@ -1,14 +1,23 @@
 /*
- * conn: one client connection of the server.
+ * conn: one peer of the server, as the chat sees it, whatever carries its
+ * bytes and whatever they mean.
  *
- * conn.c owns struct conn: it creates it on accept, reads the socket into
- * the server's loop-wide buffer, splits lines, keeps the bounded output
- * queue and frees the conn when its last libuv handle has closed. What a
- * line means is the hub's business (hub.h); the conn only moves bytes.
+ * conn.c owns struct conn and the set of them (struct conns): the peer's
+ * identity (address, pseudo, colour, room), its budgets, its bounded
+ * output queue and its lifetime. Two seams hang off it:
+ *   - c->transport moves the bytes (tcp.c: a socket; next a WebSocket, a
+ *     TLS session). It makes the conn (conn_new, with room for its own
+ *     state), hands it what arrives (conn_received, conn_eof) and writes
+ *     c->out when kicked; it never interprets a byte.
+ *   - c->proto says what the bytes mean (proto.h), given once the first
+ *     bytes are sniffed (sniff.h): textpeer.c, binpeer.c.
+ * What the peer's arrival and departure mean for the chat is the owner's
+ * (struct conn_hooks, server.c): conn.c knows no hub and no protocol.
  *
- * A conn is never freed inside a read, write or broadcast path:
- * conn_close() only marks it closing and starts closing its handles; the
- * memory goes away in the close callbacks, in a later loop phase.
+ * A conn is never freed inside a read, write or broadcast path: conn_send
+ * only queues (a peer too far behind is marked, and closed at the flush),
+ * conn_close() only starts closing the handles, and the memory goes in the
+ * last close callback, once no job off the loop thread points to it.
  */
 #ifndef CHATROOM_CONN_H
 #define CHATROOM_CONN_H
@@ -16,64 +25,139 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "frame.h"
-#include "linereader.h"
-#include "names.h"
 #include "outq.h"
+#include "proto.h"
 #include "ratelimit.h"
-#include "textproto.h"
-#include "wire.h"
+#include "sniff.h"
 
+struct conn;
+struct hub;
 struct picture_queue;
 struct room;
-struct server;
+struct server_config;
 
-/* Which protocol a peer speaks: told by its first byte (conn.c). Until
- * then it is sent nothing, only queued, in case it turns out binary. */
-enum conn_proto { CONN_UNKNOWN, CONN_TEXT, CONN_BINARY };
+/* Bytes of a pseudo (TEXT_MAX_PSEUDO) and of a resume token
+ * (WIRE_TOKEN_LEN, USERS_TOKEN_LEN); hub.c checks they agree. */
+#define CONN_MAX_PSEUDO 32
+#define CONN_TOKEN_LEN 32
+
+/* What a request costs in flood tokens (--flood-burst at once, then
+ * --flood-rate a second), in proportion to the server's work. Commands
+ * carry theirs in their row (commands.c); frames without one cost: */
+#define CONN_COST_LINE 1     /* a message, a hello, a ping */
+#define CONN_COST_LIST 2     /* who is here, the rooms */
+#define CONN_COST_GAP 5      /* the events after an id, one frame each */
+#define CONN_COST_JOIN 5     /* two notices, a room's history, file writes */
+#define CONN_COST_HISTORY 20 /* a room's history as JSON: megabytes; every 2 s */
+
+/* How a transport moves a conn's bytes (tcp.c). It keeps its own state in
+ * the room conn_new made for it (conn_transport). */
+struct transport_ops {
+	const char *name;
+	/* Output waits in c->out: write what the peer takes now (consuming it
+	 * from c->out) and start writing the rest, setting c->in_flight to the
+	 * bytes a write holds until it reports them with conn_wrote. Called
+	 * by the flush, once a loop turn (again if more was queued since). On
+	 * a write error: conn_close. */
+	void (*kick)(struct conn *c);
+	/* Reads (on) or stops reading. 0 or a UV_E* code. */
+	int (*set_reading)(struct conn *c, bool on);
+	/* Lets go: what is unwritten is dropped, and once every handle is
+	 * closed the transport calls conn_transport_closed. */
+	void (*close)(struct conn *c);
+	/* An idle peer's housekeeping: give back what writing kept. */
+	void (*trim)(struct conn *c);
+};
+
+/* What the owner (server.c) makes of a peer's arrival and departure. */
+struct conn_hooks {
+	/* A new peer, its address known: counted, seated in the chat, or
+	 * refused (conn_refuse). */
+	void (*opened)(struct conn *c);
+	/* It leaves the chat: closed, or closing once its queue is read.
+	 * Called once, while it is still in its room. */
+	void (*left)(struct conn *c);
+	/* It no longer counts among the peers (its memory goes later). */
+	void (*closed)(struct conn *c);
+};
+
+LIST_HEAD(conn_list, conn);
+
+/* Every conn of a server, and those with output to flush this turn. */
+struct conns {
+	uv_loop_t *loop;
+	const struct server_config *cfg;
+	const struct sniffer *sniffer;
+	struct hub *hub;           /* the chat: for the protocols, never read here */
+	struct conn_hooks hooks;
+	void *data;                /* the owner's */
+	struct conn_list all;
+	struct conn_list pending;
+	size_t count;
+	uint64_t last_id;
+	size_t held_input;         /* of unfinished messages, all conns (conn_hold_input) */
+};
 
 /* Why a conn must go at the next flush (see conn_send). */
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
 struct conn {
-	uv_tcp_t tcp;
-	/* Delivers a newline-less message after a quiet spell; later the
-	 * deadline for draining the queue before a close. */
-	uv_timer_t timer;
-	unsigned open_handles;
+	/* What every delivery reads (hub.c's fan-out, conn_send), together
+	 * at the start: a broadcast to thousands touches one or two cache
+	 * lines of each. */
+	uint64_t id;                  /* unique for the server's life, never reused */
+	LIST_ENTRY(conn) member_link; /* in room->members (room.c) */
+	/* Its protocol: until its first bytes tell (or a silence), the
+	 * sniffer's fallback, not started: queued output waits. */
+	const struct proto_ops *proto;
+	bool hears;    /* is sent its room's events: a text peer from the
+			  start, a binary one from its welcome */
+	/* Closing: no more input; once `draining` the queue is flushed first. */
+	bool closing;
+	bool draining;
+	bool pending;  /* in set->pending */
+	enum conn_doom doom;
+	struct outq out;
+	struct conns *set;
+	LIST_ENTRY(conn) pending_link;
+	LIST_ENTRY(conn) link;        /* in set->all */
 
-	struct server *server;
-	/* The server's list of every conn. */
-	struct conn *prev, *next;
-	/* The server's list of conns with output to flush this loop turn. */
-	struct conn *prev_pending, *next_pending;
-	bool pending;
+	void *proto_data;     /* the protocol's, from on_start to on_stop */
+	bool proto_started;
+	bool sniffed;         /* its first bytes named the protocol */
+	unsigned char first_len;           /* first bytes held while the */
+	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
 
-	uint64_t id; /* unique for the server's life, never reused */
+	const struct transport_ops *transport;
+	size_t in_flight; /* bytes of `out` a transport write holds */
+
+	/* Who it is in the chat (hub.c and the protocols fill these). */
+	struct room *room;
 	/* Events after this one reached it live in its room (it is there
 	 * from the start, even before it has a pseudo). */
 	uint64_t live_since_event;
-
-	/* The room's member list (room.c owns these links). */
-	struct room *room;
-	struct conn *member_prev, *member_next;
-
-	char ip[46];     /* INET6_ADDRSTRLEN */
+	char ip[46];      /* INET6_ADDRSTRLEN */
 	unsigned port;
-	char addr[56];   /* "{IP}:{Port}", the label of an anonymous peer */
+	char addr[56];    /* "{IP}:{Port}", the label of an anonymous peer */
 	/* Its address as the per-address limits count it: the IP, or for
 	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
 	char addr_key[56];
-	char pseudo[TEXT_MAX_PSEUDO + 1];
+	char pseudo[CONN_MAX_PSEUDO + 1];
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
+	/* A resume session (users.h) holds it while away: its token. */
+	unsigned char token[CONN_TOKEN_LEN];
+	bool has_token;
 
+	/* Times on clock_ms (clock.h), and budgets. */
 	int64_t connected_ms;
-	bool seen_line;           /* a first line arrived (binary: its welcome) */
-	bool heard_bytes;         /* anything at all arrived */
+	bool seen_line;           /* its first line arrived (binary: its welcome) */
 	int64_t last_heard_ms;    /* its last line or frame */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
 	bool counted_address;     /* in the server's per-address counts */
@@ -81,48 +165,85 @@ struct conn {
 	struct token_bucket flood_messages;
 	struct token_bucket flood_bytes;
 	struct token_bucket flood_pictures; /* picture.c: bytes of pictures */
-	unsigned flood_strikes;   /* refused messages in a row */
+	unsigned flood_strikes;   /* refused requests in a row */
 	struct token_bucket room_creations; /* rooms it may make (hub.c) */
-
-	enum conn_proto proto;
-	size_t magic_seen;        /* bytes of the binary hello read so far */
-	struct linereader lines;  /* text peers */
-	struct wire_decoder frames; /* binary peers */
-	unsigned char token[WIRE_TOKEN_LEN]; /* a binary peer's resume token */
-	struct outq out;
-	uv_write_t *write_req; /* made for the first write the socket refused */
-	bool writing;
-	size_t inflight_bytes; /* bytes handed to the in-flight uv_write */
-
-	/* Closing: no more input; once `draining` the queue is flushed first. */
-	bool closing;
-	bool draining;
-	enum conn_doom doom;
-	unsigned jobs; /* work off the loop thread that will come back to it */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
-	/* A picture-sized frame on its way: the bytes its stash holds (counted
-	 * in server.stashed_bytes) and since when. */
-	size_t stashed;
-	int64_t frame_since_ms;
+
+	/* One timer, held by whoever has the peer's current phase: the
+	 * sniffer (silence), its protocol (a partial line, a stalled frame),
+	 * then the close (the drain deadline). */
+	uv_timer_t timer;
+	void (*timer_fn)(struct conn *c);
+	unsigned open_handles;    /* the timer, and the transport's as one */
+	unsigned jobs;            /* work off the loop thread that will come back */
+	size_t held_input;        /* unfinished input it holds (conn_hold_input) */
+
+	max_align_t transport_state[]; /* the transport's (conn_transport) */
 };
 
-/* Accepts a pending connection from the listener. Returns 0 or a UV_E* code. */
-int conn_accept(struct server *server, uv_stream_t *listener);
+/* ---- the set (server.c) ------------------------------------------------- */
+
+/* The sniffer, hooks and settings must outlive the set. */
+void conns_init(struct conns *set, uv_loop_t *loop, const struct server_config *cfg,
+		const struct sniffer *sniffer, struct hub *hub, const struct conn_hooks *hooks,
+		void *data);
+/* Writes every queued output; once per loop turn. */
+void conns_flush(struct conns *set);
+bool conns_have_output(const struct conns *set);
+
+/* ---- for a transport ---------------------------------------------------- */
+
+/* A conn with transport_size bytes for the transport; NULL when out of
+ * memory. It is in no list yet, and the transport's handle counts as open:
+ * if it cannot be set up, the transport closes it (conn_transport_closed). */
+struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
+		      size_t transport_size);
+static inline void *conn_transport(struct conn *c)
+{
+	return c->transport_state;
+}
+/* Its address: the label "{IP}:{Port}" and the per-address key. */
+void conn_set_address(struct conn *c, const struct sockaddr *sa);
+/* Set up and connected: it joins the set, the owner admits (or refuses)
+ * it, and it starts reading. */
+void conn_open(struct conn *c);
+/* Bytes from the peer, valid during the call only. */
+void conn_received(struct conn *c, const char *data, size_t len);
+/* The peer closed its side, or reading failed (why: NULL for an EOF). */
+void conn_eof(struct conn *c, const char *why);
+/* A write the transport started has taken n bytes of c->out. */
+void conn_wrote(struct conn *c, size_t n);
+/* The transport's handles are closed: the memory may go. */
+void conn_transport_closed(struct conn *c);
+
+/* ---- for the protocols and the chat ------------------------------------- */
 
 /* Queues a frame for the peer (taking a reference); flushed this loop turn.
  * A peer too far behind is disconnected as a slow reader, at the flush:
  * conn_send itself never closes a conn, so it is safe inside a broadcast. */
 void conn_send(struct conn *c, struct frame *f);
+/* conn_send, then drops the caller's reference (f may be NULL). */
+void conn_reply(struct conn *c, struct frame *f);
+/* Its protocol from now on: the last one (if started) is stopped, this
+ * one started, and what waited is flushed. */
+void conn_set_proto(struct conn *c, const struct proto_ops *proto);
+/* Drops what is queued and not yet begun (it was meant for another
+ * protocol); what a write holds already goes out whole. */
+void conn_drop_unsent(struct conn *c);
+/* The conn's one timer (see struct conn). */
+void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c));
+void conn_timer_stop(struct conn *c);
+/* c now holds `bytes` of unfinished input (a large frame on its way);
+ * returns what all conns hold. Let go at the close. */
+size_t conn_hold_input(struct conn *c, size_t bytes);
 
-/* Writes the queued output; called by the server once per loop turn. */
-void conn_flush(struct conn *c);
-/* Housekeeping: gives back the memory an emptied output queue kept. */
-void conn_trim(struct conn *c);
-
-/* From its welcome on, a binary peer may send IMAGE frames as large as a
- * picture may be; before, every frame is held to CONN_MAX_FRAME, so an
- * unknown peer cannot make the server buffer megabytes. */
-void conn_allow_pictures(struct conn *c);
+/* Flood control: takes cost tokens and len bytes from c's budget; false
+ * (and the peer told, or dropped after --flood-strikes) when over. */
+bool conn_charge(struct conn *c, unsigned cost, size_t len);
+/* An error, in c's protocol. */
+void conn_error(struct conn *c, enum chat_error error, const char *detail);
+/* The same, then c is disconnected once it has read it (`why` is logged). */
+void conn_refuse(struct conn *c, enum chat_error error, const char *detail, const char *why);
 
 /* Work off the loop thread (a picture being checked) keeps the conn's
  * memory until it ends, even if the peer has gone: check c->closing. */
@@ -131,9 +252,10 @@ void conn_job_end(struct conn *c);
 
 /* Disconnects now, dropping queued output. `reason` is logged. */
 void conn_close(struct conn *c, const char *reason);
-
 /* Stops reading, sends what is queued (within a deadline), then closes. */
 void conn_close_after_flush(struct conn *c, const char *reason);
+/* Housekeeping: gives back the memory an emptied output queue kept. */
+void conn_trim(struct conn *c);
 
 /* What others see this peer as: its pseudo, else "{IP}:{Port}". */
 const char *conn_label(const struct conn *c);

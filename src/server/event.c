@@ -183,6 +183,19 @@ struct frame *event_wire_frame(const struct event *ev)
 	return wire_encode(&m);
 }
 
+struct frame *event_encode(const struct event *ev, enum event_format format)
+{
+	switch (format) {
+	case EVENT_FORMAT_TEXT:
+		return event_text_frame(ev);
+	case EVENT_FORMAT_WIRE:
+		return event_wire_frame(ev);
+	case EVENT_FORMATS:
+		break;
+	}
+	return NULL;
+}
+
 static const char *const kind_names[] = {"message", "join", "leave", "return", "image"};
 
 const char *event_kind_name(enum event_kind kind)

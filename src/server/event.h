@@ -1,10 +1,11 @@
 /*
- * event: one thing that happens in a room (a message, an arrival, a
- * departure, a return), as the hub, the history and the encoders see it.
+ * event: one thing that happens in a room (a message, a picture, an
+ * arrival, a departure, a return), as the hub, the history and the
+ * encoders see it.
  *
- * A struct event only borrows its strings; history.c keeps owned copies
- * (struct event_copy). Encoders turn an event into the bytes of one wire
- * format, once per broadcast.
+ * A struct event only borrows its strings; a room keeps owned copies of
+ * its last events (struct event_copy, room.c). Encoders turn an event into
+ * the bytes of one wire format, once per broadcast.
  */
 #ifndef CHATROOM_EVENT_H
 #define CHATROOM_EVENT_H
@@ -35,7 +36,7 @@ struct event {
 	const char *pseudo; /* the sender's label: pseudo or "{IP}:{Port}" */
 	int colour;         /* xterm-256 index, -1 none */
 	const char *room;
-	const char *text;   /* message text (EVENT_MESSAGE only) */
+	const char *text;   /* what was said (event_has_text); else empty or NULL */
 	size_t text_len;
 	bool default_room;  /* arrivals and departures of the default room use
 			       the course's "la chatroom" wording */
@@ -46,6 +47,14 @@ struct event {
 	size_t image_len;
 };
 
+/* Said by somebody (a message or a picture): it has a text, counts as
+ * conversation (a room with one is kept), and is no mere arrival or
+ * departure. */
+static inline bool event_has_text(const struct event *ev)
+{
+	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
+}
+
 /* An event whose strings it owns, as kept in a room's history. */
 struct event_copy {
 	struct event ev;
@@ -54,6 +63,19 @@ struct event_copy {
 
 int event_copy_init(struct event_copy *c, const struct event *ev);
 void event_copy_free(struct event_copy *c);
+
+/* The formats events are encoded in, each at most once per broadcast: a
+ * protocol reads one of them (proto.h's proto_ops.format), and several
+ * protocols may share one. A new format is a value here and its encoder
+ * in event_encode. */
+enum event_format {
+	EVENT_FORMAT_TEXT, /* event_text_frame: the course's lines */
+	EVENT_FORMAT_WIRE, /* event_wire_frame: the binary protocol's frames */
+	EVENT_FORMATS
+};
+
+/* The event in that format (a new frame, one reference); NULL on ENOMEM. */
+struct frame *event_encode(const struct event *ev, enum event_format format);
 
 /* The text protocol's line for an event, '\n' included; NULL on ENOMEM. */
 struct frame *event_text_frame(const struct event *ev);

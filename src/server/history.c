@@ -59,7 +59,7 @@ void history_serialise(struct buffer *buf, const struct event *ev, bool skip_ima
 	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
 	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
 	buffer_add(buf, head, (size_t)n);
-	if (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) {
+	if (event_has_text(ev)) {
 		buffer_add(buf, ",\"text\":", 8);
 		add_json_string(buf, ev->text, ev->text_len);
 	}
@@ -221,7 +221,7 @@ static const char *parse_record(const char *line, size_t len, cJSON **root, char
 	ev->room = room;
 	ev->pseudo = pseudo;
 	ev->text = "";
-	if (ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE) {
+	if (event_has_text(ev)) {
 		if (text == NULL)
 			return "no text";
 		if ((cause = parse_text(text, ev, clean)) != NULL)
@@ -294,7 +294,6 @@ static bool start_compaction(struct history_log *log);
 static void next_batch(struct history_log *log)
 {
 	if (log->closing) {
-		log->file.busy = false;
 		finish_close(log);
 		return;
 	}
@@ -441,10 +440,9 @@ static void on_tick(uv_timer_t *timer)
 		appender_retry(&log->file);
 		return;
 	}
-	if (log->policy == HISTORY_FSYNC_EVERYSEC && log->dirty && !log->file.busy) {
-		log->file.busy = true; /* no batch starts while we sync */
+	/* No batch starts while we sync. */
+	if (log->policy == HISTORY_FSYNC_EVERYSEC && log->dirty && appender_hold(&log->file))
 		start_sync(log);
-	}
 }
 
 static void dir_of(const char *path, char *dir, size_t len)
@@ -484,8 +482,7 @@ void history_check_dir(const struct history_log *log)
 void history_loaded_up_to(struct history_log *log, uint64_t last_id)
 {
 	log->durable_id = last_id;
-	log->file.written_mark = last_id;
-	log->file.pending_mark = last_id;
+	appender_set_written(&log->file, last_id);
 }
 
 int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
@@ -512,10 +509,11 @@ void history_append(struct history_log *log, const struct event *ev)
 {
 	if (log->file.fd < 0 || log->closing)
 		return;
-	size_t before = log->file.pending.len;
-	history_serialise(&log->file.pending, ev, false);
-	if (log->file.pending.len > before)
-		log->file.pending_mark = ev->id;
+	struct buffer *batch = appender_next_batch(&log->file);
+	size_t before = batch->len;
+	history_serialise(batch, ev, false);
+	if (batch->len > before)
+		appender_mark(&log->file, ev->id);
 }
 
 void history_close(struct history_log *log)

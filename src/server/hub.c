@@ -5,20 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
-#include "textlog.h"
+#include "bus.h"
+#include "clock.h"
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
-#include "sanitize.h"
+#include "textlog.h"
 #include "textproto.h"
-#include "wire.h"
-#include "binpeer.h"
-#include "textpeer.h"
 
 _Static_assert(sizeof(((struct conn *)0)->addr_key) <= USERS_ADDRESS_MAX,
 	       "an address key fits the users' tables");
+_Static_assert(CONN_MAX_PSEUDO == TEXT_MAX_PSEUDO, "a conn holds any pseudo");
+_Static_assert(CONN_TOKEN_LEN == USERS_TOKEN_LEN, "a conn holds a session's token");
 
 /* Rooms an address may make, kept while it may make fewer than a new one. */
 struct creator {
@@ -38,18 +37,11 @@ static int palette_index(int colour)
 	return -1;
 }
 
-int64_t hub_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t hub_random_u64(void)
 {
 	uint64_t v = 0;
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint64_t)hub_now_ms() * 6364136223846793005ull; /* never in practice */
+		v = (uint64_t)clock_wall_ms() * 6364136223846793005ull; /* never in practice */
 	return v;
 }
 
@@ -61,7 +53,7 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 		return -ENOMEM;
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
-	h->held_tail = &h->held;
+	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
@@ -74,14 +66,13 @@ void hub_free(struct hub *h)
 	if (h->creators != NULL)
 		g_hash_table_destroy(h->creators);
 	h->creators = NULL;
-	while (h->held != NULL) {
-		struct held_broadcast *b = h->held;
-		h->held = b->next;
-		frame_unref(b->text);
-		frame_unref(b->binary);
+	struct held_broadcast *b;
+	while ((b = STAILQ_FIRST(&h->held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&h->held, link);
+		for (int f = 0; f < EVENT_FORMATS; f++)
+			frame_unref(b->frames[f]);
 		free(b);
 	}
-	h->held_tail = &h->held;
 	rooms_free(&h->rooms);
 	users_free(&h->users);
 }
@@ -104,16 +95,18 @@ static void on_loaded_event(void *data, const struct event *ev)
 	if (textproto_check_room(ev->room, len, &cause) < 0)
 		return;
 	struct room *room = rooms_find(&h->rooms, ev->room, len);
+	int64_t now = clock_ms();
 	if (room == NULL) {
 		if (is_presence(ev) && h->rooms.count >= h->rooms.max)
 			return;
-		if (rooms_make(&h->rooms, ev->room, len, hub_now_ms(), 0, 0, &room) < 0)
+		if (rooms_make(&h->rooms, ev->room, len, now, 0, 0, &room) < 0)
 			return;
 	}
 	/* The file does not say it; the room does, as at hub_publish. */
 	struct event loaded = *ev;
 	loaded.default_room = room->is_default;
-	room_remember(&h->rooms, room, &loaded);
+	/* Active as long ago as the event was stamped, on the clock of ages. */
+	room_remember(&h->rooms, room, &loaded, now - (clock_wall_ms() - ev->time_ms));
 }
 
 int hub_load_history(struct hub *h, const char *path)
@@ -122,57 +115,57 @@ int hub_load_history(struct hub *h, const char *path)
 	int rc = history_load(path, on_loaded_event, h, &last_id);
 	if (rc == 0 && last_id > h->last_event_id)
 		h->last_event_id = last_id;
-	rooms_reap(&h->rooms, hub_now_ms(), 0);
+	rooms_reap(&h->rooms, clock_ms(), 0);
 	log_info("history: %zu rooms kept (at most %zu)", h->rooms.count, h->rooms.max);
 	return rc;
 }
 
-/* One event in each wire format, each encoded at most once. */
+/* One event in each format, each encoded at most once, when a member
+ * reads it: a room of binary peers never pays for the text. */
 struct encodings {
 	const struct event *ev;
-	struct frame *text;
-	struct frame *binary;
+	struct frame *frames[EVENT_FORMATS];
 };
 
-static struct frame *encoding_for(struct encodings *e, enum conn_proto proto)
+static struct frame *encoding_for(struct encodings *e, enum event_format format)
 {
-	if (proto == CONN_BINARY) {
-		if (e->binary == NULL && e->ev != NULL)
-			e->binary = event_wire_frame(e->ev);
-		return e->binary;
-	}
-	if (e->text == NULL && e->ev != NULL)
-		e->text = event_text_frame(e->ev);
-	return e->text;
+	if (e->frames[format] == NULL && e->ev != NULL)
+		e->frames[format] = event_encode(e->ev, format);
+	return e->frames[format];
 }
 
-static void deliver(struct room *room, struct encodings *e, uint64_t except_conn_id)
+static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn_id)
 {
 	/* conn_send never closes or frees a conn (it defers that to the
 	 * flush), so the member links stay valid while we walk them. */
-	for (struct conn *m = room->members; m != NULL; m = m->member_next) {
-		if (m->id == except_conn_id || (m->proto == CONN_BINARY && !m->has_pseudo))
+	struct conn *m;
+	LIST_FOREACH(m, &room->members, member_link) {
+		if (m->id == except_conn_id || !m->hears)
 			continue; /* a binary peer hears nothing before its welcome */
-		struct frame *f = encoding_for(e, m->proto);
+		struct frame *f = encoding_for(e, m->proto->format);
 		if (f != NULL)
 			conn_send(m, f);
 	}
 }
 
+static void drop_encodings(struct frame *frames[EVENT_FORMATS])
+{
+	for (int f = 0; f < EVENT_FORMATS; f++)
+		frame_unref(frames[f]);
+}
+
 static void on_durable(struct history_log *log, uint64_t id)
 {
 	struct hub *h = log->data;
-	while (h->held != NULL && h->held->event_id <= id) {
-		struct held_broadcast *b = h->held;
-		h->held = b->next;
-		if (h->held == NULL)
-			h->held_tail = &h->held;
+	struct held_broadcast *b;
+	while ((b = STAILQ_FIRST(&h->held)) != NULL && b->event_id <= id) {
+		STAILQ_REMOVE_HEAD(&h->held, link);
 		struct room *room = rooms_find(&h->rooms, b->room, strlen(b->room));
-		struct encodings e = {NULL, b->text, b->binary};
+		struct encodings e = {.ev = NULL};
+		memcpy(e.frames, b->frames, sizeof(e.frames));
 		if (room != NULL)
-			deliver(room, &e, b->except_conn_id);
-		frame_unref(b->text);
-		frame_unref(b->binary);
+			fan_out(room, &e, b->except_conn_id);
+		drop_encodings(b->frames);
 		free(b);
 	}
 }
@@ -181,7 +174,8 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 {
 	struct hub *h = log->data;
 	/* Least recently active first: read back, the order is kept. */
-	for (struct room *room = h->rooms.oldest; room != NULL; room = room->newer)
+	struct room *room;
+	TAILQ_FOREACH_REVERSE(room, &h->rooms.by_activity, room_activity, activity)
 		for (size_t i = 0; i < room->recent_count; i++) {
 			const struct event *ev = room_recent(&h->rooms, room, i);
 			if (ev->id <= up_to_id)
@@ -200,45 +194,83 @@ void hub_attach_history(struct hub *h, struct history_log *log)
 
 /* ---- events ------------------------------------------------------------- */
 
-void hub_publish(struct hub *h, struct room *room, struct event *ev,
-		 uint64_t except_conn_id)
+/* Under fsync=always a broadcast waits until its event is on disk: nobody
+ * hears of what a crash could lose. Encoded now in every format: the
+ * event's strings do not outlive the delivery. False when out of memory
+ * (it goes at once instead). */
+static bool hold(struct hub *h, struct room *room, struct encodings *e, uint64_t except_conn_id)
 {
-	ev->id = ++h->last_event_id;
-	ev->time_ms = hub_now_ms();
-	ev->room = room->name;
-	ev->default_room = room->is_default;
-	if (room_remember(&h->rooms, room, ev) < 0)
+	struct held_broadcast *b = malloc(sizeof(*b));
+	if (b == NULL)
+		return false;
+	b->event_id = e->ev->id;
+	b->except_conn_id = except_conn_id;
+	for (int f = 0; f < EVENT_FORMATS; f++)
+		b->frames[f] = encoding_for(e, (enum event_format)f);
+	snprintf(b->room, sizeof(b->room), "%s", room->name);
+	STAILQ_INSERT_TAIL(&h->held, b, link);
+	return true;
+}
+
+/* The bus brings an event back (bus.h): remembered, written down, relayed. */
+static void deliver(void *data, struct room *room, struct event *ev, uint64_t except_conn_id)
+{
+	struct hub *h = data;
+	if (room == NULL)
+		room = rooms_find(&h->rooms, ev->room, strlen(ev->room));
+	if (room == NULL)
+		return; /* another server's room, unknown here */
+	if (ev->id > h->last_event_id)
+		h->last_event_id = ev->id;
+	if (room_remember(&h->rooms, room, ev, clock_ms()) < 0)
 		log_warn("out of memory: event %llu not kept in memory",
 			 (unsigned long long)ev->id);
-	struct encodings e = {ev, NULL, NULL};
-	struct frame *text = encoding_for(&e, CONN_TEXT);
-	if (h->chatlog != NULL && text != NULL) {
+	struct encodings e = {.ev = ev};
+	if (h->chatlog != NULL) {
 		/* The same words the text peers read, tagged with the room. */
+		struct frame *text = encoding_for(&e, EVENT_FORMAT_TEXT);
 		char tag[TEXT_MAX_ROOM + 3];
 		snprintf(tag, sizeof(tag), "[%s]", room->name);
-		textlog_line(h->chatlog, ev->time_ms, tag, text->data, text->len);
+		if (text != NULL)
+			textlog_line(h->chatlog, ev->time_ms, tag, text->data, text->len);
 	}
 	if (h->history != NULL) {
 		history_append(h->history, ev);
-		if (h->history->policy == HISTORY_FSYNC_ALWAYS) {
-			/* Encoded now: the event's strings do not outlive us. */
-			struct held_broadcast *b = malloc(sizeof(*b));
-			if (b != NULL) {
-				b->next = NULL;
-				b->event_id = ev->id;
-				b->except_conn_id = except_conn_id;
-				b->text = text;
-				b->binary = encoding_for(&e, CONN_BINARY);
-				snprintf(b->room, sizeof(b->room), "%s", room->name);
-				*h->held_tail = b;
-				h->held_tail = &b->next;
-				return;
-			}
-		}
+		if (h->history->policy == HISTORY_FSYNC_ALWAYS && hold(h, room, &e, except_conn_id))
+			return;
 	}
-	deliver(room, &e, except_conn_id);
-	frame_unref(e.text);
-	frame_unref(e.binary);
+	fan_out(room, &e, except_conn_id);
+	drop_encodings(e.frames);
+}
+
+void hub_attach_bus(struct hub *h, struct bus *bus)
+{
+	h->bus = bus;
+	bus->deliver = deliver;
+	bus->data = h;
+}
+
+void hub_publish(struct hub *h, struct room *room, struct event *ev,
+		 uint64_t except_conn_id)
+{
+	ev->time_ms = clock_wall_ms();
+	ev->room = room->name;
+	ev->default_room = room->is_default;
+	if (bus_publish(h->bus, room, ev, except_conn_id) < 0)
+		log_warn("event of %s in %s could not be published", ev->pseudo, room->name);
+}
+
+void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len)
+{
+	struct event ev = {
+		.kind = EVENT_MESSAGE,
+		.sender_id = c->user_id,
+		.pseudo = conn_label(c),
+		.colour = c->colour,
+		.text = text,
+		.text_len = len,
+	};
+	hub_publish(h, room, &ev, c->id);
 }
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
@@ -254,13 +286,6 @@ void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 	hub_publish(h, c->room, &ev, kind == EVENT_LEAVE ? c->id : 0);
 }
 
-void hub_reply(struct conn *c, struct frame *f)
-{
-	if (f != NULL)
-		conn_send(c, f);
-	frame_unref(f);
-}
-
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room)
 {
 	uint64_t visible = UINT64_MAX;
@@ -271,20 +296,12 @@ uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct 
 	return visible;
 }
 
-void hub_send_history(struct hub *h, struct conn *c, struct room *room)
-{
-	if (c->proto == CONN_BINARY)
-		binpeer_send_history(h, c, room, 0);
-	else
-		textpeer_send_history(h, c, room);
-}
-
 /* ---- membership --------------------------------------------------------- */
 
 void hub_add(struct hub *h, struct conn *c)
 {
 	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
-		    hub_now_ms());
+		    clock_ms());
 	room_add_member(h->rooms.default_room, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -302,13 +319,13 @@ void hub_remove(struct hub *h, struct conn *c)
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
 		hub_publish_presence(h, c, EVENT_LEAVE);
-		if (c->proto == CONN_BINARY)
-			users_token_away(&h->users, c->token, room->name, hub_now_ms());
+		if (c->has_token)
+			users_token_away(&h->users, c->token, room->name, clock_ms());
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
-				       c->colour, hub_now_ms());
+				       c->colour, clock_ms());
 	}
-	room_remove_member(room, c, hub_now_ms());
+	room_remove_member(room, c, clock_ms());
 	if (c->has_pseudo) {
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
@@ -359,21 +376,19 @@ int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseu
 		return -EINVAL;
 	}
 	if (names_skeleton(pseudo, len, skeleton, NAMES_SKELETON_MAX) < 0) {
-		snprintf(why, why_len, "le pseudo contient un caractère interdit");
+		snprintf(why, why_len, "%s", TEXT_ERR_PSEUDO_BAD_CHAR);
 		return -EINVAL;
 	}
 	if (hub_pseudo_taken(h, skeleton)) {
-		snprintf(why, why_len, "le pseudo %.*s est déjà pris", (int)len, pseudo);
+		snprintf(why, why_len, TEXT_ERR_PSEUDO_TAKEN, (int)len, pseudo);
 		return -EEXIST;
 	}
 	switch (users_held(&h->users, skeleton, c->addr_key)) {
 	case USERS_HELD_FOR_SESSION:
-		snprintf(why, why_len, "le pseudo %.*s est réservé à une session interrompue, "
-			 "réessayez plus tard", (int)len, pseudo);
+		snprintf(why, why_len, TEXT_ERR_PSEUDO_HELD_SESSION, (int)len, pseudo);
 		return -EEXIST;
 	case USERS_HELD_FOR_ADDRESS:
-		snprintf(why, why_len, "le pseudo %.*s est réservé quelques minutes à son adresse",
-			 (int)len, pseudo);
+		snprintf(why, why_len, TEXT_ERR_PSEUDO_HELD_ADDRESS, (int)len, pseudo);
 		return -EEXIST;
 	case USERS_FREE:
 		break;
@@ -402,7 +417,7 @@ void hub_place(struct hub *h, struct conn *c, struct room *to)
 	if (c->room == to)
 		return;
 	if (c->room != NULL)
-		room_remove_member(c->room, c, hub_now_ms());
+		room_remove_member(c->room, c, clock_ms());
 	room_add_member(to, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -414,8 +429,8 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 	if (c->has_pseudo && c->room != NULL)
 		hub_publish_presence(h, c, EVENT_LEAVE);
 	if (c->room != NULL)
-		room_remove_member(c->room, c, hub_now_ms());
-	hub_send_history(h, c, to);
+		room_remove_member(c->room, c, clock_ms());
+	c->proto->send_history(c, to, 0);
 	room_add_member(to, c);
 	c->live_since_event = h->last_event_id;
 }
@@ -474,63 +489,21 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t t
 	struct room *room = rooms_find(&h->rooms, name, len);
 	if (room != NULL)
 		return room;
-	int64_t now = hub_now_ms();
+	int64_t now = clock_ms();
 	if (c != NULL && !may_make_room(h, c, now)) {
-		*cause = "trop de salons créés, réessayez dans une minute";
+		*cause = TEXT_ERR_ROOMS_MADE;
 		return NULL;
 	}
 	int rc = rooms_make(&h->rooms, name, len, now, HUB_ROOM_REAP_MS, HUB_ROOM_EVICT_MS, &room);
 	if (rc == -ENOSPC) {
-		snprintf(h->cause, sizeof(h->cause),
-			 "trop de salons sur ce serveur (%zu) : rejoignez-en un", h->rooms.max);
+		snprintf(h->cause, sizeof(h->cause), TEXT_ERR_TOO_MANY_ROOMS, h->rooms.max);
 		*cause = h->cause;
 		log_warn("%s may not make a room: %zu rooms already", c != NULL ? c->addr : "the server",
 			 h->rooms.count);
 	} else if (rc < 0) {
-		*cause = rc == -ENOMEM ? "mémoire insuffisante"
-				       : "le nom du salon contient un caractère interdit";
+		*cause = rc == -ENOMEM ? TEXT_ERR_NO_MEMORY : TEXT_ERR_ROOM_BAD_CHAR;
 	}
 	return rc == 0 ? room : NULL;
-}
-
-bool hub_charge(struct hub *h, struct conn *c, unsigned cost, size_t len)
-{
-	int64_t now = hub_now_ms();
-	if (bucket_take(&c->flood_messages, (double)cost, now) &&
-	    bucket_take(&c->flood_bytes, (double)len, now)) {
-		c->flood_strikes = 0;
-		return true;
-	}
-	if (++c->flood_strikes >= h->flood_strikes) {
-		hub_refuse(c, WIRE_ERR_FLOOD, "trop de messages : déconnexion", "flooding");
-		return false;
-	}
-	if (c->flood_strikes == 1) {
-		log_info("%s floods: messages dropped", c->addr);
-		hub_error(c, WIRE_ERR_FLOOD, "trop de messages, ralentissez (message ignoré)");
-	}
-	return false;
-}
-
-bool hub_within_rate(struct hub *h, struct conn *c, size_t len)
-{
-	return hub_charge(h, c, HUB_COST_LINE, len);
-}
-
-void hub_error(struct conn *c, uint16_t code, const char *text)
-{
-	if (c->proto == CONN_BINARY) {
-		struct wire_msg m = {.type = WIRE_ERROR, .code = code, .text = {text, strlen(text)}};
-		hub_reply(c, wire_encode(&m));
-	} else {
-		hub_reply(c, frame_printf(TEXT_ERROR "\n", text));
-	}
-}
-
-void hub_refuse(struct conn *c, uint16_t code, const char *text, const char *why)
-{
-	hub_error(c, code, text);
-	conn_close_after_flush(c, why);
 }
 
 static gboolean creator_done(gpointer key, gpointer value, gpointer now)
@@ -542,7 +515,7 @@ static gboolean creator_done(gpointer key, gpointer value, gpointer now)
 
 void hub_tick(struct hub *h)
 {
-	int64_t now = hub_now_ms();
+	int64_t now = clock_ms();
 	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
 	g_hash_table_foreach_remove(h->creators, creator_done, &now);
@@ -551,7 +524,33 @@ void hub_tick(struct hub *h)
 size_t hub_visible_members(const struct room *room)
 {
 	size_t n = 0;
-	for (const struct conn *c = room->members; c != NULL; c = c->member_next)
-		n += c->has_pseudo || c->proto != CONN_BINARY;
+	const struct conn *c;
+	LIST_FOREACH(c, &room->members, member_link)
+		n += c->hears;
+	return n;
+}
+
+size_t hub_list_rooms(const struct hub *h, struct chat_entry *out, size_t max)
+{
+	const struct room *rooms[HUB_LIST_MAX];
+	size_t n = rooms_listing(&h->rooms, rooms, max < HUB_LIST_MAX ? max : HUB_LIST_MAX);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct chat_entry){rooms[i]->name, hub_visible_members(rooms[i]), -1};
+	return n;
+}
+
+/* Everybody who reads the room: named peers with their colour, anonymous
+ * text peers by their "{IP}:{Port}" label, without one. A binary peer
+ * before its welcome reads nothing. */
+size_t hub_list_members(const struct room *room, struct chat_entry *out, size_t max)
+{
+	size_t n = 0;
+	const struct conn *c;
+	LIST_FOREACH(c, &room->members, member_link) {
+		if (n == max)
+			break;
+		if (c->hears)
+			out[n++] = (struct chat_entry){conn_label(c), 0, c->colour};
+	}
 	return n;
 }

@@ -1,49 +1,50 @@
 /*
- * hub: the chat itself. It knows the rooms and who is in each, what a line
- * from a text peer means (greeting, pseudo, command, message), stamps each
- * event with an id and the time, has it remembered (room ring and history
- * file) and relays it, encoded once, to the room.
+ * hub: the chat itself, whatever the protocols. It knows the rooms and who
+ * is in each, the pseudos and colours worn, who may come back; it
+ * publishes events through the bus (bus.h) and, on delivery, has each
+ * remembered (room ring, history file, conversation log) and relayed to
+ * the room, encoded once per format (event_encode) for its members'
+ * protocols. It reaches a peer only through the peer's protocol (proto.h):
+ * a room's history is c->proto->send_history.
  *
- * hub.c owns struct rooms and the queue of broadcasts held until the
- * history is durable (fsync=always); it links conns but never frees one.
+ * hub.c owns struct rooms, struct users, the table of room makers and the
+ * broadcasts held until the history is durable (fsync=always); it links
+ * conns into rooms but never frees one.
  */
 #ifndef CHATROOM_HUB_H
 #define CHATROOM_HUB_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "event.h"
 #include "history.h"
+#include "proto.h"
 #include "room.h"
 #include "strcount.h"
 #include "users.h"
 
-struct textlog;
+struct bus;
 struct conn;
 struct frame;
+struct picture_pool;
+struct textlog;
 
-/* A broadcast waiting for its event to reach the disk. */
+/* A broadcast waiting for its event to reach the disk: the event in each
+ * format, encoded when it was published (its strings do not outlive that). */
 struct held_broadcast {
-	struct held_broadcast *next;
+	STAILQ_ENTRY(held_broadcast) link;
 	uint64_t event_id;
 	uint64_t except_conn_id;
-	struct frame *text;   /* the event in each wire format */
-	struct frame *binary;
+	struct frame *frames[EVENT_FORMATS];
 	char room[TEXT_MAX_ROOM + 1];
 };
 
 /* Colours handed to newcomers (hub.c). */
 #define HUB_PALETTE_SIZE 12
-
-/* What a request costs in flood tokens (--flood-burst at once, then
- * --flood-rate a second), in proportion to the server's work. */
-#define HUB_COST_LINE 1     /* a message, a hello, a ping */
-#define HUB_COST_LIST 2     /* who is here, the rooms */
-#define HUB_COST_GAP 5      /* the events after an id, one frame each */
-#define HUB_COST_JOIN 5     /* two notices, a room's history, file writes */
-#define HUB_COST_HISTORY 20 /* a room's history as JSON: megabytes; every 2 s */
 
 /* Rooms one connection, and one address, may make: this many at once,
  * then as many a minute. A class sets up its rooms; a flood of new names
@@ -56,15 +57,18 @@ struct held_broadcast {
 /* At the cap, a new room replaces the least recently active empty room
  * when nothing was said there for this long. */
 #define HUB_ROOM_EVICT_MS (60 * 60 * 1000)
+/* The most entries a listing of rooms or members holds: what one answer
+ * may carry (a text line holds fewer; see textpeer.c). */
+#define HUB_LIST_MAX 512
 
 struct hub {
 	struct rooms rooms;
 	struct users users;
+	struct bus *bus;             /* events go out and come back through it */
 	struct history_log *history; /* NULL: nothing written to disk */
 	struct textlog *chatlog;     /* NULL: no conversation log file */
-	uint64_t last_event_id;
-	struct held_broadcast *held, **held_tail;
-	unsigned flood_strikes; /* refused messages in a row before a disconnect */
+	uint64_t last_event_id;      /* the newest delivered (or loaded) */
+	STAILQ_HEAD(, held_broadcast) held;
 	/* Who is present, kept as they come and go so that a join costs the
 	 * same in a room of ten or of ten thousand. */
 	struct strcount pseudos;      /* skeletons of the named conns */
@@ -72,6 +76,9 @@ struct hub {
 	/* Rooms each address may still make (address key -> bucket); an
 	 * entry goes once its bucket is full again. */
 	GHashTable *creators;
+	/* Where pictures are decoded (picture.h), for the protocols that
+	 * receive them: the server's. */
+	struct picture_pool *pictures;
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
 	/* Scratch space for one sanitised line, and for a refusal's words. */
@@ -90,27 +97,32 @@ void hub_free(struct hub *h);
 int hub_load_history(struct hub *h, const char *path);
 /* From now on events are appended to `log` (already open). */
 void hub_attach_history(struct hub *h, struct history_log *log);
+/* Events are published through `bus` and delivered back by it. */
+void hub_attach_bus(struct hub *h, struct bus *bus);
 
 /* A new connection lands in the default room. */
 void hub_add(struct hub *h, struct conn *c);
-/* Takes c out of its room and tells the room if it had a pseudo. */
+/* Takes c out of its room and tells the room if it had a pseudo; a named
+ * peer is remembered so that it may come back as itself (users.h). */
 void hub_remove(struct hub *h, struct conn *c);
 
 /* Once a second: forget rooms empty of people and of history, and
  * departures and sessions past their grace period. */
 void hub_tick(struct hub *h);
 
-/* ---- for the protocol modules (textpeer.c, binpeer.c) ------------------- */
+/* ---- for the protocols and the commands --------------------------------- */
 
-int64_t hub_now_ms(void);
 uint64_t hub_random_u64(void);
 
-/* Stamps ev (id, time, room), remembers it and relays it to the room in
- * each peer's wire format, encoded once per format. */
+/* Stamps ev (time, room) and publishes it through the bus, which gives it
+ * its id; delivered, it is remembered and relayed to the room (all but
+ * except_conn_id) in each member's format, encoded once per format. */
 void hub_publish(struct hub *h, struct room *room, struct event *ev,
 		 uint64_t except_conn_id);
 /* c's arrival (told to all, c too) or departure (to the others). */
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind);
+/* A message of c's (checked and cleaned already) to room, for the others. */
+void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len);
 
 /* Checks a new pseudo for c: well formed, nobody present with a look-alike,
  * not held for an away user (users.h). 0, or -EINVAL/-EEXIST with the
@@ -135,30 +147,21 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t t
 		      const char **cause);
 /* The same, never made: NULL when there is none. */
 struct room *hub_find_room(const struct hub *h, const char *typed, size_t typed_len);
-/* Moves c: departure notice, history of the new room, then c is in it
- * (the caller announces the arrival). */
+/* Moves c: departure notice, history of the new room (in c's protocol),
+ * then c is in it (the caller announces the arrival). */
 void hub_move(struct hub *h, struct conn *c, struct room *to);
 /* Puts c in room `to` without a word to anybody (first placement). */
 void hub_place(struct hub *h, struct conn *c, struct room *to);
 /* The newest event c may be sent as history of room (see hub.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
-void hub_send_history(struct hub *h, struct conn *c, struct room *room);
-/* Members the others can see (a WHO lists them, events reach them): all
+/* Members who hear the room (a WHO lists them, events reach them): all
  * but binary peers not yet welcomed, which are parked in the default room
  * only to be sent its history. What /rooms and ROOMS count. */
 size_t hub_visible_members(const struct room *room);
-
-/* Flood control: takes cost tokens and len bytes from c's budget; false
- * (and the peer told, or dropped) when over. */
-bool hub_charge(struct hub *h, struct conn *c, unsigned cost, size_t len);
-/* The same for one message of len bytes. */
-bool hub_within_rate(struct hub *h, struct conn *c, size_t len);
-
-/* Sends f to c and drops the caller's reference (f may be NULL). */
-void hub_reply(struct conn *c, struct frame *f);
-/* An error in c's protocol: an ERROR frame, or an "Erreur : " line. */
-void hub_error(struct conn *c, uint16_t code, const char *text);
-/* The same, then c is disconnected once it has read it. */
-void hub_refuse(struct conn *c, uint16_t code, const char *text, const char *why);
+/* Up to max rooms for a listing (rooms_listing), with their visible
+ * members; returns how many. */
+size_t hub_list_rooms(const struct hub *h, struct chat_entry *out, size_t max);
+/* Up to max visible members of room, by their label and colour. */
+size_t hub_list_members(const struct room *room, struct chat_entry *out, size_t max);
 
 #endif

@@ -3,17 +3,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
-#include "binpeer.h"
+#include "clock.h"
 #include "conn.h"
 #include "hub.h"
 #include "image.h"
 #include "log.h"
-#include "server.h"
+#include "server_config.h"
+#include "textproto.h"
 
 /* Something c sent, waiting behind a picture being decoded. */
 struct waiting {
-	struct waiting *next;
+	STAILQ_ENTRY(waiting) link;
 	bool is_picture;
 	char room[TEXT_MAX_ROOM + 1]; /* where it was sent from */
 	struct image_info info;       /* a picture's, checked on receipt */
@@ -27,7 +29,8 @@ struct picture_queue {
 	struct hub *hub;
 	struct conn *sender;
 	struct picture_pool *pool;
-	struct waiting *head, **tail;
+	/* The loop thread only appends; a decoding thread reads the head. */
+	STAILQ_HEAD(, waiting) waiting;
 	unsigned count;
 	size_t bytes; /* of everything waiting, the head included */
 	/* Filled off the loop thread for the head picture. */
@@ -35,6 +38,15 @@ struct picture_queue {
 	size_t ascii_len;
 	const char *cause;
 };
+
+void picture_pool_init(struct picture_pool *pp, uv_loop_t *loop,
+		       void (*on_job_done)(void *data), void *data)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->loop = loop;
+	pp->on_job_done = on_job_done;
+	pp->data = data;
+}
 
 unsigned picture_jobs_running(const struct picture_pool *pp)
 {
@@ -57,9 +69,7 @@ void picture_close(struct picture_pool *pp)
 
 static void refuse(struct conn *c, const char *cause)
 {
-	char text[160];
-	snprintf(text, sizeof(text), "image refusée : %s", cause);
-	hub_error(c, WIRE_ERR_IMAGE, text);
+	conn_error(c, CHAT_ERR_IMAGE, cause);
 }
 
 /* On a picture thread: only the head picture and these fields are
@@ -67,7 +77,7 @@ static void refuse(struct conn *c, const char *cause)
 static void decode_on_thread(struct image_job *job)
 {
 	struct picture_queue *q = job->data;
-	struct waiting *w = q->head;
+	struct waiting *w = STAILQ_FIRST(&q->waiting);
 	struct image_budget budget = {
 		.deadline_ns = image_clock_ns() + PICTURE_DECODE_MS * 1000000ull,
 		.cancel = &job->cancel,
@@ -80,7 +90,7 @@ static void decode_on_thread(struct image_job *job)
 		return;
 	q->ascii = image_ascii(pixels, width, height, PICTURE_ASCII_COLS, &q->ascii_len);
 	if (q->ascii == NULL)
-		q->cause = "plus de mémoire pour la dessiner";
+		q->cause = TEXT_IMAGE_NO_MEMORY_DRAW;
 	image_free_pixels(pixels);
 }
 
@@ -98,10 +108,8 @@ static void start_decoding(struct picture_queue *q)
 
 static struct waiting *pop(struct picture_queue *q)
 {
-	struct waiting *w = q->head;
-	q->head = w->next;
-	if (q->head == NULL)
-		q->tail = &q->head;
+	struct waiting *w = STAILQ_FIRST(&q->waiting);
+	STAILQ_REMOVE_HEAD(&q->waiting, link);
 	q->count--;
 	q->bytes -= w->len;
 	if (w->is_picture)
@@ -130,23 +138,25 @@ static void publish_picture(struct picture_queue *q, const struct waiting *w)
 static void drain(struct picture_queue *q)
 {
 	struct conn *c = q->sender;
-	while (q->head != NULL && !q->head->is_picture) {
+	while (!STAILQ_EMPTY(&q->waiting) && !STAILQ_FIRST(&q->waiting)->is_picture) {
 		struct waiting *w = pop(q);
 		struct room *room = rooms_find(&q->hub->rooms, w->room, strlen(w->room));
 		if (room != NULL)
-			binpeer_publish_message(q->hub, c, room, w->bytes, w->len);
+			hub_say(q->hub, c, room, w->bytes, w->len);
 		free(w);
 	}
-	if (q->head != NULL && !q->pool->stopping) {
+	if (!STAILQ_EMPTY(&q->waiting) && !q->pool->stopping) {
 		start_decoding(q);
 		return;
 	}
-	while (q->head != NULL)
+	while (!STAILQ_EMPTY(&q->waiting))
 		free(pop(q)); /* the server stops: nothing more is published */
-	q->pool->jobs--;
+	struct picture_pool *pp = q->pool;
+	pp->jobs--;
 	c->pictures = NULL;
 	free(q);
-	server_job_ended(c->server);
+	if (pp->on_job_done != NULL)
+		pp->on_job_done(pp->data);
 	conn_job_end(c);
 }
 
@@ -185,8 +195,7 @@ static bool enqueue(struct picture_queue *q, struct waiting *w)
 {
 	if (q->count >= PICTURE_MAX_WAITING || q->bytes + w->len > PICTURE_MAX_WAITING_BYTES)
 		return false;
-	*q->tail = w;
-	q->tail = &w->next;
+	STAILQ_INSERT_TAIL(&q->waiting, w, link);
 	q->count++;
 	q->bytes += w->len;
 	if (w->is_picture)
@@ -198,21 +207,21 @@ static bool enqueue(struct picture_queue *q, struct waiting *w)
  * any work is done for it. */
 static bool within_budget(struct hub *h, struct conn *c, size_t len)
 {
-	if (!hub_within_rate(h, c, 0))
+	(void)h;
+	if (!conn_charge(c, CONN_COST_LINE, 0))
 		return false;
-	if (bucket_take(&c->flood_pictures, (double)len, hub_now_ms()))
+	if (bucket_take(&c->flood_pictures, (double)len, clock_ms()))
 		return true;
 	log_info("%s sends pictures too fast: one refused", c->addr);
-	hub_error(c, WIRE_ERR_FLOOD, "trop d'images, ralentissez (image ignorée)");
+	conn_error(c, CHAT_ERR_IMAGE_FLOOD, NULL);
 	return false;
 }
 
-static bool start_pool(struct server *s)
+static bool start_pool(struct picture_pool *pp)
 {
-	struct picture_pool *pp = &s->pictures;
 	if (pp->started)
 		return true;
-	int rc = image_pool_init(&pp->threads, s->loop, PICTURE_THREADS);
+	int rc = image_pool_init(&pp->threads, pp->loop, PICTURE_THREADS);
 	if (rc < 0) {
 		log_error("no thread to decode pictures: %s", uv_strerror(rc));
 		return false;
@@ -221,30 +230,31 @@ static bool start_pool(struct server *s)
 	return true;
 }
 
-void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
+void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t len)
 {
-	struct picture_pool *pp = &c->server->pictures;
-	if (!within_budget(h, c, m->data.len))
+	struct picture_pool *pp = h->pictures;
+	size_t max = c->set->cfg->image_max_bytes;
+	if (!within_budget(h, c, len))
 		return;
-	if (m->data.len > c->server->cfg.image_max_bytes) {
-		refuse(c, "image trop lourde");
+	if (len > max) {
+		refuse(c, TEXT_IMAGE_TOO_HEAVY);
 		return;
 	}
 	struct picture_queue *q = c->pictures;
-	if (pp->stopping || pp->held_bytes + m->data.len > PICTURE_MAX_HELD_BYTES ||
+	if (pp->stopping || pp->held_bytes + len > PICTURE_MAX_HELD_BYTES ||
 	    (q == NULL && pp->jobs >= PICTURE_MAX_JOBS)) {
-		refuse(c, "le serveur en traite déjà d'autres, réessayez");
+		refuse(c, TEXT_IMAGE_BUSY);
 		return;
 	}
-	struct waiting *w = waiting_new(c, true, m->data.ptr, m->data.len);
+	struct waiting *w = waiting_new(c, true, bytes, len);
 	if (w == NULL) {
-		refuse(c, "plus de mémoire");
+		refuse(c, TEXT_IMAGE_NO_MEMORY);
 		return;
 	}
 	/* What is relayed and kept is the image alone: no EXIF, no text. */
 	w->len = image_strip((unsigned char *)w->bytes, w->len);
 	const char *cause;
-	if (image_check(w->bytes, w->len, c->server->cfg.image_max_bytes, &w->info, &cause) < 0) {
+	if (image_check(w->bytes, w->len, max, &w->info, &cause) < 0) {
 		free(w);
 		refuse(c, cause);
 		return;
@@ -252,21 +262,21 @@ void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m)
 	if (q != NULL) {
 		if (!enqueue(q, w)) {
 			free(w);
-			refuse(c, "trop d'images en attente, patientez");
+			refuse(c, TEXT_IMAGE_QUEUE_FULL);
 		}
 		return;
 	}
 	q = calloc(1, sizeof(*q));
-	if (q == NULL || !start_pool(c->server)) {
+	if (q == NULL || !start_pool(pp)) {
 		free(q);
 		free(w);
-		refuse(c, "plus de mémoire");
+		refuse(c, TEXT_IMAGE_NO_MEMORY);
 		return;
 	}
 	q->hub = h;
 	q->sender = c;
 	q->pool = pp;
-	q->tail = &q->head;
+	STAILQ_INIT(&q->waiting);
 	enqueue(q, w);
 	pp->jobs++;
 	c->pictures = q;
@@ -282,7 +292,7 @@ bool picture_hold_message(struct conn *c, const char *text, size_t len)
 	struct waiting *w = waiting_new(c, false, text, len);
 	if (w == NULL || !enqueue(q, w)) {
 		free(w);
-		hub_error(c, WIRE_ERR_FLOOD, "trop de messages en attente derrière une image");
+		conn_error(c, CHAT_ERR_HELD_FULL, NULL);
 	}
 	return true;
 }

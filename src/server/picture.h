@@ -22,7 +22,6 @@
 #include <stddef.h>
 
 #include "imagepool.h"
-#include "wire.h"
 
 struct hub;
 struct conn;
@@ -47,16 +46,27 @@ struct conn;
 #define PICTURE_BYTES_BURST (10.0 * 1024 * 1024)
 #define PICTURE_BYTES_RATE (96.0 * 1024)
 
-/* The decoding threads and what they hold: one per server. */
+/* The decoding threads and what they hold: one per server, its owner's
+ * (struct server), reached by the protocols through hub->pictures. */
 struct picture_pool {
+	uv_loop_t *loop;
 	struct image_pool threads;
 	bool started;       /* the threads come with the first picture */
 	bool stopping;
 	unsigned jobs;      /* senders with a picture decoding or queued */
 	size_t held_bytes;  /* of pictures waiting or decoding */
+	/* Called each time a sender's last picture is done (a stopping
+	 * server may then be finished). */
+	void (*on_job_done)(void *data);
+	void *data;
 };
 
-void picture_receive(struct hub *h, struct conn *c, const struct wire_msg *m);
+void picture_pool_init(struct picture_pool *pp, uv_loop_t *loop,
+		       void (*on_job_done)(void *data), void *data);
+
+/* A picture file from c (its bytes are copied): charged, checked, then
+ * decoded off the loop and published in the room c sent it from. */
+void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t len);
 
 /* A message checked and cleaned, to be published: false when nothing of
  * c's waits (publish it now), true when it was queued behind a picture. */

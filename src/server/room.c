@@ -7,32 +7,6 @@
 #include "conn.h"
 #include "frame.h"
 
-/* ---- activity order ----------------------------------------------------- */
-
-static void unlink_room(struct rooms *r, struct room *room)
-{
-	if (room->newer != NULL)
-		room->newer->older = room->older;
-	else
-		r->newest = room->older;
-	if (room->older != NULL)
-		room->older->newer = room->newer;
-	else
-		r->oldest = room->newer;
-	room->newer = room->older = NULL;
-}
-
-static void link_newest(struct rooms *r, struct room *room)
-{
-	room->newer = NULL;
-	room->older = r->newest;
-	if (r->newest != NULL)
-		r->newest->newer = room;
-	else
-		r->oldest = room;
-	r->newest = room;
-}
-
 /* ---- making and dropping ------------------------------------------------ */
 
 static void drop_history_frame(struct rooms *r, struct room *room)
@@ -57,7 +31,7 @@ static void room_free(struct rooms *r, struct room *room)
 static void drop_room(struct rooms *r, struct room *room)
 {
 	g_hash_table_remove(r->by_skeleton, room->skeleton);
-	unlink_room(r, room);
+	TAILQ_REMOVE(&r->by_activity, room, activity);
 	r->count--;
 	room_free(r, room);
 }
@@ -70,6 +44,7 @@ static bool is_history(const struct room *room)
 int rooms_init(struct rooms *r, size_t history_cap, size_t max)
 {
 	memset(r, 0, sizeof(*r));
+	TAILQ_INIT(&r->by_activity);
 	r->history_cap = history_cap;
 	r->max = max > 0 ? max : 1;
 	/* Keys are the rooms' own skeletons: the table frees nothing. */
@@ -84,16 +59,14 @@ int rooms_init(struct rooms *r, size_t history_cap, size_t max)
 
 void rooms_free(struct rooms *r)
 {
-	struct room *room = r->newest;
-	while (room != NULL) {
-		struct room *older = room->older;
+	struct room *room;
+	while ((room = TAILQ_FIRST(&r->by_activity)) != NULL) {
+		TAILQ_REMOVE(&r->by_activity, room, activity);
 		room_free(r, room);
-		room = older;
 	}
 	if (r->by_skeleton != NULL)
 		g_hash_table_destroy(r->by_skeleton);
 	r->by_skeleton = NULL;
-	r->newest = r->oldest = NULL;
 	r->count = 0;
 }
 
@@ -108,9 +81,9 @@ struct room *rooms_find(const struct rooms *r, const char *name, size_t len)
 size_t rooms_reap(struct rooms *r, int64_t now_ms, int64_t reap_ms)
 {
 	size_t dropped = 0;
-	struct room *room = r->oldest;
+	struct room *room = TAILQ_LAST(&r->by_activity, room_activity);
 	while (room != NULL) {
-		struct room *newer = room->newer;
+		struct room *newer = TAILQ_PREV(room, room_activity, activity);
 		if (!is_history(room) && now_ms - room->empty_since_ms >= reap_ms) {
 			drop_room(r, room);
 			dropped++;
@@ -123,7 +96,8 @@ size_t rooms_reap(struct rooms *r, int64_t now_ms, int64_t reap_ms)
 /* The least recently active empty room, if it has been quiet that long. */
 static bool evict_one(struct rooms *r, int64_t now_ms, int64_t evict_ms)
 {
-	for (struct room *room = r->oldest; room != NULL; room = room->newer) {
+	struct room *room;
+	TAILQ_FOREACH_REVERSE(room, &r->by_activity, room_activity, activity) {
 		if (now_ms - room->active_ms < evict_ms)
 			return false; /* the newer ones are newer still */
 		if (!room->is_default && room->member_count == 0) {
@@ -153,8 +127,9 @@ int rooms_make(struct rooms *r, const char *name, size_t len, int64_t now_ms,
 	room->name[len] = '\0';
 	room->empty_since_ms = now_ms;
 	room->active_ms = now_ms;
+	LIST_INIT(&room->members);
 	g_hash_table_insert(r->by_skeleton, room->skeleton, room);
-	link_newest(r, room);
+	TAILQ_INSERT_HEAD(&r->by_activity, room, activity);
 	r->count++;
 	*out = room;
 	return 0;
@@ -166,8 +141,8 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 	if (max > 0)
 		out[n++] = r->default_room;
 	for (int pass = 0; pass < 2; pass++)
-		for (const struct room *room = r->newest; room != NULL && n < max;
-		     room = room->older)
+		for (const struct room *room = TAILQ_FIRST(&r->by_activity); room != NULL && n < max;
+		     room = TAILQ_NEXT(room, activity))
 			if (!room->is_default && (room->member_count > 0) == (pass == 0))
 				out[n++] = room;
 	return n;
@@ -178,23 +153,13 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 void room_add_member(struct room *room, struct conn *c)
 {
 	c->room = room;
-	c->member_prev = NULL;
-	c->member_next = room->members;
-	if (room->members != NULL)
-		room->members->member_prev = c;
-	room->members = c;
+	LIST_INSERT_HEAD(&room->members, c, member_link);
 	room->member_count++;
 }
 
 void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
 {
-	if (c->member_prev != NULL)
-		c->member_prev->member_next = c->member_next;
-	else
-		room->members = c->member_next;
-	if (c->member_next != NULL)
-		c->member_next->member_prev = c->member_prev;
-	c->member_prev = c->member_next = NULL;
+	LIST_REMOVE(c, member_link);
 	c->room = NULL;
 	if (--room->member_count == 0)
 		room->empty_since_ms = now_ms;
@@ -202,17 +167,13 @@ void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
 
 /* ---- history ------------------------------------------------------------ */
 
-static bool is_said(const struct event *ev)
+int room_remember(struct rooms *r, struct room *room, const struct event *ev,
+		  int64_t active_ms)
 {
-	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
-}
-
-int room_remember(struct rooms *r, struct room *room, const struct event *ev)
-{
-	room->active_ms = ev->time_ms;
-	if (r->newest != room) {
-		unlink_room(r, room);
-		link_newest(r, room);
+	room->active_ms = active_ms;
+	if (TAILQ_FIRST(&r->by_activity) != room) {
+		TAILQ_REMOVE(&r->by_activity, room, activity);
+		TAILQ_INSERT_HEAD(&r->by_activity, room, activity);
 	}
 	if (r->history_cap == 0)
 		return 0;
@@ -225,10 +186,10 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev)
 	int rc = event_copy_init(&copy, ev);
 	if (rc < 0)
 		return rc;
-	room->said += is_said(ev);
+	room->said += event_has_text(ev);
 	if (room->recent_count == r->history_cap) {
 		struct event_copy *oldest = &room->recent[room->recent_head];
-		room->said -= is_said(&oldest->ev);
+		room->said -= event_has_text(&oldest->ev);
 		event_copy_free(oldest);
 		*oldest = copy;
 		room->recent_head = (room->recent_head + 1) % r->history_cap;

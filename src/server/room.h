@@ -3,8 +3,8 @@
  *
  * struct rooms (held by the hub) owns every struct room; a room owns the
  * copies of its last `history_cap` events and the HISTORY frame built from
- * them. Members are conns linked through their member_* fields; a room
- * never frees a conn.
+ * them. Members are conns linked through their member_link (sys/queue.h
+ * lists); a room never frees a conn.
  *
  * Rooms are bounded: at most `max` of them, found in O(1) by the skeleton
  * of their name (names.h), so look-alike names are one room. A room whose
@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "event.h"
 #include "names.h"
@@ -30,7 +31,7 @@ struct room {
 	char name[TEXT_MAX_ROOM + 1];     /* as its maker spelt it */
 	char skeleton[NAMES_SKELETON_MAX]; /* its identity (the hash key) */
 	bool is_default;
-	struct conn *members;
+	LIST_HEAD(, conn) members; /* through conn.member_link */
 	size_t member_count;
 	/* A ring of the last events, oldest at `recent_head`. */
 	struct event_copy *recent;
@@ -39,8 +40,8 @@ struct room {
 	size_t said;            /* of which messages and pictures */
 	int64_t empty_since_ms; /* when it last became empty */
 	int64_t active_ms;      /* its last event, or its making */
-	/* Most recently active first (struct rooms). */
-	struct room *newer, *older;
+	/* In struct rooms' activity list, most recently active first. */
+	TAILQ_ENTRY(room) activity;
 	/* A HISTORY frame of its events up to history_upto, built at
 	 * history_built_ms: a burst of requests costs one serialisation. It
 	 * outlives the room's next events; binpeer.c judges when it serves. */
@@ -49,9 +50,11 @@ struct room {
 	int64_t history_built_ms;
 };
 
+TAILQ_HEAD(room_activity, room);
+
 struct rooms {
 	GHashTable *by_skeleton; /* skeleton -> struct room */
-	struct room *newest, *oldest;
+	struct room_activity by_activity; /* most recently active first */
 	size_t count;
 	size_t max;              /* rooms at most, the default one included */
 	size_t history_cap;
@@ -95,8 +98,10 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 void room_add_member(struct room *room, struct conn *c);
 void room_remove_member(struct room *room, struct conn *c, int64_t now_ms);
 
-/* Keeps a copy of ev among the last history_cap events. 0 or -ENOMEM. */
-int room_remember(struct rooms *r, struct room *room, const struct event *ev);
+/* Keeps a copy of ev among the last history_cap events; the room was
+ * active at active_ms (clock.h's clock_ms). 0 or -ENOMEM. */
+int room_remember(struct rooms *r, struct room *room, const struct event *ev,
+		  int64_t active_ms);
 /* The i-th remembered event, oldest first (i < recent_count). */
 const struct event *room_recent(const struct rooms *r, const struct room *room,
 				size_t i);

@@ -1,125 +1,75 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "frame.h"
+#include "binpeer.h"
+#include "clock.h"
 #include "log.h"
-#include "picture.h"
 #include "privdrop.h"
-#include "textproto.h"
-
-int64_t server_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-const char *server_admit(struct server *s, struct conn *c)
-{
-	if (s->conn_count > s->cfg.max_connections)
-		return "le serveur est plein";
-	if (c->counted_address && c->address_count > s->cfg.max_per_address)
-		return "trop de connexions depuis votre adresse";
-	return NULL;
-}
-
-void server_add_conn(struct server *s, struct conn *c)
-{
-	unsigned n = strcount_add(&s->per_address, c->addr_key);
-	c->counted_address = n > 0;
-	c->address_count = n;
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	s->conn_count++;
-}
+#include "textpeer.h"
 
 static void finish_stop_if_idle(struct server *s);
 
-void server_remove_conn(struct server *s, struct conn *c)
+/* ---- the peers, as the server sees them come and go (conn_hooks) -------- */
+
+/* Counted by address, seated in the chat, then admitted or refused. */
+static void on_opened(struct conn *c)
 {
+	struct server *s = c->set->data;
+	unsigned n = strcount_add(&s->per_address, c->addr_key);
+	c->counted_address = n > 0;
+	c->address_count = n;
+	/* Its own budget of picture bytes (picture.c), apart from the chat's. */
+	bucket_init(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, c->connected_ms);
+	hub_add(&s->hub, c);
+	if (s->conns.count > s->cfg.max_connections)
+		conn_refuse(c, CHAT_ERR_SERVER_FULL, NULL, "server full");
+	else if (c->counted_address && c->address_count > s->cfg.max_per_address)
+		conn_refuse(c, CHAT_ERR_ADDRESS_FULL, NULL, "too many from its address");
+}
+
+static void on_left(struct conn *c)
+{
+	struct server *s = c->set->data;
+	hub_remove(&s->hub, c);
+}
+
+static void on_closed(struct conn *c)
+{
+	struct server *s = c->set->data;
 	if (c->counted_address)
 		strcount_remove(&s->per_address, c->addr_key);
 	c->counted_address = false;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-	s->conn_count--;
 	if (s->stopping)
 		finish_stop_if_idle(s);
 }
 
-void server_mark_pending(struct server *s, struct conn *c)
-{
-	if (c->pending)
-		return;
-	c->pending = true;
-	c->prev_pending = NULL;
-	c->next_pending = s->pending;
-	if (s->pending != NULL)
-		s->pending->prev_pending = c;
-	s->pending = c;
-}
+static const struct conn_hooks hooks = {on_opened, on_left, on_closed};
 
-void server_unmark_pending(struct server *s, struct conn *c)
-{
-	if (!c->pending)
-		return;
-	if (c->prev_pending != NULL)
-		c->prev_pending->next_pending = c->next_pending;
-	else
-		s->pending = c->next_pending;
-	if (c->next_pending != NULL)
-		c->next_pending->prev_pending = c->prev_pending;
-	c->pending = false;
-	c->prev_pending = c->next_pending = NULL;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* ---- the flush ---------------------------------------------------------- */
 
 /* A flush that disconnects someone may queue notices for others; they
- * are flushed now too. */
+ * are flushed now too (conns_flush). */
 static void flush_pending(struct server *s)
 {
-	while (s->pending != NULL) {
-		struct conn *c = s->pending;
-		server_unmark_pending(s, c);
-		conn_flush(c);
-	}
-	s->last_flush_ns = monotonic_ns();
+	conns_flush(&s->conns);
+	s->last_flush_ns = uv_hrtime();
 }
 
 /* With --coalesce-us, a flush sooner than that after the last one waits
  * for the timerfd instead. */
 static bool flush_held(struct server *s)
 {
-	if (s->coalesce_fd < 0 || s->pending == NULL)
+	if (s->coalesce_fd < 0 || !conns_have_output(&s->conns))
 		return false;
-	uint64_t wait_ns = (uint64_t)s->cfg.coalesce_us * 1000u, since = monotonic_ns() - s->last_flush_ns;
+	uint64_t wait_ns = (uint64_t)s->cfg.coalesce_us * 1000u, since = uv_hrtime() - s->last_flush_ns;
 	if (since >= wait_ns)
 		return false;
 	if (!s->coalesce_armed) {
@@ -184,7 +134,7 @@ static void on_flush(uv_prepare_t *prepare)
  * peers have one from their welcome on (and the handshake before). */
 static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t now)
 {
-	return !c->has_pseudo && c->proto != CONN_BINARY && s->cfg.idle_ms > 0 &&
+	return !c->has_pseudo && c->hears && s->cfg.idle_ms > 0 &&
 	       now - c->last_heard_ms > (int64_t)s->cfg.idle_ms;
 }
 
@@ -192,28 +142,23 @@ static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t
  * welcome), anonymous ones gone quiet, or those too far behind. */
 static void sweep_conns(struct server *s)
 {
-	int64_t now = server_now_ms();
-	struct conn *c = s->conns;
+	int64_t now = clock_ms();
+	struct conn *c = LIST_FIRST(&s->conns.all);
 	while (c != NULL) {
-		struct conn *next = c->next; /* conn_close unlinks c */
+		struct conn *next = LIST_NEXT(c, link); /* conn_close unlinks c */
 		if (c->closing) {
 			c = next;
 			continue;
 		}
-		if (!c->seen_line && now - c->connected_ms > (int64_t)s->cfg.handshake_ms) {
-			hub_refuse(c, WIRE_ERR_TIMEOUT,
-				   "délai dépassé : envoyez une première ligne (Hello|pseudo)",
-				   "handshake timeout");
-		} else if (idle_anonymous(s, c, now)) {
-			hub_refuse(c, WIRE_ERR_TIMEOUT,
-				   "délai dépassé : inactif sans pseudo (Hello|pseudo)",
-				   "idle without a pseudo");
-		} else if (c->soft_since_ms != 0 &&
-			   now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms) {
+		if (!c->seen_line && now - c->connected_ms > (int64_t)s->cfg.handshake_ms)
+			conn_refuse(c, CHAT_ERR_HANDSHAKE_TIMEOUT, NULL, "handshake timeout");
+		else if (idle_anonymous(s, c, now))
+			conn_refuse(c, CHAT_ERR_IDLE_TIMEOUT, NULL, "idle without a pseudo");
+		else if (c->soft_since_ms != 0 &&
+			 now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms)
 			conn_close(c, "slow reader: behind for too long");
-		} else {
+		else
 			conn_trim(c);
-		}
 		c = next;
 	}
 }
@@ -237,149 +182,11 @@ static void on_sighup(uv_signal_t *sig, int signum)
 	textlog_reopen(&s->chatlog);
 }
 
-static void on_connection(uv_stream_t *listener, int status)
-{
-	struct server *s = listener->data;
-	if (status < 0) {
-		log_warn("accept failed: %s", uv_strerror(status));
-		return;
-	}
-	int rc = conn_accept(s, listener);
-	if (rc < 0)
-		log_warn("accept failed: %s", uv_strerror(rc));
-}
-
 static void on_signal(uv_signal_t *sig, int signum)
 {
 	struct server *s = sig->data;
 	log_notice("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(s);
-}
-
-/* Binds a socket of our own to one address, so that a failed bind leaves
- * the listener handle free for the next address (*taken says when it no
- * longer is). 0 or a UV_E* code. */
-static int listen_on(struct server *s, const struct addrinfo *ai, bool *taken)
-{
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	int on = 1; /* as uv_tcp_bind does: a restart need not wait for TIME_WAIT */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	int rc = uv_tcp_open(&s->listener, fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	*taken = true;
-	return uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
-}
-
-/* The address is numeric or a host name, resolved here (at start, so a
- * blocking lookup is fine); the first of its addresses that binds wins:
- * "localhost" may give ::1 and 127.0.0.1, and either may be missing. */
-static int bind_listener(struct server *s, const char **cause)
-{
-	char port[16];
-	snprintf(port, sizeof(port), "%d", s->cfg.port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *found = NULL;
-	int rc = getaddrinfo(s->cfg.address, port, &hints, &found);
-	if (rc != 0) {
-		*cause = rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
-		return UV_EINVAL;
-	}
-	rc = UV_EADDRNOTAVAIL;
-	bool taken = false;
-	for (const struct addrinfo *ai = found; ai != NULL && !taken; ai = ai->ai_next)
-		rc = listen_on(s, ai, &taken);
-	freeaddrinfo(found);
-	if (rc < 0) {
-		*cause = uv_strerror(rc);
-		return rc;
-	}
-	return 0;
-}
-
-/* The first descriptor systemd passes (sd_listen_fds(3)). */
-#define SERVER_LISTEN_FDS_START 3
-
-/*
- * Socket activation: when LISTEN_PID names this process and LISTEN_FDS is
- * at least 1, systemd (or systemd-socket-activate) bound and listens on
- * descriptor 3 for us, so the port is open before we start and stays open
- * across restarts. The protocol is two variables and one descriptor;
- * libsystemd's sd_listen_fds() would be a dependency for that alone.
- * Returns 1 when the listener was taken, 0 when none was passed, or a
- * negative errno with *cause.
- */
-static int adopt_listener(struct server *s, const char **cause)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	if (pid == NULL || fds == NULL)
-		return 0;
-	char *end;
-	errno = 0;
-	long listen_pid = strtol(pid, &end, 10);
-	if (errno != 0 || end == pid || *end != '\0' || listen_pid != (long)getpid())
-		return 0; /* meant for another process */
-	long count = strtol(fds, &end, 10);
-	bool valid = end != fds && *end == '\0';
-	/* Whatever we start later must not take these for its own. */
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	if (!valid || count < 1)
-		return 0;
-	if (count > 1)
-		log_warn("%ld sockets passed: listening on the first only", count);
-
-	int fd = SERVER_LISTEN_FDS_START, type = 0, listening = 0;
-	socklen_t len = sizeof(type);
-	struct sockaddr_storage ss;
-	socklen_t ss_len = sizeof(ss);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM ||
-	    getsockname(fd, (struct sockaddr *)&ss, &ss_len) < 0 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-		*cause = "the passed descriptor 3 is not a TCP socket";
-		return UV_EINVAL;
-	}
-	len = sizeof(listening);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening)
-		log_warn("the passed socket was not listening: listening on it now");
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	int rc = uv_tcp_open(&s->listener, fd);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection);
-	if (rc < 0) {
-		*cause = uv_strerror(rc);
-		return rc;
-	}
-	log_info("socket activation: listening on the passed descriptor 3");
-	return 1;
-}
-
-static void print_listening(struct server *s)
-{
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
-	char ip[64] = "?";
-	int port = 0;
-	uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
-	if (ss.ss_family == AF_INET6) {
-		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	log_notice("chatroom-server listening on %s:%d", ip, port);
 }
 
 /* A line of the server's own in the conversation log. */
@@ -434,6 +241,25 @@ static void fit_file_limit(struct server *s)
 	}
 }
 
+/* The protocols a peer may speak, told apart by its first bytes. */
+static void register_protocols(struct server *s)
+{
+	/* Nothing at first, or a text line: the course's protocol. */
+	sniff_init(&s->sniffer, &textpeer_proto);
+	/* The binary hello up to its version byte: a peer of another version
+	 * is told so in its own protocol (binpeer.c). */
+	sniff_add(&s->sniffer, WIRE_MAGIC, WIRE_MAGIC_LEN - 1, &binpeer_proto);
+	/* No text line starts with NUL: anything else that does is refused. */
+	sniff_add(&s->sniffer, "\0", 1, NULL);
+}
+
+static void on_picture_done(void *data)
+{
+	struct server *s = data;
+	if (s->stopping)
+		finish_stop_if_idle(s);
+}
+
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
@@ -442,6 +268,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 	s->loop = loop;
 	s->cfg = *cfg;
 	fit_file_limit(s);
+	register_protocols(s);
+	conns_init(&s->conns, loop, &s->cfg, &s->sniffer, &s->hub, &hooks, s);
+	picture_pool_init(&s->pictures, loop, on_picture_done, s);
 	/* An address keeps twice the sessions it may have connections: every
 	 * one of them, and as many away. */
 	int rc = hub_init(&s->hub, cfg->history_size, cfg->max_rooms,
@@ -450,16 +279,19 @@ int server_start(struct server *s, uv_loop_t *loop,
 			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0)
 		rc = strcount_init(&s->per_address);
-	s->hub.flood_strikes = cfg->flood_strikes;
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
 		return rc;
 	}
+	s->hub.pictures = &s->pictures;
 	if (cfg->history_path != NULL) {
 		rc = start_history(s, cause);
 		if (rc < 0)
 			return rc;
 	}
+	/* Event ids go on from the history's last. */
+	bus_local_init(&s->bus, s->hub.last_event_id);
+	hub_attach_bus(&s->hub, &s->bus.bus);
 	if (cfg->log_path != NULL) {
 		rc = textlog_open(&s->chatlog, loop, cfg->log_path);
 		if (rc < 0) {
@@ -472,18 +304,12 @@ int server_start(struct server *s, uv_loop_t *loop,
 		}
 	}
 
-	uv_tcp_init(loop, &s->listener);
-	s->listener.data = s;
-	rc = adopt_listener(s, cause);
-	if (rc == 0)
-		rc = bind_listener(s, cause);
+	rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, cause);
 	if (rc < 0) {
-		uv_close((uv_handle_t *)&s->listener, NULL);
 		if (s->history_open)
 			history_close(&s->history);
 		return rc;
 	}
-	s->listening = true;
 
 	uv_prepare_init(loop, &s->flusher);
 	s->flusher.data = s;
@@ -505,7 +331,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 	s->sigterm.data = s;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
-	print_listening(s);
+	tcp_log_address(&s->tcp);
 	note(s, "chatroom-server started");
 	return 0;
 }
@@ -533,18 +359,11 @@ int server_drop_privileges(struct server *s, const char *user, char *why, size_t
 	return 0;
 }
 
-/* The last handles go once every conn is gone; then uv_run returns. */
-void server_job_ended(struct server *s)
-{
-	if (s->stopping)
-		finish_stop_if_idle(s);
-}
-
 static void finish_stop_if_idle(struct server *s)
 {
 	/* Decodes, cancelled by server_stop, come back within a row first:
 	 * their senders' memory waits for them. */
-	if (s->conn_count > 0 || picture_jobs_running(&s->pictures) > 0 ||
+	if (s->conns.count > 0 || picture_jobs_running(&s->pictures) > 0 ||
 	    uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	picture_close(&s->pictures);
@@ -567,30 +386,21 @@ void server_stop(struct server *s)
 	s->hub.quiet = true;
 	picture_stop(&s->pictures); /* decodes are abandoned, not waited for */
 
-	uv_close((uv_handle_t *)&s->listener, NULL);
-	s->listening = false;
+	tcp_stop(&s->tcp);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->ticker, NULL);
 	uv_close((uv_handle_t *)&s->sighup, NULL);
 
 	/* Everyone is told, each in its own protocol. */
-	static const char stop[] = TEXT_SERVER_STOP;
-	struct frame *bye_text = frame_printf("%s\n", stop);
-	struct frame *bye_binary = wire_encode(&(struct wire_msg){
-		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_INFO, .colour = -1,
-		.time_ms = (uint64_t)server_now_ms(), .text = {stop, sizeof(stop) - 1}});
-	struct conn *c = s->conns;
+	struct conn *c = LIST_FIRST(&s->conns.all);
 	while (c != NULL) {
-		struct conn *next = c->next;
-		struct frame *bye = c->proto == CONN_BINARY ? bye_binary : bye_text;
-		if (bye != NULL && (c->proto != CONN_BINARY || c->has_pseudo))
-			conn_send(c, bye);
+		struct conn *next = LIST_NEXT(c, link);
+		if (c->hears)
+			c->proto->send_info(c, CHAT_INFO_STOPPING, NULL);
 		conn_close_after_flush(c, "server shutting down");
 		c = next;
 	}
-	frame_unref(bye_text);
-	frame_unref(bye_binary);
 	finish_stop_if_idle(s);
 }
 

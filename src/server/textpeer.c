@@ -1,45 +1,143 @@
 #include "textpeer.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "commands.h"
 #include "conn.h"
 #include "frame.h"
 #include "hub.h"
+#include "linereader.h"
 #include "log.h"
 #include "sanitize.h"
+#include "server_config.h"
 #include "textproto.h"
-#include "wire.h"
 
-#define reply_line(c, ...) hub_reply((c), frame_printf(__VA_ARGS__))
+#define reply_line(c, ...) conn_reply((c), frame_printf(__VA_ARGS__))
 
-void textpeer_send_history(struct hub *h, struct conn *c, struct room *room)
+/* Lines that tell a list hold at most this much, this many rooms. */
+#define TEXTPEER_LIST_BYTES 2048
+#define TEXTPEER_ROOMS_BYTES 1024
+#define TEXTPEER_ROOMS_MAX 64
+/* An unknown command is shown back this far, so the peer sees which. */
+#define TEXTPEER_UNKNOWN_SHOWN 32
+
+static struct linereader *lines_of(struct conn *c)
 {
+	return c->proto_data;
+}
+
+/* ---- what the chat sends ------------------------------------------------ */
+
+static void send_history(struct conn *c, struct room *room, uint64_t after_id)
+{
+	struct hub *h = c->set->hub;
 	uint64_t visible = hub_visible_id(h, c, room);
 	size_t count = 0;
-	for (size_t i = 0; i < room->recent_count; i++)
-		if (room_recent(&h->rooms, room, i)->id <= visible)
-			count++;
+	for (size_t i = 0; i < room->recent_count; i++) {
+		uint64_t id = room_recent(&h->rooms, room, i)->id;
+		count += id > after_id && id <= visible;
+	}
 	if (count == 0)
 		return;
 	reply_line(c, TEXT_HISTORY_START "\n", room->name, count);
 	for (size_t i = 0; i < room->recent_count; i++) {
 		const struct event *ev = room_recent(&h->rooms, room, i);
-		if (ev->id <= visible)
-			hub_reply(c, event_text_history_frame(ev));
+		if (ev->id > after_id && ev->id <= visible)
+			conn_reply(c, event_text_history_frame(ev));
 	}
 	reply_line(c, TEXT_HISTORY_END "\n");
 }
+
+/* Each error's words, and whether its detail follows them. */
+static const struct {
+	const char *words;
+	bool detail;
+} errors[CHAT_ERRORS] = {
+	[CHAT_ERR_SERVER_FULL] = {TEXT_ERR_SERVER_FULL, false},
+	[CHAT_ERR_ADDRESS_FULL] = {TEXT_ERR_ADDRESS_FULL, false},
+	[CHAT_ERR_UNKNOWN_PROTOCOL] = {TEXT_ERR_UNKNOWN_PROTOCOL, false},
+	[CHAT_ERR_HANDSHAKE_TIMEOUT] = {TEXT_ERR_HANDSHAKE_TIMEOUT, false},
+	[CHAT_ERR_IDLE_TIMEOUT] = {TEXT_ERR_IDLE_TIMEOUT, false},
+	[CHAT_ERR_FLOODING] = {TEXT_ERR_FLOODING, false},
+	[CHAT_ERR_FLOODED] = {TEXT_ERR_FLOODED, false},
+	[CHAT_ERR_PSEUDO] = {"", true},
+	[CHAT_ERR_ROOM] = {"", true},
+	[CHAT_ERR_ALREADY_HERE] = {TEXT_ERR_ALREADY_IN_ROOM, true},
+	[CHAT_ERR_IMAGE] = {TEXT_ERR_IMAGE, true},
+	[CHAT_ERR_IMAGE_FLOOD] = {TEXT_ERR_IMAGE_FLOOD, false},
+	[CHAT_ERR_HELD_FULL] = {TEXT_ERR_HELD_FULL, false},
+};
+
+static void send_error(struct conn *c, enum chat_error error, const char *detail)
+{
+	char words[256];
+	snprintf(words, sizeof(words), "%s%s", errors[error].words,
+		 errors[error].detail && detail != NULL ? detail : "");
+	reply_line(c, TEXT_ERROR "\n", words);
+}
+
+static void send_info(struct conn *c, enum chat_info info, const char *detail)
+{
+	switch (info) {
+	case CHAT_INFO_IN_ROOM:
+		reply_line(c, TEXT_IN_ROOM "\n", detail);
+		break;
+	case CHAT_INFO_STOPPING:
+		reply_line(c, TEXT_SERVER_STOP "\n");
+		break;
+	case CHAT_INFO_HELP:
+		reply_line(c, "%s\n", detail);
+		break;
+	}
+}
+
+/* "a, b, c" into buf, as much as fits. */
+static void join_names(char *buf, size_t cap, const struct chat_entry *entries, size_t count,
+		       bool with_counts)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		int n = with_counts
+			? snprintf(buf + used, cap - used, "%s%s (%zu)", used ? ", " : "",
+				   entries[i].name, entries[i].count)
+			: snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
+				   entries[i].name);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static void send_list(struct conn *c, enum chat_list kind, const char *room,
+		      const struct chat_entry *entries, size_t count)
+{
+	char list[TEXTPEER_LIST_BYTES];
+	if (kind == CHAT_LIST_ROOMS) {
+		join_names(list, TEXTPEER_ROOMS_BYTES, entries,
+			   count < TEXTPEER_ROOMS_MAX ? count : TEXTPEER_ROOMS_MAX, true);
+		reply_line(c, TEXT_ROOM_LIST "\n", list);
+	} else {
+		join_names(list, sizeof(list), entries, count, false);
+		reply_line(c, TEXT_WHO "\n", room, list);
+	}
+}
+
+/* ---- what a line means -------------------------------------------------- */
 
 static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_t len)
 {
 	char skeleton[NAMES_SKELETON_MAX], why[160];
 	if (hub_check_pseudo(h, c, pseudo, len, skeleton, why, sizeof(why)) < 0) {
-		hub_error(c, WIRE_ERR_PSEUDO, why);
+		send_error(c, CHAT_ERR_PSEUDO, why);
 		return;
 	}
 	struct departed back;
-	if (users_take_return(&h->users, skeleton, c->addr_key, hub_now_ms(), &back)) {
+	if (users_take_return(&h->users, skeleton, c->addr_key, clock_ms(), &back)) {
 		/* The same pseudo from the same address, back within the grace
 		 * period: welcomed back to the room it left (moved there before
 		 * it is named, so nobody is told it left the room it was never
@@ -51,7 +149,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		if (room != NULL && room != c->room)
 			hub_move(h, c, room);
 		else
-			hub_send_history(h, c, c->room);
+			send_history(c, c->room, 0);
 		hub_name(h, c, pseudo, len, skeleton, 0, hub_pick_colour(h, back.colour));
 		log_info("%s is back as %s", c->addr, c->pseudo);
 		reply_line(c, TEXT_WELCOME_BACK "\n", c->pseudo);
@@ -62,106 +160,43 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 	}
 	hub_name(h, c, pseudo, len, skeleton, 0, -1);
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
-	hub_send_history(h, c, c->room);
+	send_history(c, c->room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 }
 
-#define TEXTPEER_ROOMS_MAX 64 /* more would not fit the line */
-
-static void list_rooms(struct hub *h, struct conn *c)
+/* A line starting with '/': a command of the table, checked on the raw
+ * bytes (a name is refused, never silently mended); only the clean form
+ * is ever echoed. */
+static void run_command(struct hub *h, struct conn *c, const struct command *cmd,
+			enum commands_match match, const char *arg, size_t arg_len,
+			const char *clean, size_t clean_len)
 {
-	char list[1024];
-	size_t used = 0;
-	list[0] = '\0';
-	const struct room *rooms[TEXTPEER_ROOMS_MAX];
-	size_t count = rooms_listing(&h->rooms, rooms, TEXTPEER_ROOMS_MAX);
-	for (size_t i = 0; i < count; i++) {
-		const struct room *r = rooms[i];
-		int n = snprintf(list + used, sizeof(list) - used, "%s%s (%zu)",
-				 used ? ", " : "", r->name, hub_visible_members(r));
-		if (n < 0 || (size_t)n >= sizeof(list) - used)
-			break;
-		used += (size_t)n;
-	}
-	reply_line(c, TEXT_ROOM_LIST "\n", list);
-}
-
-static void list_members(struct conn *c)
-{
-	char list[2048];
-	size_t used = 0;
-	list[0] = '\0';
-	for (const struct conn *m = c->room->members; m != NULL; m = m->member_next) {
-		if (!m->has_pseudo && m->proto == CONN_BINARY)
-			continue; /* before its welcome it reads nothing */
-		int n = snprintf(list + used, sizeof(list) - used, "%s%s",
-				 used ? ", " : "", conn_label(m));
-		if (n < 0 || (size_t)n >= sizeof(list) - used)
-			break;
-		used += (size_t)n;
-	}
-	reply_line(c, TEXT_WHO "\n", c->room->name, list);
-}
-
-static void join_room(struct hub *h, struct conn *c, const char *name, size_t len)
-{
-	const char *cause;
-	struct room *to = hub_room(h, c, name, len, &cause);
-	if (to == NULL) {
-		hub_error(c, WIRE_ERR_ROOM, cause);
+	if (match == COMMANDS_FOUND) {
+		cmd->run(h, c, arg, arg_len);
 		return;
 	}
-	if (to == c->room) {
-		reply_line(c, "Erreur : vous êtes déjà dans le salon %s\n", c->room->name);
-		return;
-	}
-	hub_move(h, c, to);
-	if (c->has_pseudo)
-		hub_publish_presence(h, c, EVENT_JOIN);
-	else
-		reply_line(c, "Annonce : vous êtes dans le salon %s\n", to->name);
+	/* Unknown, or its argument does not fit: the whole list, which
+	 * shows how each is typed. */
+	char help[1024];
+	commands_help(TEXT_COMMANDS, help, sizeof(help));
+	reply_line(c, TEXT_UNKNOWN_COMMAND "\n",
+		   (int)(clean_len > TEXTPEER_UNKNOWN_SHOWN ? TEXTPEER_UNKNOWN_SHOWN : clean_len),
+		   clean, help);
 }
 
-static const char commands_help[] =
-	"Commandes : /rooms (les salons), /join SALON (y aller, le créer s'il "
-	"n'existe pas), /who (qui est là)";
-
-/* Returns true when the line was a command. Arguments are checked on the
- * raw bytes (a name is refused, never silently mended); only the clean
- * form is ever echoed. */
-static bool run_command(struct hub *h, struct conn *c, const char *raw,
-			size_t raw_len, const char *clean, size_t clean_len)
+static void on_line(struct conn *c, const char *line, size_t len)
 {
-	if (raw_len == 0 || raw[0] != '/')
-		return false;
-	if (raw_len == 6 && memcmp(raw, "/rooms", 6) == 0)
-		list_rooms(h, c);
-	else if (raw_len == 4 && memcmp(raw, "/who", 4) == 0)
-		list_members(c);
-	else if (raw_len > 6 && memcmp(raw, "/join ", 6) == 0)
-		join_room(h, c, raw + 6, raw_len - 6);
-	else if (raw_len == 5 && memcmp(raw, "/help", 5) == 0)
-		reply_line(c, "%s\n", commands_help);
-	else
-		reply_line(c, "Erreur : commande inconnue %.*s. %s\n",
-			   (int)(clean_len > 32 ? 32 : clean_len), clean, commands_help);
-	return true;
-}
-
-/* What a line costs its sender (hub.h): commands by their work. */
-static unsigned line_cost(const char *line, size_t len)
-{
-	if (len > 6 && memcmp(line, "/join ", 6) == 0)
-		return HUB_COST_JOIN;
-	if ((len == 4 && memcmp(line, "/who", 4) == 0) ||
-	    (len == 6 && memcmp(line, "/rooms", 6) == 0))
-		return HUB_COST_LIST;
-	return HUB_COST_LINE;
-}
-
-void textpeer_on_line(struct hub *h, struct conn *c, const char *line, size_t len)
-{
-	if (!hub_charge(h, c, line_cost(line, len), len))
+	struct hub *h = c->set->hub;
+	c->seen_line = true;
+	c->last_heard_ms = clock_ms();
+	const struct command *cmd = NULL;
+	const char *arg = NULL;
+	size_t arg_len = 0;
+	enum commands_match match = COMMANDS_NONE;
+	if (len > 0 && line[0] == '/')
+		match = commands_find(line, len, &cmd, &arg, &arg_len);
+	/* Every line costs, a command by its work (its row's cost). */
+	if (!conn_charge(c, match == COMMANDS_FOUND ? cmd->cost : CONN_COST_LINE, len))
 		return;
 	/* Everything below works on text that is safe for any terminal. */
 	size_t n = sanitize_text(line, len, h->clean, h->clean_cap, 0);
@@ -184,15 +219,95 @@ void textpeer_on_line(struct hub *h, struct conn *c, const char *line, size_t le
 			return;
 		}
 	}
-	if (run_command(h, c, line, len, text, n))
+	if (match != COMMANDS_NONE) {
+		run_command(h, c, cmd, match, arg, arg_len, text, n);
 		return;
-	struct event ev = {
-		.kind = EVENT_MESSAGE,
-		.sender_id = c->user_id,
-		.pseudo = conn_label(c),
-		.colour = c->colour,
-		.text = text,
-		.text_len = n,
-	};
-	hub_publish(h, c->room, &ev, c->id);
+	}
+	hub_say(h, c, c->room, text, n);
 }
+
+/* ---- bytes in ----------------------------------------------------------- */
+
+static void deliver_partial(struct conn *c)
+{
+	const char *line;
+	size_t len;
+	if (linereader_take_partial(lines_of(c), &line, &len) == 1)
+		on_line(c, line, len);
+}
+
+/* The course's clients send no '\n': a message is what came before a
+ * quiet spell. */
+static void on_partial_due(struct conn *c)
+{
+	if (!c->closing && c->doom == CONN_FINE)
+		deliver_partial(c);
+}
+
+static void on_data(struct conn *c, const char *data, size_t len)
+{
+	struct linereader *lines = lines_of(c);
+	linereader_feed(lines, data, len);
+	/* A doomed peer (too far behind) is not served any more: it goes at
+	 * the next flush, and the rest of its input goes with it. */
+	while (!c->closing && c->doom == CONN_FINE) {
+		const char *line;
+		size_t n;
+		int rc = linereader_next(lines, &line, &n);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			char why[96];
+			snprintf(why, sizeof(why), TEXT_ERR_LINE_TOO_LONG, TEXT_MAX_LINE);
+			reply_line(c, TEXT_ERROR "\n", rc == -E2BIG ? why : TEXT_ERR_NO_MEMORY);
+			conn_close_after_flush(c, rc == -E2BIG ? "line too long" : "out of memory");
+			return;
+		}
+		on_line(c, line, n);
+	}
+	if (c->closing || c->doom != CONN_FINE)
+		return;
+	if (linereader_has_partial(lines))
+		conn_timer_start(c, c->set->cfg->partial_delay_ms, on_partial_due);
+	else
+		conn_timer_stop(c);
+}
+
+/* A last message may come without its '\n'. */
+static void on_eof(struct conn *c)
+{
+	deliver_partial(c);
+}
+
+static int on_start(struct conn *c)
+{
+	struct linereader *lines = malloc(sizeof(*lines));
+	if (lines == NULL)
+		return -ENOMEM;
+	linereader_init(lines, TEXT_MAX_LINE);
+	c->proto_data = lines;
+	c->hears = true; /* an anonymous text peer reads its room */
+	return 0;
+}
+
+static void on_stop(struct conn *c)
+{
+	if (c->proto_data == NULL)
+		return;
+	linereader_free(lines_of(c));
+	free(c->proto_data);
+	c->proto_data = NULL;
+}
+
+const struct proto_ops textpeer_proto = {
+	.name = "text",
+	.format = EVENT_FORMAT_TEXT,
+	.on_start = on_start,
+	.on_stop = on_stop,
+	.on_data = on_data,
+	.on_eof = on_eof,
+	.send_history = send_history,
+	.send_error = send_error,
+	.send_info = send_info,
+	.send_list = send_list,
+};

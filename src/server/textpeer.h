@@ -1,21 +1,18 @@
 /*
- * textpeer: what a line from a text-protocol peer (nc, telnet, the
- * course's Python clients) means, and how a room's history is told to one.
- * The wire strings are in textproto.h; the shared work is the hub's.
+ * textpeer: the course's text protocol as a protocol handler (proto.h),
+ * what nc, telnet and the course's Python clients speak: lines in (a
+ * greeting, a pseudo, a command, a message), lines out. The wire strings
+ * are core/textproto.h's; the commands are commands.c's table; the chat's
+ * work is the hub's.
+ *
+ * Per peer it keeps a line reader (c->proto_data), made by on_start and
+ * freed by on_stop.
  */
 #ifndef CHATROOM_TEXTPEER_H
 #define CHATROOM_TEXTPEER_H
 
-#include <stddef.h>
+#include "proto.h"
 
-struct conn;
-struct hub;
-struct room;
-
-/* A complete line (no '\n') from a text peer, exactly as received. */
-void textpeer_on_line(struct hub *h, struct conn *c, const char *line, size_t len);
-
-/* The room's recent events as plain lines between two notices. */
-void textpeer_send_history(struct hub *h, struct conn *c, struct room *room);
+extern const struct proto_ops textpeer_proto;
 
 #endif

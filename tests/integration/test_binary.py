@@ -316,3 +316,29 @@ def test_binary_peer_connected_early_gets_the_full_history(server):
     events = json.loads(early.history["json"])
     assert [e["kind"] for e in events] == ["join", "message"]
     assert events[1]["text"] == "pendant qu'il choisit"
+
+
+def test_a_nul_that_opens_no_binary_hello_is_refused_in_text(server):
+    """No text line starts with NUL, and this is no binary hello: the
+    sniffer refuses it, worded by the text protocol it was taken for."""
+    p = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    p.sendall(b"\0XYZ bonjour\n")
+    got = b""
+    while chunk := p.recv(4096):
+        got += chunk
+    assert got == "Erreur : protocole inconnu\n".encode()
+    a = server.peer()  # nothing else disturbed
+    a.join("après")
+
+
+def test_a_hello_split_byte_by_byte_still_makes_a_binary_peer(server):
+    """The sniffer holds a start a longer rule could still match."""
+    late = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    late.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for byte in MAGIC + hello("morceaux"):
+        late.sendall(bytes([byte]))
+        time.sleep(0.01)
+    peer = BinaryPeer.__new__(BinaryPeer)
+    peer.sock, peer.timeout, peer.buf = late, TIMEOUT, b""
+    assert peer.expect(WELCOME)["pseudo"] == "morceaux"
+    late.close()

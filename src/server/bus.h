@@ -1,0 +1,54 @@
+/*
+ * bus: how an event published in a room reaches the room's members,
+ * wherever they are connected. The hub publishes through it and receives
+ * through it; it never delivers by itself.
+ *
+ * A bus gives each event its id (increasing along a room), then calls
+ * bus->deliver on every server that has the room, this one included, with
+ * the event as published: the hub's deliver remembers it, writes it down
+ * and fans it out to the members connected here. The first bus is
+ * bus_local.c, one server alone: the id is the next of one counter and
+ * deliver is called at once. A bus across servers (Redis pub/sub, say) is
+ * another file with the same two operations; nothing else changes.
+ *
+ * Ownership: the bus is its maker's (server.c); the hub sets deliver and
+ * data (hub_attach_bus). An event and its strings are the publisher's and
+ * live only during publish (and deliver).
+ */
+#ifndef CHATROOM_BUS_H
+#define CHATROOM_BUS_H
+
+#include <stdint.h>
+
+struct bus;
+struct event;
+struct room;
+
+/* An event published in a room: `room` is this server's room of that name
+ * (NULL when the bus knows only ev->room: another server's event), and
+ * except_conn_id the one peer it is not for (0: none). */
+typedef void (*bus_deliver_cb)(void *data, struct room *room, struct event *ev,
+			       uint64_t except_conn_id);
+
+struct bus_ops {
+	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
+	 * errno when it could not be (nothing was delivered). */
+	int (*publish)(struct bus *b, struct room *room, struct event *ev,
+		       uint64_t except_conn_id);
+	/* No more deliveries; what it holds is freed. */
+	void (*close)(struct bus *b);
+};
+
+struct bus {
+	const struct bus_ops *ops;
+	bus_deliver_cb deliver;
+	void *data;
+};
+
+static inline int bus_publish(struct bus *b, struct room *room, struct event *ev,
+			      uint64_t except_conn_id)
+{
+	return b->ops->publish(b, room, ev, except_conn_id);
+}
+
+#endif

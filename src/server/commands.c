@@ -1,0 +1,228 @@
+#include "commands.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "hub.h"
+#include "textproto.h"
+
+/* A ROOMS answer lists at most this many rooms (a text line, fewer). */
+#define COMMANDS_ROOMS_MAX 256
+/* Room enough for /help's whole list. */
+#define COMMANDS_HELP_BYTES 1024
+
+/* ---- the handlers ------------------------------------------------------- */
+
+static void run_rooms(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	(void)arg, (void)len;
+	struct chat_entry entries[COMMANDS_ROOMS_MAX];
+	size_t n = hub_list_rooms(h, entries, COMMANDS_ROOMS_MAX);
+	c->proto->send_list(c, CHAT_LIST_ROOMS, NULL, entries, n);
+}
+
+static void run_who(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	(void)h, (void)arg, (void)len;
+	struct chat_entry entries[HUB_LIST_MAX];
+	size_t n = hub_list_members(c->room, entries, HUB_LIST_MAX);
+	c->proto->send_list(c, CHAT_LIST_WHO, c->room->name, entries, n);
+}
+
+/* As typed: hub_room trims it, drops a '#', and says what is wrong. An
+ * empty name (a binary JOIN may send one) is the default room. */
+static void run_join(struct hub *h, struct conn *c, const char *room, size_t len)
+{
+	const char *cause;
+	struct room *to = hub_room(h, c, room, len, &cause);
+	if (to == NULL) {
+		conn_error(c, CHAT_ERR_ROOM, cause);
+		return;
+	}
+	if (to == c->room) {
+		conn_error(c, CHAT_ERR_ALREADY_HERE, to->name);
+		return;
+	}
+	hub_move(h, c, to);
+	if (c->has_pseudo)
+		hub_publish_presence(h, c, EVENT_JOIN);
+	else
+		c->proto->send_info(c, CHAT_INFO_IN_ROOM, to->name);
+}
+
+static void run_help(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	(void)h;
+	char text[COMMANDS_HELP_BYTES];
+	char name[32];
+	if (arg != NULL && arg[0] == '/')
+		arg++, len--;
+	snprintf(name, sizeof(name), "%.*s", (int)len, arg != NULL ? arg : "");
+	const struct command *cmd = arg != NULL ? commands_named(name) : NULL;
+	if (cmd != NULL)
+		commands_describe(cmd, text, sizeof(text));
+	else
+		commands_help(TEXT_COMMANDS, text, sizeof(text));
+	c->proto->send_info(c, CHAT_INFO_HELP, text);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+const struct command commands_table[] = {
+	{"rooms", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_rooms, "les salons"},
+	{"join", {NULL}, COMMAND_REST, "SALON", CONN_COST_JOIN, run_join,
+	 "y aller, le créer s'il n'existe pas"},
+	{"who", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_who, "qui est là"},
+	{"help", {NULL}, COMMAND_OPTIONAL_WORD, "COMMANDE", CONN_COST_LINE, run_help,
+	 "cette liste, ou l'aide d'une commande"},
+};
+
+const size_t commands_count = sizeof(commands_table) / sizeof(commands_table[0]);
+
+/* ---- lookup ------------------------------------------------------------- */
+
+static bool named(const struct command *cmd, const char *name, size_t len)
+{
+	if (strlen(cmd->name) == len && strncasecmp(cmd->name, name, len) == 0)
+		return true;
+	for (size_t i = 0; i < COMMANDS_MAX_ALIASES && cmd->aliases[i] != NULL; i++)
+		if (strlen(cmd->aliases[i]) == len && strncasecmp(cmd->aliases[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* Cuts rest to the shape; false when it does not fit. */
+static bool fit(enum command_args shape, const char **rest, size_t *rest_len)
+{
+	if (shape == COMMAND_REST)
+		return *rest_len > 0;
+	while (*rest_len > 0 && (*rest)[0] == ' ')
+		(*rest)++, (*rest_len)--;
+	while (*rest_len > 0 && (*rest)[*rest_len - 1] == ' ')
+		(*rest_len)--;
+	bool one_word = *rest_len > 0 && memchr(*rest, ' ', *rest_len) == NULL;
+	switch (shape) {
+	case COMMAND_NO_ARGS:
+		return *rest_len == 0;
+	case COMMAND_WORD:
+		return one_word;
+	case COMMAND_OPTIONAL_WORD:
+		return *rest_len == 0 || one_word;
+	case COMMAND_REST:
+		break;
+	}
+	return false;
+}
+
+enum commands_match commands_parse(const struct command *table, size_t count, const char *line,
+				   size_t len, const struct command **cmd, const char **arg,
+				   size_t *arg_len)
+{
+	*cmd = NULL;
+	*arg = NULL;
+	*arg_len = 0;
+	if (len == 0 || line[0] != '/')
+		return COMMANDS_NONE;
+	/* The name runs to the first space; the argument starts after it. */
+	const char *space = memchr(line, ' ', len);
+	size_t name_len = (space != NULL ? (size_t)(space - line) : len) - 1;
+	for (size_t i = 0; i < count && *cmd == NULL; i++)
+		if (named(&table[i], line + 1, name_len))
+			*cmd = &table[i];
+	if (*cmd == NULL)
+		return COMMANDS_UNKNOWN;
+	const char *rest = space != NULL ? space + 1 : line + len;
+	size_t rest_len = (size_t)(line + len - rest);
+	if (!fit((*cmd)->args, &rest, &rest_len))
+		return COMMANDS_BAD_ARGS;
+	if (rest_len > 0) {
+		*arg = rest;
+		*arg_len = rest_len;
+	}
+	return COMMANDS_FOUND;
+}
+
+enum commands_match commands_find(const char *line, size_t len, const struct command **cmd,
+				  const char **arg, size_t *arg_len)
+{
+	return commands_parse(commands_table, commands_count, line, len, cmd, arg, arg_len);
+}
+
+const struct command *commands_named(const char *name)
+{
+	for (size_t i = 0; i < commands_count; i++)
+		if (named(&commands_table[i], name, strlen(name)))
+			return &commands_table[i];
+	return NULL;
+}
+
+/* ---- help --------------------------------------------------------------- */
+
+/* Appends to buf at *used, never past cap (always terminated). */
+__attribute__((format(printf, 4, 5)))
+static void add(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+	if (*used + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, cap - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used = *used + (size_t)n < cap ? *used + (size_t)n : cap - 1;
+}
+
+static void add_usage(const struct command *cmd, char *buf, size_t cap, size_t *used)
+{
+	add(buf, cap, used, "/%s", cmd->name);
+	if (cmd->metavar == NULL || cmd->args == COMMAND_NO_ARGS)
+		return;
+	if (cmd->args == COMMAND_OPTIONAL_WORD)
+		add(buf, cap, used, " [%s]", cmd->metavar);
+	else
+		add(buf, cap, used, " %s", cmd->metavar);
+}
+
+size_t commands_usage(const struct command *cmd, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	add_usage(cmd, buf, cap, &used);
+	return used;
+}
+
+size_t commands_describe(const struct command *cmd, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	add_usage(cmd, buf, cap, &used);
+	add(buf, cap, &used, " : %s", cmd->help);
+	for (size_t i = 0; i < COMMANDS_MAX_ALIASES && cmd->aliases[i] != NULL; i++)
+		add(buf, cap, &used, "%s/%s%s", i == 0 ? " (aussi " : ", ", cmd->aliases[i],
+		    i + 1 < COMMANDS_MAX_ALIASES && cmd->aliases[i + 1] != NULL ? "" : ")");
+	return used;
+}
+
+size_t commands_list(const struct command *table, size_t count, const char *prefix,
+		     char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	add(buf, cap, &used, "%s", prefix);
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0)
+			add(buf, cap, &used, ", ");
+		add_usage(&table[i], buf, cap, &used);
+		add(buf, cap, &used, " (%s)", table[i].help);
+	}
+	return used;
+}
+
+size_t commands_help(const char *prefix, char *buf, size_t cap)
+{
+	return commands_list(commands_table, commands_count, prefix, buf, cap);
+}

@@ -1,0 +1,43 @@
+/*
+ * tcp: the TCP transport. The listening socket (bound here, or passed by
+ * systemd), and for each peer a uv_tcp_t inside its conn (conn_transport):
+ * reads land in one loop-wide buffer and go to conn_received; c->out
+ * leaves in one writev a loop turn (uv_try_write, the rest as a uv_write);
+ * keepalive finds peers that vanished without a word.
+ *
+ * struct tcp_server is its owner's (struct server); tcp.c owns the
+ * listener handle in it and every peer's handle and write request, freed
+ * in the handle's close callback before the conn is told.
+ */
+#ifndef CHATROOM_TCP_H
+#define CHATROOM_TCP_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+struct conns;
+
+/* One read lands here; protocols keep only the bytes of unfinished
+ * messages. */
+#define TCP_READ_BUF_SIZE (64 * 1024)
+
+struct tcp_server {
+	uv_tcp_t listener;
+	bool listening;
+	struct conns *conns; /* where accepted peers go */
+	char read_buf[TCP_READ_BUF_SIZE];
+	bool read_buf_lent;
+};
+
+/* Listens on address:port (numeric or a host name; port 0 picks one), or
+ * on the socket systemd passed (LISTEN_PID, LISTEN_FDS). 0, or a UV_E* code
+ * with *cause. On failure the listener is closed already. */
+int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int port,
+	       struct conns *conns, const char **cause);
+/* "listening on ADDRESS:PORT" on the console: the line that tells
+ * whoever started the server (a test, a script) it is ready. */
+void tcp_log_address(struct tcp_server *t);
+/* No new peers from now on (the listener's handle closes). */
+void tcp_stop(struct tcp_server *t);
+
+#endif
