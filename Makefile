@@ -7,6 +7,9 @@ ADDRESS    ?= 127.0.0.1
 PORT       ?= 8888
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
+# Integration tests in parallel processes (pytest-xdist): most of their time
+# is spent waiting on sockets and timers, so three workers fit two cores.
+TEST_WORKERS ?= 3
 PREFIX     ?= /usr/local
 DEB_BUILD  ?= build-deb
 LINTIAN    ?= lintian --fail-on error,warning
@@ -48,8 +51,8 @@ run: build
 test: deps-test build asan deps-package
 	ctest --test-dir $(BUILD) --output-on-failure
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
-	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q tests/integration
-	CHATROOM_BUILD=$(CURDIR)/$(ASAN_BUILD) CHATROOM_SANITIZED=1 $(PYTEST) -q -m "not slow_under_asan" tests/integration
+	CHATROOM_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -n $(TEST_WORKERS) tests/integration
+	CHATROOM_BUILD=$(CURDIR)/$(ASAN_BUILD) CHATROOM_SANITIZED=1 $(PYTEST) -q -n $(TEST_WORKERS) -m "not slow_under_asan" tests/integration
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15
 
 # libFuzzer targets (clang, ASan+UBSan) on their seed corpora; new inputs

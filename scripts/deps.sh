@@ -39,6 +39,7 @@ packages=(
 # `deps.sh test` (make test): the tools the tests run.
 test_packages=(
   python3-pytest        # integration tests (Debian's python3)
+  python3-pytest-xdist  # ... in parallel workers (make test's -n)
   redis-server          # a real Redis for the cluster modules' tests
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests
