@@ -142,6 +142,14 @@ void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
 	uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
+{
+	if (c->closing || !c->transport->input_waiting(c))
+		return false;
+	conn_timer_start(c, ms, fn);
+	return true;
+}
+
 void conn_timer_stop(struct conn *c)
 {
 	c->timer_fn = NULL;
@@ -378,6 +386,8 @@ void conn_set_proto(struct conn *c, const struct proto_ops *proto)
 static void on_silence(struct conn *c)
 {
 	if (c->closing || c->sniffed)
+		return;
+	if (conn_timer_again_if_not_quiet(c, c->set->cfg->partial_delay_ms, on_silence))
 		return;
 	if (c->first_len == 0) {
 		if (!c->proto_started)

@@ -72,6 +72,8 @@ struct transport_ops {
 	void (*close)(struct conn *c);
 	/* An idle peer's housekeeping: give back what writing kept. */
 	void (*trim)(struct conn *c);
+	/* True when bytes have arrived that were not read yet. */
+	bool (*input_waiting)(struct conn *c);
 };
 
 /* What the owner (server.c) makes of a peer's arrival and departure. */
@@ -233,6 +235,12 @@ void conn_drop_unsent(struct conn *c);
 /* The conn's one timer (see struct conn). */
 void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c));
 void conn_timer_stop(struct conn *c);
+/*
+ * For a timer that waits for the peer to go quiet: true when it has not
+ * (bytes wait unread, as after the loop was busy longer than the delay,
+ * since timers run before reads), and the timer is started again.
+ */
+bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struct conn *c));
 /* c now holds `bytes` of unfinished input (a large frame on its way);
  * returns what all conns hold. Let go at the close. */
 size_t conn_hold_input(struct conn *c, size_t bytes);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,12 +169,25 @@ static void tcp_close(struct conn *c)
 	uv_close((uv_handle_t *)&peer_of(c)->handle, on_closed);
 }
 
+/* What the kernel holds for us: 0 when it cannot tell, so a silence
+ * still ends. */
+static bool tcp_input_waiting(struct conn *c)
+{
+	uv_os_fd_t fd;
+	int waiting = 0;
+	if (uv_fileno((uv_handle_t *)&peer_of(c)->handle, &fd) < 0 ||
+	    ioctl(fd, FIONREAD, &waiting) < 0)
+		return false;
+	return waiting > 0;
+}
+
 static const struct transport_ops tcp_transport = {
 	.name = "tcp",
 	.kick = tcp_kick,
 	.set_reading = tcp_set_reading,
 	.close = tcp_close,
 	.trim = tcp_trim,
+	.input_waiting = tcp_input_waiting,
 };
 
 /* ---- accepting ---------------------------------------------------------- */

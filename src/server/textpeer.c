@@ -240,7 +240,9 @@ static void deliver_partial(struct conn *c)
  * quiet spell. */
 static void on_partial_due(struct conn *c)
 {
-	if (!c->closing && c->doom == CONN_FINE)
+	if (c->closing || c->doom != CONN_FINE)
+		return;
+	if (!conn_timer_again_if_not_quiet(c, c->set->cfg->partial_delay_ms, on_partial_due))
 		deliver_partial(c);
 }
 

@@ -3,6 +3,7 @@ every wire string byte for byte, with raw sockets and the real client."""
 
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -99,6 +100,61 @@ def test_line_split_across_writes_is_one_message(server):
     time.sleep(0.02)
     a.send("et fin\n")
     b.expect("a a dit : moitié et fin")
+
+
+def test_a_line_whose_end_already_arrived_is_not_cut_by_a_busy_server(start_server):
+    """The quiet spell that ends a newline-less message is a quiet socket,
+    not a late timer: a server that was busy (here, stopped while it works
+    for a flood in another room) finds the rest of the line waiting and
+    must read it before it decides the peer went quiet."""
+    srv = start_server("--flood-rate", "0", "--max-queue", str(64 << 20))
+    listeners = [srv.peer() for _ in range(20)]
+    for i, p in enumerate(listeners):
+        p.join(f"l{i}", room="bruit")
+    flooder = srv.peer()
+    flooder.join("flooder", room="bruit")
+    stop = threading.Event()
+
+    def drain():
+        for p in listeners:
+            p.sock.setblocking(False)
+        while not stop.is_set():
+            for p in listeners:
+                try:
+                    p.sock.recv(1 << 20)
+                except (BlockingIOError, OSError):
+                    pass
+
+    def flood():
+        chunk = "".join(f"{k} {'y' * 200}\n" for k in range(300)).encode()
+        while not stop.is_set():
+            try:
+                flooder.sock.sendall(chunk)
+            except OSError:
+                return
+
+    b, a = srv.peer(), srv.peer()
+    b.join("b")
+    a.join("a")
+    b.line()
+    threads = [threading.Thread(target=drain), threading.Thread(target=flood)]
+    for t in threads:
+        t.start()
+    try:
+        for attempt in range(5):
+            a.send(f"début {attempt} ")
+            time.sleep(0.05)  # read, and the quiet-spell timer armed
+            srv.proc.send_signal(signal.SIGSTOP)
+            try:
+                a.send("et fin\n")
+                time.sleep(0.4)  # the timer is long due when it wakes
+            finally:
+                srv.proc.send_signal(signal.SIGCONT)
+            b.expect(f"a a dit : début {attempt} et fin", timeout=6 * TIMEOUT)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
 
 
 # Step 6: departures.
