@@ -262,8 +262,7 @@ int main(int argc, char **argv)
 	const char *cause = NULL;
 	int rc = server_start(server, &loop, &settings.server, &cause);
 	if (rc < 0)
-		fprintf(stderr, "chatroom-server: cannot listen on %s:%d: %s\n",
-			settings.server.address, settings.server.port, cause);
+		fprintf(stderr, "chatroom-server: %s\n", cause);
 	char why[256];
 	if (rc == 0 && (rc = server_drop_privileges(server, settings.user[0] != '\0' ? settings.user : NULL,
 						    why, sizeof(why))) < 0) {

@@ -200,13 +200,20 @@ static int start_history(struct server *s, const char **cause)
 	const char *path = s->cfg.history_path;
 	int rc = hub_load_history(&s->hub, path);
 	if (rc < 0) {
-		*cause = "cannot read the history file";
+		snprintf(s->start_error, sizeof(s->start_error),
+			 "cannot read the history file %s: %s", path, uv_strerror(rc));
+		*cause = s->start_error;
 		return rc;
 	}
+	const char *why = NULL;
 	rc = history_open(&s->history, s->loop, path, s->cfg.fsync,
-			  s->cfg.history_max_bytes, cause);
-	if (rc < 0)
+			  s->cfg.history_max_bytes, &why);
+	if (rc < 0) {
+		snprintf(s->start_error, sizeof(s->start_error),
+			 "cannot open the history file %s: %s", path, why);
+		*cause = s->start_error;
 		return rc;
+	}
 	s->history_open = true;
 	hub_attach_history(&s->hub, &s->history);
 	log_info("history in %s (last event %llu)", path,
@@ -295,19 +302,29 @@ int server_start(struct server *s, uv_loop_t *loop,
 	if (cfg->log_path != NULL) {
 		rc = textlog_open(&s->chatlog, loop, cfg->log_path);
 		if (rc < 0) {
-			/* The chat goes on without its log; say so, loudly. */
-			log_error("cannot open the log file %s: %s", cfg->log_path,
-				  uv_strerror(rc));
-		} else {
-			s->hub.chatlog = &s->chatlog;
-			log_info("conversation log in %s", cfg->log_path);
+			/* A log asked for and not kept would be found missing only
+			 * when it is needed: refuse to start, like the history. */
+			snprintf(s->start_error, sizeof(s->start_error),
+				 "cannot open the log file %s: %s", cfg->log_path, uv_strerror(rc));
+			*cause = s->start_error;
+			if (s->history_open)
+				history_close(&s->history);
+			return rc;
 		}
+		s->hub.chatlog = &s->chatlog;
+		log_info("conversation log in %s", cfg->log_path);
 	}
 
-	rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, cause);
+	const char *why = NULL;
+	rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, &why);
 	if (rc < 0) {
+		snprintf(s->start_error, sizeof(s->start_error), "cannot listen on %s:%d: %s",
+			 cfg->address, cfg->port, why);
+		*cause = s->start_error;
 		if (s->history_open)
 			history_close(&s->history);
+		if (s->hub.chatlog != NULL)
+			textlog_close(&s->chatlog);
 		return rc;
 	}
 

@@ -13,6 +13,7 @@
 #ifndef CHATROOM_SERVER_H
 #define CHATROOM_SERVER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,9 +65,12 @@ struct server {
 	char clean_buf[SANITIZE_BOUND(WIRE_MAX_TEXT)];
 
 	bool stopping;
+	/* Why the start failed, a whole sentence naming what (see server_start). */
+	char start_error[PATH_MAX + 128];
 };
 
-/* Binds and listens; on failure returns a UV_E* code and sets *cause. */
+/* Opens the files, binds and listens; on failure returns a UV_E* code and
+ * sets *cause to a sentence that names the file or the address. */
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause);
 

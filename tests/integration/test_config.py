@@ -191,3 +191,19 @@ def test_flood_limits_must_be_finite(tmp_path, key, value):
             raise AssertionError(f"{origin} {value} accepted:\n{out}")
         assert proc.returncode == 2, out + err
         assert f"{origin} '{value}': invalid number" in err, err
+
+
+@pytest.mark.parametrize("option, what", [("--history", "history"), ("--log", "log")])
+def test_a_file_that_cannot_be_opened_stops_the_start_and_is_named(tmp_path, option, what):
+    """Issue 17 item 8: the history's failure blamed the port, and a bad
+    --log went on without a log. Both files are asked for: both stop the
+    start, saying which file and why, and nothing is left listening."""
+    missing = tmp_path / "no" / "such" / "dir" / "f.jsonl"
+    others = {"--history": ["--log", "none"], "--log": ["--history", "none"]}[option]
+    proc = subprocess.run([str(SERVER_BIN), "-p", "0", option, str(missing), *others],
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL, env=child_env())
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert (f"chatroom-server: cannot open the {what} file {missing}: "
+            "no such file or directory") in proc.stderr, proc.stderr
+    assert "listen" not in proc.stderr + proc.stdout
