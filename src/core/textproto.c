@@ -121,6 +121,32 @@ static const char *imitation(const char *compat, size_t len)
 	return NULL;
 }
 
+enum name_kind { NAME_IS_PSEUDO, NAME_IS_ROOM };
+
+/* Why a name that could pass for another is refused, by kind of name. */
+static const char *const spoof_causes[][4] = {
+	[NAME_IS_PSEUDO] = {
+		[NAMES_SPOOF_SCRIPTS] = "le pseudo mélange des écritures (latin et cyrillique, par exemple)",
+		[NAMES_SPOOF_NUMBERS] = "le pseudo mélange des chiffres de systèmes différents",
+		[NAMES_SPOOF_MARKS] = "le pseudo contient des accents qui se cachent ou s'empilent",
+	},
+	[NAME_IS_ROOM] = {
+		[NAMES_SPOOF_SCRIPTS] = "le nom du salon mélange des écritures (latin et cyrillique, par exemple)",
+		[NAMES_SPOOF_NUMBERS] = "le nom du salon mélange des chiffres de systèmes différents",
+		[NAMES_SPOOF_MARKS] = "le nom du salon contient des accents qui se cachent ou s'empilent",
+	},
+};
+
+/* 0, or -EINVAL with *cause when the name mixes what a look-alike needs. */
+static int refuse_spoof(const char *name, size_t len, enum name_kind kind, const char **cause)
+{
+	enum names_spoof spoof = names_spoof_check(name, len);
+	if (spoof == NAMES_SPOOF_NONE)
+		return 0;
+	*cause = spoof_causes[kind][spoof];
+	return -EINVAL;
+}
+
 int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause)
 {
 	if (len == 0) {
@@ -176,20 +202,7 @@ int textproto_check_pseudo(const char *pseudo, size_t len, const char **cause)
 		*cause = imitates;
 		return -EINVAL;
 	}
-	switch (names_spoof_check(compat, n)) {
-	case NAMES_SPOOF_NONE:
-		return 0;
-	case NAMES_SPOOF_SCRIPTS:
-		*cause = "le pseudo mélange des écritures (latin et cyrillique, par exemple)";
-		break;
-	case NAMES_SPOOF_NUMBERS:
-		*cause = "le pseudo mélange des chiffres de systèmes différents";
-		break;
-	case NAMES_SPOOF_MARKS:
-		*cause = "le pseudo contient des accents qui se cachent ou s'empilent";
-		break;
-	}
-	return -EINVAL;
+	return refuse_spoof(compat, n, NAME_IS_PSEUDO, cause);
 }
 
 /* Letters of any script with their combining marks, digits, '-', '_', '.'. */
@@ -248,20 +261,7 @@ int textproto_check_room(const char *room, size_t len, const char **cause)
 		*cause = "le nom du salon contient un caractère interdit";
 		return -EINVAL;
 	}
-	switch (names_spoof_check(room, len)) {
-	case NAMES_SPOOF_NONE:
-		return 0;
-	case NAMES_SPOOF_SCRIPTS:
-		*cause = "le nom du salon mélange des écritures (latin et cyrillique, par exemple)";
-		break;
-	case NAMES_SPOOF_NUMBERS:
-		*cause = "le nom du salon mélange des chiffres de systèmes différents";
-		break;
-	case NAMES_SPOOF_MARKS:
-		*cause = "le nom du salon contient des accents qui se cachent ou s'empilent";
-		break;
-	}
-	return -EINVAL;
+	return refuse_spoof(room, len, NAME_IS_ROOM, cause);
 }
 
 static bool is_room_blank(unsigned cp)
