@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "sniff.h"
+#include "wheel.h"
 
 struct conn;
 struct hub;
@@ -103,6 +104,11 @@ struct conns {
 	size_t count;
 	uint64_t last_id;
 	size_t held_input;         /* of unfinished messages, all conns (conn_hold_input) */
+	/* Every conn's deadline (struct conn's `deadline`) on one timer:
+	 * armed for wheel_wake_ms (-1: not armed), on the loop's clock. */
+	struct wheel wheel;
+	uv_timer_t wheel_timer;
+	int64_t wheel_wake_ms;
 };
 
 /* Why a conn must go at the next flush (see conn_send). */
@@ -171,12 +177,14 @@ struct conn {
 	struct token_bucket room_creations; /* rooms it may make (hub.c) */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 
-	/* One timer, held by whoever has the peer's current phase: the
+	/* One deadline, held by whoever has the peer's current phase: the
 	 * sniffer (silence), its protocol (a partial line, a stalled frame),
-	 * then the close (the drain deadline). */
-	uv_timer_t timer;
+	 * then the close (the drain deadline). An entry in the set's wheel
+	 * (24 bytes) rather than a uv_timer_t of its own (152): an idle peer
+	 * has none armed. */
+	struct wheel_entry deadline;
 	void (*timer_fn)(struct conn *c);
-	unsigned open_handles;    /* the timer, and the transport's as one */
+	unsigned open_handles;    /* the transport's, as one */
 	unsigned jobs;            /* work off the loop thread that will come back */
 	size_t held_input;        /* unfinished input it holds (conn_hold_input) */
 
@@ -189,6 +197,8 @@ struct conn {
 void conns_init(struct conns *set, uv_loop_t *loop, const struct server_config *cfg,
 		const struct sniffer *sniffer, struct hub *hub, const struct conn_hooks *hooks,
 		void *data);
+/* Lets go of the set's own handle (the deadlines' timer) at the stop. */
+void conns_close(struct conns *set);
 /* Writes every queued output; once per loop turn. */
 void conns_flush(struct conns *set);
 bool conns_have_output(const struct conns *set);
