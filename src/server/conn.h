@@ -46,6 +46,10 @@ struct server_config;
  * (WIRE_TOKEN_LEN, USERS_TOKEN_LEN); hub.c checks they agree. */
 #define CONN_MAX_PSEUDO 32
 #define CONN_TOKEN_LEN 32
+/* The longest address key ("{IPv6 /64 prefix}/64"); and what an IPv4
+ * peer's "{IP}\0{IP}:{Port}\0" takes (15 + 1 + 21 + 1 bytes). */
+#define CONN_ADDR_KEY_MAX 56
+#define CONN_ADDR_INLINE 40
 
 /* What a request costs in flood tokens (--flood-burst at once, then
  * --flood-rate a second), in proportion to the server's work. Commands
@@ -149,12 +153,17 @@ struct conn {
 	/* Events after this one reached it live in its room (it is there
 	 * from the start, even before it has a pseudo). */
 	uint64_t live_since_event;
-	char ip[46];      /* INET6_ADDRSTRLEN */
-	unsigned port;
-	char addr[56];    /* "{IP}:{Port}", the label of an anonymous peer */
+	/* Its address as three strings, all in addr_text for an IPv4 peer
+	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
+	 * where three fixed arrays for the longest IPv6 took 160. */
+	const char *ip;       /* the IP alone */
+	const char *addr;     /* "{IP}:{Port}", the label of an anonymous peer */
 	/* Its address as the per-address limits count it: the IP, or for
 	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
-	char addr_key[56];
+	const char *addr_key;
+	unsigned port;
+	char *addr_block;     /* NULL: they are in addr_text */
+	char addr_text[CONN_ADDR_INLINE];
 	char pseudo[CONN_MAX_PSEUDO + 1];
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
