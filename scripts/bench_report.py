@@ -104,7 +104,7 @@ plot "{data.name}" using 1:2 with linespoints title "chatroom (binary)", \\
 NAMES = {"chatroom": "chatroom (binary)", "text": "chatroom (text)",
          "before": "before: main (binary)", "before-text": "before: main (text)",
          "history": "chatroom (binary, history on disk)",
-         "coalesce": "chatroom (binary, `--coalesce-us 500`)", "redis": "redis pub/sub"}
+         "coalesce": "chatroom (binary, `--coalesce-us 200`)", "redis": "redis pub/sub"}
 
 
 def throughput_table(w, runs, scenario, kinds):
@@ -161,7 +161,7 @@ def main():
     w(f"- run on {datetime.date.today().isoformat()}\n")
 
     w("## Fan-out throughput: N=1000 in one room, S=10 senders, 8 in flight each, 64 B\n")
-    w8 = throughput_table(w, runs, "window8", kinds + ["redis"])
+    w8 = throughput_table(w, runs, "window8", kinds + ["coalesce", "redis"])
     w("## The same, 16 in flight each\n")
     tp = throughput_table(w, runs, "throughput", kinds + ["history", "coalesce", "redis"])
     w("## Without pipelining: the same, 1 message in flight per sender\n")
