@@ -101,6 +101,9 @@ plot "{data.name}" using 1:2 with linespoints title "chatroom (binary)", \\
     return done
 
 
+KEPT = ("<!-- Above: made by make bench. Below: sections of other benchmarks, "
+        "kept as they are when make bench rewrites this page. -->\n")
+
 NAMES = {"chatroom": "chatroom (binary)", "text": "chatroom (text)",
          "before": "before: main (binary)", "before-text": "before: main (text)",
          "history": "chatroom (binary, history on disk)",
@@ -272,6 +275,16 @@ def main():
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_notes.md")
     with open(notes, encoding="utf-8") as f:
         w(f.read())
+    # Sections measured by other tools (TLS, the cluster) follow this line
+    # in the page and are carried over from the last one as they are.
+    w(KEPT)
+    try:
+        with open(markdown, encoding="utf-8") as f:
+            old = f.read()
+        if KEPT in old:
+            w(old.split(KEPT, 1)[1].lstrip("\n"))
+    except FileNotFoundError:
+        pass
     with open(markdown, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
 
