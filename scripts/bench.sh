@@ -4,11 +4,17 @@
 #
 # Servers run on core 0 and the generator on core 1 when there are two
 # cores or more. Everything listens on 127.0.0.1, on free ports; every
-# server started here is stopped by PID on exit.
+# server started here is stopped by PID on exit. The generator and the
+# server are separate processes, each holding its own descriptors.
 #   BENCH_SECONDS   measured seconds of each throughput and rtt run (5)
 #   BENCH_REPEAT    runs of each throughput and rtt scenario, servers taking
 #                   turns; the report keeps the median (3)
-#   BENCH_IDLE_N    idle connections (19000: one process may hold 20000 files)
+#   BENCH_IDLE_N    idle connections of the large idle run (19000: one
+#                   process may hold 20000 files)
+#   BENCH_BEFORE    another chatroom-server (say, main's, built elsewhere):
+#                   it takes its turn in the main scenarios, as "before"
+#   BENCH_QUICK=1   everything, briefly (1 s runs, once, 4000 idle): to
+#                   check the script, not to quote
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +22,16 @@ BUILD=${BUILD:-build}
 SECS=${BENCH_SECONDS:-5}
 REPEAT=${BENCH_REPEAT:-3}
 IDLE_N=${BENCH_IDLE_N:-19000}
+IDLE_SECS=8
+STEP_MAX=19000
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  SECS=${BENCH_SECONDS:-1}
+  REPEAT=${BENCH_REPEAT:-1}
+  IDLE_N=${BENCH_IDLE_N:-4000}
+  IDLE_SECS=2
+  STEP_MAX=2000
+fi
+BEFORE=${BENCH_BEFORE:-}
 OUT=$BUILD/bench
 BENCH=$BUILD/chatroom-bench
 SERVER=$BUILD/chatroom-server
@@ -66,7 +82,7 @@ stop() {
 # start_chatroom [server options...]: sets CHAT_PID and CHAT_PORT.
 start_chatroom() {
   CHAT_PORT=$(free_port)
-  "${ON_SERVER_CORE[@]}" "$SERVER" -p "$CHAT_PORT" -q --log none --flood-rate 0 \
+  "${ON_SERVER_CORE[@]}" "${CHAT_SERVER:-$SERVER}" -p "$CHAT_PORT" -q --log none --flood-rate 0 \
     --max-connections 19900 "$@" >>"$OUT/server.log" 2>&1 &
   CHAT_PID=$!
   pids+=("$CHAT_PID")
@@ -96,23 +112,41 @@ echo "bench: $PINNING; $SECS s a run; results in $OUT"
 
 start_chatroom --history none
 start_redis
+if [ -n "$BEFORE" ]; then
+  CHAT_SERVER=$BEFORE start_chatroom --history none
+  BEFORE_PID=$CHAT_PID BEFORE_PORT=$CHAT_PORT
+  CHAT_SERVER=$SERVER start_chatroom --history none
+fi
+# W in flight per sender: 16 (saturated), 8 (the issue's figure), 1.
 TP=(throughput -n 1000 -s 10 -w 16 -b 64 -d "$SECS")
+W8=(throughput -n 1000 -s 10 -w 8 -b 64 -d "$SECS")
 W1=(throughput -n 1000 -s 10 -w 1 -b 64 -d "$SECS")
 RTT=(rtt -n 1000 -s 4 -d "$SECS")
+# each: one scenario against this build, Redis and (given) the one before
+each() {
+  local name=$1
+  shift
+  run "$name-chatroom" "$@" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run "$name-redis" "$@" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+  run "$name-text" "$@" -t chatroom-text -p "$CHAT_PORT" -P "$CHAT_PID"
+  if [ -n "$BEFORE" ]; then
+    run "$name-before" "$@" -t chatroom -p "$BEFORE_PORT" -P "$BEFORE_PID"
+    run "$name-before-text" "$@" -t chatroom-text -p "$BEFORE_PORT" -P "$BEFORE_PID"
+  fi
+}
 for _ in $(seq "$REPEAT"); do
-  run throughput-chatroom "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-  run throughput-redis "${TP[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
-  run throughput-text "${TP[@]}" -t chatroom-text -p "$CHAT_PORT" -P "$CHAT_PID"
-  run window1-chatroom "${W1[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-  run window1-redis "${W1[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+  each throughput "${TP[@]}"
+  each window8 "${W8[@]}"
+  each window1 "${W1[@]}"
   run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
 done
-STEP=(rtt --step -n 250 -s 4 -d 3 --bound 250 --max-clients 19000)
+STEP=(rtt --step -n 250 -s 4 -d 3 --bound 250 --max-clients "$STEP_MAX")
 run step-chatroom "${STEP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
 run step-redis "${STEP[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
 stop "$CHAT_PID"
 stop "$REDIS_PID"
+[ -z "$BEFORE" ] || stop "$BEFORE_PID"
 
 # The same throughput run with history on disk (fsync everysec, the default).
 start_chatroom --history "$OUT/history.jsonl" --fsync everysec
@@ -122,22 +156,42 @@ done
 stop "$CHAT_PID"
 rm -f "$OUT/history.jsonl"
 
-# The optional coalescing delay, off by default.
-start_chatroom --history none --coalesce-us 500
+# The optional coalescing delay, off by default (200 us: the hold that
+# paid off for the minimal server of issue 22).
+start_chatroom --history none --coalesce-us 200
 for _ in $(seq "$REPEAT"); do
   run throughput-coalesce "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
+  run window8-coalesce "${W8[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run window1-coalesce "${W1[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
 done
 stop "$CHAT_PID"
 
-# Idle connections, each on a fresh server.
-start_chatroom --history none
-run idle-chatroom idle -n "$IDLE_N" -d 8 -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-stop "$CHAT_PID"
-start_redis
-run idle-redis idle -n "$IDLE_N" -d 8 -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
-stop "$REDIS_PID"
+# Idle connections, each run on a fresh server: 2000 users in one room
+# (its join notices are 2 million deliveries), then IDLE_N in rooms of 100.
+# idle LABEL N ROOM_SIZE TARGET [SERVER]
+idle() {
+  local label=$1 n=$2 size=$3 target=$4
+  if [ "$target" = redis ]; then
+    start_redis
+    run "$label" idle -n "$n" -r "$size" -d "$IDLE_SECS" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
+    stop "$REDIS_PID"
+    return
+  fi
+  CHAT_SERVER=${5:-$SERVER} start_chatroom --history none
+  run "$label" idle -n "$n" -r "$size" -d "$IDLE_SECS" -t "$target" -p "$CHAT_PORT" -P "$CHAT_PID"
+  stop "$CHAT_PID"
+}
+for scale in "2000 0 idle2k" "$IDLE_N 100 idle"; do
+  read -r n size name <<<"$scale"
+  idle "$name-text" "$n" "$size" chatroom-text
+  idle "$name-chatroom" "$n" "$size" chatroom
+  idle "$name-redis" "$n" "$size" redis
+  if [ -n "$BEFORE" ]; then
+    idle "$name-before-text" "$n" "$size" chatroom-text "$BEFORE"
+    idle "$name-before" "$n" "$size" chatroom "$BEFORE"
+  fi
+done
 
 /usr/bin/python3 scripts/bench_report.py "$OUT/results.txt" docs/benchmarks.md \
-  docs/bench-rtt.png "$PINNING" "$SECS" "$REPEAT"
+  docs/bench-rtt.png "$PINNING" "$SECS" "$REPEAT" "${BEFORE:+main before this work}"
 echo "bench: wrote docs/benchmarks.md and docs/bench-rtt.png"

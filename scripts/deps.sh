@@ -53,6 +53,7 @@ if [ "$group" = bench ]; then
   packages+=(
     redis-server          # the pub/sub server chatroom is measured against
     gnuplot-nox           # the chart in docs/benchmarks.md
+    linux-perf strace     # profiles and system call counts (scripts/bench_notes.md)
   )
 fi
 # `deps.sh package`: what make deb and the package test (make test) need

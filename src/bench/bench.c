@@ -36,6 +36,7 @@ struct options {
 	bool step;        /* rtt: grow N until p95 passes bound_ms */
 	double bound_ms;
 	int max_n;
+	int room_size;    /* idle: users per room (0: all in the bench's room) */
 };
 
 struct bench;
@@ -271,7 +272,8 @@ static void report(struct bench *b)
 		double per = rss > 0 && b->rss_start > 0 ? (double)(rss - b->rss_start) * 1024.0 / o->n : -1;
 		printf("%-10s %-14s %8s %16s\n", "mode", "target", "N", "RSS/connection");
 		printf("%-10s %-14s %8d %14.0f B\n", o->mode, o->target, o->n, per);
-		printf("RESULT mode=idle target=%s n=%d rss_bytes_per_conn=%.0f\n", o->target, o->n, per);
+		printf("RESULT mode=idle target=%s n=%d room_size=%d rss_kib_before=%ld rss_kib=%ld "
+		       "rss_bytes_per_conn=%.0f\n", o->target, o->n, o->room_size, b->rss_start, rss, per);
 		return;
 	}
 	double secs = (double)(b->stop_ns - b->start_ns) / 1e9;
@@ -370,11 +372,11 @@ static void on_connected(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&p->tcp, 1);
 	uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
 	struct buffer out = {0};
-	/* Idle users join rooms of a hundred (one big room would cost N^2 join
+	/* Idle users join rooms of --room-size (one big room costs N^2/2 join
 	 * notices), then say nothing. */
 	char room[32];
-	bool idle = strcmp(b->o.mode, "idle") == 0;
-	snprintf(room, sizeof(room), "idle%d", p->index / 100);
+	bool idle = strcmp(b->o.mode, "idle") == 0 && b->o.room_size > 0;
+	snprintf(room, sizeof(room), "idle%d", p->index / (b->o.room_size > 0 ? b->o.room_size : 1));
 	if (!(p->publisher && b->a->separate_publishers))
 		b->a->join(p->index, idle ? room : NULL, &out);
 	if (out.len > 0)
@@ -451,6 +453,7 @@ static void usage(FILE *out)
 		"      --step          rtt: double N (from -n) until p95 passes the bound\n"
 		"      --bound MS      the p95 bound for --step (250)\n"
 		"      --max-clients N the largest N --step tries (19000)\n"
+		"  -r, --room-size N   idle: users per room, 0 for all in one (100)\n"
 		"  -h, --help          this help\n"
 		"      --version       the version\n");
 }
@@ -540,15 +543,16 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct options o = {.target = "chatroom", .host = "127.0.0.1", .port = 8888, .n = 1000,
 			    .s = 10, .window = 16, .size = 64, .seconds = 5, .bound_ms = 250,
-			    .max_n = 19000};
+			    .max_n = 19000, .room_size = 100};
 	static const struct option opts[] = {
 		{"target", 1, NULL, 't'}, {"host", 1, NULL, 'a'}, {"port", 1, NULL, 'p'},
 		{"clients", 1, NULL, 'n'}, {"senders", 1, NULL, 's'}, {"window", 1, NULL, 'w'},
 		{"size", 1, NULL, 'b'}, {"seconds", 1, NULL, 'd'}, {"server-pid", 1, NULL, 'P'},
 		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
+		{"room-size", 1, NULL, 'r'},
 		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:a:p:n:s:w:b:d:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:a:p:n:s:w:b:d:P:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.target = optarg; break;
 		case 'a': o.host = optarg; break;
@@ -562,6 +566,7 @@ int main(int argc, char **argv)
 		case 'S': o.step = true; break;
 		case 'B': o.bound_ms = strtod(optarg, NULL); break;
 		case 'M': o.max_n = (int)strtol(optarg, NULL, 10); break;
+		case 'r': o.room_size = (int)strtol(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("chatroom-bench %s\n", CHATROOM_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -574,7 +579,8 @@ int main(int argc, char **argv)
 	o.mode = argv[optind];
 	if (adapter_find(o.target) == NULL || (strcmp(o.mode, "throughput") && strcmp(o.mode, "rtt") &&
 					       strcmp(o.mode, "idle")) || o.n < 2 || o.s < 1 ||
-	    o.window < 1 || o.size < 40 || o.seconds <= 0 || (o.step && strcmp(o.mode, "rtt"))) {
+	    o.window < 1 || o.size < 40 || o.seconds <= 0 || o.room_size < 0 ||
+	    (o.step && strcmp(o.mode, "rtt"))) {
 		fprintf(stderr, "chatroom-bench: bad mode, target or numbers\n");
 		usage(stderr);
 		return 2;

@@ -32,6 +32,18 @@ void conns_init(struct conns *set, uv_loop_t *loop, const struct server_config *
 	set->data = data;
 	LIST_INIT(&set->all);
 	LIST_INIT(&set->pending);
+	set->wheel_wake_ms = -1;
+	wheel_init(&set->wheel, loop != NULL ? (int64_t)uv_now(loop) : 0);
+	if (loop != NULL) {
+		uv_timer_init(loop, &set->wheel_timer);
+		set->wheel_timer.data = set;
+	}
+}
+
+void conns_close(struct conns *set)
+{
+	if (set->loop != NULL && !uv_is_closing((uv_handle_t *)&set->wheel_timer))
+		uv_close((uv_handle_t *)&set->wheel_timer, NULL);
 }
 
 static void mark_pending(struct conn *c)
@@ -79,9 +91,11 @@ static void conn_free(struct conn *c)
 		log_warn("%s freed while marked for a flush", c->addr);
 		unmark_pending(c);
 	}
+	wheel_remove(&c->set->wheel, &c->deadline);
 	if (c->proto_started && c->proto->on_stop != NULL)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
+	free(c->addr_block);
 	free(c);
 }
 
@@ -90,11 +104,6 @@ static void release(struct conn *c)
 	if (--c->open_handles > 0 || c->jobs > 0)
 		return; /* a job off the loop thread still points here */
 	conn_free(c);
-}
-
-static void on_timer_closed(uv_handle_t *handle)
-{
-	release(handle->data);
 }
 
 void conn_transport_closed(struct conn *c)
@@ -113,6 +122,7 @@ struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 	c->id = ++set->last_id;
 	c->colour = -1;
 	c->open_handles = 1; /* the transport's */
+	c->ip = c->addr = c->addr_key = ""; /* until conn_set_address */
 	return c;
 }
 
@@ -127,19 +137,53 @@ void conn_job_end(struct conn *c)
 		conn_free(c);
 }
 
-static void on_timer(uv_timer_t *timer)
+/* ---- deadlines: one wheel, one timer ------------------------------------ */
+
+static void on_wheel_due(uv_timer_t *timer);
+
+/* The loop's clock, as a uv_timer_t of each conn had it: timers run before
+ * the reads of a loop turn, on the time the turn began. */
+static int64_t wheel_now(const struct conns *set)
 {
-	struct conn *c = timer->data;
-	void (*fn)(struct conn *) = c->timer_fn;
-	c->timer_fn = NULL;
-	if (fn != NULL)
-		fn(c);
+	return set->loop != NULL ? (int64_t)uv_now(set->loop) : 0;
+}
+
+static void wheel_arm(struct conns *set, int64_t due_ms)
+{
+	if (set->loop == NULL || (set->wheel_wake_ms >= 0 && set->wheel_wake_ms <= due_ms))
+		return;
+	int64_t now = wheel_now(set);
+	set->wheel_wake_ms = due_ms;
+	uv_timer_start(&set->wheel_timer, on_wheel_due, due_ms > now ? (uint64_t)(due_ms - now) : 0, 0);
+}
+
+static void on_wheel_due(uv_timer_t *timer)
+{
+	struct conns *set = timer->data;
+	int64_t now = wheel_now(set);
+	set->wheel_wake_ms = -1;
+	struct wheel_entry *e;
+	/* A callback may close conns and arm or disarm others: each pop sees it. */
+	while ((e = wheel_pop_due(&set->wheel, now)) != NULL) {
+		struct conn *c = (struct conn *)((char *)e - offsetof(struct conn, deadline));
+		void (*fn)(struct conn *) = c->timer_fn;
+		c->timer_fn = NULL;
+		if (fn != NULL)
+			fn(c);
+	}
+	int64_t next = wheel_next_ms(&set->wheel);
+	if (next >= 0)
+		wheel_arm(set, next);
 }
 
 void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
 {
+	if (c->closing && !c->draining)
+		return; /* its entry must not outlive it */
+	int64_t due = wheel_now(c->set) + (int64_t)ms;
 	c->timer_fn = fn;
-	uv_timer_start(&c->timer, on_timer, ms, 0);
+	wheel_add(&c->set->wheel, &c->deadline, due);
+	wheel_arm(c->set, due);
 }
 
 bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
@@ -153,7 +197,7 @@ bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struc
 void conn_timer_stop(struct conn *c)
 {
 	c->timer_fn = NULL;
-	uv_timer_stop(&c->timer);
+	wheel_remove(&c->set->wheel, &c->deadline);
 }
 
 size_t conn_hold_input(struct conn *c, size_t bytes)
@@ -179,7 +223,7 @@ void conn_close(struct conn *c, const char *reason)
 	LIST_REMOVE(c, link);
 	c->set->count--;
 	c->set->hooks.closed(c);
-	uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+	conn_timer_stop(c);
 	c->transport->close(c);
 }
 
@@ -468,40 +512,66 @@ void conn_eof(struct conn *c, const char *why)
 
 /* ---- arrival ------------------------------------------------------------ */
 
+/* The three strings of c's address (see struct conn), in c->addr_text when
+ * they fit, else in a block freed with the conn. */
+static void keep_address(struct conn *c, const char *ip, unsigned port, const char *key)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	snprintf(addr, sizeof(addr), "%s:%u", ip, port);
+	size_t ip_len = strlen(ip) + 1, addr_len = strlen(addr) + 1;
+	size_t key_len = key != NULL ? strlen(key) + 1 : 0;
+	char *at = c->addr_text;
+	if (ip_len + addr_len + key_len > sizeof(c->addr_text)) {
+		at = malloc(ip_len + addr_len + key_len);
+		if (at == NULL) { /* out of memory: its label says so */
+			keep_address(c, "", port, "?");
+			return;
+		}
+		c->addr_block = at;
+	}
+	memcpy(at, ip, ip_len);
+	memcpy(at + ip_len, addr, addr_len);
+	c->ip = at;
+	c->addr = at + ip_len;
+	c->addr_key = c->ip;
+	if (key_len > 0) {
+		memcpy(at + ip_len + addr_len, key, key_len);
+		c->addr_key = at + ip_len + addr_len;
+	}
+	c->port = port;
+}
+
 void conn_set_address(struct conn *c, const struct sockaddr *sa)
 {
-	c->ip[0] = '\0';
-	c->port = 0;
-	c->addr_key[0] = '\0';
+	char ip[INET6_ADDRSTRLEN] = "";
+	char key[CONN_ADDR_KEY_MAX];
+	bool has_key = false;
+	unsigned port = 0;
 	if (sa != NULL && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-		uv_ip6_name(a, c->ip, sizeof(c->ip));
-		c->port = ntohs(a->sin6_port);
+		uv_ip6_name(a, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
 		/* An IPv4 client of a dual-stack socket stays itself. */
 		if (!IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
 			struct sockaddr_in6 prefix = *a;
-			char ip[INET6_ADDRSTRLEN];
+			char net[INET6_ADDRSTRLEN];
 			memset(prefix.sin6_addr.s6_addr + 8, 0, 8);
-			uv_ip6_name(&prefix, ip, sizeof(ip));
-			snprintf(c->addr_key, sizeof(c->addr_key), "%s/64", ip);
+			uv_ip6_name(&prefix, net, sizeof(net));
+			snprintf(key, sizeof(key), "%s/64", net);
+			has_key = true;
 		}
 	} else if (sa != NULL && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-		uv_ip4_name(a, c->ip, sizeof(c->ip));
-		c->port = ntohs(a->sin_port);
+		uv_ip4_name(a, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
 	}
-	snprintf(c->addr, sizeof(c->addr), "%s:%u", c->ip, c->port);
-	if (c->addr_key[0] == '\0')
-		snprintf(c->addr_key, sizeof(c->addr_key), "%s", c->ip);
+	keep_address(c, ip, port, has_key ? key : NULL);
 }
 
 void conn_open(struct conn *c)
 {
 	struct conns *set = c->set;
 	const struct server_config *cfg = set->cfg;
-	uv_timer_init(set->loop, &c->timer);
-	c->timer.data = c;
-	c->open_handles++;
 	outq_init(&c->out);
 	c->connected_ms = clock_ms();
 	c->last_heard_ms = c->connected_ms;

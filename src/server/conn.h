@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "sniff.h"
+#include "wheel.h"
 
 struct conn;
 struct hub;
@@ -45,6 +46,10 @@ struct server_config;
  * (WIRE_TOKEN_LEN, USERS_TOKEN_LEN); hub.c checks they agree. */
 #define CONN_MAX_PSEUDO 32
 #define CONN_TOKEN_LEN 32
+/* The longest address key ("{IPv6 /64 prefix}/64"); and what an IPv4
+ * peer's "{IP}\0{IP}:{Port}\0" takes (15 + 1 + 21 + 1 bytes). */
+#define CONN_ADDR_KEY_MAX 56
+#define CONN_ADDR_INLINE 40
 
 /* What a request costs in flood tokens (--flood-burst at once, then
  * --flood-rate a second), in proportion to the server's work. Commands
@@ -103,6 +108,11 @@ struct conns {
 	size_t count;
 	uint64_t last_id;
 	size_t held_input;         /* of unfinished messages, all conns (conn_hold_input) */
+	/* Every conn's deadline (struct conn's `deadline`) on one timer:
+	 * armed for wheel_wake_ms (-1: not armed), on the loop's clock. */
+	struct wheel wheel;
+	uv_timer_t wheel_timer;
+	int64_t wheel_wake_ms;
 };
 
 /* Why a conn must go at the next flush (see conn_send). */
@@ -143,12 +153,17 @@ struct conn {
 	/* Events after this one reached it live in its room (it is there
 	 * from the start, even before it has a pseudo). */
 	uint64_t live_since_event;
-	char ip[46];      /* INET6_ADDRSTRLEN */
-	unsigned port;
-	char addr[56];    /* "{IP}:{Port}", the label of an anonymous peer */
+	/* Its address as three strings, all in addr_text for an IPv4 peer
+	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
+	 * where three fixed arrays for the longest IPv6 took 160. */
+	const char *ip;       /* the IP alone */
+	const char *addr;     /* "{IP}:{Port}", the label of an anonymous peer */
 	/* Its address as the per-address limits count it: the IP, or for
 	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
-	char addr_key[56];
+	const char *addr_key;
+	unsigned port;
+	char *addr_block;     /* NULL: they are in addr_text */
+	char addr_text[CONN_ADDR_INLINE];
 	char pseudo[CONN_MAX_PSEUDO + 1];
 	bool has_pseudo;
 	uint64_t user_id; /* 0 until it has a pseudo */
@@ -171,12 +186,14 @@ struct conn {
 	struct token_bucket room_creations; /* rooms it may make (hub.c) */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 
-	/* One timer, held by whoever has the peer's current phase: the
+	/* One deadline, held by whoever has the peer's current phase: the
 	 * sniffer (silence), its protocol (a partial line, a stalled frame),
-	 * then the close (the drain deadline). */
-	uv_timer_t timer;
+	 * then the close (the drain deadline). An entry in the set's wheel
+	 * (24 bytes) rather than a uv_timer_t of its own (152): an idle peer
+	 * has none armed. */
+	struct wheel_entry deadline;
 	void (*timer_fn)(struct conn *c);
-	unsigned open_handles;    /* the timer, and the transport's as one */
+	unsigned open_handles;    /* the transport's, as one */
 	unsigned jobs;            /* work off the loop thread that will come back */
 	size_t held_input;        /* unfinished input it holds (conn_hold_input) */
 
@@ -189,6 +206,8 @@ struct conn {
 void conns_init(struct conns *set, uv_loop_t *loop, const struct server_config *cfg,
 		const struct sniffer *sniffer, struct hub *hub, const struct conn_hooks *hooks,
 		void *data);
+/* Lets go of the set's own handle (the deadlines' timer) at the stop. */
+void conns_close(struct conns *set);
 /* Writes every queued output; once per loop turn. */
 void conns_flush(struct conns *set);
 bool conns_have_output(const struct conns *set);

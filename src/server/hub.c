@@ -14,7 +14,7 @@
 #include "textlog.h"
 #include "textproto.h"
 
-_Static_assert(sizeof(((struct conn *)0)->addr_key) <= USERS_ADDRESS_MAX,
+_Static_assert(CONN_ADDR_KEY_MAX <= USERS_ADDRESS_MAX,
 	       "an address key fits the users' tables");
 _Static_assert(CONN_MAX_PSEUDO == TEXT_MAX_PSEUDO, "a conn holds any pseudo");
 _Static_assert(CONN_TOKEN_LEN == USERS_TOKEN_LEN, "a conn holds a session's token");

@@ -384,6 +384,7 @@ static void finish_stop_if_idle(struct server *s)
 	    uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	picture_close(&s->pictures);
+	conns_close(&s->conns);
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)
 		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);

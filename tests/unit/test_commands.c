@@ -3,6 +3,7 @@
  * each row's flood cost; and the handlers run against a real hub, with no
  * loop, answering through a protocol that records what it is asked to
  * send (proto.h: a protocol is any struct proto_ops). */
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -256,8 +257,10 @@ static struct conn *peer(struct chat *t, const char *pseudo)
 	c->proto_started = true;
 	c->hears = true;
 	c->colour = -1;
-	snprintf(c->addr, sizeof(c->addr), "192.0.2.%llu:4000", (unsigned long long)c->id);
-	snprintf(c->addr_key, sizeof(c->addr_key), "192.0.2.%llu", (unsigned long long)c->id);
+	/* 192.0.2.{id}:4000 (TEST-NET-1, on into 192.0.3.x past 255) */
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(4000),
+				 .sin_addr.s_addr = htonl(0xc0000200u + (uint32_t)c->id)};
+	conn_set_address(c, (const struct sockaddr *)&sa);
 	outq_init(&c->out);
 	bucket_init(&c->flood_messages, 0, 1, 0); /* no limit */
 	hub_add(&t->hub, c);
