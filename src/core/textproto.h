@@ -43,6 +43,37 @@
 #define TEXT_COMMANDS      "Commandes : "
 #define TEXT_UNKNOWN_COMMAND "Erreur : commande inconnue %.*s. %s"
 
+/* The chat commands of issue 16 (what people expect from irssi, weechat,
+ * ssh-chat). A %s is a pseudo, a room or the text as typed. */
+#define TEXT_PRIVATE_FROM  "%s a dit en privé : %.*s"
+#define TEXT_PRIVATE_TO    "Vous avez dit en privé à %s : %.*s"
+#define TEXT_ACTION        "* %s %.*s"
+#define TEXT_NICK          "Annonce : %s s'appelle désormais %.*s"
+#define TEXT_TOPIC_SET     "Annonce : %s a changé le sujet : %.*s"
+#define TEXT_TOPIC         "Sujet de %s : %s"
+#define TEXT_NO_TOPIC      "Pas de sujet dans %s"
+#define TEXT_AWAY_ENTRY    "%s (absent : %s)"
+#define TEXT_IS_AWAY       "Annonce : %s est absent : %s"
+#define TEXT_AWAY_ON       "Annonce : vous êtes absent : %.*s"
+#define TEXT_AWAY_OFF      "Annonce : vous n'êtes plus absent"
+#define TEXT_IGNORING      "Annonce : vous ignorez désormais %.*s"
+#define TEXT_UNIGNORED     "Annonce : vous n'ignorez plus %.*s"
+#define TEXT_IGNORE_LIST   "Ignorés : %s"
+#define TEXT_IGNORE_NONE   "Ignorés : personne"
+#define TEXT_WHOIS         "%s : salon %s, connecté depuis %s, inactif depuis %s%s%s%s%s"
+#define TEXT_WHOIS_AWAY    ", absent : "
+#define TEXT_WHOIS_ADDRESS ", adresse "
+#define TEXT_ERR_NO_SUCH_USER   "personne ne s'appelle %.*s ici"
+#define TEXT_ERR_NO_REPLY       "personne ne vous a écrit en privé"
+#define TEXT_ERR_NEEDS_PSEUDO   "choisissez d'abord un pseudo (Hello|pseudo)"
+#define TEXT_ERR_TO_SELF        "vous ne pouvez pas vous écrire en privé"
+#define TEXT_ERR_TEXT_TOO_LONG  "texte trop long (au plus %d octets)"
+#define TEXT_ERR_SAME_PSEUDO    "vous vous appelez déjà %.*s"
+#define TEXT_ERR_IGNORE_FULL    "vous ignorez déjà %d personnes, le maximum"
+#define TEXT_ERR_IGNORE_SELF    "vous ne pouvez pas vous ignorer"
+#define TEXT_ERR_NOT_IGNORED    "vous n'ignorez pas %.*s"
+#define TEXT_ERR_USAGE          "usage : %s"
+
 /*
  * What the server says to a peer besides the lines above. The binary
  * protocol carries the same words, in its ERROR and NOTICE frames; the

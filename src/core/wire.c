@@ -154,6 +154,7 @@ static size_t payload_size(const struct wire_msg *m)
 	case WIRE_WELCOME:
 		return 1 + 8 + 2 + 1 + str_size(m->token) + str_size(m->pseudo) + str_size(m->room);
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		return str_size(m->text);
 	case WIRE_MESSAGE:
 		return 8 + 8 + 8 + 2 + str_size(m->pseudo) + str_size(m->room) + str_size(m->text);
@@ -209,6 +210,7 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		put_str(w, m->room);
 		break;
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		put_str(w, m->text);
 		break;
 	case WIRE_NOTICE:
@@ -355,6 +357,7 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 			ok = fail(&r, "resume token of the wrong size", WIRE_ERR_MALFORMED);
 		break;
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		ok = get_str(&r, WIRE_MAX_TEXT, &m->text);
 		break;
 	case WIRE_MESSAGE:

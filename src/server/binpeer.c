@@ -107,6 +107,7 @@ static const struct {
 	[CHAT_ERR_IMAGE] = {WIRE_ERR_IMAGE, TEXT_ERR_IMAGE, true},
 	[CHAT_ERR_IMAGE_FLOOD] = {WIRE_ERR_FLOOD, TEXT_ERR_IMAGE_FLOOD, false},
 	[CHAT_ERR_HELD_FULL] = {WIRE_ERR_FLOOD, TEXT_ERR_HELD_FULL, false},
+	[CHAT_ERR_REFUSED] = {WIRE_ERR_REFUSED, "", true},
 };
 
 static void send_error(struct conn *c, enum chat_error e, const char *detail)
@@ -132,9 +133,44 @@ static void send_info(struct conn *c, enum chat_info what, const char *detail)
 			.time_ms = (uint64_t)clock_wall_ms(), .text = str(TEXT_SERVER_STOP)});
 		break;
 	case CHAT_INFO_HELP:
+	case CHAT_INFO_LINE:
 		info(c, detail);
 		break;
 	}
+}
+
+/* A NOTICE of kind PRIVATE: the text protocol's line, and the other end. */
+static void send_private(struct conn *c, const struct chat_private *pm)
+{
+	struct frame *line = pm->sent
+		? frame_printf(TEXT_PRIVATE_TO, pm->pseudo, (int)pm->len, pm->text)
+		: frame_printf(TEXT_PRIVATE_FROM, pm->pseudo, (int)pm->len, pm->text);
+	if (line == NULL)
+		return;
+	send_msg(c, &(struct wire_msg){
+		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_PRIVATE,
+		.time_ms = (uint64_t)pm->time_ms, .user_id = pm->user_id,
+		.colour = (int16_t)pm->colour, .pseudo = str(pm->pseudo),
+		.room = str(c->room->name), .text = {line->data, line->len}});
+	frame_unref(line);
+}
+
+/* A COMMAND frame: a "/…" line for the server's table, as a text peer
+ * types it; what does not name a row is refused with the list. */
+static void command(struct hub *h, struct conn *c, const struct command *cmd,
+		    enum commands_match match, const char *arg, size_t arg_len,
+		    const struct wire_msg *m)
+{
+	if (match == COMMANDS_FOUND) {
+		cmd->run(h, c, arg, arg_len);
+		return;
+	}
+	char help[2048], why[2200];
+	commands_help(TEXT_COMMANDS, help, sizeof(help));
+	size_t shown = m->text.len < 32 ? m->text.len : 32;
+	size_t n = sanitize_text(m->text.ptr, shown, h->clean, h->clean_cap, 0);
+	snprintf(why, sizeof(why), "commande inconnue %.*s. %s", (int)n, h->clean, help);
+	reply_error(c, WIRE_ERR_REFUSED, why);
 }
 
 static void send_list(struct conn *c, enum chat_list kind, const char *room,
@@ -366,6 +402,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	welcome(c, false);
 	send_history(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
+	hub_tell_topic(c, room);
 }
 
 /* Charged in on_frame, with its bytes. */
@@ -430,10 +467,19 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 	}
 	/* Every frame costs, whatever it is: refused ones too. */
 	const struct command *cmd = frame_command(m->type);
+	enum commands_match match = COMMANDS_NONE;
+	const char *arg = NULL;
+	size_t arg_len = 0;
+	if (m->type == WIRE_COMMAND)
+		match = commands_find(m->text.ptr, m->text.len, &cmd, &arg, &arg_len);
 	if (m->type != WIRE_IMAGE &&
 	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
-			 m->type == WIRE_SAY ? m->text.len : 0))
+			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0))
 		return;
+	if (m->type == WIRE_COMMAND) {
+		command(h, c, cmd, match, arg, arg_len, m);
+		return;
+	}
 	if (cmd != NULL) {
 		/* JOIN's room as typed; the others take no argument. */
 		bool join = m->type == WIRE_JOIN;
@@ -578,4 +624,5 @@ const struct proto_ops binpeer_proto = {
 	.send_error = send_error,
 	.send_info = send_info,
 	.send_list = send_list,
+	.send_private = send_private,
 };

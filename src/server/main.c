@@ -170,6 +170,8 @@ static const struct setting rows[] = {
 	 .cause = "invalid path",
 	 .default_text = DEFAULT_LOG_FILE ", else $XDG_STATE_HOME/chatroom/",
 	 .help = "the conversation log; 'none' keeps none"},
+	{"LOG_PRIVATE", "log-private", 0, NULL, &settings_yes_no, FIELD(server.log_private),
+	 .help = "private messages (/msg) go into the conversation log too"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",

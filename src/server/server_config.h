@@ -41,6 +41,9 @@ struct server_config {
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
 	size_t image_max_bytes;    /* the largest picture relayed */
+	/* Private messages go into the conversation log too (off: they are
+	 * between two people). */
+	bool log_private;
 };
 
 #define SERVER_DEFAULT_PORT 8888
