@@ -279,7 +279,10 @@ static void hold_line(struct client_app *app, const char *line, size_t len)
 
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
-	if (len > 0 && line[0] == '/') {
+	/* "//tmp est plein" says "/tmp est plein" (irssi's escape). */
+	if (len > 1 && line[0] == '/' && line[1] == '/')
+		line++, len--;
+	else if (len > 0 && line[0] == '/') {
 		commands_run(app, line, len);
 		return;
 	}
@@ -429,6 +432,7 @@ static int start_input(struct client_app *app)
 			.on_quit = on_ui_quit,
 		};
 		struct ui_options opt = {.ascii_pictures = app->cfg.ascii, .mouse = app->cfg.mouse,
+					 .ring = app->cfg.bell,
 					 .names = &app->names};
 		opt.commands = commands_names(&opt.command_count);
 		int rc = ui_start(&app->ui, app->loop, &cb, &opt, app);
