@@ -73,6 +73,10 @@
 #define TEXT_ERR_IGNORE_SELF    "vous ne pouvez pas vous ignorer"
 #define TEXT_ERR_NOT_IGNORED    "vous n'ignorez pas %.*s"
 #define TEXT_ERR_USAGE          "usage : %s"
+#define TEXT_ERR_PSEUDO_OWNED   "le pseudo %.*s appartient à une autre identité"
+#define TEXT_ERR_SECRET         "le secret fait 64 chiffres hexadécimaux (openssl rand -hex 32)"
+#define TEXT_ERR_NOT_YOURS      "identifiez-vous sous votre propre pseudo"
+#define TEXT_IDENTIFIED         "Annonce : le pseudo %s est à vous"
 
 /*
  * What the server says to a peer besides the lines above. The binary

@@ -117,6 +117,7 @@ struct wire_msg {
 	struct wire_str room;
 	struct wire_str text;  /* SAY, MESSAGE, NOTICE, ERROR; HISTORY: the JSON */
 	struct wire_str token; /* HELLO (0 or 32 bytes), WELCOME (32 bytes) */
+	struct wire_str identity; /* HELLO, since issue 16: the user's secret (0 or 32 bytes) */
 	struct wire_str mime;  /* IMAGE */
 	struct wire_str data;  /* IMAGE bytes */
 	/* ROOMS, WHO: entries[0..entry_count). Decoded lists are read with

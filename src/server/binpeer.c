@@ -14,6 +14,7 @@
 #include "picture.h"
 #include "sanitize.h"
 #include "server_config.h"
+#include "social.h"
 #include "textproto.h"
 #include "wire.h"
 
@@ -371,6 +372,20 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		send_error(c, CHAT_ERR_PSEUDO, why); /* it may try another */
 		return;
 	}
+	/* An owned pseudo is its identity's only (identities.h). */
+	unsigned char identity[IDENTITIES_HASH_LEN];
+	bool identified = m->identity.len == IDENTITIES_SECRET_LEN;
+	if (identified)
+		identities_hash((const unsigned char *)m->identity.ptr, identity);
+	const unsigned char *owner = identities_owner(&h->identities, skeleton);
+	bool owner_back = owner != NULL && identified &&
+		memcmp(owner, identity, IDENTITIES_HASH_LEN) == 0;
+	if (owner != NULL && !owner_back) {
+		snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_OWNED, (int)m->pseudo.len,
+			 m->pseudo.ptr);
+		send_error(c, CHAT_ERR_PSEUDO, why);
+		return;
+	}
 	const char *cause;
 	struct room *room = hub_room(h, c, m->room.ptr, m->room.len, &cause);
 	if (room == NULL) {
@@ -399,9 +414,23 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	c->live_since_event = h->last_event_id;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, user_id, colour);
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
+	if (identified && social_of(c) != NULL) {
+		memcpy(c->social->identity, identity, IDENTITIES_HASH_LEN);
+		c->social->has_identity = true;
+		if (owner == NULL &&
+		    identities_claim(&h->identities, skeleton, c->pseudo, identity) < 0)
+			log_warn("identities: full, %s owns no pseudo", c->pseudo);
+	}
 	welcome(c, false);
 	send_history(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
+	if (owner_back) {
+		/* Its owner, relaunched (or after a restart): the course's
+		 * welcome back. */
+		char back[80];
+		snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
+		info(c, back);
+	}
 	hub_tell_topic(c, room);
 }
 

@@ -99,6 +99,8 @@ const struct command commands_table[] = {
 	 "le revoir"},
 	{"ignore-list", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LINE, usercmds_ignore_list,
 	 "qui vous ignorez"},
+	{"identify", {NULL}, COMMAND_REST, "PSEUDO SECRET", CONN_COST_JOIN, usercmds_identify,
+	 "prendre ou garder son pseudo avec son secret (64 chiffres hexadécimaux)"},
 	{"whois", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_LIST, usercmds_whois,
 	 "qui c'est, depuis quand, où"},
 	{"help", {NULL}, COMMAND_OPTIONAL_WORD, "COMMANDE", CONN_COST_LINE, run_help,

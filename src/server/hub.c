@@ -57,6 +57,8 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
 	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (identities_init(&h->identities) < 0)
+		return -ENOMEM;
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
@@ -68,6 +70,7 @@ void hub_free(struct hub *h)
 	if (h->named != NULL)
 		g_hash_table_destroy(h->named);
 	h->named = NULL;
+	identities_free(&h->identities);
 	if (h->creators != NULL)
 		g_hash_table_destroy(h->creators);
 	h->creators = NULL;
@@ -599,6 +602,7 @@ void hub_tick(struct hub *h)
 	int64_t now = clock_ms();
 	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
+	identities_flush(&h->identities);
 	g_hash_table_foreach_remove(h->creators, creator_done, &now);
 }
 

@@ -22,6 +22,7 @@
 
 #include "event.h"
 #include "history.h"
+#include "identities.h"
 #include "proto.h"
 #include "room.h"
 #include "strcount.h"
@@ -75,6 +76,7 @@ struct hub {
 	 * same in a room of ten or of ten thousand. */
 	struct strcount pseudos;      /* skeletons of the named conns */
 	GHashTable *named;            /* skeleton -> the named conn (for /msg) */
+	struct identities identities; /* owned pseudos (identities.h) */
 	unsigned colour_wearers[HUB_PALETTE_SIZE]; /* named conns by colour */
 	/* Rooms each address may still make (address key -> bucket); an
 	 * entry goes once its bucket is full again. */

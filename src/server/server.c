@@ -288,6 +288,10 @@ int server_start(struct server *s, uv_loop_t *loop,
 		rc = start_history(s, cause);
 		if (rc < 0)
 			return rc;
+		/* Owned pseudos (issue 16) live next to the history. */
+		char ids[4200];
+		snprintf(ids, sizeof(ids), "%s.identities", cfg->history_path);
+		identities_open(&s->hub.identities, ids);
 	}
 	/* Event ids go on from the history's last. */
 	bus_local_init(&s->bus, s->hub.last_event_id);

@@ -36,6 +36,9 @@ struct social {
 	char reply_to[SOCIAL_PSEUDO_MAX + 1];    /* "": nobody wrote in private */
 	struct social_ignored ignored[SOCIAL_IGNORE_MAX];
 	size_t ignored_count;
+	/* The SHA-256 of the identity it proved at hello (identities.h). */
+	unsigned char identity[32];
+	bool has_identity;
 };
 
 /* c's, made on first use; NULL when out of memory. */

@@ -152,6 +152,12 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		send_error(c, CHAT_ERR_PSEUDO, why);
 		return;
 	}
+	/* A text peer proves no identity: an owned pseudo is not for it. */
+	if (identities_owner(&h->identities, skeleton) != NULL) {
+		snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_OWNED, (int)len, pseudo);
+		send_error(c, CHAT_ERR_PSEUDO, why);
+		return;
+	}
 	struct departed back;
 	if (users_take_return(&h->users, skeleton, c->addr_key, clock_ms(), &back)) {
 		/* The same pseudo from the same address, back within the grace

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "hub.h"
+#include "identities.h"
 #include "log.h"
 #include "names.h"
 #include "sanitize.h"
@@ -181,6 +182,12 @@ void usercmds_nick(struct hub *h, struct conn *c, const char *arg, size_t len)
 		conn_error(c, CHAT_ERR_REFUSED, why);
 		return;
 	}
+	const unsigned char *owner = identities_owner(&h->identities, skeleton);
+	if (owner != NULL && (c->social == NULL || !c->social->has_identity ||
+			      memcmp(owner, c->social->identity, IDENTITIES_HASH_LEN) != 0)) {
+		refuse(c, TEXT_ERR_PSEUDO_OWNED, (int)len, arg);
+		return;
+	}
 	hub_rename(h, c, arg, len, skeleton);
 }
 
@@ -330,4 +337,93 @@ void usercmds_whois(struct hub *h, struct conn *c, const char *arg, size_t len)
 	/* The address is an operator's business only (none yet). */
 	tell(c, TEXT_WHOIS, who->pseudo, who->room->name, at, idle,
 	     away != NULL ? TEXT_WHOIS_AWAY : "", away != NULL ? away : "", "", "");
+}
+
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The secret as the terminal client keeps it (its identity file): 64 hex
+ * digits; its hash into out. */
+static bool secret_hash(const char *hex, size_t len, unsigned char out[IDENTITIES_HASH_LEN])
+{
+	unsigned char secret[IDENTITIES_SECRET_LEN];
+	if (len != 2 * IDENTITIES_SECRET_LEN)
+		return false;
+	for (size_t i = 0; i < IDENTITIES_SECRET_LEN; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		secret[i] = (unsigned char)(hi << 4 | lo);
+	}
+	identities_hash(secret, out);
+	return true;
+}
+
+/* "/identify PSEUDO SECRET": a text peer's hello with proof. Without a
+ * pseudo yet it takes PSEUDO (its owner's, or free: then owned from now
+ * on); with one, PSEUDO must be it, and it becomes owned. */
+void usercmds_identify(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	size_t word, secret_len;
+	const char *secret;
+	unsigned char hash[IDENTITIES_HASH_LEN];
+	if (!split(arg, len, &word, &secret, &secret_len)) {
+		refuse(c, TEXT_ERR_USAGE, "/identify PSEUDO SECRET");
+		return;
+	}
+	while (secret_len > 0 && secret[secret_len - 1] == ' ')
+		secret_len--;
+	if (!secret_hash(secret, secret_len, hash)) {
+		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_SECRET);
+		return;
+	}
+	char skeleton[NAMES_SKELETON_MAX], why[160];
+	const char *cause;
+	if (textproto_check_pseudo(arg, word, &cause) < 0 ||
+	    names_skeleton(arg, word, skeleton, sizeof(skeleton)) < 0) {
+		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_PSEUDO_BAD_CHAR);
+		return;
+	}
+	const unsigned char *owner = identities_owner(&h->identities, skeleton);
+	if (owner != NULL && memcmp(owner, hash, IDENTITIES_HASH_LEN) != 0) {
+		refuse(c, TEXT_ERR_PSEUDO_OWNED, (int)word, arg);
+		return;
+	}
+	if (c->has_pseudo) {
+		char mine[NAMES_SKELETON_MAX];
+		if (names_skeleton(c->pseudo, strlen(c->pseudo), mine, sizeof(mine)) < 0 ||
+		    strcmp(mine, skeleton) != 0) {
+			conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_NOT_YOURS);
+			return;
+		}
+	} else if (hub_check_pseudo(h, c, arg, word, skeleton, why, sizeof(why)) < 0) {
+		conn_error(c, CHAT_ERR_REFUSED, why);
+		return;
+	}
+	struct social *s = social_of(c);
+	if (s == NULL || (owner == NULL && c->has_pseudo &&
+			  identities_claim(&h->identities, skeleton, c->pseudo, hash) < 0)) {
+		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_NO_MEMORY);
+		return;
+	}
+	memcpy(s->identity, hash, IDENTITIES_HASH_LEN);
+	s->has_identity = true;
+	if (c->has_pseudo) {
+		tell(c, TEXT_IDENTIFIED, c->pseudo);
+		return;
+	}
+	hub_name(h, c, arg, word, skeleton, 0, -1);
+	if (owner == NULL && identities_claim(&h->identities, skeleton, c->pseudo, hash) < 0)
+		log_warn("identities: full, %s owns no pseudo", c->pseudo);
+	log_info("%s joined the chatroom as %s (identified)", c->addr, c->pseudo);
+	c->proto->send_history(c, c->room, 0);
+	hub_publish_presence(h, c, EVENT_JOIN);
+	if (owner != NULL)
+		tell(c, TEXT_WELCOME_BACK, c->pseudo);
+	else
+		tell(c, TEXT_IDENTIFIED, c->pseudo);
+	hub_tell_topic(c, c->room);
 }

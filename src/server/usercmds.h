@@ -26,6 +26,7 @@ void usercmds_topic(struct hub *h, struct conn *c, const char *arg, size_t len);
 void usercmds_ignore(struct hub *h, struct conn *c, const char *arg, size_t len);
 void usercmds_unignore(struct hub *h, struct conn *c, const char *arg, size_t len);
 void usercmds_ignore_list(struct hub *h, struct conn *c, const char *arg, size_t len);
+void usercmds_identify(struct hub *h, struct conn *c, const char *arg, size_t len);
 void usercmds_whois(struct hub *h, struct conn *c, const char *arg, size_t len);
 
 #endif
