@@ -192,7 +192,7 @@ static const struct key_help keys[] = {
  * frame, and the server checks it and answers. */
 static const char *const server_commands[] = {
 	"msg", "query", "reply", "me", "nick", "away", "topic", "ignore", "unignore",
-	"ignore-list", "whois", "names", "list", "j",
+	"ignore-list", "whois", "names", "list", "j", "kick", "mute", "ban", "unban", "bans",
 };
 #define SERVER_COMMAND_COUNT (sizeof(server_commands) / sizeof(server_commands[0]))
 

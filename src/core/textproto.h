@@ -76,6 +76,17 @@
 #define TEXT_ERR_PSEUDO_OWNED   "le pseudo %.*s appartient à une autre identité"
 #define TEXT_ERR_SECRET         "le secret fait 64 chiffres hexadécimaux (openssl rand -hex 32)"
 #define TEXT_ERR_NOT_YOURS      "identifiez-vous sous votre propre pseudo"
+#define TEXT_ERR_NOT_OPERATOR   "réservé aux opérateurs (--operators)"
+#define TEXT_KICKED             "vous avez été expulsé par %s : %.*s"
+#define TEXT_BANNED_BY          "vous avez été banni par %s : %.*s"
+#define TEXT_ERR_BANNED         "vous êtes banni : %s"
+#define TEXT_MUTED              "Annonce : %s vous a rendu muet pour %.*s"
+#define TEXT_MUTE_DONE          "Annonce : %s est muet pour %.*s"
+#define TEXT_ERR_MUTED          "vous êtes muet pour l'instant"
+#define TEXT_ERR_BANS_FULL      "trop de bannis (%d)"
+#define TEXT_ERR_NOT_BANNED     "%.*s n'est pas banni"
+#define TEXT_UNBANNED           "Annonce : %.*s n'est plus banni"
+#define TEXT_BANS               "Bannis : "
 #define TEXT_IDENTIFIED         "Annonce : le pseudo %s est à vous"
 
 /*

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "hub.h"
 #include "log.h"
+#include "moderation.h"
 #include "picture.h"
 #include "sanitize.h"
 #include "server_config.h"
@@ -380,6 +381,12 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	const unsigned char *owner = identities_owner(&h->identities, skeleton);
 	bool owner_back = owner != NULL && identified &&
 		memcmp(owner, identity, IDENTITIES_HASH_LEN) == 0;
+	const char *banned = moderation_banned(c, identified ? identity : NULL);
+	if (banned != NULL) {
+		snprintf(why, sizeof(why), TEXT_ERR_BANNED, banned);
+		refuse(c, WIRE_ERR_REFUSED, why, "banned");
+		return;
+	}
 	if (owner != NULL && !owner_back) {
 		snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_OWNED, (int)m->pseudo.len,
 			 m->pseudo.ptr);
@@ -443,6 +450,8 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
+	if (moderation_muted(c))
+		return;
 	if (!picture_hold_message(c, h->clean, n))
 		hub_say(h, c, c->room, h->clean, n);
 }

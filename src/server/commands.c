@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "textproto.h"
 #include "usercmds.h"
+#include "moderation.h"
 
 /* A ROOMS answer lists at most this many rooms (a text line, fewer). */
 #define COMMANDS_ROOMS_MAX 256
@@ -103,6 +104,16 @@ const struct command commands_table[] = {
 	 "prendre ou garder son pseudo avec son secret (64 chiffres hexadécimaux)"},
 	{"whois", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_LIST, usercmds_whois,
 	 "qui c'est, depuis quand, où"},
+	{"kick", {NULL}, COMMAND_REST, "PSEUDO [RAISON]", CONN_COST_JOIN, moderation_kick,
+	 "opérateurs : le déconnecter"},
+	{"mute", {NULL}, COMMAND_REST, "PSEUDO DURÉE", CONN_COST_JOIN, moderation_mute,
+	 "opérateurs : le faire taire (30s, 10m, 2h, 1j)"},
+	{"ban", {NULL}, COMMAND_REST, "PSEUDO [DURÉE] [RAISON]", CONN_COST_JOIN, moderation_ban,
+	 "opérateurs : le bannir, son identité et son adresse"},
+	{"unban", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_JOIN, moderation_unban,
+	 "opérateurs : lever son bannissement"},
+	{"bans", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, moderation_bans,
+	 "opérateurs : les bannis"},
 	{"help", {NULL}, COMMAND_OPTIONAL_WORD, "COMMANDE", CONN_COST_LINE, run_help,
 	 "cette liste, ou l'aide d'une commande"},
 };

@@ -12,6 +12,7 @@
 #include "binpeer.h"
 #include "clock.h"
 #include "log.h"
+#include "moderation.h"
 #include "privdrop.h"
 #include "textpeer.h"
 
@@ -293,6 +294,11 @@ int server_start(struct server *s, uv_loop_t *loop,
 		snprintf(ids, sizeof(ids), "%s.identities", cfg->history_path);
 		identities_open(&s->hub.identities, ids);
 	}
+	rc = moderation_open(cfg->operators_path, cfg->history_path);
+	if (rc < 0) {
+		*cause = "cannot read the operators file";
+		return rc;
+	}
 	/* Event ids go on from the history's last. */
 	bus_local_init(&s->bus, s->hub.last_event_id);
 	hub_attach_bus(&s->hub, &s->bus.bus);
@@ -413,4 +419,5 @@ void server_free(struct server *s)
 	strcount_free(&s->per_address);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
+	moderation_close();
 }

@@ -44,6 +44,7 @@ struct server_config {
 	/* Private messages go into the conversation log too (off: they are
 	 * between two people). */
 	bool log_private;
+	const char *operators_path; /* NULL: nobody is an operator */
 };
 
 #define SERVER_DEFAULT_PORT 8888

@@ -39,6 +39,7 @@ struct social {
 	/* The SHA-256 of the identity it proved at hello (identities.h). */
 	unsigned char identity[32];
 	bool has_identity;
+	int64_t muted_until_ms; /* clock_ms; moderation.h */
 };
 
 /* c's, made on first use; NULL when out of memory. */

@@ -12,6 +12,7 @@
 #include "hub.h"
 #include "linereader.h"
 #include "log.h"
+#include "moderation.h"
 #include "sanitize.h"
 #include "server_config.h"
 #include "social.h"
@@ -232,6 +233,14 @@ static void on_line(struct conn *c, const char *line, size_t len)
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)n, text);
 
 	if (!c->has_pseudo) {
+		/* Banned (by address: it proves no identity yet): refused. */
+		const char *banned = moderation_banned(c, NULL);
+		if (banned != NULL) {
+			char why[300];
+			snprintf(why, sizeof(why), TEXT_ERR_BANNED, banned);
+			conn_refuse(c, CHAT_ERR_REFUSED, why, "banned");
+			return;
+		}
 		/* Until it has a pseudo a peer may greet or pick one, as the
 		 * course's clients do with their first message. The raw line
 		 * is parsed so a bad pseudo is refused, not silently mended. */
@@ -250,7 +259,8 @@ static void on_line(struct conn *c, const char *line, size_t len)
 		run_command(h, c, cmd, match, arg, arg_len, text, n);
 		return;
 	}
-	hub_say(h, c, c->room, text, n);
+	if (!moderation_muted(c))
+		hub_say(h, c, c->room, text, n);
 }
 
 /* ---- bytes in ----------------------------------------------------------- */

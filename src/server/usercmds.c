@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "identities.h"
 #include "log.h"
+#include "moderation.h"
 #include "names.h"
 #include "sanitize.h"
 #include "server_config.h"
@@ -153,7 +154,7 @@ void usercmds_reply(struct hub *h, struct conn *c, const char *arg, size_t len)
 
 void usercmds_me(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
-	if (!named(c))
+	if (!named(c) || moderation_muted(c))
 		return;
 	size_t n;
 	const char *text = clean_text(h, arg, len, &n);
@@ -334,9 +335,11 @@ void usercmds_whois(struct hub *h, struct conn *c, const char *arg, size_t len)
 	strftime(at, sizeof(at), "%H:%M", &tm);
 	duration(idle, sizeof(idle), now - who->last_heard_ms);
 	const char *away = social_away(who);
-	/* The address is an operator's business only (none yet). */
+	/* The address is an operator's business only. */
+	bool op = moderation_is_operator(c);
 	tell(c, TEXT_WHOIS, who->pseudo, who->room->name, at, idle,
-	     away != NULL ? TEXT_WHOIS_AWAY : "", away != NULL ? away : "", "", "");
+	     away != NULL ? TEXT_WHOIS_AWAY : "", away != NULL ? away : "",
+	     op ? TEXT_WHOIS_ADDRESS : "", op ? who->ip : "");
 }
 
 static int hex_value(char c)
