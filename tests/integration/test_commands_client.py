@@ -116,3 +116,23 @@ def test_no_bell_keeps_the_terminal_quiet(server, tmux):
     tmux.wait_for("c", "autre a dit en privé : psst")
     time.sleep(0.5)
     assert bell_flag(tmux) == "0"
+
+
+def test_plain_client_ignore_and_a_refused_kick(server):
+    bob = server.peer()
+    bob.join("bob")
+    carol = server.peer()
+    carol.join("carol")
+    alice = Client(server.port, "-n", "alice")
+    alice.skip_until("Annonce : alice a rejoint la chatroom")
+    alice.type("/kick bob\n")
+    alice.expect("Erreur : réservé aux opérateurs (--operators)")
+    alice.type("/ignore bob\n")
+    alice.expect("Annonce : vous ignorez désormais bob")
+    bob.send("tu ne me lis pas\n")
+    bob.send("/msg alice ni ceci\n")
+    carol.skip_until("bob a dit : tu ne me lis pas")
+    carol.send("témoin\n")
+    alice.expect("carol a dit : témoin")  # nothing of bob's before it
+    alice.proc.stdin.close()
+    assert alice.wait()[0] == 0
