@@ -44,7 +44,8 @@ static int make_identity(const char *path, unsigned char out[WIRE_TOKEN_LEN])
 	/* Written whole under another name, then renamed: never half a secret. */
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(tmp); /* made anew, never through a planted link */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	bool ok = write(fd, hex, IDENTITY_HEX + 1) == IDENTITY_HEX + 1 && fsync(fd) == 0;

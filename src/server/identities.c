@@ -135,7 +135,9 @@ void identities_flush(struct identities *ids)
 	/* Another name, then a rename: a crash leaves the old file or the new. */
 	GString *tmp = g_string_new(ids->path);
 	g_string_append(tmp, ".tmp");
-	int fd = open(tmp->str, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Made anew, never through a link planted in its place. */
+	unlink(tmp->str);
+	int fd = open(tmp->str, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	bool ok = fd >= 0 && write(fd, out->str, out->len) == (ssize_t)out->len &&
 		  fsync(fd) == 0;
 	if (fd >= 0)
