@@ -21,6 +21,8 @@ enum chat_kind {
 	CHAT_INFO,    /* the client's own remarks: help, connection state */
 	CHAT_ERROR,   /* errors from the server or the client */
 	CHAT_IMAGE,   /* "<pseudo> a envoyé une image (W×H) :" then the picture */
+	CHAT_ACTION,  /* "* <pseudo> <text>" (/me): text is the whole line */
+	CHAT_PRIVATE, /* "<pseudo> a dit en privé : …" or its echo: the whole line */
 };
 
 struct chat_picture;

@@ -9,6 +9,7 @@
 
 #include "chatpicture.h"
 #include "display.h"
+#include "identity.h"
 #include "i18n.h"
 #include "sanitize.h"
 #include "sessions.h"
@@ -227,6 +228,13 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	};
 	link_init(&app->link, loop,
 		  &(struct link_options){cfg->address, cfg->port, cfg->reconnect}, &cb, app);
+	/* Without one (no state directory) the user is only its pseudo. */
+	char identity_path[4200];
+	int id_rc = identity_load(app->link.identity, identity_path, sizeof(identity_path));
+	app->link.have_identity = id_rc == 0;
+	if (id_rc < 0 && id_rc != -ENOENT)
+		fprintf(stderr, _("chatroom: identité illisible (%s) : %s\n"), identity_path,
+			i18n_strerror(id_rc));
 
 	int rc = link_connect(&app->link);
 	if (rc == 0) {
@@ -279,7 +287,10 @@ static void hold_line(struct client_app *app, const char *line, size_t len)
 
 static void on_user_line(struct client_app *app, const char *line, size_t len)
 {
-	if (len > 0 && line[0] == '/') {
+	/* "//tmp est plein" says "/tmp est plein" (irssi's escape). */
+	if (len > 1 && line[0] == '/' && line[1] == '/')
+		line++, len--;
+	else if (len > 0 && line[0] == '/') {
 		commands_run(app, line, len);
 		return;
 	}
@@ -429,6 +440,7 @@ static int start_input(struct client_app *app)
 			.on_quit = on_ui_quit,
 		};
 		struct ui_options opt = {.ascii_pictures = app->cfg.ascii, .mouse = app->cfg.mouse,
+					 .ring = app->cfg.bell,
 					 .names = &app->names};
 		opt.commands = commands_names(&opt.command_count);
 		int rc = ui_start(&app->ui, app->loop, &cb, &opt, app);

@@ -42,6 +42,7 @@ struct client_config {
 	bool ascii;           /* pictures in plain ASCII even on a terminal */
 	size_t image_max;     /* the largest picture sent or shown */
 	bool mouse;           /* the wheel scrolls the full-screen pane */
+	bool bell;            /* a mention or a private message rings the terminal */
 };
 
 #define CLIENT_DEFAULT_PORT 8888

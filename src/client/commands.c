@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "chatpicture.h"
@@ -187,12 +188,59 @@ static const struct key_help keys[] = {
 	{N_("Maj+glisser"), N_("sélectionner du texte")},
 };
 
+/* The server's commands (issue 16): the line goes as typed in a COMMAND
+ * frame, and the server checks it and answers. */
+static const char *const server_commands[] = {
+	"msg", "query", "reply", "me", "nick", "away", "topic", "ignore", "unignore",
+	"ignore-list", "whois", "names", "list", "j", "kick", "mute", "ban", "unban", "bans",
+};
+#define SERVER_COMMAND_COUNT (sizeof(server_commands) / sizeof(server_commands[0]))
+
+static bool forwarded(const char *line, size_t len)
+{
+	size_t n = 1;
+	while (n < len && line[n] != ' ')
+		n++;
+	for (size_t i = 0; i < SERVER_COMMAND_COUNT; i++)
+		if (strlen(server_commands[i]) == n - 1 &&
+		    strncasecmp(server_commands[i], line + 1, n - 1) == 0)
+			return true;
+	return false;
+}
+
+static void forward(struct client_app *app, const char *line, size_t len)
+{
+	char what[40];
+	size_t n = 0;
+	while (n < len && n < sizeof(what) - 1 && line[n] != ' ')
+		n++;
+	snprintf(what, sizeof(what), "%.*s", (int)n, line);
+	if (!commands_online(app, what))
+		return;
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_COMMAND, .text = {line, len}});
+	/* The server tells the room of a /me, not its author: shown here. */
+	if (n == 3 && strncasecmp(line, "/me", 3) == 0 && len > 4) {
+		char action[SANITIZE_BOUND(512)];
+		size_t t = sanitize_text(line + 4, len - 4 > 512 ? 512 : len - 4, action,
+					 sizeof(action), 0);
+		char text[sizeof(action) + 64];
+		int k = snprintf(text, sizeof(text), "* %s %.*s", app->pseudo, (int)t, action);
+		client_show(app, &(struct chat_line){
+			.kind = CHAT_ACTION, .colour = -1, .text = text,
+			.text_len = k < 0 ? 0 : (size_t)k < sizeof(text) ? (size_t)k : sizeof(text) - 1});
+	}
+}
+
 static void run_help(struct client_app *app, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
 	char text[1024];
 	cmdtable_help(commands, COMMAND_COUNT, _("Commandes : "), text, sizeof(text));
 	client_info(app, CHAT_INFO, text);
+	client_info(app, CHAT_INFO,
+		    _("Au serveur : /msg PSEUDO TEXTE (en privé), /reply TEXTE, /me ACTION, "
+		      "/nick PSEUDO, /away [TEXTE], /topic [SUJET], /ignore [PSEUDO], "
+		      "/unignore PSEUDO, /whois PSEUDO ; //texte envoie « /texte »."));
 	if (app->fullscreen) {
 		cmdtable_keys_help(keys, sizeof(keys) / sizeof(keys[0]), _("Touches : "), text,
 				   sizeof(text));
@@ -217,10 +265,12 @@ static void say_usage(struct client_app *app, const char *line, size_t len)
 
 const char *const *commands_names(size_t *count)
 {
-	static const char *names[COMMAND_COUNT + 4];
+	static const char *names[COMMAND_COUNT + SERVER_COMMAND_COUNT + 4];
 	size_t n = 0;
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		names[n++] = commands[i].name;
+	for (size_t i = 0; i < SERVER_COMMAND_COUNT; i++)
+		names[n++] = server_commands[i];
 	*count = n;
 	return names;
 }
@@ -239,6 +289,10 @@ void commands_run(struct client_app *app, const char *line, size_t len)
 		return;
 	case COMMAND_UNKNOWN:
 		break;
+	}
+	if (forwarded(line, len)) {
+		forward(app, line, len);
+		return;
 	}
 	char shown[SANITIZE_BOUND(UNKNOWN_SHOWN_BYTES)];
 	char hint[sizeof(shown) + 64];

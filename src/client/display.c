@@ -103,8 +103,15 @@ size_t display_format(const struct chat_line *line, bool colour, char *out, size
 	case CHAT_INFO:
 		put_text(&o, line->text, line->text_len, indent);
 		break;
+	case CHAT_ACTION: /* italic */
+	case CHAT_PRIVATE: /* bold magenta */
+		if (colour)
+			puts_(&o, line->kind == CHAT_ACTION ? "\033[3m" : "\033[1;35m");
+		put_text(&o, line->text, line->text_len, indent);
+		break;
 	}
-	if (colour && (line->history || line->kind == CHAT_ERROR))
+	if (colour && (line->history || line->kind == CHAT_ERROR || line->kind == CHAT_ACTION ||
+		       line->kind == CHAT_PRIVATE))
 		puts_(&o, "\033[0m");
 	return o.len;
 }

@@ -64,6 +64,18 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 		picture_show_in_order(app, &line);
 		return;
 	}
+	if (kind == WIRE_NOTICE_ACTION || kind == WIRE_NOTICE_PRIVATE) {
+		/* The server's whole line, as long as a message may be; shown
+		 * apart from the others' words (a private one rings, ui.c). */
+		size_t t = clean(app, p + r, text, SANITIZE_KEEP_NEWLINES);
+		line.kind = kind == WIRE_NOTICE_ACTION ? CHAT_ACTION : CHAT_PRIVATE;
+		line.pseudo = who;
+		line.pseudo_len = p;
+		line.text = app->clean + p + r;
+		line.text_len = t;
+		picture_show_in_order(app, &line);
+		return;
+	}
 	/* The default room's arrivals use the course's wording. */
 	bool in_default = r == strlen(ROOM_DEFAULT_NAME) && memcmp(where, ROOM_DEFAULT_NAME, r) == 0;
 	int n;
@@ -390,6 +402,12 @@ void incoming_frame(struct client_app *app, const struct wire_msg *m)
 		break;
 	case WIRE_MESSAGE:
 	case WIRE_NOTICE:
+		/* Our own rename: the new pseudo is ours from now on. */
+		if (m->type == WIRE_NOTICE && m->kind == WIRE_NOTICE_NICK &&
+		    m->user_id == app->user_id && m->pseudo.len > 0 &&
+		    m->pseudo.len <= TEXT_MAX_PSEUDO)
+			snprintf(app->pseudo, sizeof(app->pseudo), "%.*s", (int)m->pseudo.len,
+				 m->pseudo.ptr);
 		incoming_event(app, m->type, m->kind, m->id, m->time_ms, m->colour, m->pseudo,
 			       m->room, m->text, false);
 		track_people(app, m);

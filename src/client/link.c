@@ -79,6 +79,8 @@ void link_hello(struct link *link, const char *pseudo, const char *room)
 	};
 	if (link->have_token)
 		m.token = (struct wire_str){(const char *)link->token, sizeof(link->token)};
+	if (link->have_identity)
+		m.identity = (struct wire_str){(const char *)link->identity, sizeof(link->identity)};
 	link_send(link, &m);
 }
 

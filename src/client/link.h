@@ -83,6 +83,9 @@ struct link {
 	bool pong_outstanding;    /* a PONG of ours waits to be written */
 	unsigned char token[WIRE_TOKEN_LEN];
 	bool have_token;
+	/* The user's identity (identity.c), proved at every hello. */
+	unsigned char identity[WIRE_TOKEN_LEN];
+	bool have_identity;
 	uint64_t last_event_id;   /* the newest event the session showed */
 };
 

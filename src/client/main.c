@@ -65,6 +65,9 @@ static const struct setting rows[] = {
 		    "reçus sur la sortie standard")},
 	{NULL, "ascii", 0, NULL, &settings_yes_no, FIELD(client.ascii),
 	 .help = N_("images en ASCII simple même sur un terminal")},
+	{"BELL", "no-bell", 0, NULL, &settings_yes_no, FIELD(client.bell), .flag_value = "no",
+	 .help = N_("sans sonnerie : ni une mention de votre pseudo ni un message privé ne font "
+		    "sonner le terminal")},
 	{"MOUSE", "no-mouse", 0, NULL, &settings_yes_no, FIELD(client.mouse), .flag_value = "no",
 	 .help = N_("sans la souris : la molette ne fait plus défiler, et le terminal "
 		    "sélectionne sans Maj")},
@@ -78,7 +81,7 @@ static const struct setting rows[] = {
 static const struct settings_program program = {
 	.name = "chatroom",
 	.synopsis = "chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--lang fr|en] "
-		    "[--reconnect] [--plain] [--no-mouse]",
+		    "[--reconnect] [--plain] [--no-mouse] [--no-bell]",
 	.epilogue = N_("\nDans le chat : /quit, Ctrl+C ou Ctrl+D pour partir ; /help liste les "
 		       "commandes et les touches.\n"),
 	.rows = rows,
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 			.port = CLIENT_DEFAULT_PORT,
 			.image_max = IMAGE_DEFAULT_MAX_BYTES,
 			.mouse = true,
+			.bell = true,
 		},
 		.address = "127.0.0.1",
 	};

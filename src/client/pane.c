@@ -177,6 +177,10 @@ static void draw_span(struct pane *p, const struct pane_entry *e, size_t from, s
 		base |= COLOR_PAIR(pair_for(p, 1));
 	if (e->mention)
 		base |= A_BOLD | A_REVERSE;
+	if (e->kind == CHAT_ACTION)
+		base |= A_ITALIC;
+	if (e->kind == CHAT_PRIVATE)
+		base |= A_BOLD | (p->colour ? COLOR_PAIR(pair_for(p, 5)) : A_UNDERLINE);
 	size_t p0 = e->pseudo_start, p1 = e->pseudo_start + e->pseudo_len;
 	size_t cuts[4] = {from, from > p0 ? from : p0, to < p1 ? to : p1, to};
 	if (e->pseudo_len == 0 || cuts[1] >= cuts[2]) {
@@ -294,7 +298,7 @@ static bool mentions(const char *text, size_t len, const char *pseudo)
 	return false;
 }
 
-void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
+bool pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 {
 	time_t secs = line->time_ms > 0 ? (time_t)(line->time_ms / 1000) : time(NULL);
 	struct tm tm;
@@ -314,13 +318,20 @@ void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 			       .history = line->history, .indent = PANE_INDENT};
 	e.text = strdup(text);
 	if (e.text == NULL)
-		return;
+		return false;
 	if (line->kind == CHAT_MESSAGE || (line->kind == CHAT_IMAGE && line->pseudo != NULL)) {
 		e.pseudo_start = PANE_INDENT; /* after "[hh:mm] " */
 		e.pseudo_len = line->pseudo_len;
 		if (line->kind == CHAT_MESSAGE)
 			e.mention = mentions(line->text, line->text_len, pseudo);
 	}
+	/* Somebody wrote to us in private (not our own echo, which starts
+	 * with our words, not the other's pseudo). */
+	bool to_us = line->kind == CHAT_PRIVATE && line->pseudo != NULL &&
+		line->text_len > line->pseudo_len &&
+		memcmp(line->text, line->pseudo, line->pseudo_len) == 0 &&
+		line->text[line->pseudo_len] == ' ';
+	bool rings = !line->history && (e.mention || to_us);
 	if (line->picture != NULL) {
 		e.picture = malloc(sizeof(*e.picture));
 		if (e.picture != NULL && !picture_copy(e.picture, line->picture)) {
@@ -329,6 +340,7 @@ void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 		}
 	}
 	add_entry(p, &e);
+	return rings;
 }
 
 int pane_init(struct pane *p, bool colour, bool ascii_pictures)

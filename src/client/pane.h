@@ -43,7 +43,9 @@ int pane_init(struct pane *p, bool colour, bool ascii_pictures);
 void pane_free(struct pane *p, FILE *out, size_t keep);
 
 /* A line; pseudo is ours, to highlight the lines that name us. */
-void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo);
+/* True when the line should ring the bell: it names us, or somebody wrote
+ * to us in private (live lines only). */
+bool pane_add(struct pane *p, const struct chat_line *line, const char *pseudo);
 /* A line of the interface's own (a refusal, say). */
 void pane_add_text(struct pane *p, enum chat_kind kind, const char *text);
 

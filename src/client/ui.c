@@ -135,8 +135,10 @@ static void redraw(struct ui *ui)
 
 void ui_show(struct ui *ui, const struct chat_line *line)
 {
-	pane_add(&ui->pane, line, ui->pseudo);
+	bool rings = pane_add(&ui->pane, line, ui->pseudo);
 	redraw(ui);
+	if (rings && ui->opt.ring && ui->started && !ui->closing)
+		beep();
 }
 
 static void note(struct ui *ui, enum chat_kind kind, const char *text)

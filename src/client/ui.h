@@ -32,6 +32,7 @@ struct ui_callbacks {
 struct ui_options {
 	bool ascii_pictures; /* --ascii: pictures without colours */
 	bool mouse;          /* the wheel scrolls (mouse reporting on) */
+	bool ring;           /* a mention or a private message rings (beep) */
 	/* Tab completes these: the session's names, and the commands. */
 	const struct complete_names *names;
 	const char *const *commands;

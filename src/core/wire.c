@@ -150,10 +150,12 @@ static size_t payload_size(const struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_HELLO:
-		return 1 + str_size(m->pseudo) + str_size(m->room) + str_size(m->token) + 8;
+		return 1 + str_size(m->pseudo) + str_size(m->room) + str_size(m->token) + 8 +
+		       (m->identity.len > 0 ? str_size(m->identity) : 0);
 	case WIRE_WELCOME:
 		return 1 + 8 + 2 + 1 + str_size(m->token) + str_size(m->pseudo) + str_size(m->room);
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		return str_size(m->text);
 	case WIRE_MESSAGE:
 		return 8 + 8 + 8 + 2 + str_size(m->pseudo) + str_size(m->room) + str_size(m->text);
@@ -198,6 +200,8 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		put_str(w, m->room);
 		put_str(w, m->token);
 		put_be(w, m->id, 8);
+		if (m->identity.len > 0)
+			put_str(w, m->identity);
 		break;
 	case WIRE_WELCOME:
 		put_u8(w, m->version);
@@ -209,6 +213,7 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		put_str(w, m->room);
 		break;
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		put_str(w, m->text);
 		break;
 	case WIRE_NOTICE:
@@ -341,6 +346,11 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 		m->version = (uint8_t)v;
 		if (ok && m->token.len != 0 && m->token.len != WIRE_TOKEN_LEN)
 			ok = fail(&r, "resume token of the wrong size", WIRE_ERR_MALFORMED);
+		/* Appended by issue 16: absent from older clients' hellos. */
+		if (ok && r.left > 0)
+			ok = get_bytes(&r, WIRE_TOKEN_LEN, &m->identity);
+		if (ok && m->identity.len != 0 && m->identity.len != WIRE_TOKEN_LEN)
+			ok = fail(&r, "identity of the wrong size", WIRE_ERR_MALFORMED);
 		break;
 	case WIRE_WELCOME:
 		ok = get_be(&r, 1, &v);
@@ -355,6 +365,7 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 			ok = fail(&r, "resume token of the wrong size", WIRE_ERR_MALFORMED);
 		break;
 	case WIRE_SAY:
+	case WIRE_COMMAND:
 		ok = get_str(&r, WIRE_MAX_TEXT, &m->text);
 		break;
 	case WIRE_MESSAGE:

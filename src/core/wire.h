@@ -56,6 +56,7 @@ enum wire_type {
 	WIRE_ERROR = 0x0e,      /* server: code and reason */
 	WIRE_PING = 0x0f,       /* either side: are you there? */
 	WIRE_PONG = 0x10,       /* the answer, same nonce */
+	WIRE_COMMAND = 0x11,    /* client: a "/…" line for the server's command table */
 	WIRE_UNKNOWN = 0xff,    /* decoded only: a type this version ignores */
 };
 
@@ -64,6 +65,13 @@ enum wire_notice_kind {
 	WIRE_NOTICE_LEAVE = 2,
 	WIRE_NOTICE_RETURN = 3, /* "<pseudo> est de retour !" */
 	WIRE_NOTICE_INFO = 4,   /* a line of text from the server */
+	/* Since issue 16; text is the whole line as a text peer reads it, so
+	 * an older client (which shows an unknown kind's text) shows it too. */
+	WIRE_NOTICE_ACTION = 5, /* "* alice danse"; pseudo: who */
+	WIRE_NOTICE_NICK = 6,   /* "Annonce : alice s'appelle désormais alicia"; pseudo: the new one */
+	WIRE_NOTICE_TOPIC = 7,  /* "Annonce : alice a changé le sujet : …"; pseudo: who */
+	WIRE_NOTICE_PRIVATE = 8,/* "alice a dit en privé : …", or the echo "Vous avez dit en
+				   privé à bob : …"; pseudo: the other end */
 };
 
 enum wire_error_code {
@@ -79,6 +87,7 @@ enum wire_error_code {
 	WIRE_ERR_FULL = 10,      /* no room for more peers */
 	WIRE_ERR_IMAGE = 11,     /* an image refused */
 	WIRE_ERR_TIMEOUT = 12,
+	WIRE_ERR_REFUSED = 13,   /* a command refused; text says why */
 };
 
 struct wire_str {
@@ -108,6 +117,7 @@ struct wire_msg {
 	struct wire_str room;
 	struct wire_str text;  /* SAY, MESSAGE, NOTICE, ERROR; HISTORY: the JSON */
 	struct wire_str token; /* HELLO (0 or 32 bytes), WELCOME (32 bytes) */
+	struct wire_str identity; /* HELLO, since issue 16: the user's secret (0 or 32 bytes) */
 	struct wire_str mime;  /* IMAGE */
 	struct wire_str data;  /* IMAGE bytes */
 	/* ROOMS, WHO: entries[0..entry_count). Decoded lists are read with

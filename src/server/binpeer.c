@@ -11,9 +11,11 @@
 #include "conn.h"
 #include "hub.h"
 #include "log.h"
+#include "moderation.h"
 #include "picture.h"
 #include "sanitize.h"
 #include "server_config.h"
+#include "social.h"
 #include "textproto.h"
 #include "wire.h"
 
@@ -107,6 +109,7 @@ static const struct {
 	[CHAT_ERR_IMAGE] = {WIRE_ERR_IMAGE, TEXT_ERR_IMAGE, true},
 	[CHAT_ERR_IMAGE_FLOOD] = {WIRE_ERR_FLOOD, TEXT_ERR_IMAGE_FLOOD, false},
 	[CHAT_ERR_HELD_FULL] = {WIRE_ERR_FLOOD, TEXT_ERR_HELD_FULL, false},
+	[CHAT_ERR_REFUSED] = {WIRE_ERR_REFUSED, "", true},
 };
 
 static void send_error(struct conn *c, enum chat_error e, const char *detail)
@@ -132,9 +135,44 @@ static void send_info(struct conn *c, enum chat_info what, const char *detail)
 			.time_ms = (uint64_t)clock_wall_ms(), .text = str(TEXT_SERVER_STOP)});
 		break;
 	case CHAT_INFO_HELP:
+	case CHAT_INFO_LINE:
 		info(c, detail);
 		break;
 	}
+}
+
+/* A NOTICE of kind PRIVATE: the text protocol's line, and the other end. */
+static void send_private(struct conn *c, const struct chat_private *pm)
+{
+	struct frame *line = pm->sent
+		? frame_printf(TEXT_PRIVATE_TO, pm->pseudo, (int)pm->len, pm->text)
+		: frame_printf(TEXT_PRIVATE_FROM, pm->pseudo, (int)pm->len, pm->text);
+	if (line == NULL)
+		return;
+	send_msg(c, &(struct wire_msg){
+		.type = WIRE_NOTICE, .kind = WIRE_NOTICE_PRIVATE,
+		.time_ms = (uint64_t)pm->time_ms, .user_id = pm->user_id,
+		.colour = (int16_t)pm->colour, .pseudo = str(pm->pseudo),
+		.room = str(c->room->name), .text = {line->data, line->len}});
+	frame_unref(line);
+}
+
+/* A COMMAND frame: a "/…" line for the server's table, as a text peer
+ * types it; what does not name a row is refused with the list. */
+static void command(struct hub *h, struct conn *c, const struct command *cmd,
+		    enum commands_match match, const char *arg, size_t arg_len,
+		    const struct wire_msg *m)
+{
+	if (match == COMMANDS_FOUND) {
+		cmd->run(h, c, arg, arg_len);
+		return;
+	}
+	char help[2048], why[2200];
+	commands_help(TEXT_COMMANDS, help, sizeof(help));
+	size_t shown = m->text.len < 32 ? m->text.len : 32;
+	size_t n = sanitize_text(m->text.ptr, shown, h->clean, h->clean_cap, 0);
+	snprintf(why, sizeof(why), "commande inconnue %.*s. %s", (int)n, h->clean, help);
+	reply_error(c, WIRE_ERR_REFUSED, why);
 }
 
 static void send_list(struct conn *c, enum chat_list kind, const char *room,
@@ -335,6 +373,26 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		send_error(c, CHAT_ERR_PSEUDO, why); /* it may try another */
 		return;
 	}
+	/* An owned pseudo is its identity's only (identities.h). */
+	unsigned char identity[IDENTITIES_HASH_LEN];
+	bool identified = m->identity.len == IDENTITIES_SECRET_LEN;
+	if (identified)
+		identities_hash((const unsigned char *)m->identity.ptr, identity);
+	const unsigned char *owner = identities_owner(&h->identities, skeleton);
+	bool owner_back = owner != NULL && identified &&
+		memcmp(owner, identity, IDENTITIES_HASH_LEN) == 0;
+	const char *banned = moderation_banned(c, identified ? identity : NULL);
+	if (banned != NULL) {
+		snprintf(why, sizeof(why), TEXT_ERR_BANNED, banned);
+		refuse(c, WIRE_ERR_REFUSED, why, "banned");
+		return;
+	}
+	if (owner != NULL && !owner_back) {
+		snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_OWNED, (int)m->pseudo.len,
+			 m->pseudo.ptr);
+		send_error(c, CHAT_ERR_PSEUDO, why);
+		return;
+	}
 	const char *cause;
 	struct room *room = hub_room(h, c, m->room.ptr, m->room.len, &cause);
 	if (room == NULL) {
@@ -363,9 +421,24 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	c->live_since_event = h->last_event_id;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, user_id, colour);
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
+	if (identified && social_of(c) != NULL) {
+		memcpy(c->social->identity, identity, IDENTITIES_HASH_LEN);
+		c->social->has_identity = true;
+		if (owner == NULL &&
+		    identities_claim(&h->identities, skeleton, c->pseudo, identity) < 0)
+			log_warn("identities: full, %s owns no pseudo", c->pseudo);
+	}
 	welcome(c, false);
 	send_history(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
+	if (owner_back) {
+		/* Its owner, relaunched (or after a restart): the course's
+		 * welcome back. */
+		char back[80];
+		snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
+		info(c, back);
+	}
+	hub_tell_topic(c, room);
 }
 
 /* Charged in on_frame, with its bytes. */
@@ -377,6 +450,8 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
+	if (moderation_muted(c))
+		return;
 	if (!picture_hold_message(c, h->clean, n))
 		hub_say(h, c, c->room, h->clean, n);
 }
@@ -430,10 +505,19 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 	}
 	/* Every frame costs, whatever it is: refused ones too. */
 	const struct command *cmd = frame_command(m->type);
+	enum commands_match match = COMMANDS_NONE;
+	const char *arg = NULL;
+	size_t arg_len = 0;
+	if (m->type == WIRE_COMMAND)
+		match = commands_find(m->text.ptr, m->text.len, &cmd, &arg, &arg_len);
 	if (m->type != WIRE_IMAGE &&
 	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
-			 m->type == WIRE_SAY ? m->text.len : 0))
+			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0))
 		return;
+	if (m->type == WIRE_COMMAND) {
+		command(h, c, cmd, match, arg, arg_len, m);
+		return;
+	}
 	if (cmd != NULL) {
 		/* JOIN's room as typed; the others take no argument. */
 		bool join = m->type == WIRE_JOIN;
@@ -578,4 +662,5 @@ const struct proto_ops binpeer_proto = {
 	.send_error = send_error,
 	.send_info = send_info,
 	.send_list = send_list,
+	.send_private = send_private,
 };

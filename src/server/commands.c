@@ -9,11 +9,13 @@
 #include "conn.h"
 #include "hub.h"
 #include "textproto.h"
+#include "usercmds.h"
+#include "moderation.h"
 
 /* A ROOMS answer lists at most this many rooms (a text line, fewer). */
 #define COMMANDS_ROOMS_MAX 256
 /* Room enough for /help's whole list. */
-#define COMMANDS_HELP_BYTES 1024
+#define COMMANDS_HELP_BYTES 2048
 
 /* ---- the handlers ------------------------------------------------------- */
 
@@ -52,6 +54,7 @@ static void run_join(struct hub *h, struct conn *c, const char *room, size_t len
 		hub_publish_presence(h, c, EVENT_JOIN);
 	else
 		c->proto->send_info(c, CHAT_INFO_IN_ROOM, to->name);
+	hub_tell_topic(c, to); /* after the arrival, as IRC's JOIN then TOPIC */
 }
 
 static void run_help(struct hub *h, struct conn *c, const char *arg, size_t len)
@@ -73,10 +76,44 @@ static void run_help(struct hub *h, struct conn *c, const char *arg, size_t len)
 /* ---- the table ---------------------------------------------------------- */
 
 const struct command commands_table[] = {
-	{"rooms", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_rooms, "les salons"},
-	{"join", {NULL}, COMMAND_REST, "SALON", CONN_COST_JOIN, run_join,
+	{"rooms", {"list"}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_rooms, "les salons"},
+	{"join", {"j"}, COMMAND_REST, "SALON", CONN_COST_JOIN, run_join,
 	 "y aller, le créer s'il n'existe pas"},
-	{"who", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_who, "qui est là"},
+	{"who", {"names"}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, run_who, "qui est là"},
+	{"msg", {"query"}, COMMAND_REST, "PSEUDO TEXTE", CONN_COST_LINE, usercmds_msg,
+	 "un message privé, où qu'il soit"},
+	{"reply", {NULL}, COMMAND_REST, "TEXTE", CONN_COST_LINE, usercmds_reply,
+	 "répondre au dernier message privé"},
+	{"me", {NULL}, COMMAND_REST, "ACTION", CONN_COST_LINE, usercmds_me,
+	 "une action : * pseudo ACTION"},
+	/* A rename and a topic are told to the whole room and kept in its
+	 * history: the price of a join. */
+	{"nick", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_JOIN, usercmds_nick,
+	 "changer de pseudo"},
+	{"away", {NULL}, COMMAND_OPTIONAL_REST, "TEXTE", CONN_COST_LINE, usercmds_away,
+	 "absent (seul : de retour)"},
+	{"topic", {NULL}, COMMAND_OPTIONAL_REST, "SUJET", CONN_COST_JOIN, usercmds_topic,
+	 "le sujet du salon, ou le changer"},
+	{"ignore", {NULL}, COMMAND_OPTIONAL_WORD, "PSEUDO", CONN_COST_LINE, usercmds_ignore,
+	 "ne plus rien voir de lui (seul : la liste)"},
+	{"unignore", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_LINE, usercmds_unignore,
+	 "le revoir"},
+	{"ignore-list", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LINE, usercmds_ignore_list,
+	 "qui vous ignorez"},
+	{"identify", {NULL}, COMMAND_REST, "PSEUDO SECRET", CONN_COST_JOIN, usercmds_identify,
+	 "prendre ou garder son pseudo avec son secret (64 chiffres hexadécimaux)"},
+	{"whois", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_LIST, usercmds_whois,
+	 "qui c'est, depuis quand, où"},
+	{"kick", {NULL}, COMMAND_REST, "PSEUDO [RAISON]", CONN_COST_JOIN, moderation_kick,
+	 "opérateurs : le déconnecter"},
+	{"mute", {NULL}, COMMAND_REST, "PSEUDO DURÉE", CONN_COST_JOIN, moderation_mute,
+	 "opérateurs : le faire taire (30s, 10m, 2h, 1j)"},
+	{"ban", {NULL}, COMMAND_REST, "PSEUDO [DURÉE] [RAISON]", CONN_COST_JOIN, moderation_ban,
+	 "opérateurs : le bannir, son identité et son adresse"},
+	{"unban", {NULL}, COMMAND_WORD, "PSEUDO", CONN_COST_JOIN, moderation_unban,
+	 "opérateurs : lever son bannissement"},
+	{"bans", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, moderation_bans,
+	 "opérateurs : les bannis"},
 	{"help", {NULL}, COMMAND_OPTIONAL_WORD, "COMMANDE", CONN_COST_LINE, run_help,
 	 "cette liste, ou l'aide d'une commande"},
 };
@@ -100,6 +137,14 @@ static bool fit(enum command_args shape, const char **rest, size_t *rest_len)
 {
 	if (shape == COMMAND_REST)
 		return *rest_len > 0;
+	if (shape == COMMAND_OPTIONAL_REST) {
+		size_t blanks = 0;
+		while (blanks < *rest_len && (*rest)[blanks] == ' ')
+			blanks++;
+		if (blanks == *rest_len)
+			*rest_len = 0;
+		return true;
+	}
 	while (*rest_len > 0 && (*rest)[0] == ' ')
 		(*rest)++, (*rest_len)--;
 	while (*rest_len > 0 && (*rest)[*rest_len - 1] == ' ')
@@ -113,6 +158,7 @@ static bool fit(enum command_args shape, const char **rest, size_t *rest_len)
 	case COMMAND_OPTIONAL_WORD:
 		return *rest_len == 0 || one_word;
 	case COMMAND_REST:
+	case COMMAND_OPTIONAL_REST:
 		break;
 	}
 	return false;
@@ -181,7 +227,7 @@ static void add_usage(const struct command *cmd, char *buf, size_t cap, size_t *
 	add(buf, cap, used, "/%s", cmd->name);
 	if (cmd->metavar == NULL || cmd->args == COMMAND_NO_ARGS)
 		return;
-	if (cmd->args == COMMAND_OPTIONAL_WORD)
+	if (cmd->args == COMMAND_OPTIONAL_WORD || cmd->args == COMMAND_OPTIONAL_REST)
 		add(buf, cap, used, " [%s]", cmd->metavar);
 	else
 		add(buf, cap, used, " %s", cmd->metavar);

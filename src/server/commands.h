@@ -28,6 +28,7 @@ enum command_args {
 	COMMAND_WORD,          /* one word, blanks around it dropped */
 	COMMAND_OPTIONAL_WORD, /* one word, or nothing */
 	COMMAND_REST,          /* the rest of the line after "/name ", as typed, not empty */
+	COMMAND_OPTIONAL_REST, /* the same, or nothing (blanks alone are nothing) */
 };
 
 #define COMMANDS_MAX_ALIASES 2

@@ -41,6 +41,7 @@ struct hub;
 struct picture_queue;
 struct room;
 struct server_config;
+struct social;
 
 /* Bytes of a pseudo (TEXT_MAX_PSEUDO) and of a resume token
  * (WIRE_TOKEN_LEN, USERS_TOKEN_LEN); hub.c checks they agree. */
@@ -185,6 +186,7 @@ struct conn {
 	unsigned flood_strikes;   /* refused requests in a row */
 	struct token_bucket room_creations; /* rooms it may make (hub.c) */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
+	struct social *social;    /* social.c: away, ignores (NULL until used) */
 
 	/* One deadline, held by whoever has the peer's current phase: the
 	 * sniffer (silence), its protocol (a partial line, a stalled frame),

@@ -118,6 +118,15 @@ static struct frame *text_frame(const struct event *ev, const char *prefix)
 			: frame_printf("%s" TEXT_LEFT_ROOM "\n", prefix, ev->pseudo, ev->room);
 	case EVENT_RETURN:
 		return frame_printf("%s" TEXT_RETURNED "\n", prefix, ev->pseudo);
+	case EVENT_ACTION:
+		return frame_printf("%s" TEXT_ACTION "\n", prefix, ev->pseudo, (int)ev->text_len,
+				    ev->text);
+	case EVENT_NICK:
+		return frame_printf("%s" TEXT_NICK "\n", prefix, ev->pseudo, (int)ev->text_len,
+				    ev->text);
+	case EVENT_TOPIC:
+		return frame_printf("%s" TEXT_TOPIC_SET "\n", prefix, ev->pseudo,
+				    (int)ev->text_len, ev->text);
 	}
 	return NULL;
 }
@@ -135,6 +144,37 @@ struct frame *event_text_history_frame(const struct event *ev)
 	char prefix[16];
 	strftime(prefix, sizeof(prefix), "[%H:%M] ", &tm);
 	return text_frame(ev, prefix);
+}
+
+/* The kinds of issue 16 travel as a NOTICE whose text is the text
+ * protocol's whole line (an older client shows it as it is); the pseudo
+ * is who did it, for a rename the new name. */
+static struct frame *line_notice_frame(const struct event *ev)
+{
+	struct frame *line = event_text_frame(ev);
+	if (line == NULL)
+		return NULL;
+	static const uint8_t kinds[] = {
+		[EVENT_ACTION] = WIRE_NOTICE_ACTION,
+		[EVENT_NICK] = WIRE_NOTICE_NICK,
+		[EVENT_TOPIC] = WIRE_NOTICE_TOPIC,
+	};
+	bool nick = ev->kind == EVENT_NICK;
+	struct wire_msg m = {
+		.type = WIRE_NOTICE,
+		.kind = kinds[ev->kind],
+		.id = ev->id,
+		.time_ms = (uint64_t)ev->time_ms,
+		.user_id = ev->sender_id,
+		.colour = (int16_t)ev->colour,
+		.pseudo = nick ? (struct wire_str){ev->text, ev->text_len}
+			       : (struct wire_str){ev->pseudo, strlen(ev->pseudo)},
+		.room = {ev->room, strlen(ev->room)},
+		.text = {line->data, line->len - 1}, /* without its '\n' */
+	};
+	struct frame *f = wire_encode(&m);
+	frame_unref(line);
+	return f;
 }
 
 struct frame *event_wire_frame(const struct event *ev)
@@ -164,6 +204,8 @@ struct frame *event_wire_frame(const struct event *ev)
 		buffer_free(&text);
 		return f;
 	}
+	if (ev->kind == EVENT_ACTION || ev->kind == EVENT_NICK || ev->kind == EVENT_TOPIC)
+		return line_notice_frame(ev);
 	static const uint8_t notice_kinds[] = {
 		[EVENT_JOIN] = WIRE_NOTICE_JOIN,
 		[EVENT_LEAVE] = WIRE_NOTICE_LEAVE,
@@ -196,7 +238,8 @@ struct frame *event_encode(const struct event *ev, enum event_format format)
 	return NULL;
 }
 
-static const char *const kind_names[] = {"message", "join", "leave", "return", "image"};
+static const char *const kind_names[] = {"message", "join", "leave", "return", "image",
+					 "action", "nick", "topic"};
 
 const char *event_kind_name(enum event_kind kind)
 {

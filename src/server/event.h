@@ -22,6 +22,9 @@ enum event_kind {
 	EVENT_LEAVE,   /* "Annonce : <pseudo> a quitté ..." */
 	EVENT_RETURN,  /* "<pseudo> est de retour !" */
 	EVENT_IMAGE,   /* "<pseudo> a envoyé une image (W×H) :" and the picture */
+	EVENT_ACTION,  /* "* <pseudo> <text>" (/me) */
+	EVENT_NICK,    /* "Annonce : <pseudo> s'appelle désormais <text>" */
+	EVENT_TOPIC,   /* "Annonce : <pseudo> a changé le sujet : <text>" */
 };
 
 /* Pictures up to this size are kept with the room's history (memory and
@@ -52,7 +55,14 @@ struct event {
  * departure. */
 static inline bool event_has_text(const struct event *ev)
 {
-	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE;
+	return ev->kind == EVENT_MESSAGE || ev->kind == EVENT_IMAGE || ev->kind == EVENT_ACTION;
+}
+
+/* It has a text to keep (history file, copies): what was said, a new
+ * pseudo (EVENT_NICK), a topic (EVENT_TOPIC). */
+static inline bool event_keeps_text(const struct event *ev)
+{
+	return event_has_text(ev) || ev->kind == EVENT_NICK || ev->kind == EVENT_TOPIC;
 }
 
 /* An event whose strings it owns, as kept in a room's history. */

@@ -59,7 +59,7 @@ void history_serialise(struct buffer *buf, const struct event *ev, bool skip_ima
 	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
 	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
 	buffer_add(buf, head, (size_t)n);
-	if (event_has_text(ev)) {
+	if (event_keeps_text(ev)) {
 		buffer_add(buf, ",\"text\":", 8);
 		add_json_string(buf, ev->text, ev->text_len);
 	}
@@ -221,7 +221,7 @@ static const char *parse_record(const char *line, size_t len, cJSON **root, char
 	ev->room = room;
 	ev->pseudo = pseudo;
 	ev->text = "";
-	if (event_has_text(ev)) {
+	if (event_keeps_text(ev)) {
 		if (text == NULL)
 			return "no text";
 		if ((cause = parse_text(text, ev, clean)) != NULL)

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "log.h"
+#include "social.h"
 #include "textlog.h"
 #include "textproto.h"
 
@@ -55,6 +56,9 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	h->clean_cap = clean_cap;
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (identities_init(&h->identities) < 0)
+		return -ENOMEM;
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
@@ -63,6 +67,10 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 void hub_free(struct hub *h)
 {
 	strcount_free(&h->pseudos);
+	if (h->named != NULL)
+		g_hash_table_destroy(h->named);
+	h->named = NULL;
+	identities_free(&h->identities);
 	if (h->creators != NULL)
 		g_hash_table_destroy(h->creators);
 	h->creators = NULL;
@@ -102,6 +110,8 @@ static void on_loaded_event(void *data, const struct event *ev)
 		if (rooms_make(&h->rooms, ev->room, len, now, 0, 0, &room) < 0)
 			return;
 	}
+	if (ev->kind == EVENT_TOPIC)
+		snprintf(room->topic, sizeof(room->topic), "%s", ev->text);
 	/* The file does not say it; the room does, as at hub_publish. */
 	struct event loaded = *ev;
 	loaded.default_room = room->is_default;
@@ -134,7 +144,30 @@ static struct frame *encoding_for(struct encodings *e, enum event_format format)
 	return e->frames[format];
 }
 
-static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn_id)
+/* The sender of an event, as the ignore lists (social.h) know it; its
+ * skeleton's hash made once, and only if a member ignores somebody. */
+struct sender {
+	uint64_t user_id;
+	const char *label;
+	uint64_t skeleton;
+	bool hashed;
+};
+
+static bool ignored_by(const struct conn *m, struct sender *s)
+{
+	if (m->social == NULL || m->social->ignored_count == 0)
+		return false;
+	if (!s->hashed) {
+		char skeleton[NAMES_SKELETON_MAX];
+		s->hashed = true;
+		s->skeleton = names_skeleton(s->label, strlen(s->label), skeleton,
+					     sizeof(skeleton)) == 0 ? social_hash(skeleton) : 0;
+	}
+	return social_ignores(m, s->user_id, s->skeleton);
+}
+
+static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn_id,
+		    struct sender *sender)
 {
 	/* conn_send never closes or frees a conn (it defers that to the
 	 * flush), so the member links stay valid while we walk them. */
@@ -142,6 +175,8 @@ static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn
 	LIST_FOREACH(m, &room->members, member_link) {
 		if (m->id == except_conn_id || !m->hears)
 			continue; /* a binary peer hears nothing before its welcome */
+		if (ignored_by(m, sender))
+			continue;
 		struct frame *f = encoding_for(e, m->proto->format);
 		if (f != NULL)
 			conn_send(m, f);
@@ -163,8 +198,9 @@ static void on_durable(struct history_log *log, uint64_t id)
 		struct room *room = rooms_find(&h->rooms, b->room, strlen(b->room));
 		struct encodings e = {.ev = NULL};
 		memcpy(e.frames, b->frames, sizeof(e.frames));
+		struct sender sender = {b->sender_id, b->sender, 0, false};
 		if (room != NULL)
-			fan_out(room, &e, b->except_conn_id);
+			fan_out(room, &e, b->except_conn_id, &sender);
 		drop_encodings(b->frames);
 		free(b);
 	}
@@ -205,6 +241,8 @@ static bool hold(struct hub *h, struct room *room, struct encodings *e, uint64_t
 		return false;
 	b->event_id = e->ev->id;
 	b->except_conn_id = except_conn_id;
+	b->sender_id = e->ev->sender_id;
+	snprintf(b->sender, sizeof(b->sender), "%s", e->ev->pseudo);
 	for (int f = 0; f < EVENT_FORMATS; f++)
 		b->frames[f] = encoding_for(e, (enum event_format)f);
 	snprintf(b->room, sizeof(b->room), "%s", room->name);
@@ -222,6 +260,8 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 		return; /* another server's room, unknown here */
 	if (ev->id > h->last_event_id)
 		h->last_event_id = ev->id;
+	if (ev->kind == EVENT_TOPIC)
+		snprintf(room->topic, sizeof(room->topic), "%.*s", (int)ev->text_len, ev->text);
 	if (room_remember(&h->rooms, room, ev, clock_ms()) < 0)
 		log_warn("out of memory: event %llu not kept in memory",
 			 (unsigned long long)ev->id);
@@ -239,7 +279,8 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 		if (h->history->policy == HISTORY_FSYNC_ALWAYS && hold(h, room, &e, except_conn_id))
 			return;
 	}
-	fan_out(room, &e, except_conn_id);
+	struct sender sender = {ev->sender_id, ev->pseudo, 0, false};
+	fan_out(room, &e, except_conn_id, &sender);
 	drop_encodings(e.frames);
 }
 
@@ -326,7 +367,10 @@ void hub_remove(struct hub *h, struct conn *c)
 				       c->colour, clock_ms());
 	}
 	room_remove_member(room, c, clock_ms());
+	social_free(c);
 	if (c->has_pseudo) {
+		if (skeleton_ok && g_hash_table_lookup(h->named, skeleton) == c)
+			g_hash_table_remove(h->named, skeleton);
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
 		int worn = palette_index(c->colour);
@@ -404,12 +448,52 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->colour = colour >= 0 ? colour : hub_pick_colour(h, -1);
 	c->has_pseudo = true;
 	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
+	g_hash_table_insert(h->named, g_strdup(skeleton), c);
 	/* Whoever held it before has it no more (its address took it anew). */
 	users_forget_departure(&h->users, skeleton);
 	int worn = palette_index(c->colour);
 	if (worn >= 0)
 		h->colour_wearers[worn]++;
 	c->user_id = user_id != 0 ? user_id : hub_new_user_id();
+}
+
+struct conn *hub_find_named(const struct hub *h, const char *pseudo, size_t len)
+{
+	char skeleton[NAMES_SKELETON_MAX];
+	if (names_skeleton(pseudo, len, skeleton, sizeof(skeleton)) < 0)
+		return NULL;
+	return g_hash_table_lookup(h->named, skeleton);
+}
+
+void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
+		const char *skeleton)
+{
+	char old[CONN_MAX_PSEUDO + 1], old_skeleton[NAMES_SKELETON_MAX];
+	snprintf(old, sizeof(old), "%s", c->pseudo);
+	/* Announced under the old name, to the room and c itself. */
+	hub_publish(h, c->room, &(struct event){
+		.kind = EVENT_NICK, .sender_id = c->user_id, .pseudo = old,
+		.colour = c->colour, .text = pseudo, .text_len = len}, 0);
+	if (names_skeleton(old, strlen(old), old_skeleton, sizeof(old_skeleton)) == 0) {
+		if (g_hash_table_lookup(h->named, old_skeleton) == c)
+			g_hash_table_remove(h->named, old_skeleton);
+		strcount_remove(&h->pseudos, old_skeleton);
+	}
+	memcpy(c->pseudo, pseudo, len);
+	c->pseudo[len] = '\0';
+	strcount_add(&h->pseudos, skeleton);
+	g_hash_table_insert(h->named, g_strdup(skeleton), c);
+	users_forget_departure(&h->users, skeleton);
+	log_info("%s (%s) is now %s", old, c->addr, c->pseudo);
+}
+
+void hub_tell_topic(struct conn *c, const struct room *room)
+{
+	if (room->topic[0] == '\0')
+		return;
+	char line[TEXT_MAX_ROOM + ROOM_TOPIC_MAX + 32];
+	snprintf(line, sizeof(line), TEXT_TOPIC, room->name, room->topic);
+	c->proto->send_info(c, CHAT_INFO_LINE, line);
 }
 
 void hub_place(struct hub *h, struct conn *c, struct room *to)
@@ -518,6 +602,7 @@ void hub_tick(struct hub *h)
 	int64_t now = clock_ms();
 	rooms_reap(&h->rooms, now, HUB_ROOM_REAP_MS);
 	users_expire(&h->users, now);
+	identities_flush(&h->identities);
 	g_hash_table_foreach_remove(h->creators, creator_done, &now);
 }
 
@@ -535,7 +620,7 @@ size_t hub_list_rooms(const struct hub *h, struct chat_entry *out, size_t max)
 	const struct room *rooms[HUB_LIST_MAX];
 	size_t n = rooms_listing(&h->rooms, rooms, max < HUB_LIST_MAX ? max : HUB_LIST_MAX);
 	for (size_t i = 0; i < n; i++)
-		out[i] = (struct chat_entry){rooms[i]->name, hub_visible_members(rooms[i]), -1};
+		out[i] = (struct chat_entry){rooms[i]->name, hub_visible_members(rooms[i]), -1, NULL};
 	return n;
 }
 
@@ -550,7 +635,8 @@ size_t hub_list_members(const struct room *room, struct chat_entry *out, size_t 
 		if (n == max)
 			break;
 		if (c->hears)
-			out[n++] = (struct chat_entry){conn_label(c), 0, c->colour};
+			out[n++] = (struct chat_entry){conn_label(c), 0, c->colour,
+						       social_away(c)};
 	}
 	return n;
 }

@@ -22,6 +22,7 @@
 
 #include "event.h"
 #include "history.h"
+#include "identities.h"
 #include "proto.h"
 #include "room.h"
 #include "strcount.h"
@@ -39,6 +40,8 @@ struct held_broadcast {
 	STAILQ_ENTRY(held_broadcast) link;
 	uint64_t event_id;
 	uint64_t except_conn_id;
+	uint64_t sender_id;             /* for the members who ignore it */
+	char sender[64];                /* its label */
 	struct frame *frames[EVENT_FORMATS];
 	char room[TEXT_MAX_ROOM + 1];
 };
@@ -72,6 +75,8 @@ struct hub {
 	/* Who is present, kept as they come and go so that a join costs the
 	 * same in a room of ten or of ten thousand. */
 	struct strcount pseudos;      /* skeletons of the named conns */
+	GHashTable *named;            /* skeleton -> the named conn (for /msg) */
+	struct identities identities; /* owned pseudos (identities.h) */
 	unsigned colour_wearers[HUB_PALETTE_SIZE]; /* named conns by colour */
 	/* Rooms each address may still make (address key -> bucket); an
 	 * entry goes once its bucket is full again. */
@@ -130,6 +135,14 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
  * (NAMES_SKELETON_MAX bytes). */
 int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseudo,
 		     size_t len, char *skeleton, char *why, size_t why_len);
+/* The named conn present under that pseudo (or a look-alike); NULL. */
+struct conn *hub_find_named(const struct hub *h, const char *pseudo, size_t len);
+/* c (named) goes by another pseudo, checked already (hub_check_pseudo);
+ * the room is told, c too. */
+void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
+		const char *skeleton);
+/* "Sujet de <room> : …" to c, when room has a topic. */
+void hub_tell_topic(struct conn *c, const struct room *room);
 /* Somebody present goes by that skeleton. */
 bool hub_pseudo_taken(const struct hub *h, const char *skeleton);
 /* A new user ID, and a colour nobody present wears (other than `avoid`

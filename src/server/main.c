@@ -34,6 +34,7 @@ struct settings {
 	char address_cause[160]; /* why a host name did not resolve */
 	char history[4096];
 	char log[4096];
+	char operators[4096];
 	char user[256];
 	enum log_level level;
 };
@@ -170,6 +171,11 @@ static const struct setting rows[] = {
 	 .cause = "invalid path",
 	 .default_text = DEFAULT_LOG_FILE ", else $XDG_STATE_HOME/chatroom/",
 	 .help = "the conversation log; 'none' keeps none"},
+	{"OPERATORS", "operators", 0, "FILE", &settings_text, FIELD(operators),
+	 .max = SIZE_OF(operators), .cause = "invalid path",
+	 .help = "the operators (/kick, /mute, /ban): one identity's SHA-256 a line, in hex"},
+	{"LOG_PRIVATE", "log-private", 0, NULL, &settings_yes_no, FIELD(server.log_private),
+	 .help = "private messages (/msg) go into the conversation log too"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",
@@ -247,6 +253,7 @@ int main(int argc, char **argv)
 	settings.server.history_path = choose_path(
 		settings.history[0] != '\0', settings.history, sizeof(settings.history),
 		DEFAULT_HISTORY_FILE, "history.jsonl", "history");
+	settings.server.operators_path = settings.operators[0] != '\0' ? settings.operators : NULL;
 	settings.server.log_path = choose_path(
 		settings.log[0] != '\0', settings.log, sizeof(settings.log),
 		DEFAULT_LOG_FILE, "server.log", "conversation log");

@@ -46,6 +46,7 @@ enum chat_error {
 	CHAT_ERR_IMAGE,             /* detail: why the picture is refused */
 	CHAT_ERR_IMAGE_FLOOD,       /* pictures too fast: one dropped */
 	CHAT_ERR_HELD_FULL,         /* too much waiting behind a picture */
+	CHAT_ERR_REFUSED,           /* detail: why a command is refused */
 	CHAT_ERRORS
 };
 
@@ -54,6 +55,18 @@ enum chat_info {
 	CHAT_INFO_IN_ROOM,  /* detail: the room it moved to, without a pseudo */
 	CHAT_INFO_STOPPING, /* the server stops */
 	CHAT_INFO_HELP,     /* detail: the help text (commands.c) */
+	CHAT_INFO_LINE,     /* detail: a whole line in the course's words */
+};
+
+/* A private message (/msg), to its receiver or echoed to its sender. */
+struct chat_private {
+	const char *pseudo; /* the other end: who sent it, or whom it was sent to */
+	int colour;         /* the other end's */
+	uint64_t user_id;   /* the other end's */
+	const char *text;
+	size_t len;
+	bool sent;          /* the echo to its sender */
+	int64_t time_ms;
 };
 
 enum chat_list {
@@ -65,6 +78,7 @@ struct chat_entry {
 	const char *name;
 	size_t count;
 	int colour; /* xterm-256 index, -1 for none */
+	const char *away; /* WHO: the member's away text, or NULL */
 };
 
 struct proto_ops {
@@ -89,6 +103,7 @@ struct proto_ops {
 	/* room: the room a CHAT_LIST_WHO is of (NULL for CHAT_LIST_ROOMS). */
 	void (*send_list)(struct conn *c, enum chat_list kind, const char *room,
 			  const struct chat_entry *entries, size_t count);
+	void (*send_private)(struct conn *c, const struct chat_private *pm);
 };
 
 #endif

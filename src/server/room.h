@@ -27,6 +27,9 @@
 struct conn;
 struct frame;
 
+/* The longest topic, in bytes: a line of a terminal, twice. */
+#define ROOM_TOPIC_MAX 300
+
 struct room {
 	char name[TEXT_MAX_ROOM + 1];     /* as its maker spelt it */
 	char skeleton[NAMES_SKELETON_MAX]; /* its identity (the hash key) */
@@ -48,6 +51,8 @@ struct room {
 	struct frame *history_frame;
 	uint64_t history_upto;
 	int64_t history_built_ms;
+	/* Its topic (/topic), "" for none: bounded, kept while the room is. */
+	char topic[ROOM_TOPIC_MAX + 1];
 };
 
 TAILQ_HEAD(room_activity, room);

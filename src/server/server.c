@@ -12,6 +12,7 @@
 #include "binpeer.h"
 #include "clock.h"
 #include "log.h"
+#include "moderation.h"
 #include "privdrop.h"
 #include "textpeer.h"
 
@@ -295,6 +296,15 @@ int server_start(struct server *s, uv_loop_t *loop,
 		rc = start_history(s, cause);
 		if (rc < 0)
 			return rc;
+		/* Owned pseudos (issue 16) live next to the history. */
+		char ids[4200];
+		snprintf(ids, sizeof(ids), "%s.identities", cfg->history_path);
+		identities_open(&s->hub.identities, ids);
+	}
+	rc = moderation_open(cfg->operators_path, cfg->history_path);
+	if (rc < 0) {
+		*cause = "cannot read the operators file";
+		return rc;
 	}
 	/* Event ids go on from the history's last. */
 	bus_local_init(&s->bus, s->hub.last_event_id);
@@ -427,4 +437,5 @@ void server_free(struct server *s)
 	strcount_free(&s->per_address);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
+	moderation_close();
 }

@@ -41,6 +41,10 @@ struct server_config {
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
 	size_t image_max_bytes;    /* the largest picture relayed */
+	/* Private messages go into the conversation log too (off: they are
+	 * between two people). */
+	bool log_private;
+	const char *operators_path; /* NULL: nobody is an operator */
 };
 
 #define SERVER_DEFAULT_PORT 8888

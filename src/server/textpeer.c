@@ -12,8 +12,10 @@
 #include "hub.h"
 #include "linereader.h"
 #include "log.h"
+#include "moderation.h"
 #include "sanitize.h"
 #include "server_config.h"
+#include "social.h"
 #include "textproto.h"
 
 #define reply_line(c, ...) conn_reply((c), frame_printf(__VA_ARGS__))
@@ -70,6 +72,7 @@ static const struct {
 	[CHAT_ERR_IMAGE] = {TEXT_ERR_IMAGE, true},
 	[CHAT_ERR_IMAGE_FLOOD] = {TEXT_ERR_IMAGE_FLOOD, false},
 	[CHAT_ERR_HELD_FULL] = {TEXT_ERR_HELD_FULL, false},
+	[CHAT_ERR_REFUSED] = {"", true},
 };
 
 static void send_error(struct conn *c, enum chat_error error, const char *detail)
@@ -90,9 +93,18 @@ static void send_info(struct conn *c, enum chat_info info, const char *detail)
 		reply_line(c, TEXT_SERVER_STOP "\n");
 		break;
 	case CHAT_INFO_HELP:
+	case CHAT_INFO_LINE:
 		reply_line(c, "%s\n", detail);
 		break;
 	}
+}
+
+static void send_private(struct conn *c, const struct chat_private *pm)
+{
+	if (pm->sent)
+		reply_line(c, TEXT_PRIVATE_TO "\n", pm->pseudo, (int)pm->len, pm->text);
+	else
+		reply_line(c, TEXT_PRIVATE_FROM "\n", pm->pseudo, (int)pm->len, pm->text);
 }
 
 /* "a, b, c" into buf, as much as fits. */
@@ -102,11 +114,16 @@ static void join_names(char *buf, size_t cap, const struct chat_entry *entries, 
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < count; i++) {
+		char away[CONN_MAX_PSEUDO + SOCIAL_AWAY_MAX + 16];
+		const char *name = entries[i].name;
+		if (entries[i].away != NULL) {
+			snprintf(away, sizeof(away), TEXT_AWAY_ENTRY, name, entries[i].away);
+			name = away;
+		}
 		int n = with_counts
 			? snprintf(buf + used, cap - used, "%s%s (%zu)", used ? ", " : "",
-				   entries[i].name, entries[i].count)
-			: snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
-				   entries[i].name);
+				   name, entries[i].count)
+			: snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", name);
 		if (n < 0 || (size_t)n >= cap - used)
 			break;
 		used += (size_t)n;
@@ -136,6 +153,12 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		send_error(c, CHAT_ERR_PSEUDO, why);
 		return;
 	}
+	/* A text peer proves no identity: an owned pseudo is not for it. */
+	if (identities_owner(&h->identities, skeleton) != NULL) {
+		snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_OWNED, (int)len, pseudo);
+		send_error(c, CHAT_ERR_PSEUDO, why);
+		return;
+	}
 	struct departed back;
 	if (users_take_return(&h->users, skeleton, c->addr_key, clock_ms(), &back)) {
 		/* The same pseudo from the same address, back within the grace
@@ -162,6 +185,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
 	send_history(c, c->room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
+	hub_tell_topic(c, c->room);
 }
 
 /* A line starting with '/': a command of the table, checked on the raw
@@ -177,7 +201,7 @@ static void run_command(struct hub *h, struct conn *c, const struct command *cmd
 	}
 	/* Unknown, or its argument does not fit: the whole list, which
 	 * shows how each is typed. */
-	char help[1024];
+	char help[2048];
 	commands_help(TEXT_COMMANDS, help, sizeof(help));
 	reply_line(c, TEXT_UNKNOWN_COMMAND "\n",
 		   (int)(clean_len > TEXTPEER_UNKNOWN_SHOWN ? TEXTPEER_UNKNOWN_SHOWN : clean_len),
@@ -193,7 +217,11 @@ static void on_line(struct conn *c, const char *line, size_t len)
 	const char *arg = NULL;
 	size_t arg_len = 0;
 	enum commands_match match = COMMANDS_NONE;
-	if (len > 0 && line[0] == '/')
+	/* "//tmp est plein" is the message "/tmp est plein" (irssi's escape). */
+	bool escaped = len > 1 && line[0] == '/' && line[1] == '/';
+	if (escaped)
+		line++, len--;
+	else if (len > 0 && line[0] == '/')
 		match = commands_find(line, len, &cmd, &arg, &arg_len);
 	/* Every line costs, a command by its work (its row's cost). */
 	if (!conn_charge(c, match == COMMANDS_FOUND ? cmd->cost : CONN_COST_LINE, len))
@@ -205,6 +233,14 @@ static void on_line(struct conn *c, const char *line, size_t len)
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)n, text);
 
 	if (!c->has_pseudo) {
+		/* Banned (by address: it proves no identity yet): refused. */
+		const char *banned = moderation_banned(c, NULL);
+		if (banned != NULL) {
+			char why[300];
+			snprintf(why, sizeof(why), TEXT_ERR_BANNED, banned);
+			conn_refuse(c, CHAT_ERR_REFUSED, why, "banned");
+			return;
+		}
 		/* Until it has a pseudo a peer may greet or pick one, as the
 		 * course's clients do with their first message. The raw line
 		 * is parsed so a bad pseudo is refused, not silently mended. */
@@ -223,7 +259,8 @@ static void on_line(struct conn *c, const char *line, size_t len)
 		run_command(h, c, cmd, match, arg, arg_len, text, n);
 		return;
 	}
-	hub_say(h, c, c->room, text, n);
+	if (!moderation_muted(c))
+		hub_say(h, c, c->room, text, n);
 }
 
 /* ---- bytes in ----------------------------------------------------------- */
@@ -312,4 +349,5 @@ const struct proto_ops textpeer_proto = {
 	.send_error = send_error,
 	.send_info = send_info,
 	.send_list = send_list,
+	.send_private = send_private,
 };

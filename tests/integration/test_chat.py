@@ -471,6 +471,8 @@ def test_client_commands_in_any_case_help_from_the_table(server):
         "Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
         "/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
         "/help (cette liste), /quit (partir ; aussi Ctrl+C, Ctrl+D)."), help_line
+    # The server's commands (issue 16), which the client passes on.
+    assert client.line().startswith("Au serveur : /msg PSEUDO TEXTE (en privé), /reply TEXTE")
     client.type("/Who\n")
     who = client.line()
     assert who.startswith("Présents dans general : ")

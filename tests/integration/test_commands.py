@@ -47,9 +47,9 @@ def test_help_about_one_command(server):
     a = server.peer()
     a.join("bob")
     a.send("/help join\n")
-    assert a.line() == "/join SALON : y aller, le créer s'il n'existe pas"
+    assert a.line() == "/join SALON : y aller, le créer s'il n'existe pas (aussi /j)"
     a.send("/HELP /who\n")
-    assert a.line() == "/who : qui est là"
+    assert a.line() == "/who : qui est là (aussi /names)"
     a.send("/help danse\n")  # not a command: the whole list
     assert a.line().startswith("Commandes : /rooms (les salons), /join SALON")
 

@@ -9,6 +9,10 @@ MAGIC = b"\0CHAT\1"
 HELLO, WELCOME, SAY, MESSAGE, NOTICE, ROOMS_ASK, ROOMS, JOIN, WHO_ASK, WHO, \
     HISTORY, HISTORY_ASK, IMAGE, ERROR, PING, PONG = range(1, 17)
 NOTICE_JOIN, NOTICE_LEAVE, NOTICE_RETURN, NOTICE_INFO = 1, 2, 3, 4
+# Issue 16: a "/…" line for the server's command table, and its answers.
+COMMAND = 0x11
+NOTICE_ACTION, NOTICE_NICK, NOTICE_TOPIC, NOTICE_PRIVATE = 5, 6, 7, 8
+ERR_REFUSED = 13
 
 
 def varint(n):
@@ -35,6 +39,10 @@ def hello(pseudo, room="", token=b"", after=0, version=1):
 
 def say(text):
     return frame(SAY, s(text))
+
+
+def command(line):
+    return frame(COMMAND, s(line))
 
 
 class Reader:

@@ -141,14 +141,16 @@ static void usage_and_help_come_from_the_rows(void **state)
 	commands_usage(commands_named("help"), buf, sizeof(buf));
 	assert_string_equal(buf, "/help [COMMANDE]");
 	commands_describe(commands_named("join"), buf, sizeof(buf));
-	assert_string_equal(buf, "/join SALON : y aller, le créer s'il n'existe pas");
+	assert_string_equal(buf, "/join SALON : y aller, le créer s'il n'existe pas (aussi /j)");
 	commands_describe(&mine[0], buf, sizeof(buf));
 	assert_string_equal(buf, "/msg PSEUDO : écrire à quelqu'un (aussi /m, /tell)");
 
-	commands_help("Commandes : ", buf, sizeof(buf));
-	assert_string_equal(buf, "Commandes : /rooms (les salons), "
+	char all[2048];
+	commands_help("Commandes : ", all, sizeof(all));
+	assert_true(strncmp(all, "Commandes : /rooms (les salons), "
 			    "/join SALON (y aller, le créer s'il n'existe pas), /who (qui est là), "
-			    "/help [COMMANDE] (cette liste, ou l'aide d'une commande)");
+			    "/msg PSEUDO TEXTE (un message privé, où qu'il soit), ", 146) == 0);
+	assert_non_null(strstr(all, ", /help [COMMANDE] (cette liste, ou l'aide d'une commande)"));
 	commands_list(mine, 2, "", buf, sizeof(buf));
 	assert_string_equal(buf, "/msg PSEUDO (écrire à quelqu'un), /away (s'absenter)");
 	/* Cut, never overrun, and always terminated. */
@@ -340,7 +342,7 @@ static void the_handlers_answer_through_the_protocol(void **state)
 
 	run(&t, alice, "/help join");
 	assert_int_equal(seen.info, CHAT_INFO_HELP);
-	assert_string_equal(seen.detail, "/join SALON : y aller, le créer s'il n'existe pas");
+	assert_string_equal(seen.detail, "/join SALON : y aller, le créer s'il n'existe pas (aussi /j)");
 	run(&t, alice, "/help");
 	assert_true(strncmp(seen.detail, "Commandes : /rooms (les salons), ", 33) == 0);
 

@@ -56,7 +56,7 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
 static const struct wire_entry rooms[] = {{S("general"), 3}, {S("jeux"), 0}, {S("日本"), 70000}};
 
 /* One of each type, with every field set. */
-static struct wire_msg samples[16];
+static struct wire_msg samples[24];
 static size_t sample_count;
 
 static int setup(void **state)
@@ -72,6 +72,7 @@ static int setup(void **state)
 	    m.returning = true; m.token = (struct wire_str){token, WIRE_TOKEN_LEN};
 	    m.pseudo = S("it4"); m.room = S("general"));
 	ADD(m.type = WIRE_SAY; m.text = S("bonjour\nà tous"));
+	ADD(m.type = WIRE_COMMAND; m.text = S("/msg bob salut"));
 	ADD(m.type = WIRE_MESSAGE; m.id = 7; m.time_ms = 1764000000123ull; m.user_id = 99;
 	    m.colour = 28; m.pseudo = S("alice"); m.room = S("general"); m.text = S("salut 😀"));
 	ADD(m.type = WIRE_NOTICE; m.id = 8; m.time_ms = 1; m.kind = WIRE_NOTICE_RETURN;
