@@ -55,6 +55,7 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	h->clean_cap = clean_cap;
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+	h->max_seats = HUB_DEFAULT_SEATS;
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
@@ -138,8 +139,9 @@ static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn
 {
 	/* conn_send never closes or frees a conn (it defers that to the
 	 * flush), so the member links stay valid while we walk them. */
-	struct conn *m;
-	LIST_FOREACH(m, &room->members, member_link) {
+	struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room) {
+		struct conn *m = s->conn;
 		if (m->id == except_conn_id || !m->hears)
 			continue; /* a binary peer hears nothing before its welcome */
 		struct frame *f = encoding_for(e, m->proto->format);
@@ -275,6 +277,12 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 {
+	hub_publish_presence_in(h, c, c->room, kind);
+}
+
+void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
+			     enum event_kind kind)
+{
 	struct event ev = {
 		.kind = kind,
 		.sender_id = c->user_id,
@@ -283,7 +291,7 @@ void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 	};
 	/* An arrival is told to the newcomer too (it confirms the pseudo and
 	 * the room); a departure only to those who stay. */
-	hub_publish(h, c->room, &ev, kind == EVENT_LEAVE ? c->id : 0);
+	hub_publish(h, room, &ev, kind == EVENT_LEAVE ? c->id : 0);
 }
 
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room)
@@ -291,19 +299,69 @@ uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct 
 	uint64_t visible = UINT64_MAX;
 	if (h->history != NULL && h->history->policy == HISTORY_FSYNC_ALWAYS)
 		visible = h->history->durable_id;
-	if (c->room == room && c->live_since_event < visible)
-		visible = c->live_since_event;
+	const struct seat *s = hub_seat(c, room);
+	if (s != NULL && s->live_since_event < visible)
+		visible = s->live_since_event;
 	return visible;
 }
 
 /* ---- membership --------------------------------------------------------- */
 
+struct seat *hub_seat(const struct conn *c, const struct room *room)
+{
+	struct seat *s;
+	LIST_FOREACH(s, &c->seats, of_conn)
+		if (s->room == room)
+			return s;
+	return NULL;
+}
+
+/* c takes a seat in room, silently; it hears the room's events from now
+ * on. NULL when out of memory (its first seat never is: embedded). */
+static struct seat *sit(struct hub *h, struct conn *c, struct room *room)
+{
+	struct seat *s = &c->home;
+	if (s->taken) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+	}
+	s->taken = true;
+	s->conn = c;
+	s->live_since_event = h->last_event_id;
+	LIST_INSERT_HEAD(&c->seats, s, of_conn);
+	c->seat_count++;
+	room_add_member(room, s);
+	return s;
+}
+
+static void stand(struct conn *c, struct seat *s)
+{
+	room_remove_member(s->room, s, clock_ms());
+	LIST_REMOVE(s, of_conn);
+	c->seat_count--;
+	if (s == &c->home)
+		s->taken = false;
+	else
+		free(s);
+}
+
+/* Silently out of every room. */
+static void stand_all(struct conn *c)
+{
+	struct seat *s;
+	while ((s = LIST_FIRST(&c->seats)) != NULL)
+		stand(c, s);
+	c->room = NULL;
+}
+
 void hub_add(struct hub *h, struct conn *c)
 {
 	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
 		    clock_ms());
-	room_add_member(h->rooms.default_room, c);
-	c->live_since_event = h->last_event_id;
+	LIST_INIT(&c->seats);
+	sit(h, c, h->rooms.default_room);
+	c->room = h->rooms.default_room;
 }
 
 void hub_remove(struct hub *h, struct conn *c)
@@ -318,14 +376,16 @@ void hub_remove(struct hub *h, struct conn *c)
 	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
-		hub_publish_presence(h, c, EVENT_LEAVE);
+		struct seat *s;
+		LIST_FOREACH(s, &c->seats, of_conn)
+			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
 		if (c->has_token)
 			users_token_away(&h->users, c->token, room->name, clock_ms());
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());
 	}
-	room_remove_member(room, c, clock_ms());
+	stand_all(c);
 	if (c->has_pseudo) {
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
@@ -414,12 +474,9 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 
 void hub_place(struct hub *h, struct conn *c, struct room *to)
 {
-	if (c->room == to)
-		return;
-	if (c->room != NULL)
-		room_remove_member(c->room, c, clock_ms());
-	room_add_member(to, c);
-	c->live_since_event = h->last_event_id;
+	stand_all(c);
+	sit(h, c, to); /* its only seat: the embedded one */
+	c->room = to;
 }
 
 void hub_move(struct hub *h, struct conn *c, struct room *to)
@@ -428,11 +485,39 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 		return;
 	if (c->has_pseudo && c->room != NULL)
 		hub_publish_presence(h, c, EVENT_LEAVE);
-	if (c->room != NULL)
-		room_remove_member(c->room, c, clock_ms());
+	struct seat *s = hub_seat(c, c->room);
+	if (s != NULL)
+		stand(c, s);
 	c->proto->send_history(c, to, 0);
-	room_add_member(to, c);
-	c->live_since_event = h->last_event_id;
+	if (hub_seat(c, to) == NULL)
+		sit(h, c, to); /* the seat just left: never out of memory */
+	c->room = to;
+}
+
+int hub_enter(struct hub *h, struct conn *c, struct room *to)
+{
+	if (hub_seat(c, to) != NULL)
+		return -EEXIST;
+	if (c->seat_count >= h->max_seats)
+		return -ENOSPC;
+	/* The history first: what it reads before the room's next event. */
+	c->proto->send_history(c, to, 0);
+	if (sit(h, c, to) == NULL)
+		return -ENOMEM;
+	c->room = to;
+	return 0;
+}
+
+void hub_leave(struct hub *h, struct conn *c, struct room *room)
+{
+	struct seat *s = hub_seat(c, room);
+	if (s == NULL)
+		return;
+	if (c->has_pseudo)
+		hub_publish_presence_in(h, c, room, EVENT_LEAVE);
+	stand(c, s);
+	if (c->room == room)
+		c->room = LIST_EMPTY(&c->seats) ? NULL : LIST_FIRST(&c->seats)->room;
 }
 
 /* The bucket of rooms c's address may still make; NULL when out of memory
@@ -524,9 +609,9 @@ void hub_tick(struct hub *h)
 size_t hub_visible_members(const struct room *room)
 {
 	size_t n = 0;
-	const struct conn *c;
-	LIST_FOREACH(c, &room->members, member_link)
-		n += c->hears;
+	const struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room)
+		n += s->conn->hears;
 	return n;
 }
 
@@ -545,8 +630,9 @@ size_t hub_list_rooms(const struct hub *h, struct chat_entry *out, size_t max)
 size_t hub_list_members(const struct room *room, struct chat_entry *out, size_t max)
 {
 	size_t n = 0;
-	const struct conn *c;
-	LIST_FOREACH(c, &room->members, member_link) {
+	const struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room) {
+		const struct conn *c = s->conn;
 		if (n == max)
 			break;
 		if (c->hears)

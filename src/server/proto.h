@@ -20,6 +20,7 @@
 #ifndef CHATROOM_PROTO_H
 #define CHATROOM_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,7 @@ enum chat_info {
 	CHAT_INFO_IN_ROOM,  /* detail: the room it moved to, without a pseudo */
 	CHAT_INFO_STOPPING, /* the server stops */
 	CHAT_INFO_HELP,     /* detail: the help text (commands.c) */
+	CHAT_INFO_LEFT,     /* detail: the room it left (/part) */
 };
 
 enum chat_list {
@@ -89,6 +91,10 @@ struct proto_ops {
 	/* room: the room a CHAT_LIST_WHO is of (NULL for CHAT_LIST_ROOMS). */
 	void (*send_list)(struct conn *c, enum chat_list kind, const char *room,
 			  const struct chat_entry *entries, size_t count);
+	/* What a /search found (search.h), newest first; cut: more matched
+	 * than it holds. NULL: the protocol has no way to show it. */
+	void (*send_found)(struct conn *c, const char *query, const struct event *const *found,
+			   size_t count, bool cut);
 };
 
 #endif

@@ -150,17 +150,17 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 
 /* ---- members ------------------------------------------------------------ */
 
-void room_add_member(struct room *room, struct conn *c)
+void room_add_member(struct room *room, struct seat *s)
 {
-	c->room = room;
-	LIST_INSERT_HEAD(&room->members, c, member_link);
+	s->room = room;
+	LIST_INSERT_HEAD(&room->members, s, in_room);
 	room->member_count++;
 }
 
-void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
+void room_remove_member(struct room *room, struct seat *s, int64_t now_ms)
 {
-	LIST_REMOVE(c, member_link);
-	c->room = NULL;
+	LIST_REMOVE(s, in_room);
+	s->room = NULL;
 	if (--room->member_count == 0)
 		room->empty_since_ms = now_ms;
 }

@@ -147,6 +147,9 @@ static void usage_and_help_come_from_the_rows(void **state)
 	commands_help("Commandes : ", buf, sizeof(buf));
 	assert_string_equal(buf, "Commandes : /rooms (les salons), "
 			    "/join SALON (y aller, le créer s'il n'existe pas), /who (qui est là), "
+			    "/part [SALON] (quitter ce salon ou celui nommé ; du dernier, retour à "
+			    "general), /search [from:PSEUDO] [in:SALON] MOTS (chercher dans "
+			    "l'historique de vos salons), "
 			    "/help [COMMANDE] (cette liste, ou l'aide d'une commande)");
 	commands_list(mine, 2, "", buf, sizeof(buf));
 	assert_string_equal(buf, "/msg PSEUDO (écrire à quelqu'un), /away (s'absenter)");
