@@ -166,7 +166,7 @@ static void run_search(struct hub *h, struct conn *c, const char *arg, size_t le
 				rooms[n++] = s->room;
 	}
 	for (size_t i = 0; i < n; i++)
-		visible[i] = hub_visible_id(h, c, rooms[i]);
+		visible[i] = hub_heard_id(h); /* what it was sent live counts too */
 	const struct event *found[SEARCH_MAX_RESULTS];
 	bool cut;
 	size_t count = search_run(&q, &h->rooms, rooms, visible, n, found, SEARCH_MAX_RESULTS, &cut);

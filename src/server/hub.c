@@ -294,6 +294,13 @@ void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
 	hub_publish(h, room, &ev, kind == EVENT_LEAVE ? c->id : 0);
 }
 
+uint64_t hub_heard_id(const struct hub *h)
+{
+	if (h->history != NULL && h->history->policy == HISTORY_FSYNC_ALWAYS)
+		return h->history->durable_id;
+	return UINT64_MAX;
+}
+
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room)
 {
 	uint64_t visible = UINT64_MAX;

@@ -171,6 +171,9 @@ void hub_leave(struct hub *h, struct conn *c, struct room *room);
 void hub_place(struct hub *h, struct conn *c, struct room *to);
 /* The newest event c may be sent as history of room (see hub.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
+/* The newest event any member may have heard of (a search's horizon):
+ * under fsync=always, the newest on disk. */
+uint64_t hub_heard_id(const struct hub *h);
 /* Members who hear the room (a WHO lists them, events reach them): all
  * but binary peers not yet welcomed, which are parked in the default room
  * only to be sent its history. What /rooms and ROOMS count. */
