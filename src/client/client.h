@@ -175,5 +175,7 @@ bool commands_online(struct client_app *app, const char *what);
 void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed);
 /* Every other frame the link hands on (all but PING). */
 void incoming_frame(struct client_app *app, const struct wire_msg *m);
+/* Asks who is in our room, for the status line only. */
+void incoming_count_people(struct client_app *app);
 
 #endif

@@ -148,8 +148,10 @@ static short pair_for(struct pane *p, int colour)
 		return 0;
 	if (COLORS < 256)
 		colour = colour % 8 == 0 ? 7 : colour % 8; /* the nearest of eight, roughly */
-	if (p->pairs[colour] == 0 && p->next_pair < COLOR_PAIRS - 1) {
-		p->pairs[colour] = ++p->next_pair;
+	/* One pair a colour, the same in every pane (one a window): a pair
+	 * is the screen's, not the pane's. */
+	if (p->pairs[colour] == 0 && colour + 1 < COLOR_PAIRS) {
+		p->pairs[colour] = (short)(colour + 1);
 		init_pair(p->pairs[colour], (short)colour, -1);
 	}
 	return p->pairs[colour];
@@ -294,7 +296,7 @@ static bool mentions(const char *text, size_t len, const char *pseudo)
 	return false;
 }
 
-void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
+bool pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 {
 	time_t secs = line->time_ms > 0 ? (time_t)(line->time_ms / 1000) : time(NULL);
 	struct tm tm;
@@ -314,7 +316,7 @@ void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 			       .history = line->history, .indent = PANE_INDENT};
 	e.text = strdup(text);
 	if (e.text == NULL)
-		return;
+		return false;
 	if (line->kind == CHAT_MESSAGE || (line->kind == CHAT_IMAGE && line->pseudo != NULL)) {
 		e.pseudo_start = PANE_INDENT; /* after "[hh:mm] " */
 		e.pseudo_len = line->pseudo_len;
@@ -329,6 +331,7 @@ void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo)
 		}
 	}
 	add_entry(p, &e);
+	return e.mention;
 }
 
 int pane_init(struct pane *p, bool colour, bool ascii_pictures)

@@ -42,8 +42,9 @@ int pane_init(struct pane *p, bool colour, bool ascii_pictures);
  * first, when out is not NULL (the terminal given back). */
 void pane_free(struct pane *p, FILE *out, size_t keep);
 
-/* A line; pseudo is ours, to highlight the lines that name us. */
-void pane_add(struct pane *p, const struct chat_line *line, const char *pseudo);
+/* A line; pseudo is ours, to highlight the lines that name us. True
+ * when this one does. */
+bool pane_add(struct pane *p, const struct chat_line *line, const char *pseudo);
 /* A line of the interface's own (a refusal, say). */
 void pane_add_text(struct pane *p, enum chat_kind kind, const char *text);
 
