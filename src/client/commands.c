@@ -14,6 +14,7 @@
 #include "client.h"
 #include "cmdtable.h"
 #include "i18n.h"
+#include "names.h"
 #include "sanitize.h"
 
 /* An unknown command is shown back this far, so the user sees which. */
@@ -38,8 +39,36 @@ static void run_rooms(struct client_app *app, const char *arg, size_t len)
 		link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
 }
 
+/* The window of a room we are in, by the name as typed (a '#', blanks,
+ * look-alikes: as the server folds it); -1 when there is none. */
+static int room_window(struct client_app *app, const char *typed, size_t len)
+{
+	char name[TEXT_MAX_ROOM + 1], asked[NAMES_SKELETON_MAX], here[NAMES_SKELETON_MAX];
+	size_t n;
+	const char *cause;
+	if (!app->ui_started ||
+	    textproto_normalise_room(typed, len, name, sizeof(name), &n, &cause) < 0 ||
+	    names_skeleton(name, n, asked, sizeof(asked)) < 0)
+		return -1;
+	const struct windows *ws = &app->ui.wins;
+	for (size_t i = 0; i < ws->count; i++) {
+		const struct window *w = ws->list[i];
+		if (w->kind == WINDOW_ROOM &&
+		    names_skeleton(w->name, strlen(w->name), here, sizeof(here)) == 0 &&
+		    strcmp(asked, here) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void run_join(struct client_app *app, const char *room, size_t len)
 {
+	/* With a window a room, /join of one we are in shows its window. */
+	int shown = room_window(app, room, len);
+	if (shown >= 0) {
+		ui_focus(&app->ui, WINDOW_ROOM, app->ui.wins.list[shown]->name);
+		return;
+	}
 	/* As typed: the server trims it, drops a '#', folds look-alikes, and
 	 * says what is wrong. */
 	if (commands_online(app, "/join"))
