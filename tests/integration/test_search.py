@@ -189,3 +189,24 @@ def test_search_is_bounded_beside_a_conversation(start_server, tmp_path):
     # a second: a handful answered, the rest refused (told once a row).
     assert refused >= 1 and answered <= 8, answered
     assert worst < 2.0, worst
+
+
+def test_search_in_plain_mode_prints_lines(server):
+    """The client without its full screen (--plain): the results as lines,
+    each with its room; /part there moves back to general."""
+    from conftest import Client
+    talker = server.peer()
+    talker.join("bavard")
+    talker.send("le train part à midi\n")
+    time.sleep(0.1)
+    c = Client(server.port, "--plain", "-n", "lecteur", "-r", "general")
+    c.skip_until("Annonce : lecteur a rejoint la chatroom")
+    c.type("/search TRAIN\n")
+    c.expect("── recherche « TRAIN » : 1 résultat ──")
+    c.expect("#general bavard a dit : le train part à midi")
+    c.expect("── fin de la recherche ──")
+    c.type("/part\n")
+    c.expect("Erreur : general est votre seul salon : on ne le quitte pas (/quit pour partir)")
+    c.type("/quit\n")
+    status, _ = c.wait()
+    assert status == 0
