@@ -323,51 +323,12 @@ struct seat *hub_seat(const struct conn *c, const struct room *room)
 	return NULL;
 }
 
-/* c takes a seat in room, silently; it hears the room's events from now
- * on. NULL when out of memory (its first seat never is: embedded). */
-static struct seat *sit(struct hub *h, struct conn *c, struct room *room)
-{
-	struct seat *s = &c->home;
-	if (s->taken) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL)
-			return NULL;
-	}
-	s->taken = true;
-	s->conn = c;
-	s->live_since_event = h->last_event_id;
-	LIST_INSERT_HEAD(&c->seats, s, of_conn);
-	c->seat_count++;
-	room_add_member(room, s);
-	return s;
-}
-
-static void stand(struct conn *c, struct seat *s)
-{
-	room_remove_member(s->room, s, clock_ms());
-	LIST_REMOVE(s, of_conn);
-	c->seat_count--;
-	if (s == &c->home)
-		s->taken = false;
-	else
-		free(s);
-}
-
-/* Silently out of every room. */
-static void stand_all(struct conn *c)
-{
-	struct seat *s;
-	while ((s = LIST_FIRST(&c->seats)) != NULL)
-		stand(c, s);
-	c->room = NULL;
-}
-
 void hub_add(struct hub *h, struct conn *c)
 {
 	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
 		    clock_ms());
 	LIST_INIT(&c->seats);
-	sit(h, c, h->rooms.default_room);
+	room_sit(c, h->last_event_id, h->rooms.default_room);
 	c->room = h->rooms.default_room;
 }
 
@@ -392,7 +353,7 @@ void hub_remove(struct hub *h, struct conn *c)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());
 	}
-	stand_all(c);
+	room_stand_all(c, clock_ms());
 	if (c->has_pseudo) {
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
@@ -481,8 +442,8 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 
 void hub_place(struct hub *h, struct conn *c, struct room *to)
 {
-	stand_all(c);
-	sit(h, c, to); /* its only seat: the embedded one */
+	room_stand_all(c, clock_ms());
+	room_sit(c, h->last_event_id, to); /* its only seat: the embedded one */
 	c->room = to;
 }
 
@@ -494,10 +455,10 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 		hub_publish_presence(h, c, EVENT_LEAVE);
 	struct seat *s = hub_seat(c, c->room);
 	if (s != NULL)
-		stand(c, s);
+		room_stand(c, s, clock_ms());
 	c->proto->send_history(c, to, 0);
 	if (hub_seat(c, to) == NULL)
-		sit(h, c, to); /* the seat just left: never out of memory */
+		room_sit(c, h->last_event_id, to); /* the seat just left: never out of memory */
 	c->room = to;
 }
 
@@ -509,7 +470,7 @@ int hub_enter(struct hub *h, struct conn *c, struct room *to)
 		return -ENOSPC;
 	/* The history first: what it reads before the room's next event. */
 	c->proto->send_history(c, to, 0);
-	if (sit(h, c, to) == NULL)
+	if (room_sit(c, h->last_event_id, to) == NULL)
 		return -ENOMEM;
 	c->room = to;
 	return 0;
@@ -522,7 +483,7 @@ void hub_leave(struct hub *h, struct conn *c, struct room *room)
 		return;
 	if (c->has_pseudo)
 		hub_publish_presence_in(h, c, room, EVENT_LEAVE);
-	stand(c, s);
+	room_stand(c, s, clock_ms());
 	if (c->room == room)
 		c->room = LIST_EMPTY(&c->seats) ? NULL : LIST_FIRST(&c->seats)->room;
 }

@@ -99,6 +99,14 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 void room_add_member(struct room *room, struct seat *s);
 void room_remove_member(struct room *room, struct seat *s, int64_t now_ms);
 
+/* c takes a seat in room, silently (hub.c decides when); it hears the
+ * room's events after live_since. NULL when out of memory (its first seat
+ * never is: embedded in the conn). */
+struct seat *room_sit(struct conn *c, uint64_t live_since, struct room *room);
+/* c gives up seat s; room_stand_all: every seat, c->room NULL. */
+void room_stand(struct conn *c, struct seat *s, int64_t now_ms);
+void room_stand_all(struct conn *c, int64_t now_ms);
+
 /* Keeps a copy of ev among the last history_cap events; the room was
  * active at active_ms (clock.h's clock_ms). 0 or -ENOMEM. */
 int room_remember(struct rooms *r, struct room *room, const struct event *ev,
