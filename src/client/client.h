@@ -78,6 +78,7 @@ struct client_app {
 	char rooms[CLIENT_MAX_ROOMS][TEXT_MAX_ROOM + 1];
 	unsigned room_members[CLIENT_MAX_ROOMS];
 	uint64_t user_id;        /* ours, from the welcome */
+	bool join_asked;         /* a /join typed: its room's window is shown */
 	char room[TEXT_MAX_ROOM + 1];
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	char clean[3 * WIRE_MAX_TEXT + 64];

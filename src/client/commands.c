@@ -71,8 +71,10 @@ static void run_join(struct client_app *app, const char *room, size_t len)
 	}
 	/* As typed: the server trims it, drops a '#', folds look-alikes, and
 	 * says what is wrong. */
-	if (commands_online(app, "/join"))
+	if (commands_online(app, "/join")) {
+		app->join_asked = true;
 		link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN, .room = {room, len}});
+	}
 }
 
 static void run_who(struct client_app *app, const char *arg, size_t len)

@@ -353,13 +353,23 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 	complete_clear(&app->names);
 	if (resumed)
 		client_info(app, CHAT_INFO, _("*** reconnecté"));
-	if (resumed && app->ui_started) {
-		/* The server gave back one room: the others' windows join again. */
+	if (app->ui_started) {
+		/* Welcomed again (a resume, or a fresh hello after a restart):
+		 * the server gave back one room; the others' windows join again,
+		 * and we speak in the one shown. */
 		const struct windows *ws = &app->ui.wins;
+		const struct window *shown = ui_window(&app->ui);
+		char back[sizeof(app->room)];
+		memcpy(back, app->room, sizeof(back));
+		if (shown->kind == WINDOW_ROOM && shown->name[0] != '\0') {
+			size_t n = strnlen(shown->name, sizeof(app->room) - 1);
+			memcpy(app->room, shown->name, n);
+			app->room[n] = '\0';
+		}
 		for (size_t i = 0; i < ws->count; i++) {
 			const struct window *w = ws->list[i];
 			if (w->kind == WINDOW_ROOM && w->name[0] != '\0' &&
-			    strcmp(w->name, app->room) != 0)
+			    strcmp(w->name, back) != 0)
 				link_send(&app->link, &(struct wire_msg){
 					.type = WIRE_JOIN, .room = {w->name, strlen(w->name)}});
 		}
@@ -394,6 +404,10 @@ static void track_people(struct client_app *app, const struct wire_msg *m)
 	}
 	if (m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id &&
 	    link_welcomed(&app->link) && !in_our_room(app, m->room)) {
+		/* Joined again after a reconnection: the window shown stays. */
+		if (app->ui_started && app->link.features != 0 && !app->join_asked)
+			return;
+		app->join_asked = false;
 		/* We moved (/join): a new room, and its people to count; with
 		 * several rooms, its window is shown. */
 		if (!take_room(app, m->room))

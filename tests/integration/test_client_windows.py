@@ -5,9 +5,10 @@ Alt+arrows and Ctrl+N/P to switch, the activity list in the status line
 window. The capture of three windows is saved to a file (path printed)."""
 
 import os
+import socket
 import time
 
-from conftest import client_command
+from conftest import Server, client_command
 
 
 def status_line(tmux, name="c"):
@@ -131,3 +132,37 @@ def test_two_rooms_and_a_search_in_three_windows(server, tmux, tmp_path):
     assert "plus pour toi" not in tmux.screen("c")
     tmux.keys("c", "M-2")
     wait_status(tmux, "[2:recherche]")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_after_a_server_restart_the_client_is_in_its_rooms_again(tmp_path, tmux):
+    """The server gives back one room (or none it remembers): the client
+    joins the others of its windows again."""
+    port = free_port()
+    first = Server(tmp_path, "-p", str(port))
+    tmux.start("c", client_command(port) + " -n fidèle -r general --reconnect", width=90,
+               height=16)
+    tmux.wait_for("c", "Annonce : fidèle a rejoint la chatroom")
+    tmux.keys("c", "/join jeux", "Enter")
+    wait_status(tmux, "[2:jeux]")
+    first.stop()
+
+    second = Server(tmp_path, "-p", str(port))
+    try:
+        watcher = second.peer()
+        watcher.join("veilleur", room="jeux")
+        tmux.wait_for("c", "*** reconnecté")
+        watcher.skip_until("Annonce : fidèle a rejoint le salon jeux")
+        wait_status(tmux, "[2:jeux]")  # the window shown stays
+        assert "| #jeux |" in status_line(tmux)
+        tmux.keys("c", "encore là", "Enter")
+        watcher.expect("fidèle a dit : encore là")
+        watcher.send("bienvenue\n")
+        tmux.wait_for("c", "veilleur a dit : bienvenue")
+    finally:
+        assert second.stop() == 0
