@@ -27,6 +27,10 @@ enum chat_kind {
 
 struct chat_picture;
 
+/* A room's name as a line carries it, sanitised (3 bytes a character at
+ * most for 32 characters). */
+#define CHAT_ROOM_MAX 100
+
 struct chat_line {
 	enum chat_kind kind;
 	int64_t time_ms;    /* server's time, ms since the epoch; 0 if unknown */
@@ -39,6 +43,9 @@ struct chat_line {
 	/* CHAT_IMAGE: text is what follows the pseudo (or the whole line
 	 * when pseudo is NULL: our own picture). */
 	const struct chat_picture *picture;
+	/* The room it is of ("" when of none: the current window's). A
+	 * copy, so that a line held or kept keeps it. */
+	char room[CHAT_ROOM_MAX];
 };
 
 #endif

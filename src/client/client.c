@@ -235,6 +235,9 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	if (id_rc < 0 && id_rc != -ENOENT)
 		fprintf(stderr, _("chatroom: identité illisible (%s) : %s\n"), identity_path,
 			i18n_strerror(id_rc));
+	/* The full-screen client has a window a room: in several at once. */
+	if (app->fullscreen)
+		app->link.features = WIRE_FEATURE_ROOMS;
 
 	int rc = link_connect(&app->link);
 	if (rc == 0) {
@@ -254,7 +257,15 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 /* A message sent, and shown as the course says ("Vous avez dit : …"). */
 static void say(struct client_app *app, const char *line, size_t len)
 {
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len}});
+	if (app->ui_started && ui_window(&app->ui)->kind != WINDOW_ROOM) {
+		client_info(app, CHAT_ERROR, _("Pas un salon : rien n'est envoyé d'ici (Alt+1 pour "
+					       "le premier salon)."));
+		return;
+	}
+	/* To the room of the window shown (several rooms at once). */
+	struct wire_str room = {app->room, app->link.features ? strlen(app->room) : 0};
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len},
+						 .room = room});
 	/* Shown and logged in every mode: the log is the whole conversation. */
 	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
 	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
@@ -327,6 +338,23 @@ void client_welcomed(struct client_app *app, const struct wire_msg *m)
 		say(app, app->pending[i], strlen(app->pending[i]));
 		free(app->pending[i]);
 	}
+}
+
+/* Another window shown: a room's is where we speak, and whose people the
+ * status line counts. */
+static void on_ui_switch(struct ui *ui)
+{
+	struct client_app *app = ui->data;
+	const struct window *w = ui_window(ui);
+	if (w->kind == WINDOW_ROOM && w->name[0] != '\0' && strcmp(w->name, app->room) != 0) {
+		size_t n = strnlen(w->name, sizeof(app->room) - 1);
+		memcpy(app->room, w->name, n);
+		app->room[n] = '\0';
+		app->users = -1;
+		if (link_in_room(&app->link))
+			incoming_count_people(app);
+	}
+	client_status(app);
 }
 
 static void on_ui_line(struct ui *ui, const char *line, size_t len)
@@ -437,11 +465,12 @@ static int start_input(struct client_app *app)
 	if (app->fullscreen) {
 		static const struct ui_callbacks cb = {
 			.on_line = on_ui_line,
+			.on_switch = on_ui_switch,
 			.on_quit = on_ui_quit,
 		};
 		struct ui_options opt = {.ascii_pictures = app->cfg.ascii, .mouse = app->cfg.mouse,
 					 .ring = app->cfg.bell,
-					 .names = &app->names};
+					 .names = &app->names, .room = app->room};
 		opt.commands = commands_names(&opt.command_count);
 		int rc = ui_start(&app->ui, app->loop, &cb, &opt, app);
 		app->ui_started = rc == 0;

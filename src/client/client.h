@@ -79,6 +79,7 @@ struct client_app {
 	char rooms[CLIENT_MAX_ROOMS][TEXT_MAX_ROOM + 1];
 	unsigned room_members[CLIENT_MAX_ROOMS];
 	uint64_t user_id;        /* ours, from the welcome */
+	bool join_asked;         /* a /join typed: its room's window is shown */
 	char room[TEXT_MAX_ROOM + 1];
 	char pseudo[TEXT_MAX_PSEUDO + 1];
 	char clean[3 * WIRE_MAX_TEXT + 64];
@@ -176,5 +177,7 @@ bool commands_online(struct client_app *app, const char *what);
 void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed);
 /* Every other frame the link hands on (all but PING). */
 void incoming_frame(struct client_app *app, const struct wire_msg *m);
+/* Asks who is in our room, for the status line only. */
+void incoming_count_people(struct client_app *app);
 
 #endif

@@ -44,6 +44,10 @@ enum command_match cmdtable_find(const struct command *table, size_t count, cons
 		if (rest_len == 0)
 			return COMMAND_BAD_ARGS;
 		break;
+	case COMMAND_REST_OPTIONAL:
+		if (rest_len == 0)
+			return COMMAND_FOUND;
+		break;
 	case COMMAND_WORD:
 		while (rest_len > 0 && rest[0] == ' ')
 			rest++, rest_len--;

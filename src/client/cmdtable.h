@@ -15,6 +15,7 @@ enum command_args {
 	COMMAND_NO_ARGS, /* nothing; words after the name are ignored */
 	COMMAND_WORD,    /* exactly one word, blanks around it dropped */
 	COMMAND_REST,    /* the rest of the line after "/name ", as typed, not empty */
+	COMMAND_REST_OPTIONAL, /* the same, or nothing (NULL, 0) */
 };
 
 #define COMMAND_MAX_ALIASES 2

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "cmdtable.h"
 #include "i18n.h"
+#include "names.h"
 #include "sanitize.h"
 
 /* An unknown command is shown back this far, so the user sees which. */
@@ -39,19 +40,72 @@ static void run_rooms(struct client_app *app, const char *arg, size_t len)
 		link_send(&app->link, &(struct wire_msg){.type = WIRE_ROOMS_ASK});
 }
 
+/* The window of a room we are in, by the name as typed (a '#', blanks,
+ * look-alikes: as the server folds it); -1 when there is none. */
+static int room_window(struct client_app *app, const char *typed, size_t len)
+{
+	char name[TEXT_MAX_ROOM + 1], asked[NAMES_SKELETON_MAX], here[NAMES_SKELETON_MAX];
+	size_t n;
+	const char *cause;
+	if (!app->ui_started ||
+	    textproto_normalise_room(typed, len, name, sizeof(name), &n, &cause) < 0 ||
+	    names_skeleton(name, n, asked, sizeof(asked)) < 0)
+		return -1;
+	const struct windows *ws = &app->ui.wins;
+	for (size_t i = 0; i < ws->count; i++) {
+		const struct window *w = ws->list[i];
+		if (w->kind == WINDOW_ROOM &&
+		    names_skeleton(w->name, strlen(w->name), here, sizeof(here)) == 0 &&
+		    strcmp(asked, here) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void run_join(struct client_app *app, const char *room, size_t len)
 {
+	/* With a window a room, /join of one we are in shows its window. */
+	int shown = room_window(app, room, len);
+	if (shown >= 0) {
+		ui_focus(&app->ui, WINDOW_ROOM, app->ui.wins.list[shown]->name);
+		return;
+	}
 	/* As typed: the server trims it, drops a '#', folds look-alikes, and
 	 * says what is wrong. */
-	if (commands_online(app, "/join"))
+	if (commands_online(app, "/join")) {
+		app->join_asked = true;
 		link_send(&app->link, &(struct wire_msg){.type = WIRE_JOIN, .room = {room, len}});
+	}
 }
 
 static void run_who(struct client_app *app, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
+	/* Of the room shown, with several rooms. */
+	struct wire_str room = {app->room, app->link.features ? strlen(app->room) : 0};
 	if (commands_online(app, "/who"))
-		link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK, .room = room});
+}
+
+/* The room named, or the one shown; the server says what is wrong. */
+static void run_part(struct client_app *app, const char *arg, size_t len)
+{
+	struct wire_str room = {arg, len};
+	if (len == 0)
+		room = (struct wire_str){app->room, app->link.features ? strlen(app->room) : 0};
+	if (commands_online(app, "/part"))
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_PART, .room = room});
+}
+
+/* Answered by the server from the history (FOUND, incoming.c). */
+static void run_search(struct client_app *app, const char *arg, size_t len)
+{
+	if (len > WIRE_MAX_QUERY) {
+		client_info(app, CHAT_ERROR, _("Recherche trop longue (512 octets au plus)."));
+		return;
+	}
+	if (commands_online(app, "/search"))
+		link_send(&app->link, &(struct wire_msg){.type = WIRE_SEARCH, .query = {arg, len}});
 }
 
 /* "6,4 Mo", "512 Ko", "900 octets": a size as the user reads it. */
@@ -170,6 +224,10 @@ static const struct command commands[] = {
 	{"rooms", {NULL}, COMMAND_NO_ARGS, NULL, run_rooms, N_("les salons")},
 	{"join", {NULL}, COMMAND_REST, N_("SALON"), run_join, N_("y aller ou le créer")},
 	{"who", {NULL}, COMMAND_NO_ARGS, NULL, run_who, N_("qui est là")},
+	{"part", {NULL}, COMMAND_REST_OPTIONAL, N_("[SALON]"), run_part,
+	 N_("quitter ce salon ou celui nommé")},
+	{"search", {NULL}, COMMAND_REST, N_("[from:PSEUDO] [in:SALON] MOTS"), run_search,
+	 N_("chercher dans l'historique de vos salons")},
 	{"image", {NULL}, COMMAND_REST, N_("FICHIER"), run_image,
 	 N_("envoyer une image PNG ou JPEG")},
 	{"help", {NULL}, COMMAND_NO_ARGS, NULL, run_help, N_("cette liste")},
@@ -181,6 +239,7 @@ static const struct command commands[] = {
 static const struct key_help keys[] = {
 	{N_("PgUp/PgDn, molette"), N_("défiler")},
 	{N_("Fin deux fois, Alt+Fin, Ctrl+Fin ou Entrée sur une ligne vide"), N_("retour en bas")},
+	{N_("Alt+1…9, Alt+←/→, Ctrl+N/P"), N_("changer de fenêtre (un salon chacune)")},
 	{N_("Tab"), N_("compléter un pseudo ou une commande")},
 	{N_("Ctrl+R"), N_("chercher dans ce que vous avez envoyé")},
 	{N_("Haut/Bas"), N_("ce que vous avez envoyé")},

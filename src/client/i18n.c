@@ -131,6 +131,10 @@ static const char *const server_words[] __attribute__((unused)) = {
 	N_("version du protocole inconnue (ce serveur parle la 1)"),
 	N_("trame réservée au serveur"),
 	N_("ligne trop longue (plus de 4096 octets)"),
+	N_("rien à chercher : /search [from:PSEUDO] [in:SALON] MOTS"),
+	N_("from: veut un pseudo (from:alice)"),
+	N_("in: veut un salon où vous êtes (in:jeux)"),
+	N_("recherche trop longue (512 octets au plus)"),
 	/* textproto.c's reasons, which the server and the client both give. */
 	N_("le pseudo est vide"),
 	N_("le pseudo dépasse 32 octets"),
@@ -191,6 +195,8 @@ static const char *const server_templates[] = {
 	N_("le pseudo %s est réservé quelques minutes à son adresse"),
 	N_("image refusée : %s"),
 	N_("trop de salons sur ce serveur (%s) : rejoignez-en un"),
+	N_("%s est votre seul salon : on ne le quitte pas (/quit pour partir)"),
+	N_("vous êtes déjà dans %s salons, le plus permis : quittez-en un (/part)"),
 };
 
 /* buf = translated template with its %s replaced by the name (itself

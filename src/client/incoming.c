@@ -51,6 +51,7 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 	char *who = app->clean, *where = app->clean + p;
 	struct chat_line line = {.time_ms = sane_time(time_ms), .colour = sane_colour(colour),
 				 .history = history};
+	snprintf(line.room, sizeof(line.room), "%.*s", (int)r, where);
 	char notice[200];
 	if (type == WIRE_MESSAGE) {
 		size_t t = clean(app, p + r, text, SANITIZE_KEEP_NEWLINES);
@@ -110,16 +111,22 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
  * thread and in order (chatpicture.h); when it cannot be (or came without
  * its bytes), what the server drew instead. */
 static void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms,
-			     int colour, struct wire_str pseudo, const void *data, size_t len,
-			     int width, int height, struct wire_str drawing, bool history)
+			     int colour, struct wire_str pseudo, struct wire_str room,
+			     const void *data, size_t len, int width, int height,
+			     struct wire_str drawing, bool history)
 {
 	link_saw_event(&app->link, id);
+	char where[CHAT_ROOM_MAX];
+	size_t r = sanitize_text(room.ptr, room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : room.len, where,
+				 sizeof(where) - 1, 0);
+	where[r] = '\0';
 	size_t p = clean(app, 0, pseudo, 0);
 	char head[160];
 	snprintf(head, sizeof(head), _(" a envoyé une image (%d×%d) :"), width, height);
 	struct chat_line line = {.kind = CHAT_IMAGE, .time_ms = sane_time(time_ms),
 				 .colour = sane_colour(colour), .pseudo = app->clean, .pseudo_len = p,
 				 .text = head, .text_len = strlen(head), .history = history};
+	memcpy(line.room, where, r + 1);
 	picture_show_received(app, &line, data, len, drawing.ptr, drawing.len);
 }
 
@@ -157,6 +164,15 @@ static int json_colour(const cJSON *o)
 	return (int)json_num(o, "colour", -2, 256);
 }
 
+/* A line of the client's in a room's window. */
+static void info_in_room(struct client_app *app, const char *text, const char *room)
+{
+	struct chat_line line = {.kind = CHAT_INFO, .colour = -1, .text = text,
+				 .text_len = strlen(text)};
+	snprintf(line.room, sizeof(line.room), "%s", room);
+	picture_show_in_order(app, &line);
+}
+
 /* The room's history, as the course asks: JSON, shown before live lines. */
 static void incoming_history(struct client_app *app, const struct wire_msg *m)
 {
@@ -168,8 +184,9 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 	char room[3 * 32 + 1], head[160];
 	size_t n = sanitize_text(m->room.ptr, m->room.len > 32 ? 32 : m->room.len, room,
 				 sizeof(room) - 1, 0);
+	room[n] = '\0';
 	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
-	picture_info_in_order(app, CHAT_INFO, head);
+	info_in_room(app, head, room);
 	const cJSON *ev;
 	cJSON_ArrayForEach(ev, events) {
 		struct wire_str kind = json_str(ev, "kind");
@@ -188,7 +205,7 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 			gsize len = 0;
 			guchar *bytes = data.len > 0 ? g_base64_decode(data.ptr, &len) : NULL;
 			incoming_picture(app, json_u53(ev, "id"), json_u53(ev, "time"),
-					 json_colour(ev), json_str(ev, "pseudo"), bytes, len,
+					 json_colour(ev), json_str(ev, "pseudo"), m->room, bytes, len,
 					 json_int(ev, "width"), json_int(ev, "height"),
 					 json_str(ev, "text"), true);
 			g_free(bytes);
@@ -200,7 +217,48 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 			       json_str(ev, "text"), true);
 	}
 	cJSON_Delete(events);
-	picture_info_in_order(app, CHAT_INFO, _("── fin de l'historique ──"));
+	info_in_room(app, _("── fin de l'historique ──"), room);
+}
+
+/* What /search found: in its own window on the full screen, as lines
+ * otherwise; each result says its room. */
+static void incoming_found(struct client_app *app, const struct wire_msg *m)
+{
+	char query[3 * 128 + 1], head[600];
+	size_t q = sanitize_text(m->query.ptr, m->query.len > 128 ? 128 : m->query.len, query,
+				 sizeof(query) - 1, 0);
+	query[q] = '\0';
+	cJSON *found = cJSON_ParseWithLength(m->text.ptr, m->text.len);
+	int count = cJSON_IsArray(found) ? cJSON_GetArraySize(found) : 0;
+	if (app->ui_started)
+		ui_reset_window(&app->ui, WINDOW_SEARCH, "");
+	snprintf(head, sizeof(head),
+		 ngettext("── recherche « %s » : %d résultat ──", "── recherche « %s » : %d résultats ──",
+			  (unsigned long)count), query, count);
+	client_info(app, CHAT_INFO, head);
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, found) {
+		/* "#jeux alice a dit : …": the room before the speaker. */
+		struct wire_str room = json_str(ev, "room"), pseudo = json_str(ev, "pseudo");
+		char who[CHAT_ROOM_MAX + 3 * TEXT_MAX_PSEUDO + 4];
+		size_t r = sanitize_text(room.ptr, room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : room.len,
+					 who + 1, CHAT_ROOM_MAX, 0);
+		who[0] = '#';
+		who[r + 1] = ' ';
+		size_t p = sanitize_text(pseudo.ptr, pseudo.len > TEXT_MAX_PSEUDO ? TEXT_MAX_PSEUDO
+										  : pseudo.len,
+					 who + r + 2, sizeof(who) - r - 2, 0);
+		size_t t = clean(app, 0, json_str(ev, "text"), SANITIZE_KEEP_NEWLINES);
+		struct chat_line line = {.kind = CHAT_MESSAGE,
+					 .time_ms = sane_time(json_u53(ev, "time")),
+					 .colour = sane_colour(json_colour(ev)), .pseudo = who,
+					 .pseudo_len = r + 2 + p, .text = app->clean, .text_len = t};
+		client_show(app, &line);
+	}
+	cJSON_Delete(found);
+	client_info(app, CHAT_INFO, m->cut ? _("── fin de la recherche (il y en a d'autres : "
+					       "précisez-la) ──")
+					   : _("── fin de la recherche ──"));
 }
 
 static void incoming_list(struct client_app *app, const struct wire_msg *m)
@@ -279,11 +337,16 @@ static void remember_names(struct client_app *app, const struct wire_msg *m)
 }
 
 /* Who is in our room, for the status line only. */
-static void count_people(struct client_app *app)
+void incoming_count_people(struct client_app *app)
 {
 	app->quiet_who++;
-	link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK});
+	/* Of the room shown (several rooms at once); an older server reads
+	 * no room and answers for its idea of ours. */
+	struct wire_str room = {app->room, app->link.features ? strlen(app->room) : 0};
+	link_send(&app->link, &(struct wire_msg){.type = WIRE_WHO_ASK, .room = room});
 }
+
+#define count_people incoming_count_people
 
 void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool resumed)
 {
@@ -302,6 +365,27 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 	complete_clear(&app->names);
 	if (resumed)
 		client_info(app, CHAT_INFO, _("*** reconnecté"));
+	if (app->ui_started) {
+		/* Welcomed again (a resume, or a fresh hello after a restart):
+		 * the server gave back one room; the others' windows join again,
+		 * and we speak in the one shown. */
+		const struct windows *ws = &app->ui.wins;
+		const struct window *shown = ui_window(&app->ui);
+		char back[sizeof(app->room)];
+		memcpy(back, app->room, sizeof(back));
+		if (shown->kind == WINDOW_ROOM && shown->name[0] != '\0') {
+			size_t n = strnlen(shown->name, sizeof(app->room) - 1);
+			memcpy(app->room, shown->name, n);
+			app->room[n] = '\0';
+		}
+		for (size_t i = 0; i < ws->count; i++) {
+			const struct window *w = ws->list[i];
+			if (w->kind == WINDOW_ROOM && w->name[0] != '\0' &&
+			    strcmp(w->name, back) != 0)
+				link_send(&app->link, &(struct wire_msg){
+					.type = WIRE_JOIN, .room = {w->name, strlen(w->name)}});
+		}
+	}
 	count_people(app);
 	client_status(app);
 	client_welcomed(app, m);
@@ -317,11 +401,31 @@ static void track_people(struct client_app *app, const struct wire_msg *m)
 {
 	if (m->type != WIRE_NOTICE)
 		return;
+	if (m->kind == WIRE_NOTICE_LEAVE && m->user_id == app->user_id && m->id == 0) {
+		/* We left a room (/part): its window goes. */
+		char room[CHAT_ROOM_MAX], text[200];
+		size_t n = sanitize_text(m->room.ptr, m->room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM
+										  : m->room.len,
+					 room, sizeof(room) - 1, 0);
+		room[n] = '\0';
+		if (app->ui_started)
+			ui_close_window(&app->ui, WINDOW_ROOM, room);
+		snprintf(text, sizeof(text), _("Vous avez quitté le salon %s"), room);
+		client_info(app, CHAT_INFO, text);
+		return;
+	}
 	if (m->kind == WIRE_NOTICE_JOIN && m->user_id == app->user_id &&
 	    link_welcomed(&app->link) && !in_our_room(app, m->room)) {
-		/* We moved (/join): a new room, and its people to count. */
+		/* Joined again after a reconnection: the window shown stays. */
+		if (app->ui_started && app->link.features != 0 && !app->join_asked)
+			return;
+		app->join_asked = false;
+		/* We moved (/join): a new room, and its people to count; with
+		 * several rooms, its window is shown. */
 		if (!take_room(app, m->room))
 			return;
+		if (app->ui_started)
+			ui_focus(&app->ui, WINDOW_ROOM, app->room);
 		app->users = -1;
 		complete_clear(&app->names);
 		count_people(app);
@@ -416,7 +520,7 @@ void incoming_frame(struct client_app *app, const struct wire_msg *m)
 		incoming_history(app, m);
 		break;
 	case WIRE_IMAGE:
-		incoming_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->data.ptr,
+		incoming_picture(app, m->id, m->time_ms, m->colour, m->pseudo, m->room, m->data.ptr,
 				 m->data.len, m->width > INT_MAX ? INT_MAX : (int)m->width,
 				 m->height > INT_MAX ? INT_MAX : (int)m->height,
 				 (struct wire_str){"", 0}, false);
@@ -427,8 +531,12 @@ void incoming_frame(struct client_app *app, const struct wire_msg *m)
 		else
 			incoming_list(app, m);
 		break;
+	case WIRE_FOUND:
+		incoming_found(app, m);
+		break;
 	case WIRE_WHO:
-		app->users = (int)m->entry_count;
+		if (in_our_room(app, m->room) || app->link.features == 0)
+			app->users = (int)m->entry_count;
 		remember_names(app, m);
 		if (app->quiet_who > 0)
 			app->quiet_who--;

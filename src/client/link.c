@@ -76,6 +76,7 @@ void link_hello(struct link *link, const char *pseudo, const char *room)
 		.pseudo = {pseudo, strlen(pseudo)},
 		.room = {room, strlen(room)},
 		.id = link->last_event_id,
+		.features = link->features,
 	};
 	if (link->have_token)
 		m.token = (struct wire_str){(const char *)link->token, sizeof(link->token)};

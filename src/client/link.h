@@ -87,6 +87,7 @@ struct link {
 	unsigned char identity[WIRE_TOKEN_LEN];
 	bool have_identity;
 	uint64_t last_event_id;   /* the newest event the session showed */
+	uint8_t features;         /* HELLO's (wire.h's WIRE_FEATURE_*) */
 };
 
 /* Sets the link up (its timers) without connecting. */

@@ -148,8 +148,10 @@ static short pair_for(struct pane *p, int colour)
 		return 0;
 	if (COLORS < 256)
 		colour = colour % 8 == 0 ? 7 : colour % 8; /* the nearest of eight, roughly */
-	if (p->pairs[colour] == 0 && p->next_pair < COLOR_PAIRS - 1) {
-		p->pairs[colour] = ++p->next_pair;
+	/* One pair a colour, the same in every pane (one a window): a pair
+	 * is the screen's, not the pane's. */
+	if (p->pairs[colour] == 0 && colour + 1 < COLOR_PAIRS) {
+		p->pairs[colour] = (short)(colour + 1);
 		init_pair(p->pairs[colour], (short)colour, -1);
 	}
 	return p->pairs[colour];

@@ -42,9 +42,9 @@ int pane_init(struct pane *p, bool colour, bool ascii_pictures);
  * first, when out is not NULL (the terminal given back). */
 void pane_free(struct pane *p, FILE *out, size_t keep);
 
-/* A line; pseudo is ours, to highlight the lines that name us. */
-/* True when the line should ring the bell: it names us, or somebody wrote
- * to us in private (live lines only). */
+/* A line; pseudo is ours, to highlight the lines that name us. True when
+ * the line should ring the bell and mark its window: it names us, or
+ * somebody wrote to us in private (live lines only). */
 bool pane_add(struct pane *p, const struct chat_line *line, const char *pseudo);
 /* A line of the interface's own (a refusal, say). */
 void pane_add_text(struct pane *p, enum chat_kind kind, const char *text);

@@ -21,6 +21,8 @@ enum {
 	KEY_PASTE_END,                 /* pasted text in these */
 	KEY_TO_BOTTOM,                 /* Alt+End, Ctrl+End */
 	KEY_TO_TOP,                    /* Alt+Home, Ctrl+Home */
+	KEY_WINDOW_PREV,               /* Alt+Left */
+	KEY_WINDOW_NEXT,               /* Alt+Right */
 };
 /* A paste of more lines than this is sent only once the user says so. */
 #define UI_PASTE_ASK_LINES 3
@@ -32,8 +34,14 @@ static void note(struct ui *ui, enum chat_kind kind, const char *text);
 
 static void draw_status(struct ui *ui, int y, int cols)
 {
-	char line[700];
-	const struct pane *p = &ui->pane;
+	char line[1100];
+	const struct pane *p = windows_pane(&ui->wins);
+	/* "[2:jeux]" before, "[Act: 1,3*]" after (windows.h). */
+	const struct window *w = windows_current(&ui->wins);
+	char status[sizeof(ui->status_text) + CHAT_ROOM_MAX + 180], act[160];
+	windows_activity(&ui->wins, act, sizeof(act));
+	snprintf(status, sizeof(status), " [%zu:%s]%s%s", ui->wins.current + 1,
+		 w->kind == WINDOW_SEARCH ? _("recherche") : w->name, ui->status_text, act);
 	if (ui->pending_paste != NULL) {
 		snprintf(line, sizeof(line), " %s", _("Envoyer ce collage de plusieurs lignes ? (o/n)"));
 	} else if (p->scroll > 0 && p->unread > 0) {
@@ -42,11 +50,11 @@ static void draw_status(struct ui *ui, int y, int cols)
 			 ngettext("%u nouveau message plus bas (PgDn)",
 				  "%u nouveaux messages plus bas (PgDn)", p->unread),
 			 p->unread);
-		snprintf(line, sizeof(line), " ── %s ──%s", waiting, ui->status_text);
+		snprintf(line, sizeof(line), " ── %s ──%s", waiting, status);
 	} else if (p->scroll > 0) {
-		snprintf(line, sizeof(line), " ── %s ──%s", _("historique (PgDn)"), ui->status_text);
+		snprintf(line, sizeof(line), " ── %s ──%s", _("historique (PgDn)"), status);
 	} else {
-		snprintf(line, sizeof(line), "%s", ui->status_text);
+		snprintf(line, sizeof(line), "%s", status);
 	}
 	move(y, 0);
 	attrset(A_REVERSE);
@@ -125,7 +133,7 @@ static void redraw(struct ui *ui)
 	int height = LINES - 2, cols = COLS;
 	if (height < 1 || cols < 10)
 		return;
-	pane_draw(&ui->pane, height, cols);
+	pane_draw(windows_pane(&ui->wins), height, cols);
 	draw_status(ui, height, cols);
 	draw_input(ui, height + 1, cols);
 	refresh();
@@ -133,9 +141,12 @@ static void redraw(struct ui *ui)
 
 /* ---- the pane's lines ------------------------------------------------------ */
 
+/* A line of a room goes to its window (opened if missing: its history
+ * comes before our arrival); any other to the current one. */
 void ui_show(struct ui *ui, const struct chat_line *line)
 {
-	bool rings = pane_add(&ui->pane, line, ui->pseudo);
+	int i = line->room[0] != '\0' ? windows_open(&ui->wins, WINDOW_ROOM, line->room) : -1;
+	bool rings = windows_add(&ui->wins, i >= 0 ? (size_t)i : ui->wins.current, line, ui->pseudo);
 	redraw(ui);
 	if (rings && ui->opt.ring && ui->started && !ui->closing)
 		beep();
@@ -145,7 +156,60 @@ static void note(struct ui *ui, enum chat_kind kind, const char *text)
 {
 	struct chat_line line = {.kind = kind, .colour = -1, .text = text,
 				 .text_len = strlen(text)};
-	pane_add(&ui->pane, &line, ui->pseudo);
+	windows_add(&ui->wins, ui->wins.current, &line, ui->pseudo);
+}
+
+/* ---- windows ----------------------------------------------------------------- */
+
+const struct window *ui_window(const struct ui *ui)
+{
+	return windows_current(&ui->wins);
+}
+
+static void switch_to(struct ui *ui, size_t i)
+{
+	if (i >= ui->wins.count || i == ui->wins.current)
+		return;
+	windows_switch(&ui->wins, i);
+	if (ui->cb.on_switch != NULL)
+		ui->cb.on_switch(ui);
+	redraw(ui);
+}
+
+/* Ctrl+N/P, Alt+Right/Left: the next or previous window, round. */
+static void switch_by(struct ui *ui, int step)
+{
+	size_t n = ui->wins.count;
+	switch_to(ui, (ui->wins.current + n + (size_t)(step + (int)n)) % n);
+}
+
+void ui_focus(struct ui *ui, enum window_kind kind, const char *name)
+{
+	int i = windows_open(&ui->wins, kind, name);
+	if (i >= 0)
+		switch_to(ui, (size_t)i);
+}
+
+void ui_close_window(struct ui *ui, enum window_kind kind, const char *name)
+{
+	int i = windows_find(&ui->wins, kind, name);
+	if (i < 0)
+		return;
+	size_t before = ui->wins.current;
+	windows_close(&ui->wins, (size_t)i);
+	if ((size_t)i == before && ui->cb.on_switch != NULL)
+		ui->cb.on_switch(ui);
+	redraw(ui);
+}
+
+void ui_reset_window(struct ui *ui, enum window_kind kind, const char *name)
+{
+	int i = windows_open(&ui->wins, kind, name);
+	if (i < 0)
+		return;
+	windows_clear(&ui->wins, (size_t)i);
+	switch_to(ui, (size_t)i);
+	redraw(ui);
 }
 
 void ui_note(struct ui *ui, enum chat_kind kind, const char *text)
@@ -177,7 +241,7 @@ static void submit(struct ui *ui)
 {
 	static char line[INPUTLINE_MAX + 1];
 	size_t n = il_take(&ui->input, line, sizeof(line));
-	pane_bottom(&ui->pane);
+	pane_bottom(windows_pane(&ui->wins));
 	redraw(ui);
 	if (n > 0)
 		ui->cb.on_line(ui, line, n);
@@ -410,6 +474,8 @@ static void on_char(struct ui *ui, wint_t ch)
 		return;
 	case '\t': complete(ui); return;
 	case 18: search_start(ui); return; /* Ctrl+R */
+	case 14: switch_by(ui, 1); return;  /* Ctrl+N */
+	case 16: switch_by(ui, -1); return; /* Ctrl+P */
 	case 27: ui->escape = true; return;
 	case 1: il_home(&ui->input); return;
 	case 5: il_end(&ui->input); return;
@@ -450,7 +516,7 @@ static void on_mouse(struct ui *ui)
 	while (getmouse(&ev) == OK) {
 		int rows = wheel_rows(ev.bstate);
 		if (rows != 0)
-			pane_scroll(&ui->pane, rows);
+			pane_scroll(windows_pane(&ui->wins), rows);
 	}
 }
 
@@ -462,29 +528,41 @@ static void on_code(struct ui *ui, wint_t ch, bool alt)
 	switch (ch) {
 	case KEY_PASTE_START: ui->pasting = true; return;
 	case KEY_PASTE_END: paste_done(ui); return;
-	case KEY_LEFT: il_left(&ui->input); return;
-	case KEY_RIGHT: il_right(&ui->input); return;
+	case KEY_LEFT:
+		if (alt)
+			switch_by(ui, -1);
+		else
+			il_left(&ui->input);
+		return;
+	case KEY_RIGHT:
+		if (alt)
+			switch_by(ui, 1);
+		else
+			il_right(&ui->input);
+		return;
+	case KEY_WINDOW_PREV: switch_by(ui, -1); return;
+	case KEY_WINDOW_NEXT: switch_by(ui, 1); return;
 	case KEY_HOME:
 		if (alt)
-			pane_scroll(&ui->pane, 1 << 30);
+			pane_scroll(windows_pane(&ui->wins), 1 << 30);
 		else
 			il_home(&ui->input);
 		return;
 	case KEY_END:
 		/* End again, at the end of the line: back to the bottom. */
 		if (alt || ui->input.cursor == ui->input.len)
-			pane_bottom(&ui->pane);
+			pane_bottom(windows_pane(&ui->wins));
 		il_end(&ui->input);
 		return;
-	case KEY_TO_BOTTOM: pane_bottom(&ui->pane); return;
-	case KEY_TO_TOP: pane_scroll(&ui->pane, 1 << 30); return;
+	case KEY_TO_BOTTOM: pane_bottom(windows_pane(&ui->wins)); return;
+	case KEY_TO_TOP: pane_scroll(windows_pane(&ui->wins), 1 << 30); return;
 	case KEY_BACKSPACE: il_backspace(&ui->input); return;
 	case KEY_DC: il_delete(&ui->input); return;
 	case KEY_UP: il_history_prev(&ui->input); return;
 	case KEY_DOWN: il_history_next(&ui->input); return;
 	case KEY_ENTER: submit(ui); return;
-	case KEY_PPAGE: pane_scroll(&ui->pane, page); return;
-	case KEY_NPAGE: pane_scroll(&ui->pane, -page); return;
+	case KEY_PPAGE: pane_scroll(windows_pane(&ui->wins), page); return;
+	case KEY_NPAGE: pane_scroll(windows_pane(&ui->wins), -page); return;
 	case KEY_MOUSE: on_mouse(ui); return;
 	case KEY_RESIZE: on_resize(); return;
 	default: return;
@@ -496,6 +574,11 @@ static void on_key(struct ui *ui, int kind, wint_t ch)
 	bool alt = ui->escape;
 	ui->escape = false;
 	if (kind != KEY_CODE_YES) {
+		/* Alt+1…9, Alt+0: windows 1 to 10, as in irssi. */
+		if (alt && !ui->pasting && ch >= '0' && ch <= '9') {
+			switch_to(ui, ch == '0' ? 9 : (size_t)(ch - '1'));
+			return;
+		}
 		on_char(ui, ch);
 		return;
 	}
@@ -553,9 +636,9 @@ int ui_start(struct ui *ui, uv_loop_t *loop, const struct ui_callbacks *cb,
 	ui->opt = *opt;
 	ui->data = data;
 	ui->search_match = -1;
-	int rc = pane_init(&ui->pane, display_colour_wanted(), opt->ascii_pictures);
-	if (rc < 0)
-		return rc;
+	windows_init(&ui->wins, display_colour_wanted(), opt->ascii_pictures);
+	if (windows_open(&ui->wins, WINDOW_ROOM, opt->room != NULL ? opt->room : "") < 0)
+		return UV_ENOMEM;
 	il_init(&ui->input);
 
 	ESCDELAY = 25;
@@ -566,11 +649,11 @@ int ui_start(struct ui *ui, uv_loop_t *loop, const struct ui_callbacks *cb,
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
-	if (ui->pane.colour && has_colors()) {
+	if (ui->wins.colour && has_colors()) {
 		start_color();
 		use_default_colors();
 	} else {
-		ui->pane.colour = false;
+		ui->wins.colour = false;
 	}
 	define_key("\033[200~", KEY_PASTE_START);
 	define_key("\033[201~", KEY_PASTE_END);
@@ -579,6 +662,8 @@ int ui_start(struct ui *ui, uv_loop_t *loop, const struct ui_callbacks *cb,
 	define_key("\033[1;5F", KEY_TO_BOTTOM);
 	define_key("\033[1;3H", KEY_TO_TOP);
 	define_key("\033[1;5H", KEY_TO_TOP);
+	define_key("\033[1;3D", KEY_WINDOW_PREV);
+	define_key("\033[1;3C", KEY_WINDOW_NEXT);
 	if (opt->mouse) {
 		/* The wheel only; a click or a drag stays the terminal's with
 		 * Shift held (xterm, VTE, kitty, tmux). */
@@ -610,7 +695,7 @@ void ui_close(struct ui *ui)
 		mousemask(0, NULL);
 	fputs("\033[?2004l", stdout);
 	endwin();
-	pane_free(&ui->pane, stdout, 5);
+	windows_free(&ui->wins, stdout, 5);
 	free(ui->paste);
 	free(ui->pending_paste);
 	free(ui->search_saved);

@@ -19,6 +19,7 @@
 #include "complete.h"
 #include "inputline.h"
 #include "pane.h"
+#include "windows.h"
 
 struct ui;
 
@@ -27,6 +28,8 @@ struct ui_callbacks {
 	void (*on_line)(struct ui *ui, const char *line, size_t len);
 	/* Ctrl+C, or Ctrl+D on an empty line. */
 	void (*on_quit)(struct ui *ui);
+	/* Another window is shown (ui_window tells which). NULL: nothing. */
+	void (*on_switch)(struct ui *ui);
 };
 
 struct ui_options {
@@ -37,6 +40,7 @@ struct ui_options {
 	const struct complete_names *names;
 	const char *const *commands;
 	size_t command_count;
+	const char *room; /* window 1's room */
 };
 
 struct ui_status {
@@ -58,7 +62,7 @@ struct ui {
 	void *data;
 	struct ui_options opt;
 
-	struct pane pane;
+	struct windows wins; /* each with its pane; the current one is drawn */
 	struct inputline input;
 	bool pasting;
 	char *paste;
@@ -99,6 +103,15 @@ void ui_show(struct ui *ui, const struct chat_line *line);
 /* A line of the interface's own, at once (no server time). */
 void ui_note(struct ui *ui, enum chat_kind kind, const char *text);
 void ui_set_status(struct ui *ui, const struct ui_status *status);
+/* The window shown. */
+const struct window *ui_window(const struct ui *ui);
+/* Shows that window, opened if missing. */
+void ui_focus(struct ui *ui, enum window_kind kind, const char *name);
+/* Closes that window, if it is there and not the last one. */
+void ui_close_window(struct ui *ui, enum window_kind kind, const char *name);
+/* Empties that window (opened if missing) and shows it. */
+void ui_reset_window(struct ui *ui, enum window_kind kind, const char *name);
+
 /* Restores the terminal; the last few lines of the pane stay printed. */
 void ui_close(struct ui *ui);
 

@@ -151,19 +151,27 @@ static size_t payload_size(const struct wire_msg *m)
 	switch (m->type) {
 	case WIRE_HELLO:
 		return 1 + str_size(m->pseudo) + str_size(m->room) + str_size(m->token) + 8 +
+		       (m->features != 0 || m->identity.len > 0 ? 1 : 0) +
 		       (m->identity.len > 0 ? str_size(m->identity) : 0);
 	case WIRE_WELCOME:
 		return 1 + 8 + 2 + 1 + str_size(m->token) + str_size(m->pseudo) + str_size(m->room);
 	case WIRE_SAY:
 	case WIRE_COMMAND:
-		return str_size(m->text);
+		return str_size(m->text) + (m->room.len > 0 ? str_size(m->room) : 0);
 	case WIRE_MESSAGE:
 		return 8 + 8 + 8 + 2 + str_size(m->pseudo) + str_size(m->room) + str_size(m->text);
 	case WIRE_NOTICE:
 		return 8 + 8 + 1 + 8 + 2 + str_size(m->pseudo) + str_size(m->room) + str_size(m->text);
 	case WIRE_ROOMS_ASK:
-	case WIRE_WHO_ASK:
 		return 0;
+	case WIRE_WHO_ASK:
+		return m->room.len > 0 ? str_size(m->room) : 0;
+	case WIRE_PART:
+		return str_size(m->room);
+	case WIRE_SEARCH:
+		return str_size(m->query);
+	case WIRE_FOUND:
+		return 1 + str_size(m->query) + str_size(m->text);
 	case WIRE_ROOMS:
 	case WIRE_WHO: {
 		size_t n = (m->type == WIRE_WHO ? str_size(m->room) : 0) + varint_size(m->entry_count);
@@ -200,6 +208,9 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		put_str(w, m->room);
 		put_str(w, m->token);
 		put_be(w, m->id, 8);
+		/* Both came later, in this order: features, then identity. */
+		if (m->features != 0 || m->identity.len > 0)
+			put_u8(w, m->features);
 		if (m->identity.len > 0)
 			put_str(w, m->identity);
 		break;
@@ -215,6 +226,8 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 	case WIRE_SAY:
 	case WIRE_COMMAND:
 		put_str(w, m->text);
+		if (m->room.len > 0)
+			put_str(w, m->room);
 		break;
 	case WIRE_NOTICE:
 	case WIRE_MESSAGE:
@@ -237,8 +250,22 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		}
 		break;
 	case WIRE_ROOMS_ASK:
-	case WIRE_WHO_ASK:
 	case WIRE_UNKNOWN:
+		break;
+	case WIRE_WHO_ASK:
+		if (m->room.len > 0)
+			put_str(w, m->room);
+		break;
+	case WIRE_PART:
+		put_str(w, m->room);
+		break;
+	case WIRE_SEARCH:
+		put_str(w, m->query);
+		break;
+	case WIRE_FOUND:
+		put_u8(w, m->cut ? 1 : 0);
+		put_str(w, m->query);
+		put_str(w, m->text);
 		break;
 	case WIRE_ROOMS:
 	case WIRE_WHO:
@@ -346,7 +373,10 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 		m->version = (uint8_t)v;
 		if (ok && m->token.len != 0 && m->token.len != WIRE_TOKEN_LEN)
 			ok = fail(&r, "resume token of the wrong size", WIRE_ERR_MALFORMED);
-		/* Appended by issue 16: absent from older clients' hellos. */
+		/* Features (the several rooms), then the identity (issue 16),
+		 * came later: an older client sends neither. */
+		if (ok && r.left > 0 && get_be(&r, 1, &v))
+			m->features = (uint8_t)v;
 		if (ok && r.left > 0)
 			ok = get_bytes(&r, WIRE_TOKEN_LEN, &m->identity);
 		if (ok && m->identity.len != 0 && m->identity.len != WIRE_TOKEN_LEN)
@@ -366,7 +396,9 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 		break;
 	case WIRE_SAY:
 	case WIRE_COMMAND:
-		ok = get_str(&r, WIRE_MAX_TEXT, &m->text);
+		/* The room came later: none is the sender's current room. */
+		ok = get_str(&r, WIRE_MAX_TEXT, &m->text) &&
+		     (r.left == 0 || get_str(&r, NAME_MAX_BYTES, &m->room));
 		break;
 	case WIRE_MESSAGE:
 	case WIRE_NOTICE:
@@ -382,7 +414,20 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 		ok = ok && get_bytes(&r, WIRE_MAX_FRAME, &m->data);
 		break;
 	case WIRE_ROOMS_ASK:
+		break;
 	case WIRE_WHO_ASK:
+		ok = r.left == 0 || get_str(&r, NAME_MAX_BYTES, &m->room);
+		break;
+	case WIRE_PART:
+		ok = get_str(&r, NAME_MAX_BYTES, &m->room);
+		break;
+	case WIRE_SEARCH:
+		ok = get_str(&r, WIRE_MAX_QUERY, &m->query);
+		break;
+	case WIRE_FOUND:
+		ok = get_be(&r, 1, &v) && get_str(&r, WIRE_MAX_QUERY, &m->query) &&
+		     get_str(&r, WIRE_MAX_FRAME, &m->text);
+		m->cut = v != 0;
 		break;
 	case WIRE_ROOMS:
 		ok = get_list(&r, m);

@@ -38,6 +38,8 @@
 #define WIRE_TOKEN_LEN 32
 /* A room list or member list never holds more entries than this. */
 #define WIRE_MAX_ENTRIES 4096
+/* The longest SEARCH: a few words and filters. */
+#define WIRE_MAX_QUERY 512
 
 enum wire_type {
 	WIRE_HELLO = 0x01,      /* client: who I am */
@@ -57,6 +59,9 @@ enum wire_type {
 	WIRE_PING = 0x0f,       /* either side: are you there? */
 	WIRE_PONG = 0x10,       /* the answer, same nonce */
 	WIRE_COMMAND = 0x11,    /* client: a "/…" line for the server's command table */
+	WIRE_PART = 0x12,       /* client: let me leave a room (several rooms) */
+	WIRE_SEARCH = 0x13,     /* client: search the history */
+	WIRE_FOUND = 0x14,      /* server: what a SEARCH found, as JSON */
 	WIRE_UNKNOWN = 0xff,    /* decoded only: a type this version ignores */
 };
 
@@ -90,6 +95,12 @@ enum wire_error_code {
 	WIRE_ERR_REFUSED = 13,   /* a command refused; text says why */
 };
 
+/* HELLO's features: what a client understands beyond version 1's core. */
+enum wire_feature {
+	/* JOIN adds a room instead of moving; PART leaves one. */
+	WIRE_FEATURE_ROOMS = 1,
+};
+
 struct wire_str {
 	const char *ptr;
 	size_t len;
@@ -106,6 +117,8 @@ struct wire_msg {
 	uint8_t version;       /* HELLO, WELCOME */
 	uint8_t kind;          /* NOTICE: enum wire_notice_kind */
 	bool returning;        /* WELCOME: a user coming back */
+	uint8_t features;      /* HELLO: enum wire_feature bits (0: none) */
+	bool cut;              /* FOUND: more matched than it holds */
 	uint16_t code;         /* ERROR */
 	int16_t colour;        /* xterm-256 index, -1 for none */
 	uint32_t width, height;/* IMAGE */
@@ -115,7 +128,8 @@ struct wire_msg {
 	uint64_t nonce;        /* PING, PONG */
 	struct wire_str pseudo;
 	struct wire_str room;
-	struct wire_str text;  /* SAY, MESSAGE, NOTICE, ERROR; HISTORY: the JSON */
+	struct wire_str text;  /* SAY, MESSAGE, NOTICE, ERROR; HISTORY, FOUND: the JSON */
+	struct wire_str query; /* SEARCH, FOUND: the words as typed */
 	struct wire_str token; /* HELLO (0 or 32 bytes), WELCOME (32 bytes) */
 	struct wire_str identity; /* HELLO, since issue 16: the user's secret (0 or 32 bytes) */
 	struct wire_str mime;  /* IMAGE */

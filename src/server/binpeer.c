@@ -138,6 +138,14 @@ static void send_info(struct conn *c, enum chat_info what, const char *detail)
 	case CHAT_INFO_LINE:
 		info(c, detail);
 		break;
+	case CHAT_INFO_LEFT:
+		/* Its own departure, which its client closes the room's window on
+		 * (not an event: the others' notice has the id). */
+		send_msg(c, &(struct wire_msg){
+			.type = WIRE_NOTICE, .kind = WIRE_NOTICE_LEAVE,
+			.time_ms = (uint64_t)clock_wall_ms(), .user_id = c->user_id,
+			.colour = (int16_t)c->colour, .pseudo = str(c->pseudo), .room = str(detail)});
+		break;
 	}
 }
 
@@ -173,6 +181,26 @@ static void command(struct hub *h, struct conn *c, const struct command *cmd,
 	size_t n = sanitize_text(m->text.ptr, shown, h->clean, h->clean_cap, 0);
 	snprintf(why, sizeof(why), "commande inconnue %.*s. %s", (int)n, h->clean, help);
 	reply_error(c, WIRE_ERR_REFUSED, why);
+}
+
+/* The records of the history file, in a JSON array (as HISTORY's). */
+static void send_found(struct conn *c, const char *query, const struct event *const *found,
+		       size_t count, bool cut)
+{
+	struct buffer json = {0};
+	buffer_add(&json, "[", 1);
+	for (size_t i = 0; i < count; i++) {
+		history_serialise(&json, found[i], true);
+		if (json.data != NULL)
+			json.data[json.len - 1] = ','; /* each record ends in '\n' */
+	}
+	if (json.data != NULL && json.len > 1)
+		json.len--;
+	buffer_add(&json, "]", 1);
+	if (json.data != NULL)
+		send_msg(c, &(struct wire_msg){.type = WIRE_FOUND, .cut = cut, .query = str(query),
+					       .text = {json.data, json.len}});
+	buffer_free(&json);
 }
 
 static void send_list(struct conn *c, enum chat_list kind, const char *room,
@@ -340,7 +368,7 @@ static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
 	if (room == NULL)
 		room = h->rooms.default_room;
 	hub_place(h, c, room);
-	c->live_since_event = h->last_event_id;
+	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
 	hub_name(h, c, s->pseudo, strlen(s->pseudo), s->skeleton, s->user_id, s->colour);
 	log_info("%s is back as %s", c->addr, c->pseudo);
 	welcome(c, true);
@@ -416,9 +444,9 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		return;
 	}
 	c->has_token = true;
-	hub_place(h, c, room);
 	/* Nothing reached it before its welcome: its history is everything. */
-	c->live_since_event = h->last_event_id;
+	hub_place(h, c, room);
+	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, user_id, colour);
 	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
 	if (identified && social_of(c) != NULL) {
@@ -441,6 +469,21 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	hub_tell_topic(c, room);
 }
 
+/* A SAY or IMAGE that names a room makes it c's current room: one of
+ * its rooms, else it is refused. */
+static bool speak_in(struct hub *h, struct conn *c, const struct wire_msg *m)
+{
+	if (m->room.len == 0)
+		return true;
+	struct room *room = hub_find_room(h, m->room.ptr, m->room.len);
+	if (room == NULL || hub_seat(c, room) == NULL) {
+		reply_error(c, WIRE_ERR_ROOM, TEXT_ERR_NOT_IN_ROOM);
+		return false;
+	}
+	c->room = room;
+	return true;
+}
+
 /* Charged in on_frame, with its bytes. */
 static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
@@ -450,7 +493,7 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
-	if (moderation_muted(c))
+	if (moderation_muted(c) || !speak_in(h, c, m))
 		return;
 	if (!picture_hold_message(c, h->clean, n))
 		hub_say(h, c, c->room, h->clean, n);
@@ -461,7 +504,7 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 static void history_ask(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	struct room *room = m->room.len ? hub_find_room(h, m->room.ptr, m->room.len) : c->room;
-	if (room != c->room) {
+	if (room == NULL || hub_seat(c, room) == NULL) {
 		reply_error(c, WIRE_ERR_ROOM, TEXT_ERR_NOT_IN_ROOM);
 		return;
 	}
@@ -479,6 +522,10 @@ static const struct command *frame_command(enum wire_type type)
 		return commands_named("who");
 	case WIRE_JOIN:
 		return commands_named("join");
+	case WIRE_PART:
+		return commands_named("part");
+	case WIRE_SEARCH:
+		return commands_named("search");
 	default:
 		return NULL;
 	}
@@ -515,13 +562,18 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0))
 		return;
 	if (m->type == WIRE_COMMAND) {
-		command(h, c, cmd, match, arg, arg_len, m);
+		/* Run where it was typed: a room it names becomes current. */
+		if (speak_in(h, c, m))
+			command(h, c, cmd, match, arg, arg_len, m);
 		return;
 	}
 	if (cmd != NULL) {
-		/* JOIN's room as typed; the others take no argument. */
-		bool join = m->type == WIRE_JOIN;
-		cmd->run(h, c, join ? m->room.ptr : NULL, join ? m->room.len : 0);
+		/* JOIN's, PART's and WHO_ASK's room as typed, SEARCH's words;
+		 * ROOMS_ASK takes no argument. */
+		struct wire_str arg = m->type == WIRE_SEARCH ? m->query : m->room;
+		if (m->type == WIRE_ROOMS_ASK || arg.len == 0)
+			arg = (struct wire_str){NULL, 0};
+		cmd->run(h, c, arg.ptr, arg.len);
 		return;
 	}
 	switch (m->type) {
@@ -541,7 +593,8 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 	case WIRE_UNKNOWN:
 		break; /* a later version's frame: skipped */
 	case WIRE_IMAGE:
-		picture_receive(h, c, m->data.ptr, m->data.len);
+		if (speak_in(h, c, m))
+			picture_receive(h, c, m->data.ptr, m->data.len);
 		break;
 	default:
 		refuse(c, WIRE_ERR_STATE, TEXT_ERR_SERVER_ONLY, "server-only frame");
@@ -663,4 +716,5 @@ const struct proto_ops binpeer_proto = {
 	.send_info = send_info,
 	.send_list = send_list,
 	.send_private = send_private,
+	.send_found = send_found,
 };

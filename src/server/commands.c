@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 
 #include "conn.h"
 #include "hub.h"
+#include "sanitize.h"
+#include "search.h"
 #include "textproto.h"
 #include "usercmds.h"
 #include "moderation.h"
@@ -27,12 +30,27 @@ static void run_rooms(struct hub *h, struct conn *c, const char *arg, size_t len
 	c->proto->send_list(c, CHAT_LIST_ROOMS, NULL, entries, n);
 }
 
+/* One of c's rooms, as typed (none: its current room); NULL, with the
+ * error sent, when it is not in it. */
+static struct room *my_room(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	struct room *room = len > 0 ? hub_find_room(h, arg, len) : c->room;
+	if (room == NULL || hub_seat(c, room) == NULL) {
+		conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_NOT_IN_ROOM);
+		return NULL;
+	}
+	return room;
+}
+
+/* A binary WHO_ASK may name one of its rooms; /who is of the current. */
 static void run_who(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
-	(void)h, (void)arg, (void)len;
+	struct room *room = my_room(h, c, arg, len);
+	if (room == NULL)
+		return;
 	struct chat_entry entries[HUB_LIST_MAX];
-	size_t n = hub_list_members(c->room, entries, HUB_LIST_MAX);
-	c->proto->send_list(c, CHAT_LIST_WHO, c->room->name, entries, n);
+	size_t n = hub_list_members(room, entries, HUB_LIST_MAX);
+	c->proto->send_list(c, CHAT_LIST_WHO, room->name, entries, n);
 }
 
 /* As typed: hub_room trims it, drops a '#', and says what is wrong. An
@@ -40,13 +58,32 @@ static void run_who(struct hub *h, struct conn *c, const char *arg, size_t len)
 static void run_join(struct hub *h, struct conn *c, const char *room, size_t len)
 {
 	const char *cause;
+	if (c->several_rooms && c->seat_count >= h->max_seats) {
+		/* Refused before a room is made for it. */
+		char why[128];
+		snprintf(why, sizeof(why), TEXT_ERR_SEATS, c->seat_count);
+		conn_error(c, CHAT_ERR_ROOM, why);
+		return;
+	}
 	struct room *to = hub_room(h, c, room, len, &cause);
 	if (to == NULL) {
 		conn_error(c, CHAT_ERR_ROOM, cause);
 		return;
 	}
-	if (to == c->room) {
+	if (to == c->room || (c->several_rooms && hub_seat(c, to) != NULL)) {
 		conn_error(c, CHAT_ERR_ALREADY_HERE, to->name);
+		return;
+	}
+	if (c->several_rooms) {
+		/* It stays where it is, and goes there as well. */
+		int rc = hub_enter(h, c, to);
+		if (rc < 0) {
+			char why[128];
+			snprintf(why, sizeof(why), TEXT_ERR_SEATS, c->seat_count);
+			conn_error(c, CHAT_ERR_ROOM, rc == -ENOSPC ? why : TEXT_ERR_NO_MEMORY);
+			return;
+		}
+		hub_publish_presence_in(h, c, to, EVENT_JOIN);
 		return;
 	}
 	hub_move(h, c, to);
@@ -55,6 +92,94 @@ static void run_join(struct hub *h, struct conn *c, const char *room, size_t len
 	else
 		c->proto->send_info(c, CHAT_INFO_IN_ROOM, to->name);
 	hub_tell_topic(c, to); /* after the arrival, as IRC's JOIN then TOPIC */
+}
+
+/* Out of one room (none named: the current one). A peer is always in
+ * one: out of its last, it goes back to the default room, and the
+ * default room, its last, is not left. A text peer, in one room, is
+ * moved as by /join of the default room. */
+static void run_part(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	struct room *room = my_room(h, c, arg, len);
+	if (room == NULL)
+		return;
+	struct room *lobby = h->rooms.default_room;
+	if (c->seat_count == 1 && room == lobby) {
+		char why[128];
+		snprintf(why, sizeof(why), TEXT_ERR_LAST_ROOM, room->name);
+		conn_error(c, CHAT_ERR_ROOM, why);
+		return;
+	}
+	if (!c->several_rooms) {
+		hub_move(h, c, lobby);
+		if (c->has_pseudo)
+			hub_publish_presence(h, c, EVENT_JOIN);
+		else
+			c->proto->send_info(c, CHAT_INFO_IN_ROOM, lobby->name);
+		return;
+	}
+	if (c->seat_count == 1) {
+		/* Its seat is given up below: there is one for the lobby. */
+		if (hub_enter(h, c, lobby) < 0)
+			return;
+		hub_publish_presence_in(h, c, lobby, EVENT_JOIN);
+	}
+	char name[TEXT_MAX_ROOM + 1];
+	snprintf(name, sizeof(name), "%s", room->name);
+	hub_leave(h, c, room);
+	c->proto->send_info(c, CHAT_INFO_LEFT, name);
+}
+
+/* From the rooms it is in (or the one of in:, one of them), the newest
+ * messages first, bounded (search.h). */
+static void run_search(struct hub *h, struct conn *c, const char *arg, size_t len)
+{
+	struct search_query q;
+	switch (search_parse(arg, len, &q)) {
+	case SEARCH_OK:
+		break;
+	case SEARCH_EMPTY:
+		conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_SEARCH_EMPTY);
+		return;
+	case SEARCH_BAD_FROM:
+		conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_SEARCH_FROM);
+		return;
+	case SEARCH_BAD_IN:
+		conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_SEARCH_IN);
+		return;
+	case SEARCH_TOO_LONG:
+		conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_SEARCH_LONG);
+		return;
+	}
+	struct room *rooms[SEARCH_MAX_ROOMS];
+	uint64_t visible[SEARCH_MAX_ROOMS];
+	size_t n = 0;
+	if (q.in[0] != '\0') {
+		struct room *room = hub_find_room(h, q.in, strlen(q.in));
+		if (room == NULL || hub_seat(c, room) == NULL) {
+			conn_error(c, CHAT_ERR_ROOM, TEXT_ERR_SEARCH_IN);
+			search_query_free(&q);
+			return;
+		}
+		rooms[n++] = room;
+	} else {
+		struct seat *s;
+		LIST_FOREACH(s, &c->seats, of_conn)
+			if (n < SEARCH_MAX_ROOMS)
+				rooms[n++] = s->room;
+	}
+	for (size_t i = 0; i < n; i++)
+		visible[i] = hub_heard_id(h); /* what it was sent live counts too */
+	const struct event *found[SEARCH_MAX_RESULTS];
+	bool cut;
+	size_t count = search_run(&q, &h->rooms, rooms, visible, n, found, SEARCH_MAX_RESULTS, &cut);
+	search_query_free(&q);
+	/* The query as the peer may see it again: cleaned like any line. */
+	char shown[SEARCH_MAX_QUERY + 1];
+	size_t shown_len = sanitize_text(arg, len, shown, sizeof(shown) - 1, 0);
+	shown[shown_len] = '\0';
+	if (c->proto->send_found != NULL)
+		c->proto->send_found(c, shown, found, count, cut);
 }
 
 static void run_help(struct hub *h, struct conn *c, const char *arg, size_t len)
@@ -114,6 +239,10 @@ const struct command commands_table[] = {
 	 "opérateurs : lever son bannissement"},
 	{"bans", {NULL}, COMMAND_NO_ARGS, NULL, CONN_COST_LIST, moderation_bans,
 	 "opérateurs : les bannis"},
+	{"part", {NULL}, COMMAND_OPTIONAL_WORD, "SALON", CONN_COST_JOIN, run_part,
+	 "quitter ce salon ou celui nommé ; du dernier, retour à general"},
+	{"search", {NULL}, COMMAND_REST, "[from:PSEUDO] [in:SALON] MOTS", CONN_COST_SEARCH,
+	 run_search, "chercher dans l'historique de vos salons"},
 	{"help", {NULL}, COMMAND_OPTIONAL_WORD, "COMMANDE", CONN_COST_LINE, run_help,
 	 "cette liste, ou l'aide d'une commande"},
 };

@@ -33,6 +33,7 @@
 #include "outq.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "seat.h"
 #include "sniff.h"
 #include "wheel.h"
 
@@ -60,6 +61,7 @@ struct social;
 #define CONN_COST_GAP 5      /* the events after an id, one frame each */
 #define CONN_COST_JOIN 5     /* two notices, a room's history, file writes */
 #define CONN_COST_HISTORY 20 /* a room's history as JSON: megabytes; every 2 s */
+#define CONN_COST_SEARCH 20  /* up to a MiB of history folded (search.h) */
 
 /* How a transport moves a conn's bytes (tcp.c). It keeps its own state in
  * the room conn_new made for it (conn_transport). */
@@ -124,7 +126,6 @@ struct conn {
 	 * at the start: a broadcast to thousands touches one or two cache
 	 * lines of each. */
 	uint64_t id;                  /* unique for the server's life, never reused */
-	LIST_ENTRY(conn) member_link; /* in room->members (room.c) */
 	/* Its protocol: until its first bytes tell (or a silence), the
 	 * sniffer's fallback, not started: queued output waits. */
 	const struct proto_ops *proto;
@@ -150,10 +151,13 @@ struct conn {
 	size_t in_flight; /* bytes of `out` a transport write holds */
 
 	/* Who it is in the chat (hub.c and the protocols fill these). */
-	struct room *room;
-	/* Events after this one reached it live in its room (it is there
-	 * from the start, even before it has a pseudo). */
-	uint64_t live_since_event;
+	struct room *room; /* its current room: where it speaks unless it names one */
+	/* Its seats (seat.h), one a room it is in (from the start, even
+	 * before it has a pseudo); the first one is `home`. */
+	struct seat_list seats;
+	size_t seat_count;
+	struct seat home;
+	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
 	/* Its address as three strings, all in addr_text for an IPv4 peer
 	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
 	 * where three fixed arrays for the longest IPv6 took 160. */

@@ -59,6 +59,7 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (identities_init(&h->identities) < 0)
 		return -ENOMEM;
+	h->max_seats = HUB_DEFAULT_SEATS;
 	if (strcount_init(&h->pseudos) < 0)
 		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
@@ -171,8 +172,9 @@ static void fan_out(struct room *room, struct encodings *e, uint64_t except_conn
 {
 	/* conn_send never closes or frees a conn (it defers that to the
 	 * flush), so the member links stay valid while we walk them. */
-	struct conn *m;
-	LIST_FOREACH(m, &room->members, member_link) {
+	struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room) {
+		struct conn *m = s->conn;
 		if (m->id == except_conn_id || !m->hears)
 			continue; /* a binary peer hears nothing before its welcome */
 		if (ignored_by(m, sender))
@@ -316,6 +318,12 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 {
+	hub_publish_presence_in(h, c, c->room, kind);
+}
+
+void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
+			     enum event_kind kind)
+{
 	struct event ev = {
 		.kind = kind,
 		.sender_id = c->user_id,
@@ -324,7 +332,14 @@ void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 	};
 	/* An arrival is told to the newcomer too (it confirms the pseudo and
 	 * the room); a departure only to those who stay. */
-	hub_publish(h, c->room, &ev, kind == EVENT_LEAVE ? c->id : 0);
+	hub_publish(h, room, &ev, kind == EVENT_LEAVE ? c->id : 0);
+}
+
+uint64_t hub_heard_id(const struct hub *h)
+{
+	if (h->history != NULL && h->history->policy == HISTORY_FSYNC_ALWAYS)
+		return h->history->durable_id;
+	return UINT64_MAX;
 }
 
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room)
@@ -332,19 +347,30 @@ uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct 
 	uint64_t visible = UINT64_MAX;
 	if (h->history != NULL && h->history->policy == HISTORY_FSYNC_ALWAYS)
 		visible = h->history->durable_id;
-	if (c->room == room && c->live_since_event < visible)
-		visible = c->live_since_event;
+	const struct seat *s = hub_seat(c, room);
+	if (s != NULL && s->live_since_event < visible)
+		visible = s->live_since_event;
 	return visible;
 }
 
 /* ---- membership --------------------------------------------------------- */
 
+struct seat *hub_seat(const struct conn *c, const struct room *room)
+{
+	struct seat *s;
+	LIST_FOREACH(s, &c->seats, of_conn)
+		if (s->room == room)
+			return s;
+	return NULL;
+}
+
 void hub_add(struct hub *h, struct conn *c)
 {
 	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
 		    clock_ms());
-	room_add_member(h->rooms.default_room, c);
-	c->live_since_event = h->last_event_id;
+	LIST_INIT(&c->seats);
+	room_sit(c, h->last_event_id, h->rooms.default_room);
+	c->room = h->rooms.default_room;
 }
 
 void hub_remove(struct hub *h, struct conn *c)
@@ -359,14 +385,16 @@ void hub_remove(struct hub *h, struct conn *c)
 	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
-		hub_publish_presence(h, c, EVENT_LEAVE);
+		struct seat *s;
+		LIST_FOREACH(s, &c->seats, of_conn)
+			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
 		if (c->has_token)
 			users_token_away(&h->users, c->token, room->name, clock_ms());
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());
 	}
-	room_remove_member(room, c, clock_ms());
+	room_stand_all(c, clock_ms());
 	social_free(c);
 	if (c->has_pseudo) {
 		if (skeleton_ok && g_hash_table_lookup(h->named, skeleton) == c)
@@ -498,12 +526,9 @@ void hub_tell_topic(struct conn *c, const struct room *room)
 
 void hub_place(struct hub *h, struct conn *c, struct room *to)
 {
-	if (c->room == to)
-		return;
-	if (c->room != NULL)
-		room_remove_member(c->room, c, clock_ms());
-	room_add_member(to, c);
-	c->live_since_event = h->last_event_id;
+	room_stand_all(c, clock_ms());
+	room_sit(c, h->last_event_id, to); /* its only seat: the embedded one */
+	c->room = to;
 }
 
 void hub_move(struct hub *h, struct conn *c, struct room *to)
@@ -512,11 +537,39 @@ void hub_move(struct hub *h, struct conn *c, struct room *to)
 		return;
 	if (c->has_pseudo && c->room != NULL)
 		hub_publish_presence(h, c, EVENT_LEAVE);
-	if (c->room != NULL)
-		room_remove_member(c->room, c, clock_ms());
+	struct seat *s = hub_seat(c, c->room);
+	if (s != NULL)
+		room_stand(c, s, clock_ms());
 	c->proto->send_history(c, to, 0);
-	room_add_member(to, c);
-	c->live_since_event = h->last_event_id;
+	if (hub_seat(c, to) == NULL)
+		room_sit(c, h->last_event_id, to); /* the seat just left: never out of memory */
+	c->room = to;
+}
+
+int hub_enter(struct hub *h, struct conn *c, struct room *to)
+{
+	if (hub_seat(c, to) != NULL)
+		return -EEXIST;
+	if (c->seat_count >= h->max_seats)
+		return -ENOSPC;
+	/* The history first: what it reads before the room's next event. */
+	c->proto->send_history(c, to, 0);
+	if (room_sit(c, h->last_event_id, to) == NULL)
+		return -ENOMEM;
+	c->room = to;
+	return 0;
+}
+
+void hub_leave(struct hub *h, struct conn *c, struct room *room)
+{
+	struct seat *s = hub_seat(c, room);
+	if (s == NULL)
+		return;
+	if (c->has_pseudo)
+		hub_publish_presence_in(h, c, room, EVENT_LEAVE);
+	room_stand(c, s, clock_ms());
+	if (c->room == room)
+		c->room = LIST_EMPTY(&c->seats) ? NULL : LIST_FIRST(&c->seats)->room;
 }
 
 /* The bucket of rooms c's address may still make; NULL when out of memory
@@ -609,9 +662,9 @@ void hub_tick(struct hub *h)
 size_t hub_visible_members(const struct room *room)
 {
 	size_t n = 0;
-	const struct conn *c;
-	LIST_FOREACH(c, &room->members, member_link)
-		n += c->hears;
+	const struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room)
+		n += s->conn->hears;
 	return n;
 }
 
@@ -630,8 +683,9 @@ size_t hub_list_rooms(const struct hub *h, struct chat_entry *out, size_t max)
 size_t hub_list_members(const struct room *room, struct chat_entry *out, size_t max)
 {
 	size_t n = 0;
-	const struct conn *c;
-	LIST_FOREACH(c, &room->members, member_link) {
+	const struct seat *s;
+	LIST_FOREACH(s, &room->members, in_room) {
+		const struct conn *c = s->conn;
 		if (n == max)
 			break;
 		if (c->hears)

@@ -60,6 +60,8 @@ struct held_broadcast {
 /* At the cap, a new room replaces the least recently active empty room
  * when nothing was said there for this long. */
 #define HUB_ROOM_EVICT_MS (60 * 60 * 1000)
+/* Rooms a peer may be in at once, unless the settings say otherwise. */
+#define HUB_DEFAULT_SEATS 16
 /* The most entries a listing of rooms or members holds: what one answer
  * may carry (a text line holds fewer; see textpeer.c). */
 #define HUB_LIST_MAX 512
@@ -84,6 +86,8 @@ struct hub {
 	/* Where pictures are decoded (picture.h), for the protocols that
 	 * receive them: the server's. */
 	struct picture_pool *pictures;
+	/* Rooms one peer may be in at once (--max-rooms-per-peer). */
+	size_t max_seats;
 	/* Set while the server stops: departures are no longer announced. */
 	bool quiet;
 	/* Scratch space for one sanitised line, and for a refusal's words. */
@@ -107,7 +111,7 @@ void hub_attach_bus(struct hub *h, struct bus *bus);
 
 /* A new connection lands in the default room. */
 void hub_add(struct hub *h, struct conn *c);
-/* Takes c out of its room and tells the room if it had a pseudo; a named
+/* Takes c out of its rooms and tells each if it had a pseudo; a named
  * peer is remembered so that it may come back as itself (users.h). */
 void hub_remove(struct hub *h, struct conn *c);
 
@@ -126,6 +130,9 @@ void hub_publish(struct hub *h, struct room *room, struct event *ev,
 		 uint64_t except_conn_id);
 /* c's arrival (told to all, c too) or departure (to the others). */
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind);
+/* The same in one of c's rooms. */
+void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
+			     enum event_kind kind);
 /* A message of c's (checked and cleaned already) to room, for the others. */
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len);
 
@@ -163,10 +170,23 @@ struct room *hub_find_room(const struct hub *h, const char *typed, size_t typed_
 /* Moves c: departure notice, history of the new room (in c's protocol),
  * then c is in it (the caller announces the arrival). */
 void hub_move(struct hub *h, struct conn *c, struct room *to);
-/* Puts c in room `to` without a word to anybody (first placement). */
+/* c's seat in room (seat.h); NULL when it is not in it. */
+struct seat *hub_seat(const struct conn *c, const struct room *room);
+/* A peer of several rooms goes into `to` as well: its history, then c is
+ * in it and it is c's current room (the caller announces the arrival).
+ * 0, -EEXIST (in it already), -ENOSPC (in max_seats rooms already) or
+ * -ENOMEM. */
+int hub_enter(struct hub *h, struct conn *c, struct room *to);
+/* c leaves room, its departure told to the others; its current room, if
+ * that was it, becomes another of its rooms. The caller keeps c in one. */
+void hub_leave(struct hub *h, struct conn *c, struct room *room);
+/* Puts c in room `to` alone, without a word to anybody (first placement). */
 void hub_place(struct hub *h, struct conn *c, struct room *to);
 /* The newest event c may be sent as history of room (see hub.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
+/* The newest event any member may have heard of (a search's horizon):
+ * under fsync=always, the newest on disk. */
+uint64_t hub_heard_id(const struct hub *h);
 /* Members who hear the room (a WHO lists them, events reach them): all
  * but binary peers not yet welcomed, which are parked in the default room
  * only to be sent its history. What /rooms and ROOMS count. */

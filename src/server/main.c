@@ -19,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "privdrop.h"
+#include "search.h"
 #include "server.h"
 #include "wire.h"
 
@@ -156,6 +157,10 @@ static const struct setting rows[] = {
 	 .help = "a peer without a pseudo quiet this long is dropped; 0: never"},
 	{"MAX_ROOMS", "max-rooms", 0, "N", &settings_count, FIELD(server.max_rooms), .min = 1,
 	 .max = 1000000, .cause = "invalid number of rooms (1-1000000)", .help = "rooms at most"},
+	{"MAX_ROOMS_PER_PEER", "max-rooms-per-peer", 0, "N", &settings_count,
+	 FIELD(server.max_rooms_per_peer), .min = 1, .max = SEARCH_MAX_ROOMS,
+	 .cause = "invalid number of rooms (1-256)",
+	 .help = "rooms one peer may be in at once"},
 	{"RETURN_GRACE", "return-grace", 0, "SECONDS", &settings_seconds,
 	 FIELD(server.return_grace_ms), .min = 0,
 	 .help = "how long an away user's pseudo is held and it may come back as itself; "
@@ -234,6 +239,7 @@ int main(int argc, char **argv)
 			.return_grace_ms = SERVER_DEFAULT_RETURN_GRACE_MS,
 			.idle_ms = SERVER_DEFAULT_IDLE_MS,
 			.max_rooms = ROOMS_DEFAULT_MAX,
+			.max_rooms_per_peer = HUB_DEFAULT_SEATS,
 			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
 		},
 		.address = "127.0.0.1",

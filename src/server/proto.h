@@ -20,6 +20,7 @@
 #ifndef CHATROOM_PROTO_H
 #define CHATROOM_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,7 @@ enum chat_info {
 	CHAT_INFO_STOPPING, /* the server stops */
 	CHAT_INFO_HELP,     /* detail: the help text (commands.c) */
 	CHAT_INFO_LINE,     /* detail: a whole line in the course's words */
+	CHAT_INFO_LEFT,     /* detail: the room it left (/part) */
 };
 
 /* A private message (/msg), to its receiver or echoed to its sender. */
@@ -104,6 +106,10 @@ struct proto_ops {
 	void (*send_list)(struct conn *c, enum chat_list kind, const char *room,
 			  const struct chat_entry *entries, size_t count);
 	void (*send_private)(struct conn *c, const struct chat_private *pm);
+	/* What a /search found (search.h), newest first; cut: more matched
+	 * than it holds. NULL: the protocol has no way to show it. */
+	void (*send_found)(struct conn *c, const char *query, const struct event *const *found,
+			   size_t count, bool cut);
 };
 
 #endif

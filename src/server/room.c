@@ -150,19 +150,57 @@ size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max)
 
 /* ---- members ------------------------------------------------------------ */
 
-void room_add_member(struct room *room, struct conn *c)
+void room_add_member(struct room *room, struct seat *s)
 {
-	c->room = room;
-	LIST_INSERT_HEAD(&room->members, c, member_link);
+	s->room = room;
+	LIST_INSERT_HEAD(&room->members, s, in_room);
 	room->member_count++;
 }
 
-void room_remove_member(struct room *room, struct conn *c, int64_t now_ms)
+void room_remove_member(struct room *room, struct seat *s, int64_t now_ms)
 {
-	LIST_REMOVE(c, member_link);
-	c->room = NULL;
+	LIST_REMOVE(s, in_room);
+	s->room = NULL;
 	if (--room->member_count == 0)
 		room->empty_since_ms = now_ms;
+}
+
+/* ---- a conn's seats (seat.h) ------------------------------------------- */
+
+struct seat *room_sit(struct conn *c, uint64_t live_since, struct room *room)
+{
+	struct seat *s = &c->home;
+	if (s->taken) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+	}
+	s->taken = true;
+	s->conn = c;
+	s->live_since_event = live_since;
+	LIST_INSERT_HEAD(&c->seats, s, of_conn);
+	c->seat_count++;
+	room_add_member(room, s);
+	return s;
+}
+
+void room_stand(struct conn *c, struct seat *s, int64_t now_ms)
+{
+	room_remove_member(s->room, s, now_ms);
+	LIST_REMOVE(s, of_conn);
+	c->seat_count--;
+	if (s == &c->home)
+		s->taken = false;
+	else
+		free(s);
+}
+
+void room_stand_all(struct conn *c, int64_t now_ms)
+{
+	struct seat *s;
+	while ((s = LIST_FIRST(&c->seats)) != NULL)
+		room_stand(c, s, now_ms);
+	c->room = NULL;
 }
 
 /* ---- history ------------------------------------------------------------ */

@@ -3,8 +3,8 @@
  *
  * struct rooms (held by the hub) owns every struct room; a room owns the
  * copies of its last `history_cap` events and the HISTORY frame built from
- * them. Members are conns linked through their member_link (sys/queue.h
- * lists); a room never frees a conn.
+ * them. Members are seats (seat.h) linked through their in_room link
+ * (sys/queue.h lists); a room never frees a seat nor a conn.
  *
  * Rooms are bounded: at most `max` of them, found in O(1) by the skeleton
  * of their name (names.h), so look-alike names are one room. A room whose
@@ -22,6 +22,7 @@
 
 #include "event.h"
 #include "names.h"
+#include "seat.h"
 #include "textproto.h"
 
 struct conn;
@@ -34,7 +35,7 @@ struct room {
 	char name[TEXT_MAX_ROOM + 1];     /* as its maker spelt it */
 	char skeleton[NAMES_SKELETON_MAX]; /* its identity (the hash key) */
 	bool is_default;
-	LIST_HEAD(, conn) members; /* through conn.member_link */
+	struct seat_list members; /* through seat.in_room */
 	size_t member_count;
 	/* A ring of the last events, oldest at `recent_head`. */
 	struct event_copy *recent;
@@ -100,8 +101,16 @@ size_t rooms_reap(struct rooms *r, int64_t now_ms, int64_t reap_ms);
  * then the others, each most recently active first. Returns how many. */
 size_t rooms_listing(const struct rooms *r, const struct room **out, size_t max);
 
-void room_add_member(struct room *room, struct conn *c);
-void room_remove_member(struct room *room, struct conn *c, int64_t now_ms);
+void room_add_member(struct room *room, struct seat *s);
+void room_remove_member(struct room *room, struct seat *s, int64_t now_ms);
+
+/* c takes a seat in room, silently (hub.c decides when); it hears the
+ * room's events after live_since. NULL when out of memory (its first seat
+ * never is: embedded in the conn). */
+struct seat *room_sit(struct conn *c, uint64_t live_since, struct room *room);
+/* c gives up seat s; room_stand_all: every seat, c->room NULL. */
+void room_stand(struct conn *c, struct seat *s, int64_t now_ms);
+void room_stand_all(struct conn *c, int64_t now_ms);
 
 /* Keeps a copy of ev among the last history_cap events; the room was
  * active at active_ms (clock.h's clock_ms). 0 or -ENOMEM. */

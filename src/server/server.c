@@ -285,6 +285,8 @@ int server_start(struct server *s, uv_loop_t *loop,
 			  (int64_t)cfg->return_grace_ms,
 			  cfg->max_per_address > UINT_MAX / 2 ? UINT_MAX : 2 * cfg->max_per_address,
 			  s->clean_buf, sizeof(s->clean_buf));
+	if (rc == 0 && cfg->max_rooms_per_peer > 0)
+		s->hub.max_seats = cfg->max_rooms_per_peer;
 	if (rc == 0)
 		rc = strcount_init(&s->per_address);
 	if (rc < 0) {

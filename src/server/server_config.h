@@ -36,6 +36,7 @@ struct server_config {
 	unsigned handshake_ms;     /* time to send a first line */
 	unsigned idle_ms;          /* a peer without a pseudo quiet this long goes (0: never) */
 	size_t max_rooms;          /* rooms at most, the default one included */
+	size_t max_rooms_per_peer; /* rooms one peer may be in at once */
 	unsigned return_grace_ms;  /* a text peer back this soon is welcomed back */
 	/* Flushes at most this often (0: every loop turn). A busy room's
 	 * messages then share fewer, larger writes. */

@@ -96,6 +96,9 @@ static void send_info(struct conn *c, enum chat_info info, const char *detail)
 	case CHAT_INFO_LINE:
 		reply_line(c, "%s\n", detail);
 		break;
+	case CHAT_INFO_LEFT:
+		reply_line(c, TEXT_YOU_LEFT_ROOM "\n", detail);
+		break;
 	}
 }
 
@@ -105,6 +108,22 @@ static void send_private(struct conn *c, const struct chat_private *pm)
 		reply_line(c, TEXT_PRIVATE_TO "\n", pm->pseudo, (int)pm->len, pm->text);
 	else
 		reply_line(c, TEXT_PRIVATE_FROM "\n", pm->pseudo, (int)pm->len, pm->text);
+}
+
+/* A block like the history's; each line says its room. */
+static void send_found(struct conn *c, const char *query, const struct event *const *found,
+		       size_t count, bool cut)
+{
+	if (count == 0) {
+		reply_line(c, TEXT_SEARCH_NONE "\n", query);
+		return;
+	}
+	reply_line(c, TEXT_SEARCH_START "\n", query, count);
+	for (size_t i = 0; i < count; i++) {
+		reply_line(c, "#%s ", found[i]->room);
+		conn_reply(c, event_text_history_frame(found[i]));
+	}
+	reply_line(c, "%s\n", cut ? TEXT_SEARCH_CUT : TEXT_SEARCH_END);
 }
 
 /* "a, b, c" into buf, as much as fits. */
@@ -350,4 +369,5 @@ const struct proto_ops textpeer_proto = {
 	.send_info = send_info,
 	.send_list = send_list,
 	.send_private = send_private,
+	.send_found = send_found,
 };

@@ -469,7 +469,9 @@ def test_client_commands_in_any_case_help_from_the_table(server):
     help_line = client.line()
     assert help_line == (
         "Commandes : /rooms (les salons), /join SALON (y aller ou le créer), "
-        "/who (qui est là), /image FICHIER (envoyer une image PNG ou JPEG), "
+        "/who (qui est là), /part [SALON] (quitter ce salon ou celui nommé), "
+        "/search [from:PSEUDO] [in:SALON] MOTS (chercher dans l'historique de vos salons), "
+        "/image FICHIER (envoyer une image PNG ou JPEG), "
         "/help (cette liste), /quit (partir ; aussi Ctrl+C, Ctrl+D)."), help_line
     # The server's commands (issue 16), which the client passes on.
     assert client.line().startswith("Au serveur : /msg PSEUDO TEXTE (en privé), /reply TEXTE")

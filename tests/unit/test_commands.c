@@ -151,6 +151,9 @@ static void usage_and_help_come_from_the_rows(void **state)
 			    "/join SALON (y aller, le créer s'il n'existe pas), /who (qui est là), "
 			    "/msg PSEUDO TEXTE (un message privé, où qu'il soit), ", 146) == 0);
 	assert_non_null(strstr(all, ", /help [COMMANDE] (cette liste, ou l'aide d'une commande)"));
+	assert_non_null(strstr(all, "/part [SALON] (quitter ce salon ou celui nommé ; du dernier, retour à "
+				    "general), /search [from:PSEUDO] [in:SALON] MOTS (chercher dans "
+				    "l'historique de vos salons), /help"));
 	commands_list(mine, 2, "", buf, sizeof(buf));
 	assert_string_equal(buf, "/msg PSEUDO (écrire à quelqu'un), /away (s'absenter)");
 	/* Cut, never overrun, and always terminated. */

@@ -79,9 +79,9 @@ static void the_cap_reaps_then_evicts_then_refuses(void **state)
 	struct conn *alice = calloc(1, sizeof(*alice));
 	struct room *talk = make(&r, "talk", 0);
 	struct room *empty = make(&r, "empty", 0);
-	room_add_member(talk, alice);
+	room_add_member(talk, &alice->home);
 	remember(&r, talk, EVENT_MESSAGE, 1, 0);
-	room_remove_member(talk, alice, 5);
+	room_remove_member(talk, &alice->home, 5);
 
 	struct room *out = NULL;
 	assert_int_equal(rooms_make(&r, "new", 3, 50, 100, 1000, &out), -ENOSPC);
@@ -114,14 +114,14 @@ static void reaping_keeps_people_conversation_and_the_default(void **state)
 	remember(&r, arrivals, EVENT_JOIN, 1, 0);
 	remember(&r, arrivals, EVENT_LEAVE, 2, 0);
 	remember(&r, talk, EVENT_MESSAGE, 3, 0);
-	room_add_member(busy, bob);
+	room_add_member(busy, &bob->home);
 	assert_int_equal(rooms_reap(&r, 99, 100), 0);
 	assert_int_equal(rooms_reap(&r, 100, 100), 1);
 	assert_null(find(&r, "arrivals"));
 	assert_ptr_equal(find(&r, "talk"), talk);
 	assert_ptr_equal(find(&r, "busy"), busy);
 	assert_int_equal(r.count, 3);
-	room_remove_member(busy, bob, 100);
+	room_remove_member(busy, &bob->home, 100);
 	free(bob);
 	rooms_free(&r);
 }
@@ -156,7 +156,7 @@ static void a_listing_puts_rooms_with_people_first(void **state)
 	struct room *a = make(&r, "a", 0);
 	struct room *b = make(&r, "b", 1);
 	struct room *c = make(&r, "c", 2);
-	room_add_member(a, carol);
+	room_add_member(a, &carol->home);
 	remember(&r, b, EVENT_MESSAGE, 1, 3); /* b is now the most recently active */
 	const struct room *out[10];
 	assert_int_equal(rooms_listing(&r, out, 10), 4);
@@ -166,7 +166,7 @@ static void a_listing_puts_rooms_with_people_first(void **state)
 	assert_ptr_equal(out[3], c);
 	assert_int_equal(rooms_listing(&r, out, 2), 2);
 	assert_ptr_equal(out[1], a);
-	room_remove_member(a, carol, 4);
+	room_remove_member(a, &carol->home, 4);
 	free(carol);
 	rooms_free(&r);
 }
@@ -178,19 +178,19 @@ static void members_are_counted_and_the_room_knows_when_it_emptied(void **state)
 	rooms_init(&r, 3, 10);
 	struct conn *x = calloc(1, sizeof(*x)), *y = calloc(1, sizeof(*y));
 	struct room *room = make(&r, "salle", 0);
-	room_add_member(room, x);
-	room_add_member(room, y);
+	room_add_member(room, &x->home);
+	room_add_member(room, &y->home);
 	assert_int_equal(room->member_count, 2);
-	assert_ptr_equal(x->room, room);
+	assert_ptr_equal(x->home.room, room);
 	size_t seen = 0;
-	struct conn *m;
-	LIST_FOREACH(m, &room->members, member_link)
-		seen += m == x || m == y;
+	struct seat *m;
+	LIST_FOREACH(m, &room->members, in_room)
+		seen += m == &x->home || m == &y->home;
 	assert_int_equal(seen, 2);
-	room_remove_member(room, x, 7);
-	assert_null(x->room);
+	room_remove_member(room, &x->home, 7);
+	assert_null(x->home.room);
 	assert_int_equal(room->empty_since_ms, 0);
-	room_remove_member(room, y, 9);
+	room_remove_member(room, &y->home, 9);
 	assert_int_equal(room->member_count, 0);
 	assert_int_equal(room->empty_since_ms, 9);
 	assert_true(LIST_EMPTY(&room->members));
