@@ -570,10 +570,10 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 	if (cmd != NULL) {
 		/* JOIN's, PART's and WHO_ASK's room as typed, SEARCH's words;
 		 * ROOMS_ASK takes no argument. */
-		struct wire_str arg = m->type == WIRE_SEARCH ? m->query : m->room;
-		if (m->type == WIRE_ROOMS_ASK || arg.len == 0)
-			arg = (struct wire_str){NULL, 0};
-		cmd->run(h, c, arg.ptr, arg.len);
+		struct wire_str given = m->type == WIRE_SEARCH ? m->query : m->room;
+		if (m->type == WIRE_ROOMS_ASK || given.len == 0)
+			given = (struct wire_str){NULL, 0};
+		cmd->run(h, c, given.ptr, given.len);
 		return;
 	}
 	switch (m->type) {

@@ -498,10 +498,12 @@ void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 {
 	char old[CONN_MAX_PSEUDO + 1], old_skeleton[NAMES_SKELETON_MAX];
 	snprintf(old, sizeof(old), "%s", c->pseudo);
-	/* Announced under the old name, to the room and c itself. */
-	hub_publish(h, c->room, &(struct event){
-		.kind = EVENT_NICK, .sender_id = c->user_id, .pseudo = old,
-		.colour = c->colour, .text = pseudo, .text_len = len}, 0);
+	/* Announced under the old name, to each of its rooms and c itself. */
+	struct seat *s;
+	LIST_FOREACH(s, &c->seats, of_conn)
+		hub_publish(h, s->room, &(struct event){
+			.kind = EVENT_NICK, .sender_id = c->user_id, .pseudo = old,
+			.colour = c->colour, .text = pseudo, .text_len = len}, 0);
 	if (names_skeleton(old, strlen(old), old_skeleton, sizeof(old_skeleton)) == 0) {
 		if (g_hash_table_lookup(h->named, old_skeleton) == c)
 			g_hash_table_remove(h->named, old_skeleton);

@@ -6,17 +6,15 @@ welcomed back."""
 
 import os
 import stat
-import struct
 
 from conftest import client_command
-from wire import ERROR, NOTICE, NOTICE_INFO, WELCOME, BinaryPeer, frame, s
+from wire import ERROR, NOTICE, NOTICE_INFO, WELCOME, BinaryPeer, hello
 
 PSEUDO_REFUSED = 5
 
 
 def hello_with(pseudo, secret, room=""):
-    return frame(0x01, bytes([1]) + s(pseudo) + s(room) + s(b"") + struct.pack(">Q", 0)
-                 + s(secret))
+    return hello(pseudo, room, identity=secret)
 
 
 def test_an_owned_pseudo_is_its_identity_only_across_restarts(start_server, tmp_path):

@@ -5,16 +5,14 @@
 import hashlib
 import os
 import stat
-import struct
 
-from wire import ERR_REFUSED, ERROR, WELCOME, BinaryPeer, frame, s
+from wire import ERR_REFUSED, ERROR, WELCOME, BinaryPeer, hello
 
 OP_SECRET = os.urandom(32)
 
 
 def hello_with(pseudo, secret):
-    return frame(0x01, bytes([1]) + s(pseudo) + s("") + s(b"") + struct.pack(">Q", 0)
-                 + s(secret))
+    return hello(pseudo, identity=secret)
 
 
 def start(start_server, tmp_path):

@@ -8,17 +8,16 @@ import struct
 import time
 
 from conftest import TIMEOUT
-from wire import (ERROR, HELLO, HISTORY, HISTORY_ASK, JOIN, MESSAGE, NOTICE, NOTICE_JOIN,
-                  NOTICE_LEAVE, SAY, WELCOME, WHO, WHO_ASK, BinaryPeer, frame, s, say)
+from wire import (ERROR, HISTORY, HISTORY_ASK, JOIN, MESSAGE, NOTICE, NOTICE_JOIN,
+                  NOTICE_LEAVE, SAY, WELCOME, WHO, WHO_ASK, BinaryPeer, frame, hello, s, say)
 
-PART = 0x11
+PART = 0x12
 FEATURE_ROOMS = 1
 
 
 def hello_rooms(pseudo, room="", token=b"", after=0):
     """A HELLO with the features byte: several rooms at once."""
-    return frame(HELLO, bytes([1]) + s(pseudo) + s(room) + s(token) + struct.pack(">Q", after)
-                 + bytes([FEATURE_ROOMS]))
+    return hello(pseudo, room, token, after, features=FEATURE_ROOMS)
 
 
 def say_in(room, text):

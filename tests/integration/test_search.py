@@ -10,7 +10,7 @@ from conftest import TIMEOUT
 from wire import (ERROR, HELLO, JOIN, NOTICE, NOTICE_JOIN, WELCOME, BinaryPeer, Reader, frame,
                   s)
 
-SEARCH, FOUND = 0x12, 0x13
+SEARCH, FOUND = 0x13, 0x14
 
 
 def read_until(peer, wanted):

@@ -33,8 +33,15 @@ def frame(kind, payload=b""):
     return bytes([kind]) + varint(len(payload)) + payload
 
 
-def hello(pseudo, room="", token=b"", after=0, version=1):
-    return frame(HELLO, bytes([version]) + s(pseudo) + s(room) + s(token) + struct.pack(">Q", after))
+def hello(pseudo, room="", token=b"", after=0, version=1, features=0, identity=b""):
+    """Features (several rooms) then the identity secret came later: each
+    is sent only when asked for, the features byte first."""
+    payload = bytes([version]) + s(pseudo) + s(room) + s(token) + struct.pack(">Q", after)
+    if features or identity:
+        payload += bytes([features])
+    if identity:
+        payload += s(identity)
+    return frame(HELLO, payload)
 
 
 def say(text):
