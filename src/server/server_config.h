@@ -41,6 +41,14 @@ struct server_config {
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
 	size_t image_max_bytes;    /* the largest picture relayed */
+
+	/* TLS (tls.h): on when both files are given. */
+	const char *tls_cert;      /* PEM certificate chain; NULL: no TLS port */
+	const char *tls_key;       /* PEM private key */
+	const char *tls_address;   /* the TLS listener's (the plain one's) */
+	int tls_port;
+	unsigned tls_handshake_ms; /* a TLS handshake's deadline */
+	unsigned tls_max_handshakes; /* TLS handshakes in progress at most */
 };
 
 #define SERVER_DEFAULT_PORT 8888
