@@ -103,7 +103,7 @@ static const struct setting rows[] = {
 static const struct settings_program program = {
 	.name = "chatroom",
 	.synopsis = "chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--lang fr|en] "
-		    "[--reconnect] [--plain] [--no-mouse]",
+		    "[--reconnect] [--plain] [--no-mouse] [--tls [--ca FILE] [--tls-pin SHA256:…]]",
 	.epilogue = N_("\nDans le chat : /quit, Ctrl+C ou Ctrl+D pour partir ; /help liste les "
 		       "commandes et les touches.\n"),
 	.rows = rows,
