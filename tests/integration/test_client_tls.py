@@ -174,3 +174,23 @@ def test_a_no_at_first_use_refuses_and_remembers_nothing(start_server, tmux, tmp
     screen = tmux.wait_for("c1", "[exit 1]")
     assert "non acceptée : connexion refusée" in screen
     assert not (state / "chatroom/known_servers").exists()
+
+
+def test_make_runs_self_signed_certificate_serves_and_verifies(start_server, tmp_path):
+    """scripts/tls-selfsigned.sh, as make run TLS=1 calls it."""
+    from conftest import ROOT
+    import subprocess
+    subprocess.run(["bash", str(ROOT / "scripts/tls-selfsigned.sh"), str(tmp_path / "tls")],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    cert, key = tmp_path / "tls/cert.pem", tmp_path / "tls/key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    srv = tls_server(start_server, cert, key)
+    client = Client(srv.tls_port, "--tls", "--ca", str(cert), "--nick", "alice")
+    client.skip_until("Annonce : alice a rejoint la chatroom")
+    client.proc.stdin.close()
+    assert client.wait()[0] == 0
+    # Run again, it keeps the certificate (a remembered key stays valid).
+    before = cert.read_bytes()
+    subprocess.run(["bash", str(ROOT / "scripts/tls-selfsigned.sh"), str(tmp_path / "tls")],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    assert cert.read_bytes() == before
