@@ -194,3 +194,45 @@ def test_make_runs_self_signed_certificate_serves_and_verifies(start_server, tmp
     subprocess.run(["bash", str(ROOT / "scripts/tls-selfsigned.sh"), str(tmp_path / "tls")],
                    check=True, capture_output=True, timeout=TIMEOUT)
     assert cert.read_bytes() == before
+
+
+def test_reconnecting_over_tls_resumes_and_a_new_key_meanwhile_ends_it(tmp_path, ca):
+    """--reconnect over TLS: a new handshake each time; the server back with
+    the same key is rejoined, back with another key (a pinned one) is not."""
+    from conftest import Server
+    from test_client_restart import free_port
+    cert, key = self_signed(tmp_path, "first")
+    tport = free_port()
+
+    def start(cert, key):
+        srv = Server(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key),
+                     "--tls-port", str(tport))
+        srv.wait_log(rf"listening for TLS on 127\.0\.0\.1:{tport}")
+        return srv
+
+    first = start(cert, key)
+    client = Client(tport, "--tls", "--tls-pin", fingerprint_of(cert), "--nick", "alice",
+                    "--reconnect")
+    second = third = None
+    try:
+        client.skip_until("Annonce : alice a rejoint la chatroom")
+        first.stop()
+        second = start(cert, key)
+        client.skip_until("*** reconnecté")
+        peer = TlsPeer(tport, None)
+        peer.join("veilleur")
+        client.type("de retour en TLS\n")
+        peer.skip_until("alice a dit : de retour en TLS")
+        peer.close()
+        second.stop()
+        other, other_key = self_signed(tmp_path, "other")
+        third = start(other, other_key)
+        code, err = client.wait()
+        assert code == 1, err
+        assert f"n'est pas celle de --tls-pin ({fingerprint_of(cert)})" in err, err
+    finally:
+        if client.proc.poll() is None:
+            client.kill()
+        for srv in (second, third):
+            if srv is not None and srv.proc.poll() is None:
+                srv.stop()
