@@ -17,6 +17,8 @@
 /* Plaintext handed to OpenSSL per turn of the write loop: its output BIO
  * stays within a record or so. */
 #define TLS_WRITE_CHUNK (16 * 1024)
+/* What OpenSSL may have to say (key update answers) while a write waits. */
+#define TLS_MAX_UNSENT (64 * 1024)
 
 /* A peer's part of its conn (conn_transport). */
 struct tls_peer {
@@ -432,9 +434,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (c->closing || p->closing)
 		return;
 	read_plain(c);
-	/* What reading made OpenSSL say (an alert, a key update) goes too. */
-	if (!c->closing && !p->closing && !p->writing && BIO_pending(p->out) > 0)
+	/* What reading made OpenSSL say (an alert, a key update) goes too; a
+	 * peer that asks for such answers without reading them is dropped
+	 * before they pile up. */
+	if (c->closing || p->closing)
+		return;
+	if (!p->writing && BIO_pending(p->out) > 0)
 		send_cipher(c, 0);
+	else if (BIO_pending(p->out) > TLS_MAX_UNSENT)
+		drop(c, "TLS: too many answers left unread");
 }
 
 static int tls_set_reading(struct conn *c, bool on)
