@@ -11,7 +11,7 @@ from /proc) per delivery. The receivers are Python (one process, one
 selector), so deliveries/s is a floor on the server's; CPU per delivery
 is the server's own.
 
-    tests/tools/tls_bench.py [--build build] [--receivers 50] [--messages 2000] [--per-write 100]
+    tests/tools/tls_bench.py [--build build] [--receivers 50] [--messages 2000] [--per-write 100] [--rate 0]
 """
 import argparse
 import os
@@ -79,7 +79,7 @@ def run(port, tls, receivers, messages):
     return peers, sender, sel, counts, line, wanted
 
 
-def measure(srv, port, tls, receivers, messages, per_write=100):
+def measure(srv, port, tls, receivers, messages, per_write=100, rate=0):
     peers, sender, sel, counts, line, wanted = run(port, tls, receivers, messages)
     cpu0, t0 = cpu_seconds(srv.pid), time.monotonic()
     batch = line * per_write
@@ -87,10 +87,11 @@ def measure(srv, port, tls, receivers, messages, per_write=100):
     sender.setblocking(True)
     done = 0
     while done < len(peers):
-        if sent < wanted:
+        due = rate == 0 or time.monotonic() >= t0 + sent / rate
+        if sent < wanted and due:
             sender.sendall(batch)
             sent += per_write
-        for key, _ in sel.select(timeout=0 if sent < wanted else 5):
+        for key, _ in sel.select(timeout=(0 if rate == 0 else 0.001) if sent < wanted else 5):
             s = key.fileobj
             try:
                 while True:
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--per-write", type=int, default=100,
                     help="lines in each of the sender's writes (1: a record per line)")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="lines a second the sender keeps to (0: as fast as it can)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tls-bench-"))
     subprocess.run(["bash", str(ROOT / "scripts/tls-selfsigned.sh"), str(tmp)], check=True,
@@ -140,13 +143,13 @@ def main():
                 break
             time.sleep(0.05)
         print(f"{args.receivers} receivers, {args.messages} messages of 40 bytes, one room, "
-              f"{args.per_write} a write")
+              f"{args.per_write} a write" + (f", {args.rate:g} a second" if args.rate else ""))
         print(f"{'transport':10} {'wall s':>7} {'deliveries/s':>13} {'server CPU s':>13} "
               f"{'CPU us/delivery':>16}")
         for name, port, use_tls in (("plain", int(plain.group(1)), False),
                                     ("TLS", int(tls.group(1)), True)):
             wall, cpu, deliveries = measure(srv, port, use_tls, args.receivers, args.messages,
-                                            args.per_write)
+                                            args.per_write, args.rate)
             print(f"{name:10} {wall:7.2f} {deliveries / wall:13.0f} {cpu:13.2f} "
                   f"{cpu / deliveries * 1e6:16.2f}")
             sys.stdout.flush()
