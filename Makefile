@@ -55,7 +55,7 @@ run: build
 	  echo "or as text:  openssl s_client -quiet -connect $(ADDRESS):$(TLS_PORT)"; \
 	else echo "(make run TLS=1: a TLS port too, with a self-signed certificate)"; fi
 	@echo "Stop the server with Ctrl+C."
-	@./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) $(RUN_TLS)
+	@$(strip ./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) $(RUN_TLS))
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
