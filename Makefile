@@ -5,6 +5,11 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 ADDRESS    ?= 127.0.0.1
 PORT       ?= 8888
+# make run TLS=1: a TLS port too, with a self-signed certificate made in
+# the build directory (scripts/tls-selfsigned.sh).
+TLS        ?=
+TLS_PORT   ?= 8443
+RUN_TLS     = $(if $(filter 1 yes,$(TLS)),--tls-cert $(BUILD)/tls/cert.pem --tls-key $(BUILD)/tls/key.pem --tls-port $(TLS_PORT))
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 # Integration tests in parallel processes (pytest-xdist): most of their time
@@ -43,8 +48,14 @@ run: build
 	@echo "chatroom-server on $(ADDRESS):$(PORT). In another terminal connect with:"
 	@echo "    ./$(BUILD)/chatroom -a $(ADDRESS) -p $(PORT)"
 	@echo "or with a plain text client:  nc $(ADDRESS) $(PORT)   (first line: Hello|yourname)"
+	@if [ -n "$(RUN_TLS)" ]; then bash scripts/tls-selfsigned.sh $(BUILD)/tls $(ADDRESS) && \
+	  echo "TLS on $(ADDRESS):$(TLS_PORT), self-signed ($(BUILD)/tls/cert.pem):" && \
+	  echo "    ./$(BUILD)/chatroom --tls -a $(ADDRESS) -p $(TLS_PORT) --ca $(BUILD)/tls/cert.pem" && \
+	  echo "or without --ca: its key is shown and remembered on your yes, like ssh;" && \
+	  echo "or as text:  openssl s_client -quiet -connect $(ADDRESS):$(TLS_PORT)"; \
+	else echo "(make run TLS=1: a TLS port too, with a self-signed certificate)"; fi
 	@echo "Stop the server with Ctrl+C."
-	@./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT)
+	@$(strip ./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) $(RUN_TLS))
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.

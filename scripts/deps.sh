@@ -35,11 +35,14 @@ packages=(
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
   libcmocka-dev         # unit tests (built with the rest)
   libhiredis-dev        # Redis: replies read and commands formatted (cluster, issue 19)
+  libssl-dev            # OpenSSL 3: the server's TLS port, the client's --tls
+  openssl               # make run TLS=1 makes a self-signed certificate with it
 )
 # `deps.sh test` (make test): the tools the tests run.
 test_packages=(
   python3-pytest        # integration tests (Debian's python3)
   python3-pytest-xdist  # ... in parallel workers (make test's -n)
+  python3-cryptography  # the TLS tests make their CA and certificates
   redis-server          # a real Redis for the cluster modules' tests
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests

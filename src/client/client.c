@@ -13,6 +13,7 @@
 #include "i18n.h"
 #include "sanitize.h"
 #include "sessions.h"
+#include "trust.h"
 
 /* ---- ending the session ------------------------------------------------ */
 
@@ -170,7 +171,7 @@ static void on_link_lost(struct link *link, const char *why, bool retrying)
 	struct client_app *app = link->data;
 	app->lag_ms = -1;
 	client_status(app);
-	char msg[240];
+	char msg[1100]; /* a refused TLS key: several lines */
 	if (!retrying) {
 		snprintf(msg, sizeof(msg), "chatroom: %s", why);
 		client_end(app, 1, msg);
@@ -178,6 +179,21 @@ static void on_link_lost(struct link *link, const char *why, bool retrying)
 	}
 	snprintf(msg, sizeof(msg), _("*** %s ; reconnexion…"), why);
 	client_info(app, CHAT_INFO, msg);
+}
+
+/* TLS: whether to go on with this server (trust.h). Asked on the
+ * terminal only before the interface is up (the first connection). */
+static bool on_link_certificate(struct link *link, const struct tls_cert_check *check,
+				char *why, size_t why_len)
+{
+	struct client_app *app = link->data;
+	struct trust_request r = {
+		.server = app->server_name,
+		.pin = app->cfg.tls_pin,
+		.known_path = app->known_path[0] != '\0' ? app->known_path : NULL,
+		.can_ask = !app->ui_started && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
+	};
+	return trust_decide(&r, check, why, why_len);
 }
 
 /* Plain mode's end of input has reached the server. */
@@ -225,9 +241,17 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 		.on_frame = on_link_frame,
 		.on_lost = on_link_lost,
 		.on_shut = on_link_shut,
+		.on_certificate = on_link_certificate,
 	};
-	link_init(&app->link, loop,
-		  &(struct link_options){cfg->address, cfg->port, cfg->reconnect}, &cb, app);
+	if (cfg->tls && trust_known_path(app->known_path, sizeof(app->known_path)) == NULL)
+		app->known_path[0] = '\0';
+	struct link_options opt = {cfg->address, cfg->port, cfg->reconnect, cfg->tls,
+				   cfg->ca_file};
+	int rc = link_init(&app->link, loop, &opt, &cb, app);
+	if (rc < 0) {
+		fprintf(stderr, "chatroom: %s\n", app->link.error);
+		return UV_EINVAL;
+	}
 	/* Without one (no state directory) the user is only its pseudo. */
 	char identity_path[4200];
 	int id_rc = identity_load(app->link.identity, identity_path, sizeof(identity_path));
@@ -239,10 +263,15 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	if (app->fullscreen)
 		app->link.features = WIRE_FEATURE_ROOMS;
 
-	int rc = link_connect(&app->link);
+	rc = link_connect(&app->link);
 	if (rc == 0) {
 		client_run_until(app, connect_settled);
 		rc = app->connect_status;
+	}
+	if (rc < 0 && app->link.error[0] != '\0') {
+		/* TLS says why: a handshake that failed, a certificate refused. */
+		fprintf(stderr, "chatroom: %s\n", app->link.error);
+		return rc;
 	}
 	if (rc < 0) {
 		fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),

@@ -43,6 +43,9 @@ struct client_config {
 	size_t image_max;     /* the largest picture sent or shown */
 	bool mouse;           /* the wheel scrolls the full-screen pane */
 	bool bell;            /* a mention or a private message rings the terminal */
+	bool tls;             /* --tls: TLS, the certificate checked (trust.h) */
+	const char *ca_file;  /* --ca: the authorities trusted; NULL: the system's */
+	const char *tls_pin;  /* --tls-pin SHA256:…: that key only */
 };
 
 #define CLIENT_DEFAULT_PORT 8888
@@ -111,6 +114,7 @@ struct client_app {
 	uv_fs_t stdin_read;
 	char stdin_buf[4096];
 	char server_name[300];
+	char known_path[4096];   /* TLS: known_servers (trust.h); "" for none */
 	struct linereader from_user;
 	bool input_open;
 	bool stdin_is_file;

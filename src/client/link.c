@@ -13,9 +13,11 @@
 
 /* ---- sending -------------------------------------------------------------- */
 
+/* One write: a frame's bytes, or (TLS) what OpenSSL made of them. */
 struct outgoing {
 	uv_write_t req;
 	struct frame *frame;
+	char *cipher;
 	bool pong;
 };
 
@@ -26,8 +28,32 @@ static void on_sent(uv_write_t *req, int status)
 	if (out->pong)
 		link->pong_outstanding = false;
 	frame_unref(out->frame);
+	free(out->cipher);
 	free(out);
 	(void)status; /* a failed write shows up as a failed read too */
+}
+
+/* TLS: what the session has for the server goes on the socket. */
+static int send_cipher(struct link *link, bool pong)
+{
+	size_t len;
+	char *cipher = tls_link_take(&link->tls, &len);
+	if (cipher == NULL)
+		return 0;
+	struct outgoing *out = calloc(1, sizeof(*out));
+	if (out == NULL) {
+		free(cipher);
+		return UV_ENOMEM;
+	}
+	out->cipher = cipher;
+	out->pong = pong;
+	uv_buf_t buf = uv_buf_init(cipher, (unsigned)len);
+	int rc = uv_write(&out->req, (uv_stream_t *)&link->tcp, &buf, 1, on_sent);
+	if (rc < 0) {
+		free(cipher);
+		free(out);
+	}
+	return rc;
 }
 
 static int send_bytes(struct link *link, struct frame *f, bool pong)
@@ -36,7 +62,13 @@ static int send_bytes(struct link *link, struct frame *f, bool pong)
 		frame_unref(f);
 		return UV_ENOTCONN;
 	}
-	struct outgoing *out = malloc(sizeof(*out));
+	if (link->opt.tls) {
+		int rc = tls_link_write(&link->tls, f->data, f->len) < 0 ? UV_EPROTO
+									  : send_cipher(link, pong);
+		frame_unref(f);
+		return rc;
+	}
+	struct outgoing *out = calloc(1, sizeof(*out));
 	if (out == NULL) {
 		frame_unref(f);
 		return UV_ENOMEM;
@@ -175,9 +207,19 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(link->read_buf, sizeof(link->read_buf));
 }
 
+static void feed_frames(struct link *link, const char *data, size_t len);
+static void tls_failed(struct link *link, bool refused);
+static void tls_arrived(struct link *link, const char *data, size_t len);
+
 static void on_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct link *link = stream->data;
+	if (nread < 0 && link->tls_shaking) {
+		snprintf(link->error, sizeof(link->error), "%s",
+			 _("le serveur a fermé la connexion pendant la poignée de main TLS"));
+		tls_failed(link, false);
+		return;
+	}
 	if (nread < 0) {
 		char why[160];
 		if (nread == UV_EOF)
@@ -189,7 +231,16 @@ static void on_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		lost(link, why);
 		return;
 	}
-	wire_feed(&link->from_server, buf->base, (size_t)nread);
+	if (link->opt.tls)
+		tls_arrived(link, buf->base, (size_t)nread);
+	else
+		feed_frames(link, buf->base, (size_t)nread);
+}
+
+/* Plaintext from the server: frames. */
+static void feed_frames(struct link *link, const char *data, size_t len)
+{
+	wire_feed(&link->from_server, data, len);
 	while (!link->closed && link->connected) {
 		struct wire_msg m;
 		int rc = wire_next(&link->from_server, &m);
@@ -217,6 +268,90 @@ static void attempt_failed(struct link *link, int status)
 		link->cb.on_connected(link, status);
 }
 
+/* The connection carries frames now (over TLS: its handshake is done and
+ * the certificate accepted). */
+static void connected(struct link *link)
+{
+	link->connected = true;
+	wire_decoder_free(&link->from_server);
+	wire_decoder_init(&link->from_server, WIRE_MAX_FRAME);
+	link->from_server.skip_text_preamble = true;
+	if (link->opt.tls) {
+		if (tls_link_write(&link->tls, WIRE_MAGIC, WIRE_MAGIC_LEN) == 0)
+			send_cipher(link, false);
+	} else {
+		uv_buf_t magic = uv_buf_init((char *)WIRE_MAGIC, WIRE_MAGIC_LEN);
+		uv_try_write((uv_stream_t *)&link->tcp, &magic, 1);
+		uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_data);
+	}
+	link->cb.on_connected(link, 0);
+}
+
+/* A TLS handshake that failed, or a certificate the session refused:
+ * the attempt failed (a retry, after a drop, unless refused). */
+static void tls_failed(struct link *link, bool refused)
+{
+	link->tls_shaking = false;
+	uv_read_stop((uv_stream_t *)&link->tcp);
+	if (link->reconnecting && refused) {
+		link->reconnecting = false;
+		link->cb.on_lost(link, link->error, false);
+		return;
+	}
+	attempt_failed(link, refused ? UV_ECONNREFUSED : UV_EPROTO);
+}
+
+/* Ciphertext from the server: the handshake, then frames. */
+static void tls_arrived(struct link *link, const char *data, size_t len)
+{
+	if (tls_link_feed(&link->tls, data, len) < 0) {
+		snprintf(link->error, sizeof(link->error), "%s", i18n_strerror(UV_ENOMEM));
+		tls_failed(link, false);
+		return;
+	}
+	if (link->tls_shaking) {
+		char cause[200];
+		int rc = tls_link_handshake(&link->tls, cause, sizeof(cause));
+		send_cipher(link, false); /* its next flight, or an alert */
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			snprintf(link->error, sizeof(link->error), _("échec de la poignée de main TLS : %s"),
+				 cause);
+			tls_failed(link, false);
+			return;
+		}
+		link->tls_shaking = false;
+		link->error[0] = '\0';
+		if (!link->cb.on_certificate(link, &link->tls.check, link->error,
+					     sizeof(link->error))) {
+			tls_failed(link, true);
+			return;
+		}
+		connected(link);
+	}
+	while (!link->closed && link->connected) {
+		const char *cause = NULL;
+		ssize_t n = tls_link_read(&link->tls, link->tls_plain, sizeof(link->tls_plain), &cause);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			char why[200];
+			if (cause == NULL)
+				snprintf(why, sizeof(why), _("le serveur %s:%d a fermé la connexion"),
+					 link->opt.address, link->opt.port);
+			else
+				snprintf(why, sizeof(why), _("connexion au serveur %s:%d perdue : %s"),
+					 link->opt.address, link->opt.port, cause);
+			lost(link, why);
+			return;
+		}
+		feed_frames(link, link->tls_plain, (size_t)n);
+	}
+	if (link->connected)
+		send_cipher(link, false); /* what reading made it say */
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct link *link = req->data;
@@ -224,16 +359,22 @@ static void on_connect(uv_connect_t *req, int status)
 		attempt_failed(link, status);
 		return;
 	}
-	link->connected = true;
 	/* Chat lines are small and must not wait for Nagle's delay. */
 	uv_tcp_nodelay(&link->tcp, 1);
-	wire_decoder_free(&link->from_server);
-	wire_decoder_init(&link->from_server, WIRE_MAX_FRAME);
-	link->from_server.skip_text_preamble = true;
-	uv_buf_t magic = uv_buf_init((char *)WIRE_MAGIC, WIRE_MAGIC_LEN);
-	uv_try_write((uv_stream_t *)&link->tcp, &magic, 1);
+	if (!link->opt.tls) {
+		connected(link);
+		return;
+	}
+	char cause[200];
+	if (tls_link_begin(&link->tls, link->opt.address) < 0 ||
+	    tls_link_handshake(&link->tls, cause, sizeof(cause)) < 0) {
+		snprintf(link->error, sizeof(link->error), "%s", i18n_strerror(UV_ENOMEM));
+		tls_failed(link, false);
+		return;
+	}
+	link->tls_shaking = true;
+	send_cipher(link, false); /* the ClientHello */
 	uv_read_start((uv_stream_t *)&link->tcp, on_alloc, on_data);
-	link->cb.on_connected(link, 0);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -248,8 +389,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		attempt_failed(link, rc);
 }
 
-void link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt,
-	       const struct link_callbacks *cb, void *data)
+int link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt,
+	      const struct link_callbacks *cb, void *data)
 {
 	memset(link, 0, sizeof(*link));
 	link->data = data;
@@ -260,6 +401,15 @@ void link_init(struct link *link, uv_loop_t *loop, const struct link_options *op
 	link->retry_timer.data = link;
 	uv_timer_init(loop, &link->ping_timer);
 	link->ping_timer.data = link;
+	if (!opt->tls)
+		return 0;
+	char cause[200];
+	if (tls_link_init(&link->tls, opt->ca_file, cause, sizeof(cause)) < 0) {
+		snprintf(link->error, sizeof(link->error), _("TLS impossible : %s"), cause);
+		return -1;
+	}
+	link->tls_ready = true;
+	return 0;
 }
 
 int link_connect(struct link *link)
@@ -289,6 +439,8 @@ static void on_closed_for_retry(uv_handle_t *handle)
 {
 	struct link *link = handle->data;
 	link->tcp_open = false;
+	if (link->opt.tls)
+		tls_link_end(&link->tls);
 	if (link->closed)
 		return;
 	unsigned delay = LINK_RETRY_FIRST_MS << (link->retries < 5 ? link->retries : 5);
@@ -326,6 +478,10 @@ int link_shutdown(struct link *link)
 	if (!link->connected)
 		return UV_ENOTCONN;
 	link->shutdown_req.data = link;
+	if (link->opt.tls) {
+		tls_link_close_notify(&link->tls);
+		send_cipher(link, false);
+	}
 	return uv_shutdown(&link->shutdown_req, (uv_stream_t *)&link->tcp, on_shutdown);
 }
 
@@ -345,6 +501,8 @@ void link_close(struct link *link)
 void link_free(struct link *link)
 {
 	wire_decoder_free(&link->from_server);
+	if (link->tls_ready)
+		tls_link_free(&link->tls);
 }
 
 bool link_connected(const struct link *link)

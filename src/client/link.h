@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tlslink.h"
 #include "wire.h"
 
 struct link;
@@ -27,6 +28,8 @@ struct link_options {
 	const char *address; /* numeric or a host name */
 	int port;
 	bool reconnect;      /* on a dropped connection, resume with backoff */
+	bool tls;            /* TLS over the connection (tlslink.h) */
+	const char *ca_file; /* the authorities TLS trusts; NULL: the system's */
 };
 
 struct link_callbacks {
@@ -44,6 +47,10 @@ struct link_callbacks {
 	void (*on_lost)(struct link *link, const char *why, bool retrying);
 	/* What was sent before link_shutdown has reached the server. */
 	void (*on_shut)(struct link *link);
+	/* TLS: the server's certificate, once the handshake is done. True to
+	 * go on (verified, pinned, known, or the user said yes). */
+	bool (*on_certificate)(struct link *link, const struct tls_cert_check *check, char *why,
+			       size_t why_len);
 };
 
 /* Reconnection: 0.5 s, doubling up to 8 s, ten tries in all. Once
@@ -88,11 +95,18 @@ struct link {
 	bool have_identity;
 	uint64_t last_event_id;   /* the newest event the session showed */
 	uint8_t features;         /* HELLO's (wire.h's WIRE_FEATURE_*) */
+	/* TLS: the session, and the handshake of the connection that is up. */
+	struct tls_link tls;
+	bool tls_ready;           /* tls.ctx made */
+	bool tls_shaking;
+	char tls_plain[16 * 1024 + 256]; /* decrypted, for the decoder */
+	char error[1024];         /* why the last attempt failed, when TLS says */
 };
 
-/* Sets the link up (its timers) without connecting. */
-void link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt,
-	       const struct link_callbacks *cb, void *data);
+/* Sets the link up (its timers, the TLS context) without connecting. 0,
+ * or -1 with the reason in link->error (the authorities do not load). */
+int link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt,
+	      const struct link_callbacks *cb, void *data);
 /* Resolves and connects; cb.on_connected says how it went. 0, or a UV_E*
  * code when it could not even start. */
 int link_connect(struct link *link);

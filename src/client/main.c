@@ -7,6 +7,7 @@
  * below) come from options, then CHATROOM_* environment variables, then the
  * config file.
  */
+#include <errno.h>
 #include <signal.h>
 #include <locale.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "settings.h"
 #include "i18n.h"
 #include "image.h"
+#include "trust.h"
 
 #define DEFAULT_LOG_FILE "/var/log/chat_room/client.log"
 
@@ -30,10 +32,26 @@ struct settings {
 	char nick[64];
 	char log[4096];
 	char room[64];
+	char ca[4096];
+	char pin[64];
 };
 
 #define FIELD(f) offsetof(struct settings, f)
 #define SIZE_OF(f) ((long long)sizeof(((struct settings *)0)->f))
+
+/* --tls-pin: a key's fingerprint as the client shows it. */
+static int set_pin(const struct setting *row, void *target, const char *value,
+		   const char **cause)
+{
+	if (!trust_pin_valid(value)) {
+		*cause = N_("pas une empreinte SHA256:… (43 caractères base64)");
+		return -EINVAL;
+	}
+	snprintf(settings_field(row, target), sizeof(((struct settings *)0)->pin), "%s", value);
+	return 0;
+}
+
+static const struct setting_type pin_type = {set_pin, NULL};
 
 /* Every setting, in --help's order. The help and the causes are French
  * msgids (the client's language), said through the catalogue. */
@@ -74,6 +92,13 @@ static const struct setting rows[] = {
 	{"IMAGE_MAX", "image-max", 0, "BYTES", &settings_bytes, FIELD(client.image_max), .min = 1,
 	 .max = WIRE_MAX_FRAME - 64 * 1024, .cause = N_("au plus 6225920 (6 Mio moins 64 Kio)"),
 	 .help = N_("la plus grande image envoyée ou montrée")},
+	{"TLS", "tls", 0, NULL, &settings_yes_no, FIELD(client.tls),
+	 .help = N_("chiffrer avec TLS (le port TLS du serveur, souvent 8443) ; son certificat "
+		    "est vérifié, ou sa clé retenue à la première connexion comme ssh")},
+	{"CA", "ca", 0, "FILE", &settings_text, FIELD(ca), .max = SIZE_OF(ca),
+	 .help = N_("TLS : les autorités de confiance (PEM) au lieu de celles du système")},
+	{"TLS_PIN", "tls-pin", 0, "SHA256:…", &pin_type, FIELD(pin),
+	 .help = N_("TLS : la seule clé acceptée (son empreinte), pour les scripts")},
 	{NULL, "help", 'h', NULL, NULL, 0, .role = SETTING_HELP, .help = N_("cette aide")},
 	{NULL, "version", 0, NULL, NULL, 0, .role = SETTING_VERSION, .help = N_("la version")},
 };
@@ -81,7 +106,7 @@ static const struct setting rows[] = {
 static const struct settings_program program = {
 	.name = "chatroom",
 	.synopsis = "chatroom [-a ADDRESS] [-p PORT] [-n PSEUDO] [-r ROOM] [-c FILE] [--lang fr|en] "
-		    "[--reconnect] [--plain] [--no-mouse] [--no-bell]",
+		    "[--reconnect] [--plain] [--no-mouse] [--no-bell] [--tls [--ca FILE] [--tls-pin SHA256:…]]",
 	.epilogue = N_("\nDans le chat : /quit, Ctrl+C ou Ctrl+D pour partir ; /help liste les "
 		       "commandes et les touches.\n"),
 	.rows = rows,
@@ -143,6 +168,13 @@ int main(int argc, char **argv)
 	settings.client.address = settings.address;
 	settings.client.nick = settings.nick[0] != '\0' ? settings.nick : NULL;
 	settings.client.room = settings.room[0] != '\0' ? settings.room : NULL;
+	settings.client.ca_file = settings.ca[0] != '\0' ? settings.ca : NULL;
+	settings.client.tls_pin = settings.pin[0] != '\0' ? settings.pin : NULL;
+	if ((settings.client.ca_file != NULL || settings.client.tls_pin != NULL) &&
+	    !settings.client.tls) {
+		fprintf(stderr, "%s", _("chatroom: --ca et --tls-pin vont avec --tls\n"));
+		return 2;
+	}
 	choose_log_path(&settings);
 
 	uv_loop_t loop;

@@ -37,6 +37,8 @@ struct settings {
 	char log[4096];
 	char operators[4096];
 	char user[256];
+	char tls_cert[4096];
+	char tls_key[4096];
 	enum log_level level;
 };
 
@@ -181,6 +183,19 @@ static const struct setting rows[] = {
 	 .help = "the operators (/kick, /mute, /ban): one identity's SHA-256 a line, in hex"},
 	{"LOG_PRIVATE", "log-private", 0, NULL, &settings_yes_no, FIELD(server.log_private),
 	 .help = "private messages (/msg) go into the conversation log too"},
+	{"TLS_CERT", "tls-cert", 0, "FILE", &settings_text, FIELD(tls_cert),
+	 .max = SIZE_OF(tls_cert), .cause = "invalid path",
+	 .help = "PEM certificate chain: TLS on --tls-port too (with --tls-key); SIGHUP "
+		 "reloads it"},
+	{"TLS_KEY", "tls-key", 0, "FILE", &settings_text, FIELD(tls_key), .max = SIZE_OF(tls_key),
+	 .cause = "invalid path", .help = "PEM private key of --tls-cert"},
+	{"TLS_PORT", "tls-port", 0, "PORT", &settings_port, FIELD(server.tls_port), .min = 0,
+	 .help = "TLS listen port (same address); 0 picks a free one"},
+	{"TLS_HANDSHAKE_TIMEOUT", "tls-handshake-timeout", 0, "SECONDS", &settings_seconds,
+	 FIELD(server.tls_handshake_ms), .min = 1, .help = "time to finish a TLS handshake"},
+	{"TLS_MAX_HANDSHAKES", "tls-max-handshakes", 0, "N", &settings_uint,
+	 FIELD(server.tls_max_handshakes), .min = 1,
+	 .help = "TLS handshakes in progress at most; newcomers past it are turned away"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",
@@ -241,6 +256,9 @@ int main(int argc, char **argv)
 			.max_rooms = ROOMS_DEFAULT_MAX,
 			.max_rooms_per_peer = HUB_DEFAULT_SEATS,
 			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
+			.tls_port = TLS_DEFAULT_PORT,
+			.tls_handshake_ms = TLS_DEFAULT_HANDSHAKE_MS,
+			.tls_max_handshakes = TLS_DEFAULT_MAX_HANDSHAKES,
 		},
 		.address = "127.0.0.1",
 		.level = LOG_INFO,
@@ -249,6 +267,15 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	settings.server.address = settings.address;
+	settings.server.tls_address = settings.address;
+	if ((settings.tls_cert[0] == '\0') != (settings.tls_key[0] == '\0')) {
+		fprintf(stderr, "chatroom-server: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	if (settings.tls_cert[0] != '\0') {
+		settings.server.tls_cert = settings.tls_cert;
+		settings.server.tls_key = settings.tls_key;
+	}
 
 	log_init(stdout, settings.level);
 	/* A peer that vanished must cost an EPIPE from write(), not the

@@ -181,6 +181,8 @@ static void on_sighup(uv_signal_t *sig, int signum)
 	(void)signum;
 	struct server *s = sig->data;
 	textlog_reopen(&s->chatlog);
+	if (s->tls_on)
+		tls_reload(&s->tls);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -261,6 +263,23 @@ static void register_protocols(struct server *s)
 	sniff_add(&s->sniffer, "\0", 1, NULL);
 }
 
+/* The certificate is read before any port is bound: a bad one stops the
+ * start with its reason. */
+static int start_tls(struct server *s, const char **cause)
+{
+	if (s->cfg.tls_cert == NULL)
+		return 0;
+	int rc = tls_init(&s->tls, s->cfg.tls_cert, s->cfg.tls_key, s->cfg.tls_handshake_ms,
+			  s->cfg.tls_max_handshakes, s->tls_cause, sizeof(s->tls_cause));
+	if (rc < 0) {
+		tls_free(&s->tls);
+		*cause = s->tls_cause;
+		return rc;
+	}
+	s->tls_on = true;
+	return 0;
+}
+
 static void on_picture_done(void *data)
 {
 	struct server *s = data;
@@ -327,12 +346,25 @@ int server_start(struct server *s, uv_loop_t *loop,
 		log_info("conversation log in %s", cfg->log_path);
 	}
 
+	rc = start_tls(s, cause); /* its cause names the file already */
 	const char *why = NULL;
-	rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, &why);
+	const char *where = cfg->address;
+	int port = cfg->port;
+	if (rc == 0)
+		rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, &why);
+	if (rc == 0 && s->tls_on) {
+		where = cfg->tls_address;
+		port = cfg->tls_port;
+		rc = tls_listen(&s->tls, loop, cfg->tls_address, cfg->tls_port, &s->conns, &why);
+		if (rc < 0)
+			tcp_stop(&s->tcp);
+	}
 	if (rc < 0) {
-		snprintf(s->start_error, sizeof(s->start_error), "cannot listen on %s:%d: %s",
-			 cfg->address, cfg->port, why);
-		*cause = s->start_error;
+		if (why != NULL) {
+			snprintf(s->start_error, sizeof(s->start_error), "cannot listen on %s:%d: %s",
+				 where, port, why);
+			*cause = s->start_error;
+		}
 		if (s->history_open)
 			history_close(&s->history);
 		if (s->hub.chatlog != NULL)
@@ -361,6 +393,8 @@ int server_start(struct server *s, uv_loop_t *loop,
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
 	tcp_log_address(&s->tcp);
+	if (s->tls_on)
+		tls_log_address(&s->tls);
 	note(s, "chatroom-server started");
 	return 0;
 }
@@ -417,6 +451,8 @@ void server_stop(struct server *s)
 	picture_stop(&s->pictures); /* decodes are abandoned, not waited for */
 
 	tcp_stop(&s->tcp);
+	if (s->tls_on)
+		tls_stop(&s->tls);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->ticker, NULL);
@@ -437,6 +473,8 @@ void server_stop(struct server *s)
 void server_free(struct server *s)
 {
 	strcount_free(&s->per_address);
+	if (s->tls_on)
+		tls_free(&s->tls);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
 	moderation_close();

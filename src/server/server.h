@@ -30,6 +30,7 @@
 #include "strcount.h"
 #include "tcp.h"
 #include "textlog.h"
+#include "tls.h"
 #include "wire.h"
 
 struct server {
@@ -37,6 +38,9 @@ struct server {
 	struct server_config cfg;
 
 	struct tcp_server tcp;
+	struct tls_server tls;       /* the TLS port, when tls_on */
+	bool tls_on;
+	char tls_cause[512];         /* why the certificate did not load */
 	struct conns conns;
 	struct sniffer sniffer;
 	struct strcount per_address; /* conns by address key */
@@ -50,7 +54,7 @@ struct server {
 	int coalesce_fd;             /* -1: not coalescing */
 	bool coalesce_armed;
 	uint64_t last_flush_ns;
-	uv_signal_t sighup;          /* reopens the log file */
+	uv_signal_t sighup;          /* reopens the log file, reloads the TLS certificate */
 	uv_timer_t ticker;           /* once a second: housekeeping */
 	unsigned ticks;
 

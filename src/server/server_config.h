@@ -46,6 +46,14 @@ struct server_config {
 	 * between two people). */
 	bool log_private;
 	const char *operators_path; /* NULL: nobody is an operator */
+
+	/* TLS (tls.h): on when both files are given. */
+	const char *tls_cert;      /* PEM certificate chain; NULL: no TLS port */
+	const char *tls_key;       /* PEM private key */
+	const char *tls_address;   /* the TLS listener's (the plain one's) */
+	int tls_port;
+	unsigned tls_handshake_ms; /* a TLS handshake's deadline */
+	unsigned tls_max_handshakes; /* TLS handshakes in progress at most */
 };
 
 #define SERVER_DEFAULT_PORT 8888

@@ -243,7 +243,8 @@ static void on_connection(uv_stream_t *listener, int status)
 /* Binds a socket of our own to one address, so that a failed bind leaves
  * the listener handle free for the next address (*taken says when it no
  * longer is). 0 or a UV_E* code. */
-static int listen_on(struct tcp_server *t, const struct addrinfo *ai, bool *taken)
+static int listen_on(uv_tcp_t *listener, const struct addrinfo *ai, uv_connection_cb cb,
+		     bool *taken)
 {
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -255,20 +256,20 @@ static int listen_on(struct tcp_server *t, const struct addrinfo *ai, bool *take
 		close(fd);
 		return rc;
 	}
-	int rc = uv_tcp_open(&t->listener, fd);
+	int rc = uv_tcp_open(listener, fd);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
 	*taken = true;
-	return uv_listen((uv_stream_t *)&t->listener, SOMAXCONN, on_connection);
+	return uv_listen((uv_stream_t *)listener, SOMAXCONN, cb);
 }
 
 /* The address is numeric or a host name, resolved here (at start, so a
  * blocking lookup is fine); the first of its addresses that binds wins:
  * "localhost" may give ::1 and 127.0.0.1, and either may be missing. */
-static int bind_listener(struct tcp_server *t, const char *address, int port,
-			 const char **cause)
+int tcp_bind(uv_tcp_t *listener, const char *address, int port, uv_connection_cb cb,
+	     const char **cause)
 {
 	char service[16];
 	snprintf(service, sizeof(service), "%d", port);
@@ -283,7 +284,7 @@ static int bind_listener(struct tcp_server *t, const char *address, int port,
 	rc = UV_EADDRNOTAVAIL;
 	bool taken = false;
 	for (const struct addrinfo *ai = found; ai != NULL && !taken; ai = ai->ai_next)
-		rc = listen_on(t, ai, &taken);
+		rc = listen_on(listener, ai, cb, &taken);
 	freeaddrinfo(found);
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
@@ -376,7 +377,7 @@ int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int p
 	t->listener.data = t;
 	int rc = adopt_listener(t, cause);
 	if (rc == 0)
-		rc = bind_listener(t, address, port, cause);
+		rc = tcp_bind(&t->listener, address, port, on_connection, cause);
 	if (rc < 0) {
 		uv_close((uv_handle_t *)&t->listener, NULL);
 		return rc;

@@ -34,6 +34,11 @@ struct tcp_server {
  * with *cause. On failure the listener is closed already. */
 int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int port,
 	       struct conns *conns, const char **cause);
+/* For another transport's listener (tls.c): an initialised handle bound
+ * to address:port and listening, new peers to cb. 0, or a UV_E* code with
+ * *cause (the handle is the caller's to close). */
+int tcp_bind(uv_tcp_t *listener, const char *address, int port, uv_connection_cb cb,
+	     const char **cause);
 /* "listening on ADDRESS:PORT" on the console: the line that tells
  * whoever started the server (a test, a script) it is ready. */
 void tcp_log_address(struct tcp_server *t);
