@@ -132,6 +132,7 @@ static void send_info(struct conn *c, enum chat_info what, const char *detail)
 			.time_ms = (uint64_t)clock_wall_ms(), .text = str(TEXT_SERVER_STOP)});
 		break;
 	case CHAT_INFO_HELP:
+	case CHAT_INFO_NOTICE:
 		info(c, detail);
 		break;
 	}

@@ -30,9 +30,15 @@ struct room;
 typedef void (*bus_deliver_cb)(void *data, struct room *room, struct event *ev,
 			       uint64_t except_conn_id);
 
+/* Something every user here should know about the bus itself (the link to
+ * the other servers lost, or back), worded for them. */
+typedef void (*bus_notice_cb)(void *data, const char *text);
+
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
-	 * errno when it could not be (nothing was delivered). */
+	 * errno when it could not be (nothing was delivered). A bus across
+	 * servers may deliver later (once the others have it): ev's id is then
+	 * given at delivery, and ev is copied as needed. */
 	int (*publish)(struct bus *b, struct room *room, struct event *ev,
 		       uint64_t except_conn_id);
 	/* No more deliveries; what it holds is freed. */
@@ -42,6 +48,7 @@ struct bus_ops {
 struct bus {
 	const struct bus_ops *ops;
 	bus_deliver_cb deliver;
+	bus_notice_cb notice; /* NULL: nobody told */
 	void *data;
 };
 

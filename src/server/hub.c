@@ -216,10 +216,12 @@ static bool hold(struct hub *h, struct room *room, struct encodings *e, uint64_t
 static void deliver(void *data, struct room *room, struct event *ev, uint64_t except_conn_id)
 {
 	struct hub *h = data;
-	if (room == NULL)
+	if (room == NULL) {
 		room = rooms_find(&h->rooms, ev->room, strlen(ev->room));
-	if (room == NULL)
-		return; /* another server's room, unknown here */
+		if (room == NULL)
+			return; /* another server's room, unknown here */
+		ev->default_room = room->is_default; /* not carried: as at loading */
+	}
 	if (ev->id > h->last_event_id)
 		h->last_event_id = ev->id;
 	if (room_remember(&h->rooms, room, ev, clock_ms()) < 0)
@@ -243,10 +245,23 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 	drop_encodings(e.frames);
 }
 
+/* The bus's own news, to everybody who hears a room. */
+static void notice(void *data, const char *text)
+{
+	struct hub *h = data;
+	struct room *room;
+	struct conn *c;
+	TAILQ_FOREACH(room, &h->rooms.by_activity, activity)
+		LIST_FOREACH(c, &room->members, member_link)
+			if (c->hears)
+				c->proto->send_info(c, CHAT_INFO_NOTICE, text);
+}
+
 void hub_attach_bus(struct hub *h, struct bus *bus)
 {
 	h->bus = bus;
 	bus->deliver = deliver;
+	bus->notice = notice;
 	bus->data = h;
 }
 

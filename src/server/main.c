@@ -19,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "privdrop.h"
+#include "redis.h"
 #include "server.h"
 #include "wire.h"
 
@@ -35,6 +36,7 @@ struct settings {
 	char history[4096];
 	char log[4096];
 	char user[256];
+	char redis[1024];
 	enum log_level level;
 };
 
@@ -97,6 +99,30 @@ static int set_user(const struct setting *row, void *target, const char *value,
 }
 
 static const struct setting_type user_type = {set_user, NULL};
+
+/* A Redis URL, checked here where its origin is known for the error;
+ * "none" (or empty) is standalone. */
+static int set_redis(const struct setting *row, void *target, const char *value,
+		     const char **cause)
+{
+	struct settings *s = target;
+	struct redis_url url;
+	(void)row;
+	if (value[0] == '\0' || strcmp(value, "none") == 0) {
+		s->redis[0] = '\0';
+		return 0;
+	}
+	if (strlen(value) >= sizeof(s->redis)) {
+		*cause = "URL too long";
+		return -EINVAL;
+	}
+	if (redis_url_parse(value, &url, cause) < 0)
+		return -EINVAL;
+	memcpy(s->redis, value, strlen(value) + 1);
+	return 0;
+}
+
+static const struct setting_type redis_type = {set_redis, NULL};
 
 /* -v and -q: the flag's value is the level. */
 static int set_level(const struct setting *row, void *target, const char *value,
@@ -170,6 +196,9 @@ static const struct setting rows[] = {
 	 .cause = "invalid path",
 	 .default_text = DEFAULT_LOG_FILE ", else $XDG_STATE_HOME/chatroom/",
 	 .help = "the conversation log; 'none' keeps none"},
+	{"REDIS", "redis", 0, "URL", &redis_type, FIELD(redis), .default_text = "none",
+	 .help = "join a cluster through this Redis (redis://[[user]:password@]host[:port][/db]); "
+		 "'none': standalone"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",
@@ -247,6 +276,7 @@ int main(int argc, char **argv)
 	settings.server.history_path = choose_path(
 		settings.history[0] != '\0', settings.history, sizeof(settings.history),
 		DEFAULT_HISTORY_FILE, "history.jsonl", "history");
+	settings.server.redis_url = settings.redis[0] != '\0' ? settings.redis : NULL;
 	settings.server.log_path = choose_path(
 		settings.log[0] != '\0', settings.log, sizeof(settings.log),
 		DEFAULT_LOG_FILE, "server.log", "conversation log");

@@ -54,6 +54,7 @@ enum chat_info {
 	CHAT_INFO_IN_ROOM,  /* detail: the room it moved to, without a pseudo */
 	CHAT_INFO_STOPPING, /* the server stops */
 	CHAT_INFO_HELP,     /* detail: the help text (commands.c) */
+	CHAT_INFO_NOTICE,   /* detail: a notice of the server's, worded (bus.h) */
 };
 
 enum chat_list {

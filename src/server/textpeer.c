@@ -90,6 +90,7 @@ static void send_info(struct conn *c, enum chat_info info, const char *detail)
 		reply_line(c, TEXT_SERVER_STOP "\n");
 		break;
 	case CHAT_INFO_HELP:
+	case CHAT_INFO_NOTICE:
 		reply_line(c, "%s\n", detail);
 		break;
 	}

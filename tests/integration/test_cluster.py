@@ -1,0 +1,101 @@
+"""Several chatroom-server nodes sharing their rooms through a real
+redis-server (issue 19 part 2, docs/cluster.md): one order for everyone,
+history, a node killed, Redis stopped and back."""
+
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import Peer, TIMEOUT
+from redisfix import RedisServer, SLOW
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = RedisServer(tmp_path)
+    yield r
+    r.stop()
+
+
+def url(redis):
+    return f"redis://127.0.0.1:{redis.port}"
+
+
+def start_nodes(start_server, redis, n=3, *args):
+    nodes = [start_server("--redis", url(redis), *args) for _ in range(n)]
+    for node in nodes:
+        node.wait_log(r"cluster: linked through Redis")
+    return nodes
+
+
+def join_all(nodes, names):
+    """One text peer per name, spread over the nodes in turn; each waits
+    until it has seen every later arrival, so all are in before a test."""
+    peers = []
+    for i, name in enumerate(names):
+        p = Peer(nodes[i % len(nodes)].port)
+        p.join(name)
+        peers.append(p)
+    for i, p in enumerate(peers):
+        for later in names[i + 1:]:
+            p.skip_until(f"Annonce : {later} a rejoint la chatroom")
+    return peers
+
+
+def lines_until(peer, last, timeout=TIMEOUT):
+    got = []
+    while True:
+        line = peer.line(timeout)
+        got.append(line)
+        if line == last:
+            return got
+
+
+def test_messages_and_notices_in_one_order_across_nodes(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    names = ["ana", "bob", "cyd", "dan", "eve", "fay"]
+    peers = join_all(nodes, names)
+    # Everybody speaks at once, on every node; a newcomer and a departure
+    # land in the middle.
+    for round_ in range(5):
+        for p in peers:
+            p.send(f"m{round_} de {p.name}\n")
+    late = Peer(nodes[1].port)
+    late.send("Hello|gus\n")
+    peers[2].close()
+    for round_ in range(5, 10):
+        for p in peers[:2] + peers[3:]:
+            p.send(f"m{round_} de {p.name}\n")
+    for p in peers[:2] + peers[3:]:
+        p.send("fin\n")
+    # What each stayer saw, but for its own lines (never echoed).
+    seen = {}
+    stayers = peers[:2] + peers[3:]
+    for p in stayers:
+        got = []
+        ends = 0
+        while ends < len(stayers) - 1:
+            line = p.line()
+            if line.endswith(" a dit : fin"):
+                ends += 1
+            got.append(line)
+        seen[p.name] = got
+    everything = set().union(*map(set, seen.values()))
+    assert "Annonce : gus a rejoint la chatroom" in everything
+    assert "Annonce : cyd a quitté la chatroom" in everything
+    for p in stayers:
+        for q in stayers:
+            if q is p:
+                continue
+            said = [f"{q.name} a dit : m{r} de {q.name}" for r in range(10)]
+            assert [l for l in seen[p.name] if l in said] == said, p.name
+    # One order: any two members list the lines they both saw alike.
+    for p in stayers:
+        for q in stayers:
+            common = set(seen[p.name]) & set(seen[q.name])
+            assert [l for l in seen[p.name] if l in common] == \
+                [l for l in seen[q.name] if l in common], (p.name, q.name)
+    for p in stayers:
+        p.silent(0.3)
