@@ -99,3 +99,65 @@ def test_messages_and_notices_in_one_order_across_nodes(start_server, redis):
                 [l for l in seen[q.name] if l in common], (p.name, q.name)
     for p in stayers:
         p.silent(0.3)
+
+
+DOWN = "Annonce : liaison avec les autres serveurs perdue ; vos messages partiront à son retour"
+UP = "Annonce : liaison avec les autres serveurs rétablie"
+
+
+def said_by_others(peer, others, count, timeout=TIMEOUT):
+    """The next `count` messages of others as peer reads them, with the
+    notices in between."""
+    got, notices = [], []
+    while len(got) < count:
+        line = peer.line(timeout)
+        if " a dit : " in line:
+            got.append(line)
+        else:
+            notices.append(line)
+    return got, notices
+
+
+def test_redis_stopped_five_seconds_loses_nothing(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    names = ["ana", "bob", "cyd"]
+    peers = join_all(nodes, names)
+    for p in peers:
+        p.send(f"avant de {p.name}\n")
+    before = {p.name: said_by_others(p, peers, 2)[0] for p in peers}
+    redis.stop()
+    for p in peers:
+        p.expect(DOWN)
+    # Said while Redis is away: they wait on their node.
+    for i in range(3):
+        for p in peers:
+            p.send(f"pendant{i} de {p.name}\n")
+    for p in peers:
+        p.silent(0.2)
+    time.sleep(5)
+    redis.start()
+    for p in peers:
+        p.send(f"après de {p.name}\n")
+    seen = {}
+    for p in peers:
+        got, notices = said_by_others(p, peers, 2 * 4, timeout=TIMEOUT + 10 * SLOW)
+        assert notices == [UP], notices
+        seen[p.name] = got
+    for p in peers:
+        for q in peers:
+            if q is p:
+                continue
+            mine = [l for l in seen[p.name] if l.startswith(q.name + " ")]
+            assert mine == [f"{q.name} a dit : pendant{i} de {q.name}" for i in range(3)] + \
+                [f"{q.name} a dit : après de {q.name}"], p.name
+        assert len(before[p.name]) == 2
+    # One order for all: the lines two peers share come alike.
+    for p in peers:
+        for q in peers:
+            common = set(seen[p.name]) & set(seen[q.name])
+            assert [l for l in seen[p.name] if l in common] == \
+                [l for l in seen[q.name] if l in common]
+    for p in peers:
+        p.silent(0.3)
+    for node in nodes:
+        assert "never reached Redis" not in node.log()
