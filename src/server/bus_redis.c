@@ -16,12 +16,14 @@
 #include <sys/queue.h>
 
 #include "buffer.h"
+#include "conn.h"
 #include "event.h"
 #include "gapfill.h"
 #include "history.h"
 #include "hub.h"
 #include "log.h"
 #include "names.h"
+#include "pseudoclaim.h"
 #include "redis.h"
 #include "redis_rooms.h"
 #include "sanitize.h"
@@ -44,6 +46,7 @@ struct bus_redis {
 	struct redis *cmd, *sub;
 	struct redis_rooms rooms;
 	struct gapfill *gaps;
+	struct pseudoclaim *claims;
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
@@ -76,6 +79,7 @@ static void on_ready(struct redis *r, void *data)
 	} else {
 		br->cmd_ready = true;
 		gapfill_retry(br->gaps);
+		pseudoclaim_renew(br->claims);
 		pump(br);
 	}
 	if (br->cmd_ready && br->sub_ready) {
@@ -324,6 +328,54 @@ static void on_message(struct redis *r, const struct redis_message *m, void *dat
 		log_warn("cluster: out of memory: an event of a room waits for a stream read");
 }
 
+/* ---- pseudos ---------------------------------------------------------- */
+
+/* The claim's answer; c is alive: release (at its departure) cancels it. */
+static void on_claimed(int status, bool granted, void *data)
+{
+	struct conn *c = data;
+	if (status == UV_ECANCELED)
+		return; /* c may be gone */
+	/* The hub's bus is this one (claims are made only through it). */
+	struct bus_redis *br = (struct bus_redis *)c->set->hub->bus;
+	if (br->closing)
+		return;
+	if (status < 0) {
+		/* Redis could not say: the pseudo stays (renewals claim it
+		 * again once Redis is back; a clash then is `lost`). */
+		log_warn("cluster: the pseudo of %s could not be claimed (%s)", c->addr,
+			 uv_err_name(status));
+		return;
+	}
+	if (!granted && br->bus.refused != NULL) {
+		log_info("cluster: %s wears a pseudo held on another server", c->addr);
+		br->bus.refused(br->bus.data, c);
+	}
+}
+
+static void redis_claim(struct bus *b, const char *skeleton, struct conn *c)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	int rc = pseudoclaim_take(br->claims, skeleton, c->id, on_claimed, c);
+	if (rc < 0 && rc != -EEXIST)
+		log_warn("cluster: no claim for the pseudo of %s (%s)", c->addr, uv_err_name(rc));
+}
+
+static void redis_release(struct bus *b, const char *skeleton, struct conn *c)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	pseudoclaim_release(br->claims, skeleton, c->id);
+}
+
+static void on_lost(void *data, const char *skeleton, uint64_t conn_id)
+{
+	(void)data;
+	(void)skeleton;
+	/* Both keep it until one leaves: rarer than worth a disconnection. */
+	log_warn("cluster: connection %" PRIu64 "'s pseudo was taken elsewhere while Redis "
+		 "was away", conn_id);
+}
+
 /* ---- the bus ----------------------------------------------------------- */
 
 static void redis_bus_close(struct bus *b)
@@ -333,6 +385,7 @@ static void redis_bus_close(struct bus *b)
 	br->closing = true;
 	if (br->outbox_count > 0)
 		log_warn("cluster: %zu events never reached Redis", br->outbox_count);
+	pseudoclaim_close(br->claims);
 	redis_close(br->sub);
 	redis_close(br->cmd);
 	while (!STAILQ_EMPTY(&br->outbox))
@@ -344,6 +397,8 @@ static void redis_bus_close(struct bus *b)
 
 static const struct bus_ops redis_ops = {
 	.publish = redis_publish_event,
+	.claim = redis_claim,
+	.release = redis_release,
 	.close = redis_bus_close,
 };
 
@@ -368,23 +423,25 @@ int bus_redis_open(struct bus **out, uv_loop_t *loop, const char *url, const cha
 	static const struct redis_events events = {on_ready, on_down, on_message};
 	o.name = "redis";
 	int rc = br->gaps == NULL ? -ENOMEM : redis_open(&br->cmd, loop, &o, &events, br);
-	if (rc == 0 && (rc = redis_rooms_init(&br->rooms, br->cmd, BUS_REDIS_STREAM_MAX, 60)) < 0)
-		redis_close(br->cmd);
+	if (rc == 0)
+		rc = redis_rooms_init(&br->rooms, br->cmd, BUS_REDIS_STREAM_MAX, 60);
 	if (rc == 0) {
 		o.name = "redis-sub";
 		o.subscriber = true;
 		rc = redis_open(&br->sub, loop, &o, &events, br);
-		if (rc < 0)
-			redis_close(br->cmd);
-		else
-			rc = redis_subscribe(br->sub, "{*}:events", true, NULL, NULL);
-		if (rc < 0 && br->sub != NULL) {
-			redis_close(br->sub);
-			redis_close(br->cmd);
-		}
 	}
+	if (rc == 0)
+		rc = redis_subscribe(br->sub, "{*}:events", true, NULL, NULL);
+	if (rc == 0)
+		rc = pseudoclaim_new(&br->claims, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
+				     on_lost, br);
 	if (rc < 0) {
-		gapfill_free(br->gaps);
+		if (br->sub != NULL)
+			redis_close(br->sub);
+		if (br->cmd != NULL)
+			redis_close(br->cmd);
+		if (br->gaps != NULL)
+			gapfill_free(br->gaps);
 		free(br);
 		*cause = "cannot set up the Redis connections";
 		return rc;

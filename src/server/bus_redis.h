@@ -30,6 +30,8 @@
 #define BUS_REDIS_OUTBOX_BYTES (32u << 20)
 /* Rooms followed at most (every room of the cluster this server hears). */
 #define BUS_REDIS_MAX_ROOMS 65536
+/* A pseudo claimed by a server that died is free again after this. */
+#define BUS_REDIS_CLAIM_TTL_MS 6000
 /* Kept per room in Redis's stream (XADD MAXLEN ~). */
 #define BUS_REDIS_STREAM_MAX 1000
 

@@ -257,11 +257,22 @@ static void notice(void *data, const char *text)
 				c->proto->send_info(c, CHAT_INFO_NOTICE, text);
 }
 
+/* Two servers named two users alike at once: the other one keeps it. */
+static void refused(void *data, struct conn *c)
+{
+	(void)data;
+	char why[160];
+	snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_TAKEN, (int)strlen(c->pseudo), c->pseudo);
+	c->proto->send_error(c, CHAT_ERR_PSEUDO, why);
+	conn_close_after_flush(c, "pseudo worn on another server");
+}
+
 void hub_attach_bus(struct hub *h, struct bus *bus)
 {
 	h->bus = bus;
 	bus->deliver = deliver;
 	bus->notice = notice;
+	bus->refused = refused;
 	bus->data = h;
 }
 
@@ -344,6 +355,8 @@ void hub_remove(struct hub *h, struct conn *c)
 	if (c->has_pseudo) {
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
+		if (skeleton_ok && h->bus != NULL && h->bus->ops->release != NULL)
+			h->bus->ops->release(h->bus, skeleton, c);
 		int worn = palette_index(c->colour);
 		if (worn >= 0)
 			h->colour_wearers[worn]--;
@@ -419,6 +432,8 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->colour = colour >= 0 ? colour : hub_pick_colour(h, -1);
 	c->has_pseudo = true;
 	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
+	if (h->bus != NULL && h->bus->ops->claim != NULL)
+		h->bus->ops->claim(h->bus, skeleton, c);
 	/* Whoever held it before has it no more (its address took it anew). */
 	users_forget_departure(&h->users, skeleton);
 	int worn = palette_index(c->colour);

@@ -161,3 +161,32 @@ def test_redis_stopped_five_seconds_loses_nothing(start_server, redis):
         p.silent(0.3)
     for node in nodes:
         assert "never reached Redis" not in node.log()
+
+
+PSEUDO_TAKEN = "Erreur : le pseudo {} est déjà pris"
+
+
+def test_pseudo_is_unique_across_nodes(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("zoé")
+    # Another node, a look-alike of a pseudo worn on the first: refused.
+    other = Peer(nodes[1].port)
+    other.send("Hello|ZOÉ\n")
+    assert other.closed(), "the second zoé was let in"
+    assert PSEUDO_TAKEN.format("ZOÉ").encode() in other.buf
+    # At once on two nodes: one keeps it, the other is refused.
+    a, b = Peer(nodes[1].port), Peer(nodes[2].port)
+    a.send("Hello|yan\n")
+    b.send("Hello|yan\n")
+    closed = [p for p in (a, b) if p.closed(timeout=2 * SLOW)]
+    assert len(closed) == 1, "both or neither kept yan"
+    kept = b if closed == [a] else a
+    kept.send("toujours là\n")
+    ana.skip_until("yan a dit : toujours là")
+    # Freed when its wearer leaves: taken on another node at once.
+    kept.close()
+    ana.skip_until("Annonce : yan a quitté la chatroom")
+    again = Peer(nodes[0].port)
+    again.join("yan")
+    again.silent(1.0)
