@@ -217,10 +217,16 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 {
 	struct hub *h = data;
 	if (room == NULL) {
-		room = rooms_find(&h->rooms, ev->room, strlen(ev->room));
-		if (room == NULL)
-			return; /* another server's room, unknown here */
-		ev->default_room = room->is_default; /* not carried: as at loading */
+		/* Another server's room: kept here too when something is said in
+		 * it (within the cap), so that its history is here for a
+		 * newcomer; as at loading. */
+		size_t len = strlen(ev->room);
+		room = rooms_find(&h->rooms, ev->room, len);
+		if (room == NULL && (!event_has_text(ev) ||
+				     rooms_make(&h->rooms, ev->room, len, clock_ms(),
+						HUB_ROOM_REAP_MS, HUB_ROOM_EVICT_MS, &room) < 0))
+			return;
+		ev->default_room = room->is_default; /* not carried */
 	}
 	if (ev->id > h->last_event_id)
 		h->last_event_id = ev->id;

@@ -190,3 +190,24 @@ def test_pseudo_is_unique_across_nodes(start_server, redis):
     again = Peer(nodes[0].port)
     again.join("yan")
     again.silent(1.0)
+
+
+def test_history_of_a_room_on_another_node(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana", room="lointain")
+    for i in range(5):
+        ana.send(f"souvenir {i}\n")
+    # A newcomer on a node where nobody was ever in that room.
+    cyd = Peer(nodes[2].port)
+    cyd.join("cyd")
+    # Published after the souvenirs: once cyd's node has it, it has them.
+    bob = Peer(nodes[0].port)
+    bob.join("bob")
+    cyd.skip_until("Annonce : bob a rejoint la chatroom")
+    cyd.send("/join lointain\n")
+    history = cyd.skip_until("Annonce : cyd a rejoint le salon lointain")
+    said = [re.sub(r"^\[\d\d:\d\d\] ", "", l) for l in history if " a dit : " in l]
+    assert said == [f"ana a dit : souvenir {i}" for i in range(5)]
+    ana.send("encore\n")
+    cyd.skip_until("ana a dit : encore")
