@@ -218,6 +218,12 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	struct winsize ws;
 	app->stdout_cols = app->stdout_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
 		? ws.ws_col : 80;
+	struct link_address nodes[LINK_MAX_ADDRESSES];
+	const char *cause;
+	if (link_parse_addresses(cfg->address, cfg->port, nodes, LINK_MAX_ADDRESSES, &cause) < 0) {
+		fprintf(stderr, _("chatroom: adresse %s invalide : %s\n"), cfg->address, cause);
+		return -EINVAL;
+	}
 	static const struct link_callbacks cb = {
 		.on_connected = on_link_connected,
 		.on_welcome = on_link_welcome,

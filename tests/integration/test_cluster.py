@@ -293,3 +293,54 @@ def test_node_killed_mid_conversation(start_server, redis):
         [f"bob a dit : m{i} de bob" for i in range(10)] + ["bob a dit : fin"]
     nodes[2].log_file.close()
     nodes.pop()
+
+
+def test_client_with_several_nodes_comes_back_on_another(start_server, redis):
+    from conftest import Client
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    # The client's list: the node it lands on first, then another.
+    nodes_arg = f"127.0.0.1:{nodes[2].port},127.0.0.1:{nodes[0].port}"
+    cli = Client(nodes[2].port, "-n", "cli", "--reconnect", "-a", nodes_arg)
+    try:
+        cli.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.send("avant\n")
+        cli.skip_until("ana a dit : avant")
+        nodes[2].proc.send_signal(signal.SIGKILL)
+        nodes[2].proc.wait()
+        ana.send("pendant\n")
+        # Back on node 0 under its pseudo once the dead node's claim on it
+        # lapses (refused until then: it tries again).
+        after = []
+        deadline = time.monotonic() + TIMEOUT + 30 * SLOW
+        while True:
+            after += cli.skip_until("*** reconnecté", timeout=deadline - time.monotonic())
+            try:
+                more = cli.skip_until("Erreur : le pseudo cli est déjà pris", timeout=1.5 * SLOW)
+                after += more
+            except AssertionError:
+                break
+        ana.send("après\n")
+        after += cli.skip_until("ana a dit : après")
+        # Outside the history blocks a fresh hello brings, nothing twice.
+        live, in_history = [], False
+        for line in after:
+            if line.startswith("── historique"):
+                in_history = True
+            elif line.startswith("── fin de l'historique"):
+                in_history = False
+            elif not in_history:
+                live.append(line)
+        assert "ana a dit : pendant" in after
+        assert live.count("ana a dit : pendant") <= 1 and "ana a dit : avant" not in live, after
+        cli.type("me revoilà\n")
+        lines_until(ana, "cli a dit : me revoilà")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+        nodes[2].log_file.close()
+        nodes.pop()
