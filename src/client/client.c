@@ -218,12 +218,6 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	struct winsize ws;
 	app->stdout_cols = app->stdout_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
 		? ws.ws_col : 80;
-	struct link_address nodes[LINK_MAX_ADDRESSES];
-	const char *cause;
-	if (link_parse_addresses(cfg->address, cfg->port, nodes, LINK_MAX_ADDRESSES, &cause) < 0) {
-		fprintf(stderr, _("chatroom: adresse %s invalide : %s\n"), cfg->address, cause);
-		return -EINVAL;
-	}
 	static const struct link_callbacks cb = {
 		.on_connected = on_link_connected,
 		.on_welcome = on_link_welcome,
@@ -234,14 +228,28 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	link_init(&app->link, loop,
 		  &(struct link_options){cfg->address, cfg->port, cfg->reconnect}, &cb, app);
 
+	/* Checked once the link is made: the caller's cleanup closes it. */
+	struct link_address nodes[LINK_MAX_ADDRESSES];
+	const char *cause;
+	int count = link_parse_addresses(cfg->address, cfg->port, nodes, LINK_MAX_ADDRESSES,
+					 &cause);
+	if (count < 0) {
+		fprintf(stderr, _("chatroom: adresse %s invalide : %s\n"), cfg->address, cause);
+		return -EINVAL;
+	}
 	int rc = link_connect(&app->link);
 	if (rc == 0) {
 		client_run_until(app, connect_settled);
 		rc = app->connect_status;
 	}
 	if (rc < 0) {
-		fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),
-			cfg->address, cfg->port, i18n_strerror(rc));
+		/* One node as "host:port"; a list as given. */
+		if (count == 1)
+			fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),
+				nodes[0].host, nodes[0].port, i18n_strerror(rc));
+		else
+			fprintf(stderr, _("chatroom: impossible de joindre %s : %s\n"),
+				cfg->address, i18n_strerror(rc));
 		return rc;
 	}
 	return 0;

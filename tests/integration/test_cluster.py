@@ -344,3 +344,33 @@ def test_client_with_several_nodes_comes_back_on_another(start_server, redis):
             cli.kill()
         nodes[2].log_file.close()
         nodes.pop()
+
+
+def test_client_address_list_first_node_down_and_bad_lists(server):
+    from conftest import Client
+    from redisfix import free_port
+    dead = free_port()  # nothing listens there
+    cli = Client(server.port, "-n", "liste", "-a", f"127.0.0.1:{dead},127.0.0.1:{server.port}")
+    try:
+        cli.skip_until("Annonce : liste a rejoint la chatroom")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+    for bad in (f"127.0.0.1:{server.port},", "127.0.0.1:0", "127.0.0.1:99999",
+                "[::1", ",".join(["127.0.0.1"] * 9)):
+        cli = Client(server.port, "-n", "x", "-a", bad)
+        code, err = cli.wait()
+        assert code == 1 and "invalide" in err, (bad, code, err)
+
+
+def test_bad_redis_url_is_refused_at_start(tmp_path):
+    import subprocess
+    from conftest import SERVER_BIN, child_env
+    for bad in ("rediss://127.0.0.1", "http://x", "redis://h:99999"):
+        run = subprocess.run([str(SERVER_BIN), "-p", "0", "--history", "none", "--log", "none",
+                              "--redis", bad], capture_output=True, text=True,
+                             env=child_env(), timeout=TIMEOUT)
+        assert run.returncode != 0, bad
+        assert "--redis" in run.stderr and bad in run.stderr, run.stderr
