@@ -49,6 +49,9 @@ struct bus_ops {
 	 * user has it, bus->refused is called for c (before release only). */
 	void (*claim)(struct bus *b, const char *skeleton, struct conn *c);
 	void (*release)(struct bus *b, const char *skeleton, struct conn *c);
+	/* Optional: NULL when all is well, else what a user arriving now must
+	 * be told (the notice of bus->notice, still true). */
+	const char *(*trouble)(const struct bus *b);
 	/* No more deliveries; what it holds is freed. */
 	void (*close)(struct bus *b);
 };

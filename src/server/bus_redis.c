@@ -378,6 +378,12 @@ static void on_lost(void *data, const char *skeleton, uint64_t conn_id)
 
 /* ---- the bus ----------------------------------------------------------- */
 
+static const char *redis_trouble(const struct bus *b)
+{
+	const struct bus_redis *br = (const struct bus_redis *)b;
+	return br->cmd_ready && br->sub_ready ? NULL : BUS_REDIS_TEXT_DOWN;
+}
+
 static void redis_bus_close(struct bus *b)
 {
 	struct bus_redis *br = (struct bus_redis *)b;
@@ -399,6 +405,7 @@ static const struct bus_ops redis_ops = {
 	.publish = redis_publish_event,
 	.claim = redis_claim,
 	.release = redis_release,
+	.trouble = redis_trouble,
 	.close = redis_bus_close,
 };
 

@@ -316,6 +316,11 @@ void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)
 	/* An arrival is told to the newcomer too (it confirms the pseudo and
 	 * the room); a departure only to those who stay. */
 	hub_publish(h, c->room, &ev, kind == EVENT_LEAVE ? c->id : 0);
+	/* Its arrival waits, say, for the other servers: it is told why. */
+	const char *trouble = kind != EVENT_LEAVE && h->bus != NULL && h->bus->ops->trouble != NULL
+		? h->bus->ops->trouble(h->bus) : NULL;
+	if (trouble != NULL)
+		c->proto->send_info(c, CHAT_INFO_NOTICE, trouble);
 }
 
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room)

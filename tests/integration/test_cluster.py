@@ -374,3 +374,21 @@ def test_bad_redis_url_is_refused_at_start(tmp_path):
                              env=child_env(), timeout=TIMEOUT)
         assert run.returncode != 0, bad
         assert "--redis" in run.stderr and bad in run.stderr, run.stderr
+
+
+def test_newcomer_while_redis_is_away_is_told(start_server, redis):
+    nodes = start_nodes(start_server, redis, 2)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    redis.stop()
+    ana.expect(DOWN)
+    bob = Peer(nodes[1].port)
+    bob.send("Hello|bob\n")
+    # Its history, then why its arrival is not confirmed yet.
+    assert lines_until(bob, DOWN)[-2] == "Annonce : fin de l'historique"
+    bob.silent(0.5)
+    redis.start()
+    bob.expect(UP)
+    bob.expect("Annonce : bob a rejoint la chatroom")
+    ana.expect(UP)
+    ana.expect("Annonce : bob a rejoint la chatroom")
