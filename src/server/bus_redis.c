@@ -2,9 +2,13 @@
  * bus_redis: the bus across servers, through Redis (see bus_redis.h).
  *
  * What a room's channel and stream carry, after the script's
- * "<epoch>:<seq>|": "<node>:<conn id>|<record>", the publishing server
+ * "<epoch>:<seq>|": "<node>:<conn id>:<n>|<record>", the publishing server
  * (16 hex digits, random at start), the one peer of it the event is not
- * for (0: none), then the history file's JSON record with id 0.
+ * for (0: none), the event's number in the node's outbox, then the history
+ * file's JSON record with id 0. A node that sees its event n come back
+ * knows Redis has every event of its outbox up to n, even when the
+ * script's answer was lost (and a Redis restarted empty no longer knows
+ * the idempotency key): it is not sent again.
  */
 #include "bus_redis.h"
 
@@ -35,6 +39,7 @@ struct outgoing {
 	STAILQ_ENTRY(outgoing) link;
 	struct bus_redis *owner;
 	bool sent;      /* a script call for it is out */
+	uint64_t number; /* in the outbox's order: the idempotency key's n */
 	char idem[NODE_LEN + 24];
 	char room[NAMES_SKELETON_MAX];
 	size_t len;
@@ -50,6 +55,7 @@ struct bus_redis {
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
+	uint64_t came_back;  /* the newest of ours seen delivered: Redis has it */
 	size_t followed;
 	STAILQ_HEAD(, outgoing) outbox;
 	size_t outbox_count, outbox_bytes;
@@ -70,6 +76,36 @@ static void tell(struct bus_redis *br, const char *text)
 
 static void pump(struct bus_redis *br);
 
+struct head_ask {
+	struct bus_redis *br;
+	char room[];
+};
+
+static void on_head(int status, uint64_t epoch, uint64_t seq, const char *cause, void *data)
+{
+	struct head_ask *q = data;
+	(void)cause;
+	if (status == 0 && !q->br->closing)
+		gapfill_head(q->br->gaps, q->room, epoch, seq);
+	free(q);
+}
+
+/* After a loss the resync reads each room on from its last seq, in its
+ * numbering; a Redis restarted empty may number it anew with fewer events
+ * yet, which that read would miss: each room's numbering is asked. */
+static void ask_head(void *data, const char *room)
+{
+	struct bus_redis *br = data;
+	size_t len = strlen(room);
+	struct head_ask *q = malloc(sizeof(*q) + len + 1);
+	if (q == NULL)
+		return;
+	q->br = br;
+	memcpy(q->room, room, len + 1);
+	if (redis_rooms_last(&br->rooms, room, on_head, q) < 0)
+		free(q);
+}
+
 static void on_ready(struct redis *r, void *data)
 {
 	struct bus_redis *br = data;
@@ -84,6 +120,7 @@ static void on_ready(struct redis *r, void *data)
 	}
 	if (br->cmd_ready && br->sub_ready) {
 		log_notice("cluster: linked through Redis (node %s)", br->node);
+		gapfill_foreach(br->gaps, ask_head, br);
 		if (br->told_down) {
 			br->told_down = false;
 			tell(br, BUS_REDIS_TEXT_UP);
@@ -128,6 +165,8 @@ static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicat
 	if (br->closing)
 		return;
 	o->sent = false;
+	if (status < 0 && o->number <= br->came_back)
+		status = 0; /* the answer was lost, but the event came back */
 	if (status == UV_EPROTO) {
 		/* Redis refused the script (out of memory, say): retrying would
 		 * block every event behind it. */
@@ -152,6 +191,9 @@ static void pump(struct bus_redis *br)
 	if (!br->cmd_ready)
 		return;
 	struct outgoing *o;
+	/* Not sent again: Redis has them (they came back on the channel). */
+	while ((o = STAILQ_FIRST(&br->outbox)) != NULL && !o->sent && o->number <= br->came_back)
+		drop_head(br);
 	STAILQ_FOREACH(o, &br->outbox, link) {
 		if (o->sent)
 			continue;
@@ -168,8 +210,9 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 {
 	struct bus_redis *br = (struct bus_redis *)b;
 	br->scratch.len = 0;
-	char head[NODE_LEN + 24];
-	int n = snprintf(head, sizeof(head), "%s:%" PRIu64 "|", br->node, except_conn_id);
+	char head[NODE_LEN + 48];
+	int n = snprintf(head, sizeof(head), "%s:%" PRIu64 ":%" PRIu64 "|", br->node,
+			 except_conn_id, br->published + 1);
 	uint64_t id = ev->id;
 	ev->id = 0; /* the seq is its id: unknown until Redis numbers it */
 	if (buffer_add(&br->scratch, head, (size_t)n) < 0)
@@ -194,7 +237,8 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 	memcpy(o->payload, br->scratch.data, len);
 	o->payload[len] = '\0';
 	snprintf(o->room, sizeof(o->room), "%s", room->skeleton);
-	snprintf(o->idem, sizeof(o->idem), "%s:%" PRIu64, br->node, ++br->published);
+	o->number = ++br->published;
+	snprintf(o->idem, sizeof(o->idem), "%s:%" PRIu64, br->node, o->number);
 	STAILQ_INSERT_TAIL(&br->outbox, o, link);
 	br->outbox_count++;
 	br->outbox_bytes += len;
@@ -227,8 +271,13 @@ static void on_deliver(void *data, const char *room, uint64_t seq, const char *p
 		log_warn("cluster: event %" PRIu64 " of a room is not ours: skipped", seq);
 		return;
 	}
-	if (memcmp(p, br->node, NODE_LEN) == 0)
-		d.except_conn_id = strtoull(colon + 1, NULL, 10);
+	if (memcmp(p, br->node, NODE_LEN) == 0) {
+		char *end;
+		d.except_conn_id = strtoull(colon + 1, &end, 10);
+		uint64_t number = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		if (number > br->came_back)
+			br->came_back = number;
+	}
 	size_t skip = (size_t)(bar + 1 - p);
 	const char *why = history_parse(bar + 1, len - skip, on_record, &d);
 	if (why != NULL)

@@ -141,7 +141,11 @@ def test_redis_stopped_five_seconds_loses_nothing(start_server, redis):
     seen = {}
     for p in peers:
         got, notices = said_by_others(p, peers, 2 * 4, timeout=TIMEOUT + 10 * SLOW)
-        assert notices == [UP], notices
+        # Others' messages may come first: the node's two connections come
+        # back each after its own backoff, and the notice waits for both.
+        if UP not in notices:
+            notices.append(p.line(timeout=TIMEOUT))
+        assert notices == [UP], (notices, got)
         seen[p.name] = got
     for p in peers:
         for q in peers:
@@ -390,5 +394,5 @@ def test_newcomer_while_redis_is_away_is_told(start_server, redis):
     redis.start()
     bob.expect(UP)
     bob.expect("Annonce : bob a rejoint la chatroom")
-    ana.expect(UP)
-    ana.expect("Annonce : bob a rejoint la chatroom")
+    # (ana's node may hear bob's arrival before its own commands are back.)
+    assert {ana.line(), ana.line()} == {UP, "Annonce : bob a rejoint la chatroom"}
