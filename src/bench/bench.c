@@ -31,6 +31,7 @@
 
 struct options {
 	const char *mode, *target, *host;
+	const char *nodes; /* "PORT,PORT,...": a cluster's nodes on host; NULL: port */
 	int port, n, s, window, size, server_pid;
 	double seconds;
 	bool step;        /* rtt: grow N until p95 passes bound_ms */
@@ -65,6 +66,8 @@ struct bench {
 	struct peer **publishers;
 	int connected;
 	struct sockaddr_in server;
+	struct sockaddr_in nodes[8]; /* --nodes: connection i goes to nodes[i % count] */
+	int node_count;
 	int next_to_connect;
 	int handles;        /* peers whose TCP handle is initialised */
 	bool running, draining;
@@ -401,7 +404,9 @@ static void connect_next(struct bench *b)
 	if (b->next_to_connect >= b->total || b->exit_code != 0)
 		return;
 	struct peer *p = &b->peers[b->next_to_connect++];
-	int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&b->server,
+	const struct sockaddr_in *to = b->node_count > 0 ? &b->nodes[p->index % b->node_count]
+		: &b->server;
+	int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)to,
 				on_connected);
 	if (rc < 0) {
 		fprintf(stderr, "chatroom-bench: connection %d: %s\n", p->index, uv_strerror(rc));
@@ -415,6 +420,17 @@ static int start_peers(struct bench *b)
 	int rc = uv_ip4_addr(b->o.host, b->o.port, &b->server);
 	if (rc < 0)
 		return rc;
+	/* A cluster: the connections spread over its nodes in turn. */
+	for (const char *n = b->o.nodes; n != NULL && *n != '\0' && b->node_count < 8;) {
+		char *end;
+		long port = strtol(n, &end, 10);
+		if (port < 1 || port > 65535 || (*end != ',' && *end != '\0'))
+			return UV_EINVAL;
+		rc = uv_ip4_addr(b->o.host, (int)port, &b->nodes[b->node_count++]);
+		if (rc < 0)
+			return rc;
+		n = *end == ',' ? end + 1 : end;
+	}
 	for (int i = 0; i < b->total; i++) {
 		struct peer *p = &b->peers[i];
 		p->b = b;
@@ -444,6 +460,7 @@ static void usage(FILE *out)
 		"  -t, --target T      chatroom (binary), chatroom-text or redis (default chatroom)\n"
 		"  -a, --host ADDR     server address (127.0.0.1)\n"
 		"  -p, --port PORT     server port (8888)\n"
+		"  -N, --nodes P,P,... a cluster's nodes on ADDR: connections spread over them\n"
 		"  -n, --clients N     subscribers (1000)\n"
 		"  -s, --senders S     publishers (10)\n"
 		"  -w, --window W      messages in flight per publisher (16)\n"
@@ -549,14 +566,15 @@ int main(int argc, char **argv)
 		{"clients", 1, NULL, 'n'}, {"senders", 1, NULL, 's'}, {"window", 1, NULL, 'w'},
 		{"size", 1, NULL, 'b'}, {"seconds", 1, NULL, 'd'}, {"server-pid", 1, NULL, 'P'},
 		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
-		{"room-size", 1, NULL, 'r'},
+		{"room-size", 1, NULL, 'r'}, {"nodes", 1, NULL, 'N'},
 		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:a:p:n:s:w:b:d:P:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:a:p:N:n:s:w:b:d:P:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.target = optarg; break;
 		case 'a': o.host = optarg; break;
 		case 'p': o.port = (int)strtol(optarg, NULL, 10); break;
+		case 'N': o.nodes = optarg; break;
 		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
 		case 's': o.s = (int)strtol(optarg, NULL, 10); break;
 		case 'w': o.window = (int)strtol(optarg, NULL, 10); break;

@@ -187,8 +187,12 @@ static bool on_link_certificate(struct link *link, const struct tls_cert_check *
 				char *why, size_t why_len)
 {
 	struct client_app *app = link->data;
+	/* A key is pinned per node: one of a cluster's list is one server. */
+	char node[sizeof(link->addresses[0].host) + 8];
+	snprintf(node, sizeof(node), "%s:%d", link->addresses[link->current].host,
+		 link->addresses[link->current].port);
 	struct trust_request r = {
-		.server = app->server_name,
+		.server = node,
 		.pin = app->cfg.tls_pin,
 		.known_path = app->known_path[0] != '\0' ? app->known_path : NULL,
 		.can_ask = !app->ui_started && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
@@ -263,6 +267,15 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	if (app->fullscreen)
 		app->link.features = WIRE_FEATURE_ROOMS;
 
+	/* Checked once the link is made: the caller's cleanup closes it. */
+	struct link_address nodes[LINK_MAX_ADDRESSES];
+	const char *cause;
+	int count = link_parse_addresses(cfg->address, cfg->port, nodes, LINK_MAX_ADDRESSES,
+					 &cause);
+	if (count < 0) {
+		fprintf(stderr, _("chatroom: adresse %s invalide : %s\n"), cfg->address, cause);
+		return -EINVAL;
+	}
 	rc = link_connect(&app->link);
 	if (rc == 0) {
 		client_run_until(app, connect_settled);
@@ -274,8 +287,13 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 		return rc;
 	}
 	if (rc < 0) {
-		fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),
-			cfg->address, cfg->port, i18n_strerror(rc));
+		/* One node as "host:port"; a list as given. */
+		if (count == 1)
+			fprintf(stderr, _("chatroom: impossible de joindre %s:%d : %s\n"),
+				nodes[0].host, nodes[0].port, i18n_strerror(rc));
+		else
+			fprintf(stderr, _("chatroom: impossible de joindre %s : %s\n"),
+				cfg->address, i18n_strerror(rc));
 		return rc;
 	}
 	return 0;

@@ -5,6 +5,7 @@
  */
 #include "link.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,7 @@ static void on_frame(struct link *link, const struct wire_msg *m)
 }
 
 static void schedule_retry(struct link *link);
+static void next_address(struct link *link);
 
 /* The connection is gone: back with backoff when asked for and once
  * welcomed (with the token, or a fresh hello), else the session ends. */
@@ -193,8 +195,10 @@ static void lost(struct link *link, const char *why)
 	link->connected = false;
 	link->in_room = false;
 	bool retrying = link->opt.reconnect && !link->closed && link->welcomed;
-	if (retrying)
+	if (retrying) {
 		link->reconnecting = true; /* the status line says so at once */
+		next_address(link);        /* a node that dropped us may be gone */
+	}
 	link->cb.on_lost(link, why, retrying);
 	if (retrying)
 		schedule_retry(link);
@@ -224,10 +228,12 @@ static void on_data(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		char why[160];
 		if (nread == UV_EOF)
 			snprintf(why, sizeof(why), _("le serveur %s:%d a fermé la connexion"),
-				 link->opt.address, link->opt.port);
+				 link->addresses[link->current].host,
+				 link->addresses[link->current].port);
 		else
 			snprintf(why, sizeof(why), _("connexion au serveur %s:%d perdue : %s"),
-				 link->opt.address, link->opt.port, i18n_strerror((int)nread));
+				 link->addresses[link->current].host,
+				 link->addresses[link->current].port, i18n_strerror((int)nread));
 		lost(link, why);
 		return;
 	}
@@ -257,15 +263,116 @@ static void feed_frames(struct link *link, const char *data, size_t len)
 	}
 }
 
+/* ---- the nodes ---- */
+
+/* One "host[:port]" or "[v6]:port" or a bare IPv6 address. */
+static int parse_one(const char *s, size_t len, int default_port, struct link_address *out,
+		     const char **cause)
+{
+	const char *host = s, *port = NULL;
+	size_t host_len = len;
+	const char *colon = memchr(s, ':', len);
+	if (len > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+		if (close == NULL) {
+			*cause = _("adresse IPv6 sans ']'");
+			return -EINVAL;
+		}
+		host = s + 1;
+		host_len = (size_t)(close - host);
+		if (close + 1 < s + len) {
+			if (close[1] != ':') {
+				*cause = _("adresse invalide après ']'");
+				return -EINVAL;
+			}
+			port = close + 2;
+		}
+	} else if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) == NULL) {
+		host_len = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (host_len == 0 || host_len >= sizeof(out->host)) {
+		*cause = _("adresse vide ou trop longue");
+		return -EINVAL;
+	}
+	memcpy(out->host, host, host_len);
+	out->host[host_len] = '\0';
+	out->port = default_port;
+	if (port != NULL) {
+		size_t digits = (size_t)(s + len - port);
+		char buf[8];
+		char *end;
+		if (digits == 0 || digits > 5 || strspn(port, "0123456789") < digits) {
+			*cause = _("port invalide");
+			return -EINVAL;
+		}
+		memcpy(buf, port, digits);
+		buf[digits] = '\0';
+		long v = strtol(buf, &end, 10);
+		if (v < 1 || v > 65535) {
+			*cause = _("port invalide");
+			return -EINVAL;
+		}
+		out->port = (int)v;
+	}
+	return 0;
+}
+
+int link_parse_addresses(const char *list, int default_port, struct link_address *out,
+			 size_t max, const char **cause)
+{
+	size_t n = 0;
+	const char *p = list;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == max) {
+			*cause = _("trop d'adresses");
+			return -EINVAL;
+		}
+		if (parse_one(p, len, default_port, &out[n], cause) < 0)
+			return -EINVAL;
+		n++;
+		if (comma == NULL)
+			return (int)n;
+		p = comma + 1;
+	}
+}
+
 /* ---- connecting --------------------------------------------------------------- */
 
-/* A failed attempt: the next one after a drop, else the session hears it. */
+/* The next node of the list, for the next attempt. */
+static void next_address(struct link *link)
+{
+	if (link->address_count > 1)
+		link->current = (link->current + 1) % link->address_count;
+}
+
+static void on_closed_for_next(uv_handle_t *handle)
+{
+	struct link *link = handle->data;
+	link->tcp_open = false;
+	if (link->closed)
+		return;
+	int rc = link_connect(link);
+	if (rc < 0)
+		link->cb.on_connected(link, rc);
+}
+
+/* A failed attempt: the next one after a drop; a first connection tries
+ * every node once; else the session hears it. */
 static void attempt_failed(struct link *link, int status)
 {
-	if (link->reconnecting)
+	if (link->reconnecting) {
+		next_address(link);
 		schedule_retry(link);
-	else
+	} else if (++link->first_failures < link->address_count && link->tcp_open &&
+		   !uv_is_closing((uv_handle_t *)&link->tcp)) {
+		next_address(link);
+		uv_close((uv_handle_t *)&link->tcp, on_closed_for_next);
+	} else {
 		link->cb.on_connected(link, status);
+	}
 }
 
 /* The connection carries frames now (over TLS: its handshake is done and
@@ -339,10 +446,12 @@ static void tls_arrived(struct link *link, const char *data, size_t len)
 			char why[200];
 			if (cause == NULL)
 				snprintf(why, sizeof(why), _("le serveur %s:%d a fermé la connexion"),
-					 link->opt.address, link->opt.port);
+					 link->addresses[link->current].host,
+					 link->addresses[link->current].port);
 			else
 				snprintf(why, sizeof(why), _("connexion au serveur %s:%d perdue : %s"),
-					 link->opt.address, link->opt.port, cause);
+					 link->addresses[link->current].host,
+					 link->addresses[link->current].port, cause);
 			lost(link, why);
 			return;
 		}
@@ -366,7 +475,8 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	char cause[200];
-	if (tls_link_begin(&link->tls, link->opt.address) < 0 ||
+	/* The name checked is the node's: one of a cluster's list. */
+	if (tls_link_begin(&link->tls, link->addresses[link->current].host) < 0 ||
 	    tls_link_handshake(&link->tls, cause, sizeof(cause)) < 0) {
 		snprintf(link->error, sizeof(link->error), "%s", i18n_strerror(UV_ENOMEM));
 		tls_failed(link, false);
@@ -396,6 +506,16 @@ int link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt
 	link->data = data;
 	link->loop = loop;
 	link->opt = *opt;
+	const char *cause;
+	int n = link_parse_addresses(opt->address, opt->port, link->addresses,
+				     LINK_MAX_ADDRESSES, &cause);
+	if (n <= 0) { /* checked by the caller; taken whole, it fails to resolve */
+		snprintf(link->addresses[0].host, sizeof(link->addresses[0].host), "%s",
+			 opt->address);
+		link->addresses[0].port = opt->port;
+		n = 1;
+	}
+	link->address_count = (size_t)n;
 	link->cb = *cb;
 	uv_timer_init(loop, &link->retry_timer);
 	link->retry_timer.data = link;
@@ -403,9 +523,9 @@ int link_init(struct link *link, uv_loop_t *loop, const struct link_options *opt
 	link->ping_timer.data = link;
 	if (!opt->tls)
 		return 0;
-	char cause[200];
-	if (tls_link_init(&link->tls, opt->ca_file, cause, sizeof(cause)) < 0) {
-		snprintf(link->error, sizeof(link->error), _("TLS impossible : %s"), cause);
+	char tls_cause[200];
+	if (tls_link_init(&link->tls, opt->ca_file, tls_cause, sizeof(tls_cause)) < 0) {
+		snprintf(link->error, sizeof(link->error), _("TLS impossible : %s"), tls_cause);
 		return -1;
 	}
 	link->tls_ready = true;
@@ -420,10 +540,10 @@ int link_connect(struct link *link)
 	link->connect_req.data = link;
 	link->resolve_req.data = link;
 	char port[16];
-	snprintf(port, sizeof(port), "%d", link->opt.port);
+	const struct link_address *a = &link->addresses[link->current];
+	snprintf(port, sizeof(port), "%d", a->port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	return uv_getaddrinfo(link->loop, &link->resolve_req, on_resolved, link->opt.address,
-			      port, &hints);
+	return uv_getaddrinfo(link->loop, &link->resolve_req, on_resolved, a->host, port, &hints);
 }
 
 static void on_retry(uv_timer_t *timer)

@@ -25,7 +25,11 @@
 struct link;
 
 struct link_options {
-	const char *address; /* numeric or a host name */
+	/* One server, numeric or a host name, or several nodes of a cluster:
+	 * "host[:port],host[:port],..." (an IPv6 address with a port in
+	 * brackets, "[::1]:8888"); port is the default. The link starts on the
+	 * first and, on a drop or a failed connection, tries the next. */
+	const char *address;
 	int port;
 	bool reconnect;      /* on a dropped connection, resume with backoff */
 	bool tls;            /* TLS over the connection (tlslink.h) */
@@ -65,12 +69,29 @@ struct link_callbacks {
 #define LINK_PING_FIRST_MS 100
 #define LINK_PING_EVERY_MS 5000
 
+/* Nodes in an address list at most. */
+#define LINK_MAX_ADDRESSES 8
+
+struct link_address {
+	char host[256];
+	int port;
+};
+
+/* Splits an address list (link_options.address): how many, or -EINVAL
+ * with *cause. */
+int link_parse_addresses(const char *list, int default_port, struct link_address *out,
+			 size_t max, const char **cause);
+
 struct link {
 	void *data; /* the session's, as with a libuv handle */
 
 	/* link.c's own, below. */
 	uv_loop_t *loop;
 	struct link_options opt;
+	struct link_address addresses[LINK_MAX_ADDRESSES];
+	size_t address_count;     /* 0: opt.address taken whole */
+	size_t current;           /* the node connected or tried */
+	size_t first_failures;    /* nodes that failed the first connection */
 	struct link_callbacks cb;
 	uv_tcp_t tcp;
 	bool tcp_open;            /* initialised and not yet closed */

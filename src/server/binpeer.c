@@ -136,6 +136,7 @@ static void send_info(struct conn *c, enum chat_info what, const char *detail)
 		break;
 	case CHAT_INFO_HELP:
 	case CHAT_INFO_LINE:
+	case CHAT_INFO_NOTICE:
 		info(c, detail);
 		break;
 	case CHAT_INFO_LEFT:

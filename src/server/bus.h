@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct bus;
+struct conn;
 struct event;
 struct room;
 
@@ -30,11 +31,27 @@ struct room;
 typedef void (*bus_deliver_cb)(void *data, struct room *room, struct event *ev,
 			       uint64_t except_conn_id);
 
+/* Something every user here should know about the bus itself (the link to
+ * the other servers lost, or back), worded for them. */
+typedef void (*bus_notice_cb)(void *data, const char *text);
+/* c's pseudo is somebody else's on another server: c must give it up. */
+typedef void (*bus_refused_cb)(void *data, struct conn *c);
+
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
-	 * errno when it could not be (nothing was delivered). */
+	 * errno when it could not be (nothing was delivered). A bus across
+	 * servers may deliver later (once the others have it): ev's id is then
+	 * given at delivery, and ev is copied as needed. */
 	int (*publish)(struct bus *b, struct room *room, struct event *ev,
 		       uint64_t except_conn_id);
+	/* Optional (NULL: pseudos are this server's alone). c wears the pseudo
+	 * of that skeleton from now on, until release; when another server's
+	 * user has it, bus->refused is called for c (before release only). */
+	void (*claim)(struct bus *b, const char *skeleton, struct conn *c);
+	void (*release)(struct bus *b, const char *skeleton, struct conn *c);
+	/* Optional: NULL when all is well, else what a user arriving now must
+	 * be told (the notice of bus->notice, still true). */
+	const char *(*trouble)(const struct bus *b);
 	/* No more deliveries; what it holds is freed. */
 	void (*close)(struct bus *b);
 };
@@ -42,6 +59,8 @@ struct bus_ops {
 struct bus {
 	const struct bus_ops *ops;
 	bus_deliver_cb deliver;
+	bus_notice_cb notice; /* NULL: nobody told */
+	bus_refused_cb refused;
 	void *data;
 };
 

@@ -290,6 +290,28 @@ static void retry_room(struct gapfill *g, struct gap_room *room)
 	drain(g, room);
 }
 
+void gapfill_head(struct gapfill *g, const char *name, uint64_t epoch, uint64_t seq)
+{
+	struct gap_room *room = g_hash_table_lookup(g->rooms, name);
+	if (room == NULL || epoch == 0 || epoch == room->epoch || !take_epoch(g, room, epoch))
+		return;
+	if (seq > room->last) {
+		room->to_head = true;
+		if (!room->fetching)
+			drain(g, room);
+	}
+}
+
+void gapfill_foreach(const struct gapfill *g, void (*cb)(void *data, const char *room),
+		     void *data)
+{
+	GHashTableIter it;
+	gpointer key;
+	g_hash_table_iter_init(&it, g->rooms);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		cb(data, key);
+}
+
 void gapfill_resync(struct gapfill *g)
 {
 	GHashTableIter it;

@@ -90,6 +90,17 @@ void gapfill_fetched(struct gapfill *g, const char *room, uint64_t token,
 /* The read failed: the room waits for gapfill_retry or gapfill_resync. */
 void gapfill_fetch_failed(struct gapfill *g, const char *room, uint64_t token);
 
+/* Redis says the room is numbered in `epoch` up to `seq` (redis_rooms_last),
+ * as read after a loss: a numbering the room has not seen (Redis lost the
+ * room and numbered it anew, maybe fewer events than the room had
+ * reached) starts it over and reads it from 1; anything else changes
+ * nothing. */
+void gapfill_head(struct gapfill *g, const char *room, uint64_t epoch, uint64_t seq);
+
+/* Calls cb with each followed room's name (cb must not call gapfill). */
+void gapfill_foreach(const struct gapfill *g, void (*cb)(void *data, const char *room),
+		     void *data);
+
 /* The subscription is back after a loss: every room reads what it missed. */
 void gapfill_resync(struct gapfill *g);
 /* Rooms whose read failed read again. */

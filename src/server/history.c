@@ -184,8 +184,8 @@ static const char *parse_text(const char *text, struct event *ev, char **clean)
 
 /* NULL and *ev filled, or why the line is no record. *root and *clean
  * (the sanitised text) are the caller's to free either way. */
-static const char *parse_record(const char *line, size_t len, cJSON **root, char **clean,
-				struct event *ev)
+static const char *parse_record(const char *line, size_t len, double min_id, cJSON **root,
+				char **clean, struct event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	*clean = NULL;
@@ -197,7 +197,7 @@ static const char *parse_record(const char *line, size_t len, cJSON **root, char
 	const char *pseudo = string_field(o, "pseudo"), *text = string_field(o, "text");
 	const char *cause;
 	double id, time, user = 0, colour = -1;
-	if (!integer_field(o, "id", 1, HISTORY_MAX_ID, &id))
+	if (!integer_field(o, "id", min_id, HISTORY_MAX_ID, &id))
 		return "bad id";
 	if (!integer_field(o, "time", 0, HISTORY_MAX_TIME_MS, &time))
 		return "bad time";
@@ -255,7 +255,7 @@ int history_load(const char *path, void (*on_event)(void *data, const struct eve
 		cJSON *root;
 		char *clean;
 		struct event ev;
-		const char *why = parse_record(line, (size_t)len - 1, &root, &clean, &ev);
+		const char *why = parse_record(line, (size_t)len - 1, 1, &root, &clean, &ev);
 		if (why != NULL) {
 			skipped++;
 			log_warn("history %s: line %u is not a valid record, skipped (%s)",
@@ -278,6 +278,21 @@ int history_load(const char *path, void (*on_event)(void *data, const struct eve
 	if (skipped > 0)
 		log_warn("history %s: %u bad lines skipped", path, skipped);
 	return 0;
+}
+
+const char *history_parse(const char *record, size_t len,
+			  void (*on_event)(void *data, struct event *ev), void *data)
+{
+	cJSON *root;
+	char *clean;
+	struct event ev;
+	const char *why = parse_record(record, len, 0, &root, &clean, &ev);
+	if (why == NULL)
+		on_event(data, &ev);
+	g_free((void *)ev.image);
+	free(clean);
+	cJSON_Delete(root);
+	return why;
 }
 
 /* ---- writing ------------------------------------------------------------ */

@@ -72,6 +72,13 @@ struct history_log {
 int history_load(const char *path, void (*on_event)(void *data, const struct event *ev),
 		 void *data, uint64_t *last_id);
 
+/* One record (without its newline), checked as history_load checks a
+ * line but with id 0 allowed (the Redis bus's events: docs/cluster.md):
+ * on_event gets the event, valid during the call. NULL, or why it is no
+ * record (on_event not called). */
+const char *history_parse(const char *record, size_t len,
+			  void (*on_event)(void *data, struct event *ev), void *data);
+
 /* Opens for appending. 0, or a UV_E* code with *cause set. */
 int history_open(struct history_log *log, uv_loop_t *loop, const char *path,
 		 enum history_fsync policy, size_t max_bytes, const char **cause);

@@ -256,10 +256,18 @@ static bool hold(struct hub *h, struct room *room, struct encodings *e, uint64_t
 static void deliver(void *data, struct room *room, struct event *ev, uint64_t except_conn_id)
 {
 	struct hub *h = data;
-	if (room == NULL)
-		room = rooms_find(&h->rooms, ev->room, strlen(ev->room));
-	if (room == NULL)
-		return; /* another server's room, unknown here */
+	if (room == NULL) {
+		/* Another server's room: kept here too when something is said in
+		 * it (within the cap), so that its history is here for a
+		 * newcomer; as at loading. */
+		size_t len = strlen(ev->room);
+		room = rooms_find(&h->rooms, ev->room, len);
+		if (room == NULL && (!event_has_text(ev) ||
+				     rooms_make(&h->rooms, ev->room, len, clock_ms(),
+						HUB_ROOM_REAP_MS, HUB_ROOM_EVICT_MS, &room) < 0))
+			return;
+		ev->default_room = room->is_default; /* not carried */
+	}
 	if (ev->id > h->last_event_id)
 		h->last_event_id = ev->id;
 	if (ev->kind == EVENT_TOPIC)
@@ -286,10 +294,35 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 	drop_encodings(e.frames);
 }
 
+/* The bus's own news, to everybody who hears a room. */
+static void notice(void *data, const char *text)
+{
+	struct hub *h = data;
+	struct room *room;
+	struct seat *s;
+	/* Once each: a peer in several rooms is told in its current one. */
+	TAILQ_FOREACH(room, &h->rooms.by_activity, activity)
+		LIST_FOREACH(s, &room->members, in_room)
+			if (s->conn->hears && s->conn->room == room)
+				s->conn->proto->send_info(s->conn, CHAT_INFO_NOTICE, text);
+}
+
+/* Two servers named two users alike at once: the other one keeps it. */
+static void refused(void *data, struct conn *c)
+{
+	(void)data;
+	char why[160];
+	snprintf(why, sizeof(why), TEXT_ERR_PSEUDO_TAKEN, (int)strlen(c->pseudo), c->pseudo);
+	c->proto->send_error(c, CHAT_ERR_PSEUDO, why);
+	conn_close_after_flush(c, "pseudo worn on another server");
+}
+
 void hub_attach_bus(struct hub *h, struct bus *bus)
 {
 	h->bus = bus;
 	bus->deliver = deliver;
+	bus->notice = notice;
+	bus->refused = refused;
 	bus->data = h;
 }
 
@@ -333,6 +366,11 @@ void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
 	/* An arrival is told to the newcomer too (it confirms the pseudo and
 	 * the room); a departure only to those who stay. */
 	hub_publish(h, room, &ev, kind == EVENT_LEAVE ? c->id : 0);
+	/* Its arrival waits, say, for the other servers: it is told why. */
+	const char *trouble = kind != EVENT_LEAVE && h->bus != NULL && h->bus->ops->trouble != NULL
+		? h->bus->ops->trouble(h->bus) : NULL;
+	if (trouble != NULL)
+		c->proto->send_info(c, CHAT_INFO_NOTICE, trouble);
 }
 
 uint64_t hub_heard_id(const struct hub *h)
@@ -401,6 +439,8 @@ void hub_remove(struct hub *h, struct conn *c)
 			g_hash_table_remove(h->named, skeleton);
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
+		if (skeleton_ok && h->bus != NULL && h->bus->ops->release != NULL)
+			h->bus->ops->release(h->bus, skeleton, c);
 		int worn = palette_index(c->colour);
 		if (worn >= 0)
 			h->colour_wearers[worn]--;
@@ -477,6 +517,8 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->has_pseudo = true;
 	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
 	g_hash_table_insert(h->named, g_strdup(skeleton), c);
+	if (h->bus != NULL && h->bus->ops->claim != NULL)
+		h->bus->ops->claim(h->bus, skeleton, c);
 	/* Whoever held it before has it no more (its address took it anew). */
 	users_forget_departure(&h->users, skeleton);
 	int worn = palette_index(c->colour);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "search.h"
+#include "redis.h"
 #include "server.h"
 #include "wire.h"
 
@@ -39,6 +40,7 @@ struct settings {
 	char user[256];
 	char tls_cert[4096];
 	char tls_key[4096];
+	char redis[1024];
 	enum log_level level;
 };
 
@@ -101,6 +103,30 @@ static int set_user(const struct setting *row, void *target, const char *value,
 }
 
 static const struct setting_type user_type = {set_user, NULL};
+
+/* A Redis URL, checked here where its origin is known for the error;
+ * "none" (or empty) is standalone. */
+static int set_redis(const struct setting *row, void *target, const char *value,
+		     const char **cause)
+{
+	struct settings *s = target;
+	struct redis_url url;
+	(void)row;
+	if (value[0] == '\0' || strcmp(value, "none") == 0) {
+		s->redis[0] = '\0';
+		return 0;
+	}
+	if (strlen(value) >= sizeof(s->redis)) {
+		*cause = "URL too long";
+		return -EINVAL;
+	}
+	if (redis_url_parse(value, &url, cause) < 0)
+		return -EINVAL;
+	memcpy(s->redis, value, strlen(value) + 1);
+	return 0;
+}
+
+static const struct setting_type redis_type = {set_redis, NULL};
 
 /* -v and -q: the flag's value is the level. */
 static int set_level(const struct setting *row, void *target, const char *value,
@@ -196,6 +222,9 @@ static const struct setting rows[] = {
 	{"TLS_MAX_HANDSHAKES", "tls-max-handshakes", 0, "N", &settings_uint,
 	 FIELD(server.tls_max_handshakes), .min = 1,
 	 .help = "TLS handshakes in progress at most; newcomers past it are turned away"},
+	{"REDIS", "redis", 0, "URL", &redis_type, FIELD(redis), .default_text = "none",
+	 .help = "join a cluster through this Redis (redis://[[user]:password@]host[:port][/db]); "
+		 "'none': standalone"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",
@@ -287,6 +316,7 @@ int main(int argc, char **argv)
 		settings.history[0] != '\0', settings.history, sizeof(settings.history),
 		DEFAULT_HISTORY_FILE, "history.jsonl", "history");
 	settings.server.operators_path = settings.operators[0] != '\0' ? settings.operators : NULL;
+	settings.server.redis_url = settings.redis[0] != '\0' ? settings.redis : NULL;
 	settings.server.log_path = choose_path(
 		settings.log[0] != '\0', settings.log, sizeof(settings.log),
 		DEFAULT_LOG_FILE, "server.log", "conversation log");

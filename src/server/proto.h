@@ -58,6 +58,7 @@ enum chat_info {
 	CHAT_INFO_HELP,     /* detail: the help text (commands.c) */
 	CHAT_INFO_LINE,     /* detail: a whole line in the course's words */
 	CHAT_INFO_LEFT,     /* detail: the room it left (/part) */
+	CHAT_INFO_NOTICE,   /* detail: a notice of the server's, worded (bus.h) */
 };
 
 /* A private message (/msg), to its receiver or echoed to its sender. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "binpeer.h"
+#include "bus_redis.h"
 #include "clock.h"
 #include "log.h"
 #include "moderation.h"
@@ -329,7 +330,15 @@ int server_start(struct server *s, uv_loop_t *loop,
 	}
 	/* Event ids go on from the history's last. */
 	bus_local_init(&s->bus, s->hub.last_event_id);
-	hub_attach_bus(&s->hub, &s->bus.bus);
+	if (cfg->redis_url != NULL) {
+		rc = bus_redis_open(&s->cluster, loop, cfg->redis_url, cause);
+		if (rc < 0) {
+			if (s->history_open)
+				history_close(&s->history);
+			return rc;
+		}
+	}
+	hub_attach_bus(&s->hub, s->cluster != NULL ? s->cluster : &s->bus.bus);
 	if (cfg->log_path != NULL) {
 		rc = textlog_open(&s->chatlog, loop, cfg->log_path);
 		if (rc < 0) {
@@ -365,6 +374,9 @@ int server_start(struct server *s, uv_loop_t *loop,
 				 where, port, why);
 			*cause = s->start_error;
 		}
+		if (s->cluster != NULL)
+			s->cluster->ops->close(s->cluster);
+		s->cluster = NULL;
 		if (s->history_open)
 			history_close(&s->history);
 		if (s->hub.chatlog != NULL)
@@ -436,6 +448,9 @@ static void finish_stop_if_idle(struct server *s)
 		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);
 	/* Held broadcasts are dropped with the peers; the events themselves
 	 * are in the history, which is written and synced here. */
+	if (s->cluster != NULL)
+		s->cluster->ops->close(s->cluster);
+	s->cluster = NULL;
 	if (s->history_open)
 		history_close(&s->history);
 	note(s, "chatroom-server stopped");

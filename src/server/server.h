@@ -60,6 +60,7 @@ struct server {
 
 	struct hub hub;
 	struct bus_local bus;
+	struct bus *cluster;         /* --redis: bus_redis.h, used instead of bus */
 	struct history_log history;
 	bool history_open;
 	struct textlog chatlog;

@@ -19,6 +19,7 @@ struct server_config {
 	unsigned drain_timeout_ms; /* how long a closing peer may take to read */
 	const char *history_path;  /* NULL: no history on disk */
 	const char *log_path;      /* NULL: no conversation log file */
+	const char *redis_url;     /* NULL: standalone (bus_local); else bus_redis */
 	size_t history_size;       /* events remembered per room */
 	enum history_fsync fsync;
 	size_t history_max_bytes;  /* compact the file past this size */

@@ -94,6 +94,7 @@ static void send_info(struct conn *c, enum chat_info info, const char *detail)
 		break;
 	case CHAT_INFO_HELP:
 	case CHAT_INFO_LINE:
+	case CHAT_INFO_NOTICE:
 		reply_line(c, "%s\n", detail);
 		break;
 	case CHAT_INFO_LEFT:

@@ -347,6 +347,42 @@ static void new_epoch_starts_the_room_over(void **state)
 	gapfill_free(g);
 }
 
+/* After a loss, Redis restarted empty has numbered the room anew up to 2
+ * while the room had reached 6 (read on from 7, the resync would find
+ * nothing): told the head, the room starts over and reads from 1. The
+ * same numbering, or one it left, changes nothing. */
+static void count_room(void *data, const char *room)
+{
+	assert_string_equal(room, "r");
+	(*(uint64_t *)data)++;
+}
+
+static void head_of_a_new_numbering_is_read_from_one(void **state)
+{
+	(void)state;
+	struct record r;
+	struct gapfill *g = make(&r, 100, 1 << 20);
+	for (uint64_t s = 1; s <= 6; s++)
+		publish(g, s);
+	expect_log(&r, "d1 d2 d3 d4 d5 d6");
+	uint64_t old = epoch;
+	gapfill_head(g, "r", old, 9); /* same numbering: the resync's business */
+	expect_log(&r, "");
+	epoch = old + 1;
+	gapfill_head(g, "r", epoch, 2);
+	expect_log(&r, "r6 f1-0");
+	answer(g, &r, 1, 2, false);
+	expect_log(&r, "d1 d2");
+	gapfill_head(g, "r", old, 6); /* a numbering it left */
+	gapfill_head(g, "nope", epoch, 6);
+	expect_log(&r, "");
+	uint64_t rooms = 0;
+	gapfill_foreach(g, count_room, &rooms);
+	assert_int_equal(rooms, 1);
+	epoch = old;
+	gapfill_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +396,7 @@ int main(void)
 		cmocka_unit_test(late_answers_ignored),
 		cmocka_unit_test(resync_reads_what_was_missed),
 		cmocka_unit_test(new_epoch_starts_the_room_over),
+		cmocka_unit_test(head_of_a_new_numbering_is_read_from_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,398 @@
+"""Several chatroom-server nodes sharing their rooms through a real
+redis-server (issue 19 part 2, docs/cluster.md): one order for everyone,
+history, a node killed, Redis stopped and back."""
+
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import Peer, TIMEOUT
+from redisfix import RedisServer, SLOW
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = RedisServer(tmp_path)
+    yield r
+    r.stop()
+
+
+def url(redis):
+    return f"redis://127.0.0.1:{redis.port}"
+
+
+def start_nodes(start_server, redis, n=3, *args):
+    nodes = [start_server("--redis", url(redis), *args) for _ in range(n)]
+    for node in nodes:
+        node.wait_log(r"cluster: linked through Redis")
+    return nodes
+
+
+def join_all(nodes, names):
+    """One text peer per name, spread over the nodes in turn; each waits
+    until it has seen every later arrival, so all are in before a test."""
+    peers = []
+    for i, name in enumerate(names):
+        p = Peer(nodes[i % len(nodes)].port)
+        p.join(name)
+        peers.append(p)
+    for i, p in enumerate(peers):
+        for later in names[i + 1:]:
+            p.skip_until(f"Annonce : {later} a rejoint la chatroom")
+    return peers
+
+
+def lines_until(peer, last, timeout=TIMEOUT):
+    got = []
+    while True:
+        line = peer.line(timeout)
+        got.append(line)
+        if line == last:
+            return got
+
+
+def test_messages_and_notices_in_one_order_across_nodes(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    names = ["ana", "bob", "cyd", "dan", "eve", "fay"]
+    peers = join_all(nodes, names)
+    # Everybody speaks at once, on every node; a newcomer and a departure
+    # land in the middle.
+    for round_ in range(5):
+        for p in peers:
+            p.send(f"m{round_} de {p.name}\n")
+    late = Peer(nodes[1].port)
+    late.send("Hello|gus\n")
+    peers[2].close()
+    for round_ in range(5, 10):
+        for p in peers[:2] + peers[3:]:
+            p.send(f"m{round_} de {p.name}\n")
+    for p in peers[:2] + peers[3:]:
+        p.send("fin\n")
+    # What each stayer saw, but for its own lines (never echoed).
+    seen = {}
+    stayers = peers[:2] + peers[3:]
+    for p in stayers:
+        got = []
+        ends = 0
+        while ends < len(stayers) - 1:
+            line = p.line()
+            if line.endswith(" a dit : fin"):
+                ends += 1
+            got.append(line)
+        seen[p.name] = got
+    everything = set().union(*map(set, seen.values()))
+    assert "Annonce : gus a rejoint la chatroom" in everything
+    assert "Annonce : cyd a quitté la chatroom" in everything
+    for p in stayers:
+        for q in stayers:
+            if q is p:
+                continue
+            said = [f"{q.name} a dit : m{r} de {q.name}" for r in range(10)]
+            assert [l for l in seen[p.name] if l in said] == said, p.name
+    # One order: any two members list the lines they both saw alike.
+    for p in stayers:
+        for q in stayers:
+            common = set(seen[p.name]) & set(seen[q.name])
+            assert [l for l in seen[p.name] if l in common] == \
+                [l for l in seen[q.name] if l in common], (p.name, q.name)
+    for p in stayers:
+        p.silent(0.3)
+
+
+DOWN = "Annonce : liaison avec les autres serveurs perdue ; vos messages partiront à son retour"
+UP = "Annonce : liaison avec les autres serveurs rétablie"
+
+
+def said_by_others(peer, others, count, timeout=TIMEOUT):
+    """The next `count` messages of others as peer reads them, with the
+    notices in between."""
+    got, notices = [], []
+    while len(got) < count:
+        line = peer.line(timeout)
+        if " a dit : " in line:
+            got.append(line)
+        else:
+            notices.append(line)
+    return got, notices
+
+
+def test_redis_stopped_five_seconds_loses_nothing(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    names = ["ana", "bob", "cyd"]
+    peers = join_all(nodes, names)
+    for p in peers:
+        p.send(f"avant de {p.name}\n")
+    before = {p.name: said_by_others(p, peers, 2)[0] for p in peers}
+    redis.stop()
+    for p in peers:
+        p.expect(DOWN)
+    # Said while Redis is away: they wait on their node.
+    for i in range(3):
+        for p in peers:
+            p.send(f"pendant{i} de {p.name}\n")
+    for p in peers:
+        p.silent(0.2)
+    time.sleep(5)
+    redis.start()
+    for p in peers:
+        p.send(f"après de {p.name}\n")
+    seen = {}
+    for p in peers:
+        got, notices = said_by_others(p, peers, 2 * 4, timeout=TIMEOUT + 10 * SLOW)
+        # Others' messages may come first: the node's two connections come
+        # back each after its own backoff, and the notice waits for both.
+        if UP not in notices:
+            notices.append(p.line(timeout=TIMEOUT))
+        assert notices == [UP], (notices, got)
+        seen[p.name] = got
+    for p in peers:
+        for q in peers:
+            if q is p:
+                continue
+            mine = [l for l in seen[p.name] if l.startswith(q.name + " ")]
+            assert mine == [f"{q.name} a dit : pendant{i} de {q.name}" for i in range(3)] + \
+                [f"{q.name} a dit : après de {q.name}"], p.name
+        assert len(before[p.name]) == 2
+    # One order for all: the lines two peers share come alike.
+    for p in peers:
+        for q in peers:
+            common = set(seen[p.name]) & set(seen[q.name])
+            assert [l for l in seen[p.name] if l in common] == \
+                [l for l in seen[q.name] if l in common]
+    for p in peers:
+        p.silent(0.3)
+    for node in nodes:
+        assert "never reached Redis" not in node.log()
+
+
+PSEUDO_TAKEN = "Erreur : le pseudo {} est déjà pris"
+
+
+def test_pseudo_is_unique_across_nodes(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("zoé")
+    # Another node, a look-alike of a pseudo worn on the first: refused.
+    other = Peer(nodes[1].port)
+    other.send("Hello|ZOÉ\n")
+    assert other.closed(), "the second zoé was let in"
+    assert PSEUDO_TAKEN.format("ZOÉ").encode() in other.buf
+    # At once on two nodes: one keeps it, the other is refused.
+    a, b = Peer(nodes[1].port), Peer(nodes[2].port)
+    a.send("Hello|yan\n")
+    b.send("Hello|yan\n")
+    closed = [p for p in (a, b) if p.closed(timeout=2 * SLOW)]
+    assert len(closed) == 1, "both or neither kept yan"
+    kept = b if closed == [a] else a
+    kept.send("toujours là\n")
+    ana.skip_until("yan a dit : toujours là")
+    # Freed when its wearer leaves: taken on another node at once.
+    kept.close()
+    ana.skip_until("Annonce : yan a quitté la chatroom")
+    again = Peer(nodes[0].port)
+    again.join("yan")
+    again.silent(1.0)
+
+
+def test_history_of_a_room_on_another_node(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    # A newcomer-to-be on a node where nobody is ever in that room.
+    cyd = Peer(nodes[2].port)
+    cyd.join("cyd")
+    bob = Peer(nodes[0].port)
+    bob.join("bob", room="lointain")
+    ana = Peer(nodes[0].port)
+    ana.join("ana", room="lointain")
+    for i in range(5):
+        ana.send(f"souvenir {i}\n")
+    lines_until(bob, "ana a dit : souvenir 4")
+    # Published after the souvenirs: once cyd's node has it, it has them.
+    eve = Peer(nodes[0].port)
+    eve.join("eve")
+    cyd.skip_until("Annonce : eve a rejoint la chatroom")
+    cyd.send("/join lointain\n")
+    history = cyd.skip_until("Annonce : cyd a rejoint le salon lointain")
+    said = [re.sub(r"^\[\d\d:\d\d\] ", "", l) for l in history if " a dit : " in l]
+    assert said == [f"ana a dit : souvenir {i}" for i in range(5)]
+    ana.send("encore\n")
+    cyd.skip_until("ana a dit : encore")
+
+
+def rejoin(port, pseudo, deadline):
+    """Joins as pseudo, again until the dead node's claim on it lapses."""
+    while True:
+        p = Peer(port)
+        p.send(f"Hello|{pseudo}\n")
+        history, in_history = [], False
+        while True:
+            try:
+                line = p.line(timeout=5 * SLOW)
+            except AssertionError:
+                line = None
+            if line is None or line.startswith("Erreur : "):
+                break
+            if line.startswith("Annonce : historique du salon "):
+                in_history = True
+            elif line == "Annonce : fin de l'historique":
+                in_history = False
+            elif in_history:
+                history.append(re.sub(r"^\[\d\d:\d\d\] ", "", line))
+            elif line in (f"Annonce : {pseudo} a rejoint la chatroom",
+                          f"Welcome back {pseudo} !"):
+                # (Back as itself when its refused tries left it "away"
+                # here.) The claim's answer comes within a moment: kept
+                # only if no refusal follows.
+                refused = False
+                while True:
+                    try:
+                        later = p.line(timeout=1.0 * SLOW)
+                    except AssertionError:
+                        break
+                    if later.startswith("Erreur : "):
+                        refused = True
+                        break
+                    history.append(later)
+                if not refused:
+                    return p, history
+                break
+        p.close()
+        assert time.monotonic() < deadline, f"{pseudo} never got its pseudo back"
+        time.sleep(0.5)
+
+
+def test_node_killed_mid_conversation(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    names = ["ana", "bob", "cyd", "dan"]
+    ana, bob, cyd, dan = join_all([nodes[0], nodes[1], nodes[2], nodes[2]], names)
+    for i in range(5):
+        for p in (ana, bob, cyd):
+            p.send(f"m{i} de {p.name}\n")
+    nodes[2].proc.send_signal(signal.SIGKILL)
+    nodes[2].proc.wait()
+    for i in range(5, 10):
+        for p in (ana, bob):
+            p.send(f"m{i} de {p.name}\n")
+    for p in (ana, bob):
+        p.send("fin\n")
+    assert cyd.closed() and dan.closed()
+    # They come back on the nodes left, under their pseudos.
+    deadline = time.monotonic() + 20 * SLOW
+    cyd, cyd_history = rejoin(nodes[0].port, "cyd", deadline)
+    dan, dan_history = rejoin(nodes[1].port, "dan", deadline)
+    ana_seen = lines_until(ana, "bob a dit : fin")
+    bob_seen = lines_until(bob, "ana a dit : fin")
+    for who, seen in (("cyd", cyd_history), ("dan", dan_history)):
+        for q in ("ana", "bob"):
+            said = [l for l in seen if l.startswith(f"{q} a dit : ")]
+            assert said == [f"{q} a dit : m{i} de {q}" for i in range(10)] + \
+                [f"{q} a dit : fin"], who
+    # What the dead node's user said reached the others once each, in order
+    # (a prefix: what Redis had when it died).
+    for seen in (ana_seen, bob_seen, cyd_history, dan_history):
+        said = [l for l in seen if l.startswith("cyd a dit : m")]
+        assert said == [f"cyd a dit : m{i} de cyd" for i in range(len(said))]
+    assert [l for l in ana_seen if l.startswith("bob a dit")] == \
+        [f"bob a dit : m{i} de bob" for i in range(10)] + ["bob a dit : fin"]
+    nodes[2].log_file.close()
+    nodes.pop()
+
+
+def test_client_with_several_nodes_comes_back_on_another(start_server, redis):
+    from conftest import Client
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    # The client's list: the node it lands on first, then another.
+    nodes_arg = f"127.0.0.1:{nodes[2].port},127.0.0.1:{nodes[0].port}"
+    cli = Client(nodes[2].port, "-n", "cli", "--reconnect", "-a", nodes_arg)
+    try:
+        cli.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.send("avant\n")
+        cli.skip_until("ana a dit : avant")
+        nodes[2].proc.send_signal(signal.SIGKILL)
+        nodes[2].proc.wait()
+        ana.send("pendant\n")
+        # Back on node 0 under its pseudo once the dead node's claim on it
+        # lapses (refused until then: it tries again).
+        after = []
+        deadline = time.monotonic() + TIMEOUT + 30 * SLOW
+        while True:
+            after += cli.skip_until("*** reconnecté", timeout=deadline - time.monotonic())
+            try:
+                more = cli.skip_until("Erreur : le pseudo cli est déjà pris", timeout=1.5 * SLOW)
+                after += more
+            except AssertionError:
+                break
+        ana.send("après\n")
+        after += cli.skip_until("ana a dit : après")
+        # Outside the history blocks a fresh hello brings, nothing twice.
+        live, in_history = [], False
+        for line in after:
+            if line.startswith("── historique"):
+                in_history = True
+            elif line.startswith("── fin de l'historique"):
+                in_history = False
+            elif not in_history:
+                live.append(line)
+        assert "ana a dit : pendant" in after
+        assert live.count("ana a dit : pendant") <= 1 and "ana a dit : avant" not in live, after
+        cli.type("me revoilà\n")
+        lines_until(ana, "cli a dit : me revoilà")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+        nodes[2].log_file.close()
+        nodes.pop()
+
+
+def test_client_address_list_first_node_down_and_bad_lists(server):
+    from conftest import Client
+    from redisfix import free_port
+    dead = free_port()  # nothing listens there
+    cli = Client(server.port, "-n", "liste", "-a", f"127.0.0.1:{dead},127.0.0.1:{server.port}")
+    try:
+        cli.skip_until("Annonce : liste a rejoint la chatroom")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+    for bad in (f"127.0.0.1:{server.port},", "127.0.0.1:0", "127.0.0.1:99999",
+                "[::1", ",".join(["127.0.0.1"] * 9)):
+        cli = Client(server.port, "-n", "x", "-a", bad)
+        code, err = cli.wait()
+        assert code == 1 and "invalide" in err, (bad, code, err)
+
+
+def test_bad_redis_url_is_refused_at_start(tmp_path):
+    import subprocess
+    from conftest import SERVER_BIN, child_env
+    for bad in ("rediss://127.0.0.1", "http://x", "redis://h:99999"):
+        run = subprocess.run([str(SERVER_BIN), "-p", "0", "--history", "none", "--log", "none",
+                              "--redis", bad], capture_output=True, text=True,
+                             env=child_env(), timeout=TIMEOUT)
+        assert run.returncode != 0, bad
+        assert "--redis" in run.stderr and bad in run.stderr, run.stderr
+
+
+def test_newcomer_while_redis_is_away_is_told(start_server, redis):
+    nodes = start_nodes(start_server, redis, 2)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    redis.stop()
+    ana.expect(DOWN)
+    bob = Peer(nodes[1].port)
+    bob.send("Hello|bob\n")
+    # Its history, then why its arrival is not confirmed yet.
+    assert lines_until(bob, DOWN)[-2] == "Annonce : fin de l'historique"
+    bob.silent(0.5)
+    redis.start()
+    bob.expect(UP)
+    bob.expect("Annonce : bob a rejoint la chatroom")
+    # (ana's node may hear bob's arrival before its own commands are back.)
+    assert {ana.line(), ana.line()} == {UP, "Annonce : bob a rejoint la chatroom"}
