@@ -35,6 +35,8 @@ packages=(
   libchafa-dev libglib2.0-dev  # pictures drawn as terminal cells (chafa needs glib)
   libcmocka-dev         # unit tests (built with the rest)
   libhiredis-dev        # Redis: replies read and commands formatted (cluster, issue 19)
+  libwebsockets-dev     # the web client: HTTP and WebSocket on our loop (src/server/web.c)
+  libwebsockets-evlib-uv  # ... its libuv support, a plugin loaded at run time
 )
 # `deps.sh test` (make test): the tools the tests run.
 test_packages=(

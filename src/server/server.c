@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "binpeer.h"
+#include "jsonpeer.h"
 #include "clock.h"
 #include "log.h"
 #include "privdrop.h"
 #include "textpeer.h"
+#include "web.h"
 
 static void finish_stop_if_idle(struct server *s);
 
@@ -251,6 +253,9 @@ static void register_protocols(struct server *s)
 	sniff_add(&s->sniffer, WIRE_MAGIC, WIRE_MAGIC_LEN - 1, &binpeer_proto);
 	/* No text line starts with NUL: anything else that does is refused. */
 	sniff_add(&s->sniffer, "\0", 1, NULL);
+	/* A browser: the page, and its WebSocket (web.c). */
+	if (s->cfg.web_root != NULL)
+		sniff_add(&s->sniffer, "GET ", 4, &web_handover_proto);
 }
 
 static void on_picture_done(void *data)
@@ -304,8 +309,19 @@ int server_start(struct server *s, uv_loop_t *loop,
 		}
 	}
 
+	if (cfg->web_root != NULL) {
+		rc = web_start(&s->web, loop, &s->conns, cfg->web_root, &jsonpeer_proto, cause);
+		s->conns.web = s->web;
+		if (rc < 0) {
+			log_error("cannot serve the web client: %s", *cause);
+			if (s->history_open)
+				history_close(&s->history);
+			return rc;
+		}
+	}
 	rc = tcp_listen(&s->tcp, loop, cfg->address, cfg->port, &s->conns, cause);
 	if (rc < 0) {
+		web_stop(s->web);
 		if (s->history_open)
 			history_close(&s->history);
 		return rc;
@@ -367,6 +383,7 @@ static void finish_stop_if_idle(struct server *s)
 	    uv_is_closing((uv_handle_t *)&s->flusher))
 		return;
 	picture_close(&s->pictures);
+	web_stop(s->web); /* its WebSockets have drained: they were conns */
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)
 		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);
@@ -406,6 +423,8 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
+	web_free(s->web);
+	s->web = NULL;
 	strcount_free(&s->per_address);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);

@@ -41,6 +41,7 @@ struct server_config {
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
 	size_t image_max_bytes;    /* the largest picture relayed */
+	const char *web_root;      /* the browser client's files; NULL: no web client */
 };
 
 #define SERVER_DEFAULT_PORT 8888
