@@ -374,13 +374,15 @@ const struct proto_ops web_handover_proto = {
 /* ---- the context -------------------------------------------------------- */
 
 /* lws's lines in our log. Its errors are mostly a peer's (a bad request);
- * 4.1 also says "calling service" as an error on every adoption. */
+ * 4.1 also says "calling service" as an error on every adoption, and
+ * "denied" for every Origin we refuse (logged already). */
 static void lws_line(int level, const char *line)
 {
 	int len = (int)strlen(line);
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if ((level & (LLL_ERR | LLL_WARN)) && strstr(line, "calling service") == NULL)
+	if ((level & (LLL_ERR | LLL_WARN)) && strstr(line, "calling service") == NULL &&
+	    strstr(line, "denied connection") == NULL)
 		log_warn("web: %.*s", len, line);
 	else
 		log_debug("web: %.*s", len, line);
