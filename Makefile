@@ -43,8 +43,9 @@ run: build
 	@echo "chatroom-server on $(ADDRESS):$(PORT). In another terminal connect with:"
 	@echo "    ./$(BUILD)/chatroom -a $(ADDRESS) -p $(PORT)"
 	@echo "or with a plain text client:  nc $(ADDRESS) $(PORT)   (first line: Hello|yourname)"
+	@echo "or in a browser:  http://$(ADDRESS):$(PORT)/"
 	@echo "Stop the server with Ctrl+C."
-	@./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT)
+	@./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) --web-root $(CURDIR)/web
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, SANITIZED, TIMEOUT, Client
+from conftest import BUILD, ROOT, TIMEOUT, Client
 
 WEB = str(ROOT / "web")
 DRIVER = ROOT / "tests" / "web" / "driver.mjs"
@@ -48,8 +48,10 @@ class Browser:
             self.proc.wait(timeout=TIMEOUT)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium for the file (it takes seconds to start); each test
+    opens its own pages, each page its own context."""
     b = Browser()
     yield b
     b.close()
@@ -71,7 +73,7 @@ def peer_wait(peer, wanted):
         got = peer.line()
         if got == wanted:
             return
-        
+
 
 @pytest.fixture
 def images(tmp_path):
