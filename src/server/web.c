@@ -468,6 +468,8 @@ int web_start(struct web **out, uv_loop_t *loop, struct conns *conns, const char
 	info.timeout_secs = WEB_TIMEOUT_S;
 	info.keepalive_timeout = WEB_TIMEOUT_S;
 	info.server_string = "chatroom";
+	/* lws sets it to NULL once the context is wholly gone. */
+	info.pcontext = &w->context;
 	unsigned before = loop_handles(loop);
 	w->context = lws_create_context(&info);
 	if (w->context == NULL) {
@@ -503,6 +505,10 @@ void web_free(struct web *w)
 {
 	if (w == NULL)
 		return;
+	/* On a foreign loop the destruction ends in a second call, once the
+	 * loop has closed lws's handles (as lws's own examples do). */
+	if (w->context != NULL)
+		lws_context_destroy(w->context);
 	free(w->out);
 	free(w);
 }
