@@ -241,3 +241,46 @@ def test_no_web_root_no_web(start_server):
     p.send("GET / HTTP/1.1\n")  # a text peer, as before the web client
     p.join("nina")
     assert "handed to the web server" not in srv.log()
+
+
+def test_http_peers_are_bounded_while_the_chat_goes_on(web):
+    """Unfinished requests (a slowloris) hold at most 1024 places; past
+    that a newcomer is cut at once, and the chat does not notice."""
+    nina, tom = web.peer(), web.peer()
+    nina.join("nina")
+    tom.join("tom")
+    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    held = []
+    try:
+        for i in range(1030):
+            s = socket.create_connection(("127.0.0.1", web.port), timeout=TIMEOUT)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+            held.append(s)
+            if i % 200 == 0:
+                start = time.monotonic()
+                tom.send(f"toujours là {i}\n")
+                wait_line(nina, f"tom a dit : toujours là {i}")
+                assert time.monotonic() - start < 2.0
+        web.wait_log(r"disconnected \(too many web peers\)")
+        cut = 0
+        for s in held[-6:]:
+            s.settimeout(TIMEOUT)
+            try:
+                cut += s.recv(1) == b""
+            except ConnectionResetError:
+                cut += 1
+        assert cut >= 1
+    finally:
+        for s in held:
+            s.close()
+    tom.send("fin\n")
+    wait_line(nina, "tom a dit : fin")
+    # Once they have gone, pages load again.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            assert " 200 " in http_get(web.port, "/")[0]
+            break
+        except (AssertionError, OSError):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)

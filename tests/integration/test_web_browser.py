@@ -214,5 +214,22 @@ def test_keyboard_only_and_commands(start_server, browser):
     browser("wait_text", name="k", text="jardin", selector="#rooms")
     nina.send("kim, tu es là ?\n")
     browser("wait_text", name="k", text="nina a dit : kim, tu es là ?")
-    # Notifications only once asked for (the page's button, by keyboard).
+    # Notifications only once asked for (the page's button, by keyboard),
+    # and only while the page is out of sight.
+    browser("eval", name="k",
+            code="Object.defineProperty(document, 'hidden', {get: () => true})")
+    nina.send("kim ?\n")
+    browser("wait_text", name="k", text="nina a dit : kim ?")
     assert browser("eval", name="k", code="window.__notes.length")["value"] == 0
+    browser("eval", name="k", code="document.getElementById('notify').focus()")
+    browser("press", name="k", key="Enter")
+    browser("wait_text", name="k", text="Vous serez prévenu")
+    browser("press", name="k", key="Escape")  # back to the message box
+    assert browser("eval", name="k", code="document.activeElement.id")["value"] == "text"
+    nina.send("kim, regarde\n")
+    browser("wait_text", name="k", text="nina a dit : kim, regarde")
+    nina.send("sans nom\n")
+    browser("wait_text", name="k", text="nina a dit : sans nom")
+    notes = browser("eval", name="k", code="window.__notes")["value"]
+    assert notes == [{"title": "nina (general)",
+                      "body": "kim, regarde"}], notes
