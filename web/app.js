@@ -99,6 +99,8 @@ function picture(ev) {
 function render(ev) {
   const mine = state.me && ev.user === state.me.user && ev.user !== 0;
   const who = {text: ev.pseudo, cls: 'who', colour: xterm(ev.colour)};
+  // Its own drop and return, replayed after a reconnection, are no news.
+  if (mine && (ev.kind === 'leave' || ev.kind === 'return')) return null;
   switch (ev.kind) {
     case 'message':
       if (mine) return line([{text: 'Vous avez dit : '}, {text: ev.text}], 'mine', ev.time);

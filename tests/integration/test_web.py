@@ -3,6 +3,7 @@ chat's own port, WebSockets speaking JSON in the same rooms as text and
 binary peers, with the same limits. A real browser drives the page in
 test_web_browser.py."""
 
+import base64
 import json
 import socket
 import time
@@ -284,3 +285,17 @@ def test_http_peers_are_bounded_while_the_chat_goes_on(web):
         except (AssertionError, OSError):
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+def test_pictures_from_a_page_are_checked_like_any(web, tmp_path):
+    nc = web.peer()
+    nc.join("nina")
+    ws, _, _ = hello(web.port, "alice")
+    ws.send_json({"type": "image", "mime": "image/png",
+                  "data": base64.b64encode(b"pas une image du tout").decode()})
+    err = ws.until(lambda m: m.get("type") == "error")
+    assert err["code"] == "image" and err["text"].startswith("image refusée : ")
+    ws.send_json({"type": "image", "data": "%%%"})
+    assert ws.until(lambda m: m.get("type") == "error")["code"] == "image"
+    ws.send_json({"type": "say", "text": "et après"})
+    assert wait_line(nc, "alice a dit : et après") == []  # no picture came before

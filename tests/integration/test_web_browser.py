@@ -20,6 +20,17 @@ WEB = str(ROOT / "web")
 DRIVER = ROOT / "tests" / "web" / "driver.mjs"
 SHOTS = ROOT / "tests" / "web" / "screenshots"
 XSS = "<img src=x onerror=alert(1)>"
+# A 40x30 PNG drawn in the page, then pasted as a clipboard file.
+PASTE = """(async () => {
+    const c = document.createElement('canvas');
+    c.width = 40;
+    c.height = 30;
+    c.getContext('2d').fillRect(0, 0, 40, 30);
+    const blob = await new Promise((done) => c.toBlob(done, 'image/png'));
+    const data = new DataTransfer();
+    data.items.add(new File([blob], 'collé.png', {type: 'image/png'}));
+    document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data}));
+})()"""
 
 
 class Browser:
@@ -233,3 +244,6 @@ def test_keyboard_only_and_commands(start_server, browser):
     notes = browser("eval", name="k", code="window.__notes")["value"]
     assert notes == [{"title": "nina (general)",
                       "body": "kim, regarde"}], notes
+    # A picture pasted goes as the upload button's do.
+    browser("eval", name="k", code=PASTE)
+    peer_wait(nina, "kim a envoyé une image (40×30) :")
