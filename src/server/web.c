@@ -17,10 +17,11 @@
  * anyway: WEB_MAX_HEADERS). */
 #define WEB_FIRST_MAX 8192
 #define WEB_MAX_HEADERS 4096
-/* What lws reads of a WebSocket at a time: the JSON protocol joins the
- * pieces (and bounds the whole). An idle WebSocket costs about 1.4 KB in
- * lws plus this. */
-#define WEB_RX_BUFFER 4096
+/* What lws hands us of a WebSocket message at a time: the JSON protocol
+ * joins the pieces (and bounds the whole). lws keeps this much per
+ * WebSocket: measured, an idle welcomed one costs the server 4.5 KB in all
+ * with 1 KiB here, 7.5 KB with 4 KiB. */
+#define WEB_RX_BUFFER 1024
 /* HTTP peers that are no WebSocket (yet): page loads are short. Past
  * this many at once a newcomer is cut. */
 #define WEB_MAX_HTTP_PEERS 1024
