@@ -45,7 +45,7 @@ run: build
 	@echo "or with a plain text client:  nc $(ADDRESS) $(PORT)   (first line: Hello|yourname)"
 	@echo "or in a browser:  http://$(ADDRESS):$(PORT)/"
 	@echo "Stop the server with Ctrl+C."
-	@./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) --web-root $(CURDIR)/web
+	@CHATROOM_WEB_ROOT=$(CURDIR)/web ./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT)
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
