@@ -54,8 +54,9 @@ run: build
 	  echo "or without --ca: its key is shown and remembered on your yes, like ssh;" && \
 	  echo "or as text:  openssl s_client -quiet -connect $(ADDRESS):$(TLS_PORT)"; \
 	else echo "(make run TLS=1: a TLS port too, with a self-signed certificate)"; fi
+	@echo "or in a browser:  http://$(ADDRESS):$(PORT)/"
 	@echo "Stop the server with Ctrl+C."
-	@$(strip ./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) $(RUN_TLS))
+	@CHATROOM_WEB_ROOT=$(CURDIR)/web $(strip ./$(BUILD)/chatroom-server -a $(ADDRESS) -p $(PORT) $(RUN_TLS))
 
 # Unit tests and the integration suite on the normal build, then both again
 # under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -37,6 +37,8 @@ packages=(
   libhiredis-dev        # Redis: replies read and commands formatted (cluster, issue 19)
   libssl-dev            # OpenSSL 3: the server's TLS port, the client's --tls
   openssl               # make run TLS=1 makes a self-signed certificate with it
+  libwebsockets-dev     # the web client: HTTP and WebSocket on our loop (src/server/web.c)
+  libwebsockets-evlib-uv  # ... its libuv support, a plugin loaded at run time
 )
 # `deps.sh test` (make test): the tools the tests run.
 test_packages=(
@@ -47,6 +49,8 @@ test_packages=(
   clang libclang-rt-14-dev  # libFuzzer targets
   netcat-openbsd tmux   # nc-style and terminal tests
   valgrind              # make test-valgrind
+  chromium              # the web client's end-to-end tests (no browser download)
+  nodejs                # ... their driver, playwright-core (tests/web, from npm)
 )
 if [ "$group" = test ] || [ "$group" = package ]; then
   packages+=("${test_packages[@]}")
@@ -84,15 +88,34 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
+# The browser tests' driver: playwright-core from npm, at the version the
+# committed lock file names, into tests/web/node_modules (ignored by git).
+web_tests() {
+  if [ "$group" = test ] || [ "$group" = package ]; then
+    local dir
+    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+    if [ ! -d "$dir/node_modules/playwright-core" ]; then
+      if ! command -v npm >/dev/null; then
+        $sudo apt-get install -y -qq --no-install-recommends npm
+      fi
+      echo "deps: npm ci in tests/web (playwright-core)"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  fi
+}
 
-echo "deps: installing ${missing[*]}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  web_tests
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+web_tests

@@ -580,7 +580,8 @@ void conn_open(struct conn *c)
 		    c->connected_ms);
 	/* Until its first bytes tell, it is taken for a text peer listening:
 	 * it hears its room, but nothing is flushed to it yet. */
-	c->proto = set->sniffer->otherwise;
+	if (!c->sniffed)
+		c->proto = set->sniffer->otherwise;
 	c->hears = true;
 	LIST_INSERT_HEAD(&set->all, c, link);
 	set->count++;
@@ -588,7 +589,12 @@ void conn_open(struct conn *c)
 	set->hooks.opened(c);
 	if (c->closing || c->draining)
 		return; /* refused */
-	conn_timer_start(c, cfg->partial_delay_ms, on_silence);
+	if (c->sniffed)
+		conn_set_proto(c, c->proto);
+	else
+		conn_timer_start(c, cfg->partial_delay_ms, on_silence);
+	if (c->closing)
+		return;
 	int rc = c->transport->set_reading(c, true);
 	if (rc < 0)
 		conn_close(c, uv_strerror(rc));

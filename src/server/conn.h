@@ -82,6 +82,11 @@ struct transport_ops {
 	void (*trim)(struct conn *c);
 	/* True when bytes have arrived that were not read yet. */
 	bool (*input_waiting)(struct conn *c);
+	/* Stops reading and returns a descriptor of the caller's own for the
+	 * same socket (or a negative errno); the conn is then closed as
+	 * usual, without closing the socket. NULL: it has no socket to give
+	 * (web.c hands an HTTP peer to the web server this way). */
+	int (*give_socket)(struct conn *c);
 };
 
 /* What the owner (server.c) makes of a peer's arrival and departure. */
@@ -104,6 +109,7 @@ struct conns {
 	const struct server_config *cfg;
 	const struct sniffer *sniffer;
 	struct hub *hub;           /* the chat: for the protocols, never read here */
+	struct web *web;           /* the web server (web.h), NULL for none */
 	struct conn_hooks hooks;
 	void *data;                /* the owner's */
 	struct conn_list all;
@@ -232,7 +238,9 @@ static inline void *conn_transport(struct conn *c)
 /* Its address: the label "{IP}:{Port}" and the per-address key. */
 void conn_set_address(struct conn *c, const struct sockaddr *sa);
 /* Set up and connected: it joins the set, the owner admits (or refuses)
- * it, and it starts reading. */
+ * it, and it starts reading. A transport that knows the peer's protocol
+ * (a WebSocket's) sets c->proto and c->sniffed first: it is started at
+ * once, without sniffing. */
 void conn_open(struct conn *c);
 /* Bytes from the peer, valid during the call only. */
 void conn_received(struct conn *c, const char *data, size_t len);

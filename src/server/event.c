@@ -1,6 +1,8 @@
 #include "event.h"
 
 #include <errno.h>
+#include <glib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +227,83 @@ struct frame *event_wire_frame(const struct event *ev)
 	return wire_encode(&m);
 }
 
+/* ---- JSON (the history file, the browser) ------------------------------ */
+
+/* Appends s as a JSON string. The text is valid UTF-8 already (sanitised
+ * on the way in); only the characters JSON reserves are escaped. */
+static void add_json_string(struct buffer *buf, const char *s, size_t len)
+{
+	buffer_add(buf, "\"", 1);
+	size_t plain = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buffer_add(buf, s + plain, i - plain);
+		char esc[8];
+		int n = c == '"' ? snprintf(esc, sizeof(esc), "\\\"")
+			: c == '\\' ? snprintf(esc, sizeof(esc), "\\\\")
+			: c == '\n' ? snprintf(esc, sizeof(esc), "\\n")
+			: snprintf(esc, sizeof(esc), "\\u%04x", c);
+		buffer_add(buf, esc, (size_t)n);
+		plain = i + 1;
+	}
+	buffer_add(buf, s + plain, len - plain);
+	buffer_add(buf, "\"", 1);
+}
+
+/* Written by hand rather than with cJSON: this runs for every message, and
+ * building a cJSON tree costs a dozen allocations; reading back at start
+ * (cJSON) checks the result. */
+static void json_fields(struct buffer *buf, const struct event *ev, size_t max_image_bytes)
+{
+	char head[128];
+	int n = snprintf(head, sizeof(head), "\"id\":%llu,\"time\":%lld,\"room\":",
+			 (unsigned long long)ev->id, (long long)ev->time_ms);
+	buffer_add(buf, head, (size_t)n);
+	add_json_string(buf, ev->room, strlen(ev->room));
+	n = snprintf(head, sizeof(head), ",\"kind\":\"%s\",\"user\":%llu,\"pseudo\":",
+		     event_kind_name(ev->kind), (unsigned long long)ev->sender_id);
+	buffer_add(buf, head, (size_t)n);
+	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
+	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
+	buffer_add(buf, head, (size_t)n);
+	if (event_keeps_text(ev)) {
+		buffer_add(buf, ",\"text\":", 8);
+		add_json_string(buf, ev->text, ev->text_len);
+	}
+	if (ev->kind == EVENT_IMAGE) {
+		n = snprintf(head, sizeof(head), ",\"mime\":\"%s\",\"width\":%d,\"height\":%d",
+			     ev->mime, ev->width, ev->height);
+		buffer_add(buf, head, (size_t)n);
+		if (ev->image != NULL && ev->image_len <= max_image_bytes) {
+			gchar *b64 = g_base64_encode(ev->image, ev->image_len);
+			buffer_add(buf, ",\"data\":\"", 9);
+			buffer_add(buf, b64, strlen(b64));
+			buffer_add(buf, "\"", 1);
+			g_free(b64);
+		}
+	}
+}
+
+void event_json(struct buffer *buf, const struct event *ev, size_t max_image_bytes)
+{
+	buffer_add(buf, "{", 1);
+	json_fields(buf, ev, max_image_bytes);
+	buffer_add(buf, "}\n", 2);
+}
+
+struct frame *event_json_frame(const struct event *ev)
+{
+	struct buffer json = {0};
+	buffer_add(&json, "{\"type\":\"event\",", 16);
+	json_fields(&json, ev, SIZE_MAX); /* live: the whole picture */
+	buffer_add(&json, "}\n", 2);
+	struct frame *f = json.data != NULL ? frame_copy(json.data, json.len) : NULL;
+	buffer_free(&json);
+	return f;
+}
+
 struct frame *event_encode(const struct event *ev, enum event_format format)
 {
 	switch (format) {
@@ -232,6 +311,8 @@ struct frame *event_encode(const struct event *ev, enum event_format format)
 		return event_text_frame(ev);
 	case EVENT_FORMAT_WIRE:
 		return event_wire_frame(ev);
+	case EVENT_FORMAT_JSON:
+		return event_json_frame(ev);
 	case EVENT_FORMATS:
 		break;
 	}

@@ -81,6 +81,7 @@ void event_copy_free(struct event_copy *c);
 enum event_format {
 	EVENT_FORMAT_TEXT, /* event_text_frame: the course's lines */
 	EVENT_FORMAT_WIRE, /* event_wire_frame: the binary protocol's frames */
+	EVENT_FORMAT_JSON, /* event_json_frame: the browser's (jsonpeer.c) */
 	EVENT_FORMATS
 };
 
@@ -93,6 +94,14 @@ struct frame *event_text_frame(const struct event *ev);
 struct frame *event_text_history_frame(const struct event *ev);
 /* The binary protocol's MESSAGE or NOTICE frame for an event. */
 struct frame *event_wire_frame(const struct event *ev);
+
+struct buffer;
+/* The event as one JSON object and '\n' (the history file's record, the
+ * browser's event): a picture's bytes in base64 when it has them and they
+ * are at most max_image_bytes. */
+void event_json(struct buffer *buf, const struct event *ev, size_t max_image_bytes);
+/* The same as a frame, with the whole picture; NULL on ENOMEM. */
+struct frame *event_json_frame(const struct event *ev);
 
 const char *event_kind_name(enum event_kind kind);
 int event_kind_from_name(const char *name, enum event_kind *out);

@@ -27,6 +27,10 @@
 #define DEFAULT_CONFIG_FILE "/etc/chatroom/server.conf"
 #define DEFAULT_HISTORY_FILE "/var/lib/chatroom/history.jsonl"
 #define DEFAULT_LOG_FILE "/var/log/chat_room/server.log"
+/* The installed page (CMake sets it from the install prefix). */
+#ifndef CHATROOM_WEB_ROOT
+#define CHATROOM_WEB_ROOT "/usr/share/chatroom/web"
+#endif
 
 /* Room for values given in a file or the environment, which do not
  * outlive their parsing; an empty string is a value not given. */
@@ -37,6 +41,7 @@ struct settings {
 	char history[4096];
 	char log[4096];
 	char operators[4096];
+	char web_root[4096];
 	char user[256];
 	char tls_cert[4096];
 	char tls_key[4096];
@@ -225,6 +230,9 @@ static const struct setting rows[] = {
 	{"REDIS", "redis", 0, "URL", &redis_type, FIELD(redis), .default_text = "none",
 	 .help = "join a cluster through this Redis (redis://[[user]:password@]host[:port][/db]); "
 		 "'none': standalone"},
+	{"WEB_ROOT", "web-root", 0, "DIR", &settings_text, FIELD(web_root),
+	 .max = SIZE_OF(web_root), .cause = "invalid path", .default_text = CHATROOM_WEB_ROOT,
+	 .help = "the browser client's files, served on the same port; 'none' serves none"},
 	{"USER", "user", 0, "NAME", &user_type, FIELD(user),
 	 .help = "started as root, run as this user once the port and the files are open"},
 	{NULL, "verbose", 'v', NULL, &level_type, FIELD(level), .flag_value = "debug",
@@ -320,6 +328,11 @@ int main(int argc, char **argv)
 	settings.server.log_path = choose_path(
 		settings.log[0] != '\0', settings.log, sizeof(settings.log),
 		DEFAULT_LOG_FILE, "server.log", "conversation log");
+
+	if (settings.web_root[0] == '\0')
+		settings.server.web_root = CHATROOM_WEB_ROOT;
+	else if (strcmp(settings.web_root, "none") != 0)
+		settings.server.web_root = settings.web_root;
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);

@@ -11,11 +11,13 @@
 
 #include "binpeer.h"
 #include "bus_redis.h"
+#include "jsonpeer.h"
 #include "clock.h"
 #include "log.h"
 #include "moderation.h"
 #include "privdrop.h"
 #include "textpeer.h"
+#include "web.h"
 
 static void finish_stop_if_idle(struct server *s);
 
@@ -262,6 +264,9 @@ static void register_protocols(struct server *s)
 	sniff_add(&s->sniffer, WIRE_MAGIC, WIRE_MAGIC_LEN - 1, &binpeer_proto);
 	/* No text line starts with NUL: anything else that does is refused. */
 	sniff_add(&s->sniffer, "\0", 1, NULL);
+	/* A browser: the page, and its WebSocket (web.c). */
+	if (s->cfg.web_root != NULL)
+		sniff_add(&s->sniffer, "GET ", 4, &web_handover_proto);
 }
 
 /* The certificate is read before any port is bound: a bad one stops the
@@ -355,6 +360,18 @@ int server_start(struct server *s, uv_loop_t *loop,
 		log_info("conversation log in %s", cfg->log_path);
 	}
 
+	if (cfg->web_root != NULL) {
+		rc = web_start(&s->web, loop, &s->conns, cfg->web_root, &jsonpeer_proto, cause);
+		s->conns.web = s->web;
+		if (rc < 0) {
+			log_error("cannot serve the web client: %s", *cause);
+			if (s->history_open)
+				history_close(&s->history);
+			if (s->hub.chatlog != NULL)
+				textlog_close(&s->chatlog);
+			return rc;
+		}
+	}
 	rc = start_tls(s, cause); /* its cause names the file already */
 	const char *why = NULL;
 	const char *where = cfg->address;
@@ -377,6 +394,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 		if (s->cluster != NULL)
 			s->cluster->ops->close(s->cluster);
 		s->cluster = NULL;
+		web_stop(s->web);
 		if (s->history_open)
 			history_close(&s->history);
 		if (s->hub.chatlog != NULL)
@@ -443,6 +461,7 @@ static void finish_stop_if_idle(struct server *s)
 		return;
 	picture_close(&s->pictures);
 	conns_close(&s->conns);
+	web_stop(s->web); /* its WebSockets have drained: they were conns */
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)
 		uv_close((uv_handle_t *)&s->coalesce_poll, on_coalesce_closed);
@@ -487,6 +506,8 @@ void server_stop(struct server *s)
 
 void server_free(struct server *s)
 {
+	web_free(s->web);
+	s->web = NULL;
 	strcount_free(&s->per_address);
 	if (s->tls_on)
 		tls_free(&s->tls);

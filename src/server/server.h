@@ -65,6 +65,7 @@ struct server {
 	bool history_open;
 	struct textlog chatlog;
 	struct picture_pool pictures; /* picture.c: its decoding threads */
+	struct web *web;              /* web.c: the page and WebSockets; NULL: none */
 
 	/* Room for one sanitised message (see sanitize.h). */
 	char clean_buf[SANITIZE_BOUND(WIRE_MAX_TEXT)];

@@ -55,6 +55,8 @@ struct server_config {
 	int tls_port;
 	unsigned tls_handshake_ms; /* a TLS handshake's deadline */
 	unsigned tls_max_handshakes; /* TLS handshakes in progress at most */
+
+	const char *web_root;      /* the browser client's files; NULL: no web client */
 };
 
 #define SERVER_DEFAULT_PORT 8888

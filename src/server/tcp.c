@@ -181,6 +181,19 @@ static bool tcp_input_waiting(struct conn *c)
 	return waiting > 0;
 }
 
+/* A duplicate of the socket: the handle's own descriptor goes with the
+ * handle (libuv takes it out of epoll first), the socket stays open. */
+static int tcp_give_socket(struct conn *c)
+{
+	uv_os_fd_t fd;
+	uv_read_stop((uv_stream_t *)&peer_of(c)->handle);
+	int rc = uv_fileno((uv_handle_t *)&peer_of(c)->handle, &fd);
+	if (rc < 0)
+		return rc;
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return copy < 0 ? -errno : copy;
+}
+
 static const struct transport_ops tcp_transport = {
 	.name = "tcp",
 	.kick = tcp_kick,
@@ -188,6 +201,7 @@ static const struct transport_ops tcp_transport = {
 	.close = tcp_close,
 	.trim = tcp_trim,
 	.input_waiting = tcp_input_waiting,
+	.give_socket = tcp_give_socket,
 };
 
 /* ---- accepting ---------------------------------------------------------- */

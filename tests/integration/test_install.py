@@ -277,6 +277,7 @@ INSTALLED = [
     "share/doc/chatroom/examples/server.conf", "share/doc/chatroom/examples/client.conf",
     "share/doc/chatroom/examples/chatroom-server.logrotate",
     "lib/systemd/system/chatroom-server.service", "lib/systemd/system/chatroom-server.socket",
+    "share/chatroom/web/index.html", "share/chatroom/web/app.js", "share/chatroom/web/style.css",
 ]
 
 

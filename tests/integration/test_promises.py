@@ -3,6 +3,7 @@
 server-only frame, host names for the server, the plain client's own lines,
 emoji sequences in the input line, and `make run PORT=8889`."""
 
+import os
 import re
 import select
 import shutil
@@ -102,16 +103,19 @@ HOST_ORIGINS = {
 def read_until(proc, pattern):
     """Reads the server's console until a line matches; returns the match
     (None when it exits first)."""
+    # Read from the descriptor: several lines arriving at once would sit in
+    # the file object's buffer, where select() does not see them.
     deadline = time.monotonic() + TIMEOUT
     seen = ""
+    fd = proc.stdout.fileno()
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
-            line = proc.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536).decode(errors="replace")
+            if not chunk:
                 return None
-            seen += line
-            m = re.search(pattern, line)
+            seen += chunk
+            m = re.search(pattern, seen)
             if m:
                 return m
     raise AssertionError(f"{pattern!r} not seen in time:\n{seen}")

@@ -1,0 +1,305 @@
+"""The browser's way in (issue 18), server side: the page served on the
+chat's own port, WebSockets speaking JSON in the same rooms as text and
+binary peers, with the same limits. A real browser drives the page in
+test_web_browser.py."""
+
+import base64
+import json
+import socket
+import time
+
+import pytest
+
+from conftest import ROOT, TIMEOUT
+from wsclient import HandshakeRefused, WebSocket, hello
+
+WEB = str(ROOT / "web")
+
+
+@pytest.fixture
+def web(start_server):
+    return start_server("--web-root", WEB)
+
+
+def wait_line(peer, wanted):
+    """Reads the text peer's lines up to `wanted` (others skipped)."""
+    seen = []
+    while True:
+        got = peer.line()
+        if got == wanted:
+            return seen
+        seen.append(got)
+
+
+def http_get(port, path, extra=""):
+    """(status line, headers, body) of one GET."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+              "Connection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (line.partition(":") for line in lines[1:])}
+    return lines[0], headers, body
+
+
+def test_page_served_on_the_chat_port_with_a_strict_policy(web):
+    status, headers, body = http_get(web.port, "/")
+    assert " 200 " in status
+    assert body == (ROOT / "web" / "index.html").read_bytes()
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    status, headers, body = http_get(web.port, "/app.js")
+    assert " 200 " in status and "javascript" in headers["content-type"]
+    # The chat goes on beside it: a text peer is still a text peer.
+    p = web.peer()
+    p.join("nina")
+
+
+@pytest.mark.parametrize("path", [
+    "/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/..%2f..%2f..%2fetc%2fpasswd", "/../README.md", "/nothing-here.html"])
+def test_only_the_files_of_the_web_root(web, path):
+    status, _, body = http_get(web.port, path)
+    assert " 200 " not in status, status
+    assert b"root:" not in body and b"# chatroom" not in body
+
+
+def test_websocket_peers_chat_with_text_peers(web):
+    nc = web.peer()
+    nc.join("nina")
+    ws, welcome, history = hello(web.port, "alice")
+    assert welcome["pseudo"] == "alice" and len(welcome["token"]) == 64
+    assert history["room"] == welcome["room"]
+    wait_line(nc, "Annonce : alice a rejoint la chatroom")
+    ws.send_json({"type": "say", "text": "bonjour <img src=x onerror=alert(1)>"})
+    wait_line(nc, "alice a dit : bonjour <img src=x onerror=alert(1)>")
+    nc.send("salut alice\n")
+    ev = ws.until(lambda m: m.get("kind") == "message")
+    assert ev["type"] == "event" and ev["pseudo"] == "nina"
+    assert ev["text"] == "salut alice" and ev["room"] == welcome["room"]
+    assert ev["id"] > 0 and ev["time"] > 0
+    ws.close()
+
+
+def test_history_on_join_and_older_pages(web):
+    nc = web.peer()
+    nc.join("nina")
+    for i in range(60):
+        nc.send(f"ligne {i}\n")
+    nc.send("fin\n")
+    time.sleep(0.3)
+    ws, _, history = hello(web.port, "alice")
+    texts = [e.get("text") for e in history["events"] if e["kind"] == "message"]
+    assert texts[-1] == "fin" and len(history["events"]) == 50
+    assert history["more"] is True
+    oldest = history["events"][0]["id"]
+    ws.send_json({"type": "history", "before": oldest})
+    older = ws.until(lambda m: m.get("type") == "history")
+    assert all(e["id"] < oldest for e in older["events"]) and older["events"]
+    assert older["events"][-1]["id"] < oldest
+    ws.close()
+
+
+def test_resume_after_a_drop_misses_nothing(web):
+    nc = web.peer()
+    nc.join("nina")
+    ws, welcome, _ = hello(web.port, "alice")
+    nc.send("avant\n")
+    last = ws.until(lambda m: m.get("kind") == "message")["id"]
+    ws.sock.shutdown(socket.SHUT_RDWR)
+    ws.close()
+    wait_line(nc, "Annonce : alice a quitté la chatroom")
+    nc.send("pendant 1\n")
+    nc.send("pendant 2\n")
+    time.sleep(0.2)
+    back = WebSocket(web.port)
+    back.send_json({"type": "hello", "token": welcome["token"], "after": last})
+    w2 = back.until(lambda m: m.get("type") == "welcome")
+    assert w2["returning"] is True and w2["pseudo"] == "alice"
+    missed = back.until(lambda m: m.get("type") == "history")
+    assert [e.get("text") for e in missed["events"] if e["kind"] == "message"] == \
+        ["pendant 1", "pendant 2"]
+    assert missed["truncated"] is False
+    nc.send("après\n")
+    assert back.until(lambda m: m.get("kind") == "message")["text"] == "après"
+
+
+def test_resume_says_when_history_was_lost(start_server):
+    srv = start_server("--web-root", WEB, "--history-size", "5")
+    nc = srv.peer()
+    nc.join("nina")
+    ws, welcome, _ = hello(srv.port, "alice")
+    nc.send("vu\n")
+    last = ws.until(lambda m: m.get("kind") == "message")["id"]
+    ws.close()
+    for i in range(8):
+        nc.send(f"perdu {i}\n")
+    time.sleep(0.3)
+    back = WebSocket(srv.port)
+    back.send_json({"type": "hello", "token": welcome["token"], "after": last})
+    missed = back.until(lambda m: m.get("type") == "history")
+    assert missed["truncated"] is True
+
+
+def test_foreign_origin_refused_own_origin_accepted(web):
+    with pytest.raises(HandshakeRefused):
+        WebSocket(web.port, origin="http://evil.example")
+    with pytest.raises(HandshakeRefused):
+        WebSocket(web.port, origin=f"http://127.0.0.1:{web.port + 1}")
+    with pytest.raises(HandshakeRefused):
+        WebSocket(web.port, path="/elsewhere", origin=f"http://127.0.0.1:{web.port}")
+    ws = WebSocket(web.port, origin=f"http://127.0.0.1:{web.port}")
+    ws.send_json({"type": "ping"})
+    assert ws.until(lambda m: True)["type"] == "pong"
+
+
+def test_bad_messages_get_an_error_and_lose_nothing(web):
+    nc = web.peer()
+    nc.join("nina")
+    ws, _, _ = hello(web.port, "alice")
+    ws.send_frame(b"{pas du json")
+    assert ws.until(lambda m: m.get("type") == "error")["code"] == "json"
+    ws.send_json({"type": "say"})
+    assert ws.until(lambda m: m.get("type") == "error")["code"] == "text"
+    ws.send_json({"type": "say", "text": "toujours là"})
+    wait_line(nc, "alice a dit : toujours là")
+    # Before its hello, a page may say nothing.
+    other = WebSocket(web.port)
+    other.send_json({"type": "say", "text": "anonyme"})
+    assert other.until(lambda m: m.get("type") == "error")["code"] == "state"
+    assert other.closed()
+
+
+def test_oversized_message_refused_while_the_chat_goes_on(web):
+    nc = web.peer()
+    nc.join("nina")
+    big = WebSocket(web.port)
+    # Before its hello a message is at most 16 KiB: 1 MiB is cut.
+    try:
+        big.send_frame(b'{"type":"hello","pseudo":"' + b"x" * (1 << 20) + b'"}')
+    except OSError:
+        pass
+    err = big.until(lambda m: m.get("type") == "error")
+    assert err["code"] == "too_long"
+    assert big.closed()
+    nc.send("encore là\n")
+    ws, _, _ = hello(web.port, "alice")
+    nc.send("toujours\n")
+    assert ws.until(lambda m: m.get("kind") == "message")["text"] == "toujours"
+
+
+def test_a_flooding_page_is_stopped(start_server):
+    srv = start_server("--web-root", WEB, "--flood-burst", "20", "--flood-rate", "1")
+    nc = srv.peer()
+    nc.join("nina")
+    ws, _, _ = hello(srv.port, "alice")
+    for i in range(40):
+        ws.send_json({"type": "say", "text": f"flood {i}"})
+    err = ws.until(lambda m: m.get("type") == "error")
+    assert err["code"] == "flood"
+    wait_line(nc, "alice a dit : flood 1")
+
+
+def test_commands_from_the_server_table(web):
+    nc = web.peer()
+    nc.join("nina")
+    ws, _, _ = hello(web.port, "alice")
+    ws.send_json({"type": "command", "line": "/who"})
+    who = ws.until(lambda m: m.get("type") == "list")
+    assert who["kind"] == "who" and {"alice", "nina"} <= {e["name"] for e in who["entries"]}
+    ws.send_json({"type": "command", "line": "/join jardin"})
+    moved = ws.until(lambda m: m.get("type") == "history")
+    assert moved["room"] == "jardin"
+    ws.send_json({"type": "command", "line": "/nimportequoi"})
+    assert ws.until(lambda m: m.get("type") == "error")["code"] == "command"
+
+
+def test_stops_cleanly_with_pages_open(start_server):
+    srv = start_server("--web-root", WEB)
+    ws, _, _ = hello(srv.port, "alice")
+    half = socket.create_connection(("127.0.0.1", srv.port))
+    half.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # a request never finished
+    time.sleep(0.2)
+    assert srv.stop() == 0
+    info = ws.until(lambda m: m.get("type") == "info")
+    assert info["kind"] == "stopping"
+    half.close()
+
+
+def test_no_web_root_no_web(start_server):
+    srv = start_server("--web-root", "none")
+    p = srv.peer()
+    p.send("GET / HTTP/1.1\n")  # a text peer, as before the web client
+    p.join("nina")
+    assert "handed to the web server" not in srv.log()
+
+
+# Its 1030 requests must be made within the web server's 10 s timeout, which
+# a sanitized build on a busy machine does not always manage.
+@pytest.mark.slow_under_asan
+def test_http_peers_are_bounded_while_the_chat_goes_on(web):
+    """Unfinished requests (a slowloris) hold at most 1024 places; past
+    that a newcomer is cut at once, and the chat does not notice."""
+    nina, tom = web.peer(), web.peer()
+    nina.join("nina")
+    tom.join("tom")
+    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    held = []
+    try:
+        for i in range(1030):
+            s = socket.create_connection(("127.0.0.1", web.port), timeout=TIMEOUT)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+            held.append(s)
+            if i % 200 == 0:
+                start = time.monotonic()
+                tom.send(f"toujours là {i}\n")
+                wait_line(nina, f"tom a dit : toujours là {i}")
+                assert time.monotonic() - start < 2.0
+        web.wait_log(r"disconnected \(too many web peers\)")
+        cut = 0
+        for s in held[-6:]:
+            s.settimeout(TIMEOUT)
+            try:
+                cut += s.recv(1) == b""
+            except ConnectionResetError:
+                cut += 1
+        assert cut >= 1
+    finally:
+        for s in held:
+            s.close()
+    tom.send("fin\n")
+    wait_line(nina, "tom a dit : fin")
+    # Once they have gone, pages load again.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            assert " 200 " in http_get(web.port, "/")[0]
+            break
+        except (AssertionError, OSError):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def test_pictures_from_a_page_are_checked_like_any(web, tmp_path):
+    nc = web.peer()
+    nc.join("nina")
+    ws, _, _ = hello(web.port, "alice")
+    ws.send_json({"type": "image", "mime": "image/png",
+                  "data": base64.b64encode(b"pas une image du tout").decode()})
+    err = ws.until(lambda m: m.get("type") == "error")
+    assert err["code"] == "image" and err["text"].startswith("image refusée : ")
+    ws.send_json({"type": "image", "data": "%%%"})
+    assert ws.until(lambda m: m.get("type") == "error")["code"] == "image"
+    ws.send_json({"type": "say", "text": "et après"})
+    before = wait_line(nc, "alice a dit : et après")
+    assert not [line for line in before if "image" in line], before
