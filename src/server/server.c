@@ -293,6 +293,25 @@ static void on_picture_done(void *data)
 		finish_stop_if_idle(s);
 }
 
+/* A start that failed part way: what was opened is closed, so that the
+ * loop ends with no handle open (main runs it once more). Returns rc. */
+static int undo_start(struct server *s, int rc)
+{
+	if (s->cluster != NULL)
+		s->cluster->ops->close(s->cluster);
+	s->cluster = NULL;
+	web_stop(s->web);
+	if (s->history_open)
+		history_close(&s->history);
+	s->history_open = false;
+	if (s->hub.chatlog != NULL)
+		textlog_close(&s->chatlog);
+	s->hub.chatlog = NULL;
+	picture_close(&s->pictures);
+	conns_close(&s->conns);
+	return rc;
+}
+
 int server_start(struct server *s, uv_loop_t *loop,
 		 const struct server_config *cfg, const char **cause)
 {
@@ -316,13 +335,13 @@ int server_start(struct server *s, uv_loop_t *loop,
 		rc = strcount_init(&s->per_address);
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
-		return rc;
+		return undo_start(s, rc);
 	}
 	s->hub.pictures = &s->pictures;
 	if (cfg->history_path != NULL) {
 		rc = start_history(s, cause);
 		if (rc < 0)
-			return rc;
+			return undo_start(s, rc);
 		/* Owned pseudos (issue 16) live next to the history. */
 		char ids[4200];
 		snprintf(ids, sizeof(ids), "%s.identities", cfg->history_path);
@@ -331,17 +350,14 @@ int server_start(struct server *s, uv_loop_t *loop,
 	rc = moderation_open(cfg->operators_path, cfg->history_path);
 	if (rc < 0) {
 		*cause = "cannot read the operators file";
-		return rc;
+		return undo_start(s, rc);
 	}
 	/* Event ids go on from the history's last. */
 	bus_local_init(&s->bus, s->hub.last_event_id);
 	if (cfg->redis_url != NULL) {
 		rc = bus_redis_open(&s->cluster, loop, cfg->redis_url, cause);
-		if (rc < 0) {
-			if (s->history_open)
-				history_close(&s->history);
-			return rc;
-		}
+		if (rc < 0)
+			return undo_start(s, rc);
 	}
 	hub_attach_bus(&s->hub, s->cluster != NULL ? s->cluster : &s->bus.bus);
 	if (cfg->log_path != NULL) {
@@ -352,9 +368,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 			snprintf(s->start_error, sizeof(s->start_error),
 				 "cannot open the log file %s: %s", cfg->log_path, uv_strerror(rc));
 			*cause = s->start_error;
-			if (s->history_open)
-				history_close(&s->history);
-			return rc;
+			return undo_start(s, rc);
 		}
 		s->hub.chatlog = &s->chatlog;
 		log_info("conversation log in %s", cfg->log_path);
@@ -365,11 +379,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 		s->conns.web = s->web;
 		if (rc < 0) {
 			log_error("cannot serve the web client: %s", *cause);
-			if (s->history_open)
-				history_close(&s->history);
-			if (s->hub.chatlog != NULL)
-				textlog_close(&s->chatlog);
-			return rc;
+			return undo_start(s, rc);
 		}
 	}
 	rc = start_tls(s, cause); /* its cause names the file already */
@@ -391,15 +401,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 				 where, port, why);
 			*cause = s->start_error;
 		}
-		if (s->cluster != NULL)
-			s->cluster->ops->close(s->cluster);
-		s->cluster = NULL;
-		web_stop(s->web);
-		if (s->history_open)
-			history_close(&s->history);
-		if (s->hub.chatlog != NULL)
-			textlog_close(&s->chatlog);
-		return rc;
+		return undo_start(s, rc);
 	}
 
 	uv_prepare_init(loop, &s->flusher);
