@@ -420,6 +420,11 @@ void hub_remove(struct hub *h, struct conn *c)
 	char skeleton[NAMES_SKELETON_MAX];
 	bool skeleton_ok = c->has_pseudo &&
 		names_skeleton(c->pseudo, strlen(c->pseudo), skeleton, sizeof(skeleton)) == 0;
+	/* Its pseudo is given back to the cluster before its departure is
+	 * told: on one Redis connection, whoever hears it leave finds the
+	 * pseudo free. */
+	if (skeleton_ok && h->bus != NULL && h->bus->ops->release != NULL)
+		h->bus->ops->release(h->bus, skeleton, c);
 	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
 		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
@@ -439,8 +444,6 @@ void hub_remove(struct hub *h, struct conn *c)
 			g_hash_table_remove(h->named, skeleton);
 		if (skeleton_ok)
 			strcount_remove(&h->pseudos, skeleton);
-		if (skeleton_ok && h->bus != NULL && h->bus->ops->release != NULL)
-			h->bus->ops->release(h->bus, skeleton, c);
 		int worn = palette_index(c->colour);
 		if (worn >= 0)
 			h->colour_wearers[worn]--;
