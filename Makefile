@@ -71,10 +71,10 @@ test: deps-test build asan deps-package
 # go to $(FUZZ_BUILD)/corpus-*, the committed seeds stay as they are.
 fuzz-build: deps-test
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHATROOM_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto fuzz_image fuzz_redis
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_textproto fuzz_image fuzz_redis fuzz_json
 
 fuzz: fuzz-build
-	@for t in wire textproto image redis; do \
+	@for t in wire textproto image redis json; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  echo "fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	  if ! ./$(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

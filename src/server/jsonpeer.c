@@ -16,6 +16,7 @@
 #include "hub.h"
 #include "linereader.h"
 #include "identities.h"
+#include "jsonmsg.h"
 #include "log.h"
 #include "moderation.h"
 #include "picture.h"
@@ -39,8 +40,6 @@
 /* Unfinished messages (pictures on their way) server-wide, as the
  * binary protocol bounds its frames. */
 #define JSONPEER_MAX_HELD (64u * 1024 * 1024)
-/* Largest exact integer of a JSON number (a double). */
-#define JSONPEER_MAX_ID 9007199254740991.0
 
 static struct linereader *lines_of(struct conn *c)
 {
@@ -176,10 +175,14 @@ static void send_private(struct conn *c, const struct chat_private *pm)
 static void send_found(struct conn *c, const char *query, const struct event *const *found,
 		       size_t count, bool cut)
 {
+#define ADD_LITERAL(b, s) buffer_add((b), (s), sizeof(s) - 1)
 	struct buffer json = {0};
-	buffer_add(&json, "{\"type\":\"found\",\"cut\":", 24);
-	buffer_add(&json, cut ? "true" : "false", cut ? 4 : 5);
-	buffer_add(&json, ",\"events\":[", 11);
+	ADD_LITERAL(&json, "{\"type\":\"found\",\"cut\":");
+	if (cut)
+		ADD_LITERAL(&json, "true");
+	else
+		ADD_LITERAL(&json, "false");
+	ADD_LITERAL(&json, ",\"events\":[");
 	for (size_t i = 0; i < count; i++) {
 		event_json(&json, found[i], 0);
 		if (json.data != NULL)
@@ -187,16 +190,17 @@ static void send_found(struct conn *c, const char *query, const struct event *co
 	}
 	if (json.data != NULL && count > 0)
 		json.len--;
-	buffer_add(&json, "],\"query\":", 10);
+	ADD_LITERAL(&json, "],\"query\":");
 	cJSON *q = cJSON_CreateString(query);
 	char *quoted = q != NULL ? cJSON_PrintUnformatted(q) : NULL;
 	cJSON_Delete(q);
 	if (quoted != NULL)
 		buffer_add(&json, quoted, strlen(quoted));
 	else
-		buffer_add(&json, "\"\"", 2);
+		ADD_LITERAL(&json, "\"\"");
 	free(quoted);
-	buffer_add(&json, "}\n", 2);
+	ADD_LITERAL(&json, "}\n");
+#undef ADD_LITERAL
 	conn_reply(c, json.data != NULL ? frame_copy(json.data, json.len) : NULL);
 	buffer_free(&json);
 }
@@ -296,27 +300,6 @@ static void send_history(struct conn *c, struct room *room, uint64_t after_id)
 
 /* ---- what a message means ----------------------------------------------- */
 
-static const char *text_field(const cJSON *o, const char *name, size_t *len)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsString(f))
-		return NULL;
-	*len = strlen(f->valuestring);
-	return f->valuestring;
-}
-
-/* An id: a whole number in [0, 2^53), else 0. */
-static uint64_t id_field(const cJSON *o, const char *name)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(f))
-		return 0;
-	double v = f->valuedouble;
-	if (!isfinite(v) || v < 0 || v > JSONPEER_MAX_ID || (double)(uint64_t)v != v)
-		return 0;
-	return (uint64_t)v;
-}
-
 static void welcome(struct conn *c, bool returning)
 {
 	c->seen_line = true;
@@ -379,16 +362,16 @@ static void resume(struct hub *h, struct conn *c, const char *hex, size_t len, u
 		.pseudo = c->pseudo, .colour = c->colour}, c->id);
 }
 
-static void hello(struct hub *h, struct conn *c, const cJSON *m)
+static void hello(struct hub *h, struct conn *c, const struct jsonmsg *m)
 {
 	size_t len = 0, room_len = 0;
-	const char *token = text_field(m, "token", &len);
+	const char *token = jsonmsg_text(m, "token", &len);
 	if (token != NULL) {
-		resume(h, c, token, len, id_field(m, "after"));
+		resume(h, c, token, len, jsonmsg_id(m, "after"));
 		return;
 	}
-	const char *pseudo = text_field(m, "pseudo", &len);
-	const char *typed = text_field(m, "room", &room_len);
+	const char *pseudo = jsonmsg_text(m, "pseudo", &len);
+	const char *typed = jsonmsg_text(m, "room", &room_len);
 	char skeleton[NAMES_SKELETON_MAX], why[160];
 	if (pseudo == NULL) {
 		send_error(c, CHAT_ERR_PSEUDO, "pseudo manquant");
@@ -451,10 +434,10 @@ static void say(struct hub *h, struct conn *c, const char *text, size_t len)
 
 /* A command line of the server's table ("/who", "/join x"), as a text
  * peer types it. */
-static void command(struct hub *h, struct conn *c, const cJSON *m)
+static void command(struct hub *h, struct conn *c, const struct jsonmsg *m)
 {
 	size_t len = 0;
-	const char *line = text_field(m, "line", &len);
+	const char *line = jsonmsg_text(m, "line", &len);
 	const struct command *cmd = NULL;
 	const char *arg = NULL;
 	size_t arg_len = 0;
@@ -469,22 +452,22 @@ static void command(struct hub *h, struct conn *c, const cJSON *m)
 }
 
 /* A room's events only for who is in it. */
-static void history_ask(struct hub *h, struct conn *c, const cJSON *m)
+static void history_ask(struct hub *h, struct conn *c, const struct jsonmsg *m)
 {
 	size_t len = 0;
-	const char *typed = text_field(m, "room", &len);
+	const char *typed = jsonmsg_text(m, "room", &len);
 	struct room *room = typed != NULL ? hub_find_room(h, typed, len) : c->room;
 	if (room != c->room) {
 		reply_error(c, "room", TEXT_ERR_NOT_IN_ROOM);
 		return;
 	}
-	send_events(c, room, id_field(m, "after"), id_field(m, "before"));
+	send_events(c, room, jsonmsg_id(m, "after"), jsonmsg_id(m, "before"));
 }
 
-static void picture(struct hub *h, struct conn *c, const cJSON *m)
+static void picture(struct hub *h, struct conn *c, const struct jsonmsg *m)
 {
 	size_t len = 0;
-	const char *b64 = text_field(m, "data", &len);
+	const char *b64 = jsonmsg_text(m, "data", &len);
 	if (b64 == NULL || len == 0) {
 		send_error(c, CHAT_ERR_IMAGE, "pas de données");
 		return;
@@ -497,13 +480,13 @@ static void picture(struct hub *h, struct conn *c, const cJSON *m)
 
 /* What a message costs (conn.h); a command its row's cost. Pictures are
  * charged apart, with their bytes (picture.c). */
-static unsigned cost_of(const char *type, const cJSON *m)
+static unsigned cost_of(const char *type, const struct jsonmsg *m)
 {
 	if (strcmp(type, "history") == 0)
-		return id_field(m, "after") > 0 ? CONN_COST_GAP : CONN_COST_JOIN;
+		return jsonmsg_id(m, "after") > 0 ? CONN_COST_GAP : CONN_COST_JOIN;
 	if (strcmp(type, "command") == 0) {
 		size_t len = 0;
-		const char *line = text_field(m, "line", &len);
+		const char *line = jsonmsg_text(m, "line", &len);
 		const struct command *cmd = NULL;
 		const char *arg;
 		size_t arg_len;
@@ -517,19 +500,18 @@ static void on_message(struct conn *c, const char *line, size_t len)
 {
 	struct hub *h = c->set->hub;
 	c->last_heard_ms = clock_ms();
-	cJSON *m = cJSON_ParseWithLength(line, len);
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
-	const char *type = cJSON_IsString(t) ? t->valuestring : NULL;
-	if (type == NULL) {
-		cJSON_Delete(m);
+	struct jsonmsg msg;
+	const struct jsonmsg *m = &msg;
+	if (jsonmsg_parse(&msg, line, len) < 0) {
 		/* Costs like any message, so a stream of junk is a flood. */
 		if (conn_charge(c, CONN_COST_LINE, len))
 			reply_error(c, "json", "message JSON invalide");
 		return;
 	}
+	const char *type = msg.type;
 	bool is_picture = strcmp(type, "image") == 0;
 	size_t text_len = 0;
-	const char *text = text_field(m, "text", &text_len);
+	const char *text = jsonmsg_text(m, "text", &text_len);
 	if (!c->has_pseudo && strcmp(type, "hello") != 0 && strcmp(type, "ping") != 0) {
 		refuse(c, "state", "dites d'abord bonjour (hello)", "message before hello");
 	} else if (is_picture || conn_charge(c, cost_of(type, m), text != NULL ? text_len : 0)) {
@@ -551,7 +533,7 @@ static void on_message(struct conn *c, const char *line, size_t len)
 			reply(c, message("pong"));
 		/* Any other type: a later version's, skipped. */
 	}
-	cJSON_Delete(m);
+	jsonmsg_free(&msg);
 }
 
 /* ---- bytes in: one message a line (web.c ends each with '\n') ----------- */

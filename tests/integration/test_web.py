@@ -224,6 +224,40 @@ def test_commands_from_the_server_table(web):
     assert ws.until(lambda m: m.get("type") == "error")["code"] == "command"
 
 
+def test_a_page_has_the_chat_commands_of_the_other_protocols(web):
+    """Issue 16 from a page: a private message both ways with a text peer
+    and never to a third; /me to the room; /search answered."""
+    nina, third = web.peer(), web.peer()
+    nina.join("nina")
+    third.join("tiers")
+    ws, _, _ = hello(web.port, "alice")
+    wait_line(nina, "Annonce : alice a rejoint la chatroom")
+    wait_line(third, "Annonce : alice a rejoint la chatroom")
+    ws.send_json({"type": "command", "line": "/msg nina un secret"})
+    wait_line(nina, "alice a dit en privé : un secret")
+    echo = ws.until(lambda m: m.get("type") == "info" and m.get("kind") == "private")
+    assert echo["text"] == "Vous avez dit en privé à nina : un secret" and echo["sent"]
+    nina.send("/msg alice bien reçu\n")
+    got = ws.until(lambda m: m.get("type") == "info" and m.get("kind") == "private")
+    assert got["text"] == "nina a dit en privé : bien reçu" and not got["sent"]
+    ws.send_json({"type": "command", "line": "/me danse"})
+    wait_line(nina, "* alice danse")  # to the others, as over text
+    nina.send("/me rit\n")
+    action = ws.until(lambda m: m.get("type") == "event" and m.get("kind") == "action")
+    assert action["pseudo"] == "nina" and action["text"] == "rit"
+    nina.send("les cerises sont mûres\n")
+    ws.until(lambda m: m.get("type") == "event" and m.get("text") == "les cerises sont mûres")
+    ws.send_json({"type": "command", "line": "/search cerises"})
+    found = ws.until(lambda m: m.get("type") == "found")
+    assert found["query"] == "cerises" and not found["cut"]
+    assert [e["text"] for e in found["events"]] == ["les cerises sont mûres"]
+    # The third saw the action and the message, never the private words.
+    wait_line(third, "* alice danse")
+    wait_line(third, "* nina rit")
+    wait_line(third, "nina a dit : les cerises sont mûres")
+    third.silent(0.3)
+
+
 def test_stops_cleanly_with_pages_open(start_server):
     srv = start_server("--web-root", WEB)
     ws, _, _ = hello(srv.port, "alice")
