@@ -304,6 +304,16 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 /* A message sent, and shown as the course says ("Vous avez dit : …"). */
 static void say(struct client_app *app, const char *line, size_t len)
 {
+	if (app->ui_started && ui_window(&app->ui)->kind == WINDOW_PRIVATE) {
+		/* A private window's words go to its person; the server's echo
+		 * ("Vous avez dit en privé à …") shows them there. */
+		static char msg[sizeof("/msg ") + CHAT_ROOM_MAX + INPUTLINE_MAX];
+		int n = snprintf(msg, sizeof(msg), "/msg %s %.*s", ui_window(&app->ui)->name,
+				 (int)len, line);
+		if (n > 0 && (size_t)n < sizeof(msg))
+			commands_run(app, msg, (size_t)n);
+		return;
+	}
 	if (app->ui_started && ui_window(&app->ui)->kind != WINDOW_ROOM) {
 		client_info(app, CHAT_ERROR, _("Pas un salon : rien n'est envoyé d'ici (Alt+1 pour "
 					       "le premier salon)."));

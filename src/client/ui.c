@@ -141,11 +141,20 @@ static void redraw(struct ui *ui)
 
 /* ---- the pane's lines ------------------------------------------------------ */
 
-/* A line of a room goes to its window (opened if missing: its history
- * comes before our arrival); any other to the current one. */
+/* A private line goes to the window of the one at the other end; a line
+ * of a room to its window (opened if missing: its history comes before
+ * our arrival); any other to the current one. */
 void ui_show(struct ui *ui, const struct chat_line *line)
 {
-	int i = line->room[0] != '\0' ? windows_open(&ui->wins, WINDOW_ROOM, line->room) : -1;
+	int i = -1;
+	if (line->kind == CHAT_PRIVATE && line->pseudo != NULL && line->pseudo_len > 0 &&
+	    line->pseudo_len < CHAT_ROOM_MAX) {
+		char who[CHAT_ROOM_MAX];
+		snprintf(who, sizeof(who), "%.*s", (int)line->pseudo_len, line->pseudo);
+		i = windows_open(&ui->wins, WINDOW_PRIVATE, who);
+	} else if (line->room[0] != '\0') {
+		i = windows_open(&ui->wins, WINDOW_ROOM, line->room);
+	}
 	bool rings = windows_add(&ui->wins, i >= 0 ? (size_t)i : ui->wins.current, line, ui->pseudo);
 	redraw(ui);
 	if (rings && ui->opt.ring && ui->started && !ui->closing)

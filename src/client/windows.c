@@ -113,7 +113,8 @@ bool windows_add(struct windows *ws, size_t i, const struct chat_line *line, con
 	if (!away || line->history)
 		return mention;
 	enum window_activity level = mention ? WINDOW_MENTION
-				    : line->kind == CHAT_MESSAGE || line->kind == CHAT_IMAGE
+				    : line->kind == CHAT_MESSAGE || line->kind == CHAT_IMAGE ||
+						line->kind == CHAT_PRIVATE
 					? WINDOW_TALK
 					: WINDOW_NOTICE;
 	if (level > w->activity)
