@@ -171,14 +171,18 @@ static void tcp_close(struct conn *c)
 
 /* What the kernel holds for us: 0 when it cannot tell, so a silence
  * still ends. */
-static bool tcp_input_waiting(struct conn *c)
+bool tcp_input_waiting_on(uv_handle_t *socket)
 {
 	uv_os_fd_t fd;
 	int waiting = 0;
-	if (uv_fileno((uv_handle_t *)&peer_of(c)->handle, &fd) < 0 ||
-	    ioctl(fd, FIONREAD, &waiting) < 0)
+	if (uv_fileno(socket, &fd) < 0 || ioctl(fd, FIONREAD, &waiting) < 0)
 		return false;
 	return waiting > 0;
+}
+
+static bool tcp_input_waiting(struct conn *c)
+{
+	return tcp_input_waiting_on((uv_handle_t *)&peer_of(c)->handle);
 }
 
 /* A duplicate of the socket: the handle's own descriptor goes with the
@@ -365,13 +369,13 @@ static int adopt_listener(struct tcp_server *t, const char **cause)
 	return 1;
 }
 
-void tcp_log_address(struct tcp_server *t)
+void tcp_log_listener(uv_tcp_t *listener, const char *what)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	char ip[64] = "?";
 	int port = 0;
-	uv_tcp_getsockname(&t->listener, (struct sockaddr *)&ss, &len);
+	uv_tcp_getsockname(listener, (struct sockaddr *)&ss, &len);
 	if (ss.ss_family == AF_INET6) {
 		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -379,7 +383,12 @@ void tcp_log_address(struct tcp_server *t)
 		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
-	log_notice("chatroom-server listening on %s:%d", ip, port);
+	log_notice("chatroom-server listening%s on %s:%d", what, ip, port);
+}
+
+void tcp_log_address(struct tcp_server *t)
+{
+	tcp_log_listener(&t->listener, "");
 }
 
 int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int port,

@@ -42,6 +42,11 @@ int tcp_bind(uv_tcp_t *listener, const char *address, int port, uv_connection_cb
 /* "listening on ADDRESS:PORT" on the console: the line that tells
  * whoever started the server (a test, a script) it is ready. */
 void tcp_log_address(struct tcp_server *t);
+/* "chatroom-server listening<what> on IP:port", of any listener (TLS's too). */
+void tcp_log_listener(uv_tcp_t *listener, const char *what);
+/* Bytes the kernel holds unread on this socket (0 when it cannot tell,
+ * so a silence still ends): for every transport on a TCP socket. */
+bool tcp_input_waiting_on(uv_handle_t *socket);
 /* No new peers from now on (the listener's handle closes). */
 void tcp_stop(struct tcp_server *t);
 

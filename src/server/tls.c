@@ -459,12 +459,7 @@ static int tls_set_reading(struct conn *c, bool on)
 
 static bool tls_input_waiting(struct conn *c)
 {
-	uv_os_fd_t fd;
-	int waiting = 0;
-	if (uv_fileno((uv_handle_t *)&peer_of(c)->handle, &fd) < 0 ||
-	    ioctl(fd, FIONREAD, &waiting) < 0)
-		return false;
-	return waiting > 0;
+	return tcp_input_waiting_on((uv_handle_t *)&peer_of(c)->handle);
 }
 
 static const struct transport_ops tls_transport = {
@@ -564,19 +559,7 @@ int tls_listen(struct tls_server *t, uv_loop_t *loop, const char *address, int p
 
 void tls_log_address(struct tls_server *t)
 {
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
-	char ip[64] = "?";
-	int port = 0;
-	uv_tcp_getsockname(&t->listener, (struct sockaddr *)&ss, &len);
-	if (ss.ss_family == AF_INET6) {
-		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	log_notice("chatroom-server listening for TLS on %s:%d", ip, port);
+	tcp_log_listener(&t->listener, " for TLS");
 }
 
 void tls_stop(struct tls_server *t)
