@@ -217,6 +217,7 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 		   const struct client_config *cfg)
 {
 	memset(app, 0, sizeof(*app));
+	seen_init(&app->seen);
 	app->loop = loop;
 	app->cfg = *cfg;
 	app->interactive = !cfg->plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -323,6 +324,7 @@ static void say(struct client_app *app, const char *line, size_t len)
 	struct wire_str room = {app->room, app->link.features ? strlen(app->room) : 0};
 	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len},
 						 .room = room});
+	seen_own(&app->seen, app->room, app->pseudo, line, len); /* not shown again (seen.h) */
 	/* Shown and logged in every mode: the log is the whole conversation. */
 	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
 	struct chat_line own = {.kind = CHAT_OWN, .colour = -1, .text = app->clean, .text_len = n};
@@ -620,4 +622,5 @@ void client_free(struct client_app *app)
 	app->pending_count = 0;
 	link_free(&app->link);
 	textlog_close(&app->convlog);
+	seen_free(&app->seen);
 }

@@ -27,6 +27,7 @@
 #include "link.h"
 #include "ui.h"
 #include "linereader.h"
+#include "seen.h"
 #include "textlog.h"
 #include "textproto.h"
 #include "wire.h"
@@ -96,6 +97,8 @@ struct client_app {
 	size_t pending_count, pending_bytes;
 	/* Who spoke, came and went, for Tab (complete.h). */
 	struct complete_names names;
+	/* What was shown, so that no history shows it twice (seen.h). */
+	struct seen seen;
 	/* The resume tokens kept between runs (sessions.h); "" for none. */
 	char sessions_path[4096];
 	bool sessions_warned;    /* the file could not be written: said once */

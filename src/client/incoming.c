@@ -15,6 +15,7 @@
 #include "client.h"
 #include "i18n.h"
 #include "sanitize.h"
+#include "seen.h"
 #include "sessions.h"
 
 /* Sanitises a network string into app->clean at `at`; returns its length. */
@@ -41,11 +42,33 @@ static int sane_colour(int colour)
 	return colour >= -1 && colour <= 255 ? colour : -1;
 }
 
+/* Whether an event was shown already (seen.h); remember: keep it as shown. */
+static bool event_seen(struct client_app *app, enum wire_type type, uint8_t kind,
+		       uint64_t time_ms, struct wire_str room, struct wire_str pseudo,
+		       struct wire_str text, bool remember)
+{
+	enum seen_kind sk = seen_kind_of_wire(type, kind);
+	if (sk == SEEN_NONE)
+		return false;
+	/* Presence notices are the same event whatever words carry them. */
+	struct seen_str r = {room.ptr, room.len}, p = {pseudo.ptr, pseudo.len},
+			t = sk <= SEEN_ACTION ? (struct seen_str){text.ptr, text.len}
+					      : (struct seen_str){"", 0};
+	bool shown = seen_shown(&app->seen, sk, time_ms, r, p, t,
+				(struct seen_str){app->pseudo, strlen(app->pseudo)});
+	if (remember)
+		seen_add(&app->seen, seen_fingerprint(sk, time_ms, r, p, t));
+	return shown;
+}
+
 static void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind,
 			   uint64_t id, uint64_t time_ms, int colour, struct wire_str pseudo,
 			   struct wire_str room, struct wire_str text, bool history)
 {
 	link_saw_event(&app->link, id);
+	/* A history sent again by another node: what we showed stays once. */
+	if (event_seen(app, type, kind, time_ms, room, pseudo, text, true) && history)
+		return;
 	size_t p = clean(app, 0, pseudo, 0);
 	size_t r = clean(app, p, room, 0);
 	char *who = app->clean, *where = app->clean + p;
@@ -173,11 +196,36 @@ static void info_in_room(struct client_app *app, const char *text, const char *r
 	picture_show_in_order(app, &line);
 }
 
-/* The room's history, as the course asks: JSON, shown before live lines. */
+/* Whether a history record was shown already (pictures: never). */
+static bool history_seen(struct client_app *app, const cJSON *ev)
+{
+	enum wire_type type;
+	uint8_t notice;
+	struct wire_str kind = json_str(ev, "kind");
+	return seen_history_kind(kind.ptr, kind.len, &type, &notice) &&
+	       event_seen(app, type, notice, json_u53(ev, "time"), json_str(ev, "room"),
+			  json_str(ev, "pseudo"), json_str(ev, "text"), false);
+}
+
+/* The room's history, as the course asks: JSON, shown before live lines.
+ * What was shown already (another node's history after a reconnection)
+ * is skipped; a block of nothing new is not shown at all. */
 static void incoming_history(struct client_app *app, const struct wire_msg *m)
 {
 	cJSON *events = cJSON_ParseWithLength(m->text.ptr, m->text.len);
 	if (!cJSON_IsArray(events) || cJSON_GetArraySize(events) == 0) {
+		cJSON_Delete(events);
+		return;
+	}
+	const cJSON *ev;
+	bool news = false;
+	cJSON_ArrayForEach(ev, events) {
+		if (!history_seen(app, ev)) {
+			news = true;
+			break;
+		}
+	}
+	if (!news) {
 		cJSON_Delete(events);
 		return;
 	}
@@ -187,20 +235,11 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 	room[n] = '\0';
 	snprintf(head, sizeof(head), _("── historique du salon %.*s ──"), (int)n, room);
 	info_in_room(app, head, room);
-	const cJSON *ev;
 	cJSON_ArrayForEach(ev, events) {
 		struct wire_str kind = json_str(ev, "kind");
-		enum wire_type type = WIRE_NOTICE;
-		uint8_t notice = WIRE_NOTICE_INFO;
-		if (kind.len == 7 && memcmp(kind.ptr, "message", 7) == 0)
-			type = WIRE_MESSAGE;
-		else if (kind.len == 4 && memcmp(kind.ptr, "join", 4) == 0)
-			notice = WIRE_NOTICE_JOIN;
-		else if (kind.len == 5 && memcmp(kind.ptr, "leave", 5) == 0)
-			notice = WIRE_NOTICE_LEAVE;
-		else if (kind.len == 6 && memcmp(kind.ptr, "return", 6) == 0)
-			notice = WIRE_NOTICE_RETURN;
-		else if (kind.len == 5 && memcmp(kind.ptr, "image", 5) == 0) {
+		enum wire_type type;
+		uint8_t notice;
+		if (kind.len == 5 && memcmp(kind.ptr, "image", 5) == 0) {
 			struct wire_str data = json_str(ev, "data");
 			gsize len = 0;
 			guchar *bytes = data.len > 0 ? g_base64_decode(data.ptr, &len) : NULL;
@@ -210,7 +249,8 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 					 json_str(ev, "text"), true);
 			g_free(bytes);
 			continue;
-		} else
+		}
+		if (!seen_history_kind(kind.ptr, kind.len, &type, &notice))
 			continue;
 		incoming_event(app, type, notice, json_u53(ev, "id"), json_u53(ev, "time"),
 			       json_colour(ev), json_str(ev, "pseudo"), json_str(ev, "room"),

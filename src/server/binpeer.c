@@ -1,4 +1,5 @@
 #include "binpeer.h"
+#include "binresume.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct binpeer {
 	size_t magic_seen;
 	struct wire_decoder frames;
 	int64_t frame_since_ms; /* a large frame on its way since (clock_ms) */
+	bool resuming; /* its HELLO's session is being read (binresume.h) */
 };
 
 static struct binpeer *state_of(struct conn *c)
@@ -323,7 +325,7 @@ static void send_history(struct conn *c, struct room *room, uint64_t after_id)
 	send_full_history(h, c, room, visible);
 }
 
-static void welcome(struct conn *c, bool returning)
+void binpeer_welcome(struct conn *c, bool returning)
 {
 	c->seen_line = true; /* its handshake is done */
 	c->hears = true;     /* its room's events from now on */
@@ -345,46 +347,9 @@ static void welcome(struct conn *c, bool returning)
 	send_msg(c, &m);
 }
 
-/* A resume token brings back the pseudo, ID, colour and room it was given
- * with, and the events missed since the id the client saw last. The token
- * is spent: the WELCOME carries a new one. A refusal changes nothing. */
-static void resume(struct hub *h, struct conn *c, const struct wire_msg *m)
-{
-	struct session *s = users_token_find(&h->users, (const unsigned char *)m->token.ptr,
-					     m->token.len, clock_ms());
-	/* Its pseudo is held for it; somebody present with a look-alike could
-	 * only come from a skeleton that changed meanwhile. */
-	if (s == NULL || hub_pseudo_taken(h, s->skeleton)) {
-		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN); /* whoever the owner */
-		return;
-	}
-	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
-		refuse(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM, "getrandom failed");
-		return;
-	}
-	users_token_resume(&h->users, s, c->token);
-	c->has_token = true;
-	const char *cause;
-	struct room *room = hub_room(h, c, s->room, strlen(s->room), &cause);
-	if (room == NULL)
-		room = h->rooms.default_room;
-	hub_place(h, c, room);
-	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
-	hub_name(h, c, s->pseudo, strlen(s->pseudo), s->skeleton, s->user_id, s->colour);
-	log_info("%s is back as %s", c->addr, c->pseudo);
-	welcome(c, true);
-	send_history(c, room, m->id);
-	char back[80];
-	snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
-	info(c, back);
-	hub_publish(h, c->room, &(struct event){
-		.kind = EVENT_RETURN, .sender_id = c->user_id,
-		.pseudo = c->pseudo, .colour = c->colour}, c->id);
-}
-
 static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
-	if (c->has_pseudo) {
+	if (c->has_pseudo || state_of(c)->resuming) {
 		refuse(c, WIRE_ERR_STATE, TEXT_ERR_SECOND_HELLO, "second hello");
 		return;
 	}
@@ -393,7 +358,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		return;
 	}
 	if (m->token.len > 0) {
-		resume(h, c, m);
+		state_of(c)->resuming = binresume_hello(h, c, m);
 		return;
 	}
 	char skeleton[NAMES_SKELETON_MAX], why[160];
@@ -457,7 +422,8 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		    identities_claim(&h->identities, skeleton, c->pseudo, identity) < 0)
 			log_warn("identities: full, %s owns no pseudo", c->pseudo);
 	}
-	welcome(c, false);
+	binresume_keep(h, c);
+	binpeer_welcome(c, false);
 	send_history(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	if (owner_back) {
@@ -604,6 +570,11 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 }
 
 /* ---- bytes in ----------------------------------------------------------- */
+
+void binpeer_resume_done(struct conn *c)
+{
+	state_of(c)->resuming = false;
+}
 
 static void on_frame_stalled(struct conn *c)
 {

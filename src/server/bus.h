@@ -37,6 +37,13 @@ typedef void (*bus_notice_cb)(void *data, const char *text);
 /* c's pseudo is somebody else's on another server: c must give it up. */
 typedef void (*bus_refused_cb)(void *data, struct conn *c);
 
+struct session;
+struct redis_session;
+/* A session taken (bus_ops.session_take): status 0 and s, the session;
+ * 0 and NULL, none; < 0, the bus could not say. c may be closing. */
+typedef void (*bus_session_cb)(struct conn *c, int status, const struct redis_session *s,
+			       void *data);
+
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
 	 * errno when it could not be (nothing was delivered). A bus across
@@ -52,6 +59,16 @@ struct bus_ops {
 	/* Optional: NULL when all is well, else what a user arriving now must
 	 * be told (the notice of bus->notice, still true). */
 	const char *(*trouble)(const struct bus *b);
+	/* Optional (NULL: resume sessions are this server's alone,
+	 * redis_sessions.h): c's session s kept for every server while c is
+	 * here, away from its departure; a token spent; a session taken for c
+	 * by its token's digest (cb once, later: 0; else a negative errno and
+	 * no call). */
+	void (*session_keep)(struct bus *b, struct conn *c, const struct session *s);
+	void (*session_away)(struct bus *b, struct conn *c, const char *room);
+	void (*session_spend)(struct bus *b, const unsigned char *digest);
+	int (*session_take)(struct bus *b, struct conn *c, const unsigned char *digest,
+			    bus_session_cb cb, void *data);
 	/* No more deliveries; what it holds is freed. */
 	void (*close)(struct bus *b);
 };

@@ -30,7 +30,11 @@
 #include "pseudoclaim.h"
 #include "redis.h"
 #include "redis_rooms.h"
+#include "redis_sessions.h"
 #include "sanitize.h"
+#include "server_config.h"
+#include "social.h"
+#include "users.h"
 
 #define NODE_LEN 16
 
@@ -52,6 +56,7 @@ struct bus_redis {
 	struct redis_rooms rooms;
 	struct gapfill *gaps;
 	struct pseudoclaim *claims;
+	struct redis_sessions *sessions; /* made with the first session */
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
@@ -416,13 +421,94 @@ static void redis_release(struct bus *b, const char *skeleton, struct conn *c)
 	pseudoclaim_release(br->claims, skeleton, c->id);
 }
 
+/* Another node's user wears it now: its session came back there with its
+ * token (redis_sessions.h), or the claim lapsed while Redis was away. The
+ * pseudo is one user's: this one gives it up. */
 static void on_lost(void *data, const char *skeleton, uint64_t conn_id)
 {
-	(void)data;
-	(void)skeleton;
-	/* Both keep it until one leaves: rarer than worth a disconnection. */
-	log_warn("cluster: connection %" PRIu64 "'s pseudo was taken elsewhere while Redis "
-		 "was away", conn_id);
+	struct bus_redis *br = data;
+	log_warn("cluster: connection %" PRIu64 "'s pseudo was taken on another server",
+		 conn_id);
+	struct hub *h = br->bus.data; /* hub_attach_bus's */
+	struct conn *c = h != NULL ? g_hash_table_lookup(h->named, skeleton) : NULL;
+	if (c != NULL && c->id == conn_id && !c->closing && br->bus.refused != NULL)
+		br->bus.refused(br->bus.data, c);
+}
+
+/* ---- sessions (redis_sessions.h) -------------------------------------- */
+
+/* Made on first use: the grace is the server's (c's). */
+static struct redis_sessions *sessions_of(struct bus_redis *br, const struct conn *c)
+{
+	if (br->sessions == NULL && !br->closing &&
+	    redis_sessions_new(&br->sessions, c->set->loop, br->cmd, c->set->cfg->return_grace_ms,
+			       BUS_REDIS_CLAIM_TTL_MS) < 0)
+		br->sessions = NULL;
+	return br->sessions;
+}
+
+static void redis_session_keep(struct bus *b, struct conn *c, const struct session *s)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	struct redis_session rs = {.user_id = s->user_id, .colour = s->colour};
+	snprintf(rs.holder, sizeof(rs.holder), "%s:%" PRIu64, br->node, c->id);
+	snprintf(rs.pseudo, sizeof(rs.pseudo), "%s", s->pseudo);
+	snprintf(rs.room, sizeof(rs.room), "%s", c->room->name);
+	if (c->social != NULL && c->social->has_identity) {
+		rs.has_identity = true;
+		memcpy(rs.identity, c->social->identity, sizeof(rs.identity));
+	}
+	if (sessions_of(br, c) != NULL)
+		redis_sessions_keep(br->sessions, c->id, s->digest, &rs);
+}
+
+static void redis_session_away(struct bus *b, struct conn *c, const char *room)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	if (br->sessions != NULL)
+		redis_sessions_away(br->sessions, c->id, room);
+}
+
+static void redis_session_spend(struct bus *b, const unsigned char *digest)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	if (br->sessions != NULL)
+		redis_sessions_spend(br->sessions, digest);
+}
+
+struct session_ask {
+	struct conn *c; /* held (conn_job_begin) until the answer */
+	bus_session_cb cb;
+	void *data;
+};
+
+static void on_session_taken(int status, const struct redis_session *s, void *data)
+{
+	struct session_ask *q = data;
+	struct conn *c = q->c;
+	q->cb(c, status, s, q->data);
+	free(q);
+	conn_job_end(c);
+}
+
+static int redis_session_take(struct bus *b, struct conn *c, const unsigned char *digest,
+			      bus_session_cb cb, void *data)
+{
+	struct bus_redis *br = (struct bus_redis *)b;
+	if (!br->cmd_ready || sessions_of(br, c) == NULL)
+		return UV_ENOTCONN;
+	char holder[REDIS_SESSION_HOLDER_MAX + 1];
+	snprintf(holder, sizeof(holder), "%s:%" PRIu64, br->node, c->id);
+	struct session_ask *q = malloc(sizeof(*q));
+	if (q == NULL)
+		return UV_ENOMEM;
+	*q = (struct session_ask){c, cb, data};
+	int rc = redis_sessions_take(br->sessions, digest, holder, on_session_taken, q);
+	if (rc < 0)
+		free(q);
+	else
+		conn_job_begin(c);
+	return rc;
 }
 
 /* ---- the bus ----------------------------------------------------------- */
@@ -441,6 +527,8 @@ static void redis_bus_close(struct bus *b)
 	if (br->outbox_count > 0)
 		log_warn("cluster: %zu events never reached Redis", br->outbox_count);
 	pseudoclaim_close(br->claims);
+	if (br->sessions != NULL)
+		redis_sessions_close(br->sessions);
 	redis_close(br->sub);
 	redis_close(br->cmd);
 	while (!STAILQ_EMPTY(&br->outbox))
@@ -455,6 +543,10 @@ static const struct bus_ops redis_ops = {
 	.claim = redis_claim,
 	.release = redis_release,
 	.trouble = redis_trouble,
+	.session_keep = redis_session_keep,
+	.session_away = redis_session_away,
+	.session_spend = redis_session_spend,
+	.session_take = redis_session_take,
 	.close = redis_bus_close,
 };
 

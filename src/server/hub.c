@@ -433,6 +433,8 @@ void hub_remove(struct hub *h, struct conn *c)
 			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
 		if (c->has_token)
 			users_token_away(&h->users, c->token, room->name, clock_ms());
+		if (c->has_token && h->bus != NULL && h->bus->ops->session_away != NULL)
+			h->bus->ops->session_away(h->bus, c, room->name);
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());

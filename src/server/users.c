@@ -193,6 +193,18 @@ void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN
 	g_hash_table_insert(u->held, s->skeleton, s);
 }
 
+void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN])
+{
+	digest_of(token, len, out);
+}
+
+struct session *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
+{
+	unsigned char digest[USERS_DIGEST_LEN];
+	digest_of(token, USERS_TOKEN_LEN, digest);
+	return g_hash_table_lookup(u->sessions, digest);
+}
+
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
 				 int64_t now_ms)
 {

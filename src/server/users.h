@@ -122,6 +122,10 @@ void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN
  * or NULL: unknown, expired and in use all look the same. Nothing changes. */
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
 				 int64_t now_ms);
+/* SHA-256 of a token (any length): how sessions are known. */
+void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN]);
+/* The session of that token (32 bytes), online or away, or NULL. */
+struct session *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
 /* Brings s back online under a new token (the old one is spent) and frees
  * its pseudo for its owner. */
 void users_token_resume(struct users *u, struct session *s,

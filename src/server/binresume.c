@@ -1,0 +1,173 @@
+#include "binresume.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "conn.h"
+#include "hub.h"
+#include "log.h"
+#include "redis_sessions.h"
+#include "social.h"
+#include "textproto.h"
+#include "users.h"
+
+_Static_assert(USERS_DIGEST_LEN == REDIS_SESSIONS_DIGEST_LEN, "one digest of a token");
+
+/* What a resume that waits for the cluster remembers of its HELLO. */
+struct pending {
+	struct hub *h;
+	uint8_t features;
+	uint64_t after;
+	unsigned char token[USERS_TOKEN_LEN];
+};
+
+static void reply_error(struct conn *c, uint16_t code, const char *text)
+{
+	conn_reply(c, wire_encode(&(struct wire_msg){.type = WIRE_ERROR, .code = code,
+						     .text = {text, strlen(text)}}));
+}
+
+void binresume_keep(struct hub *h, struct conn *c)
+{
+	if (h->bus == NULL || h->bus->ops->session_keep == NULL || !c->has_token)
+		return;
+	const struct session *s = users_session_of(&h->users, c->token);
+	if (s != NULL)
+		h->bus->ops->session_keep(h->bus, c, s);
+}
+
+/* c, given a new token already, comes back as the session says. */
+static void come_back(struct hub *h, struct conn *c, const struct session *s, uint8_t features,
+		      uint64_t after, const struct redis_session *from)
+{
+	char pseudo[TEXT_MAX_PSEUDO + 1], skeleton[NAMES_SKELETON_MAX];
+	snprintf(pseudo, sizeof(pseudo), "%s", s->pseudo);
+	snprintf(skeleton, sizeof(skeleton), "%s", s->skeleton);
+	const char *cause;
+	struct room *room = hub_room(h, c, s->room, strlen(s->room), &cause);
+	if (room == NULL)
+		room = h->rooms.default_room;
+	hub_place(h, c, room);
+	c->several_rooms = (features & WIRE_FEATURE_ROOMS) != 0;
+	hub_name(h, c, pseudo, strlen(pseudo), skeleton, s->user_id, s->colour);
+	if (from != NULL && from->has_identity && social_of(c) != NULL) {
+		memcpy(c->social->identity, from->identity, sizeof(c->social->identity));
+		c->social->has_identity = true;
+	}
+	log_info("%s is back as %s", c->addr, c->pseudo);
+	binpeer_welcome(c, true);
+	c->proto->send_history(c, room, after);
+	char back[80];
+	snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
+	c->proto->send_info(c, CHAT_INFO_NOTICE, back);
+	hub_publish(h, c->room, &(struct event){
+		.kind = EVENT_RETURN, .sender_id = c->user_id,
+		.pseudo = c->pseudo, .colour = c->colour}, c->id);
+	binresume_keep(h, c);
+}
+
+static bool new_token(struct conn *c)
+{
+	if (getrandom(c->token, sizeof(c->token), 0) == (ssize_t)sizeof(c->token))
+		return true;
+	reply_error(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM);
+	conn_close_after_flush(c, "getrandom failed");
+	return false;
+}
+
+/* This server's session of that token: its pseudo is held for it;
+ * somebody present with a look-alike could only come from a skeleton that
+ * changed meanwhile. The token is spent: the WELCOME carries a new one. */
+static void resume_here(struct hub *h, struct conn *c, const unsigned char *token, size_t len,
+			uint8_t features, uint64_t after, const struct redis_session *from)
+{
+	struct session *s = users_token_find(&h->users, token, len, clock_ms());
+	if (s == NULL || hub_pseudo_taken(h, s->skeleton)) {
+		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN); /* whoever the owner */
+		return;
+	}
+	if (!new_token(c))
+		return;
+	unsigned char spent[USERS_DIGEST_LEN];
+	memcpy(spent, s->digest, sizeof(spent));
+	users_token_resume(&h->users, s, c->token);
+	c->has_token = true;
+	if (from == NULL && h->bus->ops->session_spend != NULL)
+		h->bus->ops->session_spend(h->bus, spent); /* not taken in Redis: spent there too */
+	come_back(h, c, s, features, after, from);
+}
+
+/* Another node's session (or this one's, whose local copy is gone). */
+static void resume_from(struct hub *h, struct conn *c, const struct redis_session *r,
+			uint8_t features)
+{
+	struct session s = {.user_id = r->user_id, .colour = r->colour};
+	snprintf(s.pseudo, sizeof(s.pseudo), "%s", r->pseudo);
+	snprintf(s.room, sizeof(s.room), "%s", r->room);
+	if (names_skeleton(s.pseudo, strlen(s.pseudo), s.skeleton, sizeof(s.skeleton)) < 0 ||
+	    hub_pseudo_taken(h, s.skeleton)) {
+		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN);
+		return;
+	}
+	if (!new_token(c))
+		return;
+	if (users_session_open(&h->users, c->token, s.user_id, s.pseudo, s.skeleton, s.colour,
+			       s.room, c->addr_key) < 0) {
+		log_warn("no session could be kept for %s (%s)", s.pseudo, c->addr);
+		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
+		return;
+	}
+	c->has_token = true;
+	/* Ids are this node's: the room's whole history; the client skips
+	 * what it showed already. */
+	come_back(h, c, &s, features, 0, r);
+}
+
+static void on_taken(struct conn *c, int status, const struct redis_session *r, void *data)
+{
+	struct pending *p = data;
+	struct hub *h = p->h;
+	if (c->closing || status == UV_ECANCELED) {
+		free(p);
+		return;
+	}
+	binpeer_resume_done(c);
+	struct session *here = users_token_find(&h->users, p->token, sizeof(p->token), clock_ms());
+	if (status < 0 && here == NULL)
+		log_warn("cluster: the session of %s could not be read (%s)", c->addr,
+			 uv_err_name(status));
+	if (r != NULL && here == NULL)
+		resume_from(h, c, r, p->features);
+	else
+		/* Redis could not say, or said nothing of a session this node
+		 * still has (never written there): this node's. */
+		resume_here(h, c, p->token, sizeof(p->token), p->features, p->after, r);
+	free(p);
+}
+
+bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m)
+{
+	const unsigned char *token = (const unsigned char *)m->token.ptr;
+	const struct session *mine = m->token.len == USERS_TOKEN_LEN
+		? users_session_of(&h->users, token) : NULL;
+	/* Its owner is here: refused as standalone, nothing asked of Redis. */
+	if (m->token.len == USERS_TOKEN_LEN && h->bus->ops->session_take != NULL &&
+	    (mine == NULL || !mine->online)) {
+		struct pending *p = malloc(sizeof(*p));
+		unsigned char digest[USERS_DIGEST_LEN];
+		users_digest(token, m->token.len, digest);
+		if (p != NULL) {
+			*p = (struct pending){h, m->features, m->id, {0}};
+			memcpy(p->token, token, sizeof(p->token));
+			if (h->bus->ops->session_take(h->bus, c, digest, on_taken, p) == 0)
+				return true;
+			free(p);
+		}
+	}
+	resume_here(h, c, token, m->token.len, m->features, m->id, NULL);
+	return false;
+}

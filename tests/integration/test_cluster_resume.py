@@ -1,0 +1,180 @@
+"""Resume on another node of a cluster (issue 19, docs/cluster.md): a
+session kept in Redis brings a binary user back, as itself, on any node,
+at once after its node was SIGKILLed; the terminal client coming back on
+another node shows nothing twice. A real redis-server and three nodes."""
+
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import Peer, TIMEOUT
+from redisfix import RedisServer, SLOW
+from wire import BinaryPeer, hello, say, ERROR, HISTORY, MESSAGE, NOTICE, WELCOME, \
+    NOTICE_INFO, NOTICE_RETURN
+
+# The dead node's pseudo claims lapse after this (BUS_REDIS_CLAIM_TTL_MS).
+CLAIM_TTL_S = 6.0
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = RedisServer(tmp_path)
+    yield r
+    r.stop()
+
+
+def start_nodes(start_server, redis, n=3):
+    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}") for _ in range(n)]
+    for node in nodes:
+        node.wait_log(r"cluster: linked through Redis")
+    return nodes
+
+
+def read_until(peer, wanted):
+    """Every line of a text peer up to `wanted` (returns, renames...)."""
+    got = []
+    while True:
+        line = peer.line()
+        got.append(line)
+        if line == wanted:
+            return got
+
+
+def kill(node):
+    node.proc.send_signal(signal.SIGKILL)
+    node.proc.wait()
+    node.log_file.close()
+
+
+def test_binary_peer_resumes_on_another_node_at_once(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    witness = Peer(nodes[1].port)
+    witness.join("témoin")
+    a = BinaryPeer(nodes[0].port)
+    w = a.join("revenant")
+    witness.skip_until("Annonce : revenant a rejoint la chatroom")
+    a.send(say("dit avant la panne"))
+    witness.skip_until("revenant a dit : dit avant la panne")
+    witness.send("vu de tous\n")
+    a.until(MESSAGE, text="vu de tous")
+    kill(nodes[0])
+    started = time.monotonic()
+    # Back on another node with its token, before the dead node's claim on
+    # the pseudo lapses: as itself, and the claim is taken over at once.
+    b = BinaryPeer(nodes[1].port)
+    b.send(hello("ignoré", token=w["token"], after=12345))
+    back = b.expect(WELCOME, returning=True, pseudo="revenant", user=w["user"],
+                    colour=w["colour"], room="general")
+    assert time.monotonic() - started < CLAIM_TTL_S / 2, "waited for the claim to lapse"
+    assert len(back["token"]) == 32 and back["token"] != w["token"]
+    # Ids are per node: the room's whole history comes, the client keeps
+    # what it had not shown (test_client_* below); it has this node's ids.
+    h = b.expect(HISTORY)
+    said = [e["text"] for e in json.loads(h["json"]) if e["kind"] == "message"]
+    assert "dit avant la panne" in said and "vu de tous" in said
+    b.until(NOTICE, kind=NOTICE_INFO, text="Welcome back revenant !")
+    witness.skip_until("revenant est de retour !")
+    b.send(say("de retour ailleurs"))
+    witness.skip_until("revenant a dit : de retour ailleurs")
+    # Its pseudo is its own across the cluster: a newcomer on the third
+    # node is refused it.
+    other = Peer(nodes[2].port)
+    other.send("Hello|revenant\n")
+    other.skip_until("Erreur : le pseudo revenant est déjà pris")
+    # The old token was spent: refused on every node.
+    thief = BinaryPeer(nodes[2].port)
+    thief.send(hello("x", token=w["token"]))
+    assert thief.expect(ERROR)["code"] == 8
+    # The new one brings it back again, on the third node, after a drop.
+    b.close()
+    witness.skip_until("Annonce : revenant a quitté la chatroom")
+    c = BinaryPeer(nodes[2].port)
+    c.send(hello("x", token=back["token"]))
+    c.expect(WELCOME, returning=True, pseudo="revenant", user=w["user"], colour=w["colour"])
+    witness.skip_until("revenant est de retour !")
+    nodes.pop(0)
+
+
+def test_forged_tokens_refused_and_a_token_takes_its_session_over(start_server, redis):
+    nodes = start_nodes(start_server, redis, n=2)
+    p = BinaryPeer(nodes[1].port)
+    p.send(hello("x", token=b"\x01" * 32))
+    err = p.expect(ERROR)
+    assert err["code"] == 8 and err["text"] == "jeton de reprise inconnu ou expiré"
+    w = p.join("honnête")
+    # Its token on the same node while it is connected: refused, as on a
+    # server alone.
+    q = BinaryPeer(nodes[1].port)
+    q.send(hello("x", token=w["token"]))
+    assert q.expect(ERROR)["code"] == 8
+    # On another node the token wins (its node may have died: nobody can
+    # tell at once): the session moves there, and the old connection
+    # gives the pseudo up once its node renews the claim (every 2 s).
+    r = BinaryPeer(nodes[0].port)
+    r.send(hello("x", token=w["token"]))
+    r.expect(WELCOME, returning=True, pseudo="honnête", user=w["user"], colour=w["colour"])
+    deadline = time.monotonic() + CLAIM_TTL_S * SLOW
+    while True:
+        m = p.next(timeout=max(0.1, deadline - time.monotonic()))
+        if m["type"] == ERROR:
+            old = m
+            break
+    assert old["text"] == "le pseudo honnête est déjà pris", old
+    assert p.closed()
+    # The one left says it, once.
+    witness = Peer(nodes[1].port)
+    witness.join("témoin")
+    r.send(say("seul à ce nom"))
+    witness.skip_until("honnête a dit : seul à ce nom")
+
+
+def test_client_comes_back_on_another_node_showing_nothing_twice(start_server, redis):
+    from conftest import Client
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    ana.send("avant cli\n")
+    nodes_arg = f"127.0.0.1:{nodes[2].port},127.0.0.1:{nodes[0].port}"
+    cli = Client(nodes[2].port, "-n", "cli", "--reconnect", "-a", nodes_arg)
+    shown = []
+    try:
+        shown += cli.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.send("avant\n")
+        shown += cli.skip_until("ana a dit : avant")
+        shown.append("ana a dit : avant")
+        cli.type("moi avant\n")
+        ana.skip_until("cli a dit : moi avant")
+        kill(nodes[2])
+        ana.send("pendant\n")
+        started = time.monotonic()
+        shown += cli.skip_until("*** reconnecté", timeout=TIMEOUT + 10 * SLOW)
+        read_until(ana, "cli est de retour !")
+        ana.send("après\n")
+        shown += cli.skip_until("ana a dit : après")
+        shown.append("ana a dit : après")
+        # Resumed at once: not refused until the dead node's claim lapsed.
+        assert time.monotonic() - started < CLAIM_TTL_S, shown
+        assert not any("déjà pris" in line for line in shown), shown
+        cli.type("me revoilà\n")
+        read_until(ana, "cli a dit : me revoilà")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+        nodes.pop()
+    # Every event once, history blocks included: none of what was shown
+    # before the node died shows again on the next one.
+    for line in ("ana a dit : avant cli", "ana a dit : avant", "ana a dit : pendant",
+                 "Annonce : ana a rejoint la chatroom"):
+        assert shown.count(line) == 1, (line, shown)
+    assert shown.count("Vous avez dit : moi avant") <= 1 and "cli a dit : moi avant" not in shown, shown
+    events = [line for line in shown if " a dit : " in line or line.startswith("Annonce : ")]
+    assert len(events) == len(set(events)), shown
+    # A history block of nothing new is not shown at all.
+    heads = [i for i, line in enumerate(shown) if line.startswith("── historique")]
+    for i in heads:
+        assert not shown[i + 1].startswith("── fin de l'historique"), shown
