@@ -4,7 +4,9 @@
  * bound: it must never read out of bounds, leak or hold more than its
  * bound and one piece; while it stays within its bound it must read
  * exactly the replies the generous one reads; once it fails, for good.
- * The same bytes go through the Redis URL parser.
+ * The same bytes go through the Redis URL parser, and the parser of a
+ * resume session's value (redis_sessions.h): what it accepts must write
+ * back to the same bytes.
  *
  * hiredis itself is Debian's build, not instrumented for coverage: the
  * fuzzer is guided by our side, ASan still watches hiredis's allocations.
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "redis.h"
+#include "redis_sessions.h"
 #include "resp.h"
 
 #define FUZZ_SMALL 2048
@@ -52,6 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct redis_url url;
 	const char *cause;
 	(void)redis_url_parse(text, &url, &cause);
+	struct redis_session session;
+	if (redis_session_parse((const char *)data + 1, size - 1, &session) == 0) {
+		char again[REDIS_SESSION_MAX_BYTES + 1];
+		size_t n = redis_session_format(&session, again, sizeof(again));
+		/* Hex digits may come back in the other case: compare as read. */
+		struct redis_session back;
+		if (n == 0 || redis_session_parse(again, n, &back) != 0 ||
+		    memcmp(&back, &session, sizeof(back)) != 0)
+			abort();
+	}
 	free(text);
 
 	size_t piece = 1 + data[0] % 128;
