@@ -31,10 +31,22 @@ static void reply_error(struct conn *c, uint16_t code, const char *text)
 						     .text = {text, strlen(text)}}));
 }
 
+/* A session this node dropped to make room is no session elsewhere
+ * either: what Redis keeps stays within this node's bounds. */
+static void on_evicted(void *data, const unsigned char digest[USERS_DIGEST_LEN])
+{
+	struct hub *h = data;
+	h->bus->ops->session_spend(h->bus, digest);
+}
+
 void binresume_keep(struct hub *h, struct conn *c)
 {
 	if (h->bus == NULL || h->bus->ops->session_keep == NULL || !c->has_token)
 		return;
+	if (h->bus->ops->session_spend != NULL) {
+		h->users.evicted = on_evicted;
+		h->users.evicted_data = h;
+	}
 	const struct session *s = users_session_of(&h->users, c->token);
 	if (s != NULL)
 		h->bus->ops->session_keep(h->bus, c, s);
@@ -96,7 +108,7 @@ static void resume_here(struct hub *h, struct conn *c, const unsigned char *toke
 	memcpy(spent, s->digest, sizeof(spent));
 	users_token_resume(&h->users, s, c->token);
 	c->has_token = true;
-	if (from == NULL && h->bus->ops->session_spend != NULL)
+	if (from == NULL && h->bus != NULL && h->bus->ops->session_spend != NULL)
 		h->bus->ops->session_spend(h->bus, spent); /* not taken in Redis: spent there too */
 	come_back(h, c, s, features, after, from);
 }
@@ -155,7 +167,7 @@ bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	const struct session *mine = m->token.len == USERS_TOKEN_LEN
 		? users_session_of(&h->users, token) : NULL;
 	/* Its owner is here: refused as standalone, nothing asked of Redis. */
-	if (m->token.len == USERS_TOKEN_LEN && h->bus->ops->session_take != NULL &&
+	if (m->token.len == USERS_TOKEN_LEN && h->bus != NULL && h->bus->ops->session_take != NULL &&
 	    (mine == NULL || !mine->online)) {
 		struct pending *p = malloc(sizeof(*p));
 		unsigned char digest[USERS_DIGEST_LEN];

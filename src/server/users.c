@@ -134,6 +134,13 @@ static struct session *oldest_away(GQueue *q)
 	return q->head != NULL ? q->head->data : NULL;
 }
 
+static void evict(struct users *u, struct session *s)
+{
+	if (u->evicted != NULL)
+		u->evicted(u->evicted_data, s->digest);
+	drop_session(u, s);
+}
+
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
 		       uint64_t user_id, const char *pseudo, const char *skeleton,
 		       int colour, const char *room, const char *address)
@@ -143,13 +150,13 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 		struct session *old = oldest_away(&a->away);
 		if (old == NULL)
 			return -ENOSPC;
-		drop_session(u, old);
+		evict(u, old);
 	}
 	if (g_hash_table_size(u->sessions) >= u->max_sessions) {
 		struct session *old = oldest_away(&u->away);
 		if (old == NULL)
 			return -ENOSPC;
-		drop_session(u, old);
+		evict(u, old);
 	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (s == NULL || (a = address_get(u, address)) == NULL) {

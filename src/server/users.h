@@ -72,6 +72,10 @@ struct users {
 	GHashTable *addresses;  /* address -> what it holds (users.c) */
 	GQueue away;            /* away sessions, oldest first */
 	GQueue departed;        /* departures, oldest first */
+	/* A session dropped to make room, by its digest (NULL: nobody told):
+	 * a copy elsewhere goes with it (binresume.c). */
+	void (*evicted)(void *data, const unsigned char digest[USERS_DIGEST_LEN]);
+	void *evicted_data;
 };
 
 /* Plenty for a server's churn within a grace period; memory stays bounded

@@ -178,3 +178,24 @@ def test_client_comes_back_on_another_node_showing_nothing_twice(start_server, r
     heads = [i for i, line in enumerate(shown) if line.startswith("── historique")]
     for i in heads:
         assert not shown[i + 1].startswith("── fin de l'historique"), shown
+
+
+def test_sessions_kept_in_redis_are_bounded_per_address(start_server, redis):
+    """One address churning binary sessions: Redis keeps no more of them
+    than the node does (twice --max-per-address), and a conversation
+    beside goes on."""
+    node = start_server("--redis", f"redis://127.0.0.1:{redis.port}", "--max-per-address", "3")
+    node.wait_log(r"cluster: linked through Redis")
+    talker, listener = Peer(node.port), Peer(node.port)
+    talker.join("bavard")
+    listener.join("auditeur")
+    for i in range(20):
+        b = BinaryPeer(node.port)
+        b.join(f"passant{i}")
+        b.close()
+        listener.skip_until(f"Annonce : passant{i} a quitté la chatroom")
+        talker.send(f"toujours là {i}\n")
+        listener.skip_until(f"bavard a dit : toujours là {i}")
+    keys = redis.command("KEYS", "session:*")
+    assert 0 < len(keys) <= 6, keys
+
