@@ -99,6 +99,8 @@ struct client_app {
 	struct complete_names names;
 	/* What was shown, so that no history shows it twice (seen.h). */
 	struct seen seen;
+	/* A resume's whole history may follow: ids are then that server's. */
+	bool ids_from_history;
 	/* The resume tokens kept between runs (sessions.h); "" for none. */
 	char sessions_path[4096];
 	bool sessions_warned;    /* the file could not be written: said once */

@@ -66,6 +66,8 @@ static void incoming_event(struct client_app *app, enum wire_type type, uint8_t 
 			   struct wire_str room, struct wire_str text, bool history)
 {
 	link_saw_event(&app->link, id);
+	if (!history)
+		app->ids_from_history = false;
 	/* A history sent again by another node: what we showed stays once. */
 	if (event_seen(app, type, kind, time_ms, room, pseudo, text, true) && history)
 		return;
@@ -212,6 +214,11 @@ static bool history_seen(struct client_app *app, const cJSON *ev)
  * is skipped; a block of nothing new is not shown at all. */
 static void incoming_history(struct client_app *app, const struct wire_msg *m)
 {
+	/* A resume answered with the whole history (another node of a
+	 * cluster): the ids we saw are another numbering's. */
+	if (app->ids_from_history)
+		app->link.last_event_id = 0;
+	app->ids_from_history = false;
 	cJSON *events = cJSON_ParseWithLength(m->text.ptr, m->text.len);
 	if (!cJSON_IsArray(events) || cJSON_GetArraySize(events) == 0) {
 		cJSON_Delete(events);
@@ -405,6 +412,7 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 	complete_clear(&app->names);
 	if (resumed)
 		client_info(app, CHAT_INFO, _("*** reconnecté"));
+	app->ids_from_history = resumed;
 	if (app->ui_started) {
 		/* Welcomed again (a resume, or a fresh hello after a restart):
 		 * the server gave back one room; the others' windows join again,

@@ -157,7 +157,8 @@ static void on_taken(struct conn *c, int status, const struct redis_session *r, 
 	else
 		/* Redis could not say, or said nothing of a session this node
 		 * still has (never written there): this node's. */
-		resume_here(h, c, p->token, sizeof(p->token), p->features, p->after, r);
+		resume_here(h, c, p->token, sizeof(p->token), p->features,
+			    r == NULL || r->here ? p->after : 0, r);
 	free(p);
 }
 

@@ -343,6 +343,11 @@ static void on_takeover(struct redis *r, int status, redisReply *x, void *data)
 		return;
 	}
 	if (x->integer == 1) {
+		/* Event ids are per node: the client's last one means something
+		 * only on the node that served it. */
+		const char *a = strchr(t->s.holder, ':'), *b = strchr(t->holder, ':');
+		t->s.here = a != NULL && b != NULL && a - t->s.holder == b - t->holder &&
+			    memcmp(t->s.holder, t->holder, (size_t)(a - t->s.holder)) == 0;
 		take_done(t, 0, &t->s);
 		return;
 	}

@@ -53,6 +53,7 @@ struct redis_session {
 	char room[TEXT_MAX_ROOM + 1];
 	bool has_identity;
 	unsigned char identity[32];
+	bool here; /* taken: its holder was of the taker's node (not kept) */
 };
 
 /* The value kept in Redis: its length, or 0 when it would not fit cap. */

@@ -199,3 +199,46 @@ def test_sessions_kept_in_redis_are_bounded_per_address(start_server, redis):
     keys = redis.command("KEYS", "session:*")
     assert 0 < len(keys) <= 6, keys
 
+
+
+def test_client_moved_to_a_younger_node_then_dropped_misses_nothing(start_server, redis):
+    """Event ids are per node: after a move the client's last id is the
+    new node's, so a later resume on that node asks from the right place."""
+    import subprocess
+    from conftest import Client
+    old = start_nodes(start_server, redis, n=2)
+    ana = Peer(old[0].port)
+    ana.join("ana")
+    for i in range(30):  # the old nodes' ids run ahead of the next one's
+        ana.send(f"bruit {i}\n")
+    young = start_nodes(start_server, redis, n=1)[0]
+    cli = Client(old[1].port, "-n", "cli", "--reconnect", "-a",
+                 f"127.0.0.1:{old[1].port},127.0.0.1:{young.port}")
+    shown = []
+    try:
+        shown += cli.skip_until("ana a dit : bruit 29")
+        kill(old[1])
+        shown += cli.skip_until("*** reconnecté", timeout=TIMEOUT + 10 * SLOW)
+        read_until(ana, "cli est de retour !")
+        ana.send("sur le jeune\n")
+        shown += cli.skip_until("ana a dit : sur le jeune")
+        # Its connection to the young node cut while it is stopped: what is
+        # said meanwhile comes with its resume there.
+        cli.proc.send_signal(signal.SIGSTOP)
+        subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", str(young.port)],
+                       capture_output=True, check=False)
+        read_until(ana, "Annonce : cli a quitté la chatroom")
+        ana.send("pendant la coupure\n")
+        time.sleep(0.2)
+        cli.proc.send_signal(signal.SIGCONT)
+        shown += cli.skip_until("ana a dit : pendant la coupure", timeout=TIMEOUT + 10 * SLOW)
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.proc.send_signal(signal.SIGCONT)
+            cli.kill()
+        old.pop()
+    assert shown.count("ana a dit : sur le jeune") == 0, shown  # read by skip_until
+    events = [line for line in shown if " a dit : " in line]
+    assert len(events) == len(set(events)), shown

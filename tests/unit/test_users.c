@@ -118,6 +118,43 @@ static void an_address_churning_evicts_its_own_oldest(void **state)
 	users_free(&u);
 }
 
+/* Who is told of the sessions dropped to make room (the copies in Redis). */
+struct evictions {
+	unsigned count;
+	unsigned char last[USERS_DIGEST_LEN];
+};
+
+static void on_evicted(void *data, const unsigned char digest[USERS_DIGEST_LEN])
+{
+	struct evictions *e = data;
+	e->count++;
+	memcpy(e->last, digest, USERS_DIGEST_LEN);
+}
+
+static void evictions_are_told_by_digest(void **state)
+{
+	(void)state;
+	struct users u;
+	struct evictions e = {0};
+	users_init(&u, GRACE, 2);
+	u.evicted = on_evicted;
+	u.evicted_data = &e;
+	for (int i = 1; i <= 5; i++) {
+		assert_int_equal(open_n(&u, i, "churner"), 0);
+		away_n(&u, i, i);
+	}
+	/* 1, 2 and 3 made room; the last told is 3's, by its digest. */
+	assert_int_equal(e.count, 3);
+	unsigned char t[USERS_TOKEN_LEN], d[USERS_DIGEST_LEN];
+	token(t, 3);
+	users_digest(t, sizeof(t), d);
+	assert_memory_equal(e.last, d, sizeof(d));
+	/* Expiry and resumes are not evictions. */
+	users_expire(&u, 10 * GRACE);
+	assert_int_equal(e.count, 3);
+	users_free(&u);
+}
+
 static void a_full_table_evicts_the_oldest_away_or_refuses(void **state)
 {
 	(void)state;
@@ -189,6 +226,7 @@ int main(void)
 		cmocka_unit_test(only_the_digest_is_kept),
 		cmocka_unit_test(a_token_works_once_away_and_is_spent_by_a_resume),
 		cmocka_unit_test(an_address_churning_evicts_its_own_oldest),
+		cmocka_unit_test(evictions_are_told_by_digest),
 		cmocka_unit_test(a_full_table_evicts_the_oldest_away_or_refuses),
 		cmocka_unit_test(one_address_online_at_its_bound_is_refused),
 		cmocka_unit_test(departures_are_held_for_their_address_and_bounded),
