@@ -242,3 +242,36 @@ def test_client_moved_to_a_younger_node_then_dropped_misses_nothing(start_server
     assert shown.count("ana a dit : sur le jeune") == 0, shown  # read by skip_until
     events = [line for line in shown if " a dit : " in line]
     assert len(events) == len(set(events)), shown
+
+
+def test_terminal_client_in_tmux_comes_back_with_no_line_twice(start_server, redis, tmux):
+    """The full-screen client, in a real terminal: after its node is
+    SIGKILLed it is back on another one, and its screen holds each line
+    of the conversation once."""
+    from conftest import client_command
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    ana.send("premier mot\n")
+    nodes_arg = f"127.0.0.1:{nodes[2].port},127.0.0.1:{nodes[0].port}"
+    tmux.start("c", client_command(nodes[2].port) + f" -n cli -r general --reconnect -a {nodes_arg}",
+               width=100, height=30)
+    tmux.wait_for("c", "premier mot")
+    read_until(ana, "Annonce : cli a rejoint la chatroom")
+    ana.send("deuxième mot\n")
+    tmux.wait_for("c", "deuxième mot")
+    tmux.keys("c", "-l", "ma réponse")
+    tmux.keys("c", "Enter")
+    read_until(ana, "cli a dit : ma réponse")
+    kill(nodes[2])
+    ana.send("pendant la panne\n")
+    read_until(ana, "cli est de retour !")
+    ana.send("après la panne\n")
+    screen = tmux.wait_for("c", "après la panne")
+    for words in ("premier mot", "deuxième mot", "ma réponse", "pendant la panne",
+                  "après la panne"):
+        assert screen.count(words) == 1, (words, screen)
+    assert "déjà pris" not in screen, screen
+    tmux.keys("c", "C-d")
+    tmux.wait_for("c", "[exit 0]")
+    nodes.pop()
