@@ -141,6 +141,8 @@ static void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_
 			     struct wire_str drawing, bool history)
 {
 	link_saw_event(&app->link, id);
+	if (event_seen(app, WIRE_IMAGE, 0, time_ms, room, pseudo, drawing, true) && history)
+		return;
 	char where[CHAT_ROOM_MAX];
 	size_t r = sanitize_text(room.ptr, room.len > TEXT_MAX_ROOM ? TEXT_MAX_ROOM : room.len, where,
 				 sizeof(where) - 1, 0);
@@ -198,15 +200,15 @@ static void info_in_room(struct client_app *app, const char *text, const char *r
 	picture_show_in_order(app, &line);
 }
 
-/* Whether a history record was shown already (pictures: never). */
-static bool history_seen(struct client_app *app, const cJSON *ev)
+/* Whether a history record would show something not shown yet. */
+static bool history_news(struct client_app *app, const cJSON *ev)
 {
 	enum wire_type type;
 	uint8_t notice;
 	struct wire_str kind = json_str(ev, "kind");
 	return seen_history_kind(kind.ptr, kind.len, &type, &notice) &&
-	       event_seen(app, type, notice, json_u53(ev, "time"), json_str(ev, "room"),
-			  json_str(ev, "pseudo"), json_str(ev, "text"), false);
+	       !event_seen(app, type, notice, json_u53(ev, "time"), json_str(ev, "room"),
+			   json_str(ev, "pseudo"), json_str(ev, "text"), false);
 }
 
 /* The room's history, as the course asks: JSON, shown before live lines.
@@ -227,7 +229,7 @@ static void incoming_history(struct client_app *app, const struct wire_msg *m)
 	const cJSON *ev;
 	bool news = false;
 	cJSON_ArrayForEach(ev, events) {
-		if (!history_seen(app, ev)) {
+		if (history_news(app, ev)) {
 			news = true;
 			break;
 		}

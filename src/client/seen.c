@@ -88,6 +88,8 @@ enum seen_kind seen_kind_of_wire(enum wire_type type, uint8_t notice)
 {
 	if (type == WIRE_MESSAGE)
 		return SEEN_MESSAGE;
+	if (type == WIRE_IMAGE)
+		return SEEN_IMAGE;
 	switch (notice) {
 	case WIRE_NOTICE_ACTION:
 		return SEEN_ACTION;
@@ -113,6 +115,7 @@ bool seen_history_kind(const char *kind, size_t len, enum wire_type *type, uint8
 		{"join", WIRE_NOTICE, WIRE_NOTICE_JOIN},
 		{"leave", WIRE_NOTICE, WIRE_NOTICE_LEAVE},
 		{"return", WIRE_NOTICE, WIRE_NOTICE_RETURN},
+		{"image", WIRE_IMAGE, WIRE_NOTICE_INFO},
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strlen(kinds[i].name) == len && memcmp(kinds[i].name, kind, len) == 0) {

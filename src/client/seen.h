@@ -26,8 +26,10 @@
 
 #define SEEN_MAX 4096
 
-/* What an event is: a message, a /me, an arrival, a departure, a return. */
-enum seen_kind { SEEN_NONE, SEEN_MESSAGE, SEEN_ACTION, SEEN_JOIN, SEEN_LEAVE, SEEN_RETURN, SEEN_OWN };
+/* What an event is: a message, a /me, an arrival, a departure, a return,
+ * a message of ours, a picture (known by its time, room and author). */
+enum seen_kind { SEEN_NONE, SEEN_MESSAGE, SEEN_ACTION, SEEN_JOIN, SEEN_LEAVE, SEEN_RETURN, SEEN_OWN,
+		 SEEN_IMAGE };
 
 struct seen_str {
 	const char *ptr;
@@ -65,7 +67,7 @@ bool seen_shown(const struct seen *s, enum seen_kind kind, uint64_t time_ms,
  * words). */
 enum seen_kind seen_kind_of_wire(enum wire_type type, uint8_t notice);
 /* A history record's "kind" as the frame it would have come in; false for
- * a picture or a kind the client does not show. */
+ * a kind the client does not show. */
 bool seen_history_kind(const char *kind, size_t len, enum wire_type *type, uint8_t *notice);
 
 #endif

@@ -5,14 +5,15 @@ another node shows nothing twice. A real redis-server and three nodes."""
 
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import Peer, TIMEOUT
+from conftest import BUILD, Peer, TIMEOUT
 from redisfix import RedisServer, SLOW
-from wire import BinaryPeer, hello, say, ERROR, HISTORY, MESSAGE, NOTICE, WELCOME, \
-    NOTICE_INFO, NOTICE_RETURN
+from wire import BinaryPeer, frame, hello, s, say, varint, ERROR, HISTORY, IMAGE, MESSAGE, \
+    NOTICE, WELCOME, NOTICE_INFO
 
 # The dead node's pseudo claims lapse after this (BUS_REDIS_CLAIM_TTL_MS).
 CLAIM_TTL_S = 6.0
@@ -204,7 +205,6 @@ def test_sessions_kept_in_redis_are_bounded_per_address(start_server, redis):
 def test_client_moved_to_a_younger_node_then_dropped_misses_nothing(start_server, redis):
     """Event ids are per node: after a move the client's last id is the
     new node's, so a later resume on that node asks from the right place."""
-    import subprocess
     from conftest import Client
     old = start_nodes(start_server, redis, n=2)
     ana = Peer(old[0].port)
@@ -244,7 +244,8 @@ def test_client_moved_to_a_younger_node_then_dropped_misses_nothing(start_server
     assert len(events) == len(set(events)), shown
 
 
-def test_terminal_client_in_tmux_comes_back_with_no_line_twice(start_server, redis, tmux):
+def test_terminal_client_in_tmux_comes_back_with_no_line_twice(start_server, redis, tmux,
+                                                               tmp_path):
     """The full-screen client, in a real terminal: after its node is
     SIGKILLed it is back on another one, and its screen holds each line
     of the conversation once."""
@@ -255,7 +256,7 @@ def test_terminal_client_in_tmux_comes_back_with_no_line_twice(start_server, red
     ana.send("premier mot\n")
     nodes_arg = f"127.0.0.1:{nodes[2].port},127.0.0.1:{nodes[0].port}"
     tmux.start("c", client_command(nodes[2].port) + f" -n cli -r general --reconnect -a {nodes_arg}",
-               width=100, height=30)
+               width=100, height=80)
     tmux.wait_for("c", "premier mot")
     read_until(ana, "Annonce : cli a rejoint la chatroom")
     ana.send("deuxième mot\n")
@@ -263,13 +264,22 @@ def test_terminal_client_in_tmux_comes_back_with_no_line_twice(start_server, red
     tmux.keys("c", "-l", "ma réponse")
     tmux.keys("c", "Enter")
     read_until(ana, "cli a dit : ma réponse")
+    # A picture, seen live: not drawn again by the next node's history.
+    subprocess.run([str(BUILD / "tests" / "make_images"), str(tmp_path)], check=True)
+    png = (tmp_path / "landscape.png").read_bytes()
+    photo = BinaryPeer(nodes[0].port)
+    photo.join("photo")
+    photo.send(frame(IMAGE, bytes(8) * 3 + b"\xff\xff" + s("") + s("") + s("image/png") +
+                     (240).to_bytes(4, "big") + (160).to_bytes(4, "big") +
+                     varint(len(png)) + png))
+    tmux.wait_for("c", "photo a envoyé une image")
     kill(nodes[2])
     ana.send("pendant la panne\n")
     read_until(ana, "cli est de retour !")
     ana.send("après la panne\n")
     screen = tmux.wait_for("c", "après la panne")
     for words in ("premier mot", "deuxième mot", "ma réponse", "pendant la panne",
-                  "après la panne"):
+                  "après la panne", "photo a envoyé une image"):
         assert screen.count(words) == 1, (words, screen)
     assert "déjà pris" not in screen, screen
     tmux.keys("c", "C-d")

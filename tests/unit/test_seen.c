@@ -107,7 +107,10 @@ static void test_history_kinds(void **state)
 	assert_int_equal(type, WIRE_MESSAGE);
 	assert_true(seen_history_kind("return", 6, &type, &notice));
 	assert_int_equal(notice, WIRE_NOTICE_RETURN);
-	assert_false(seen_history_kind("image", 5, &type, &notice));
+	assert_true(seen_history_kind("image", 5, &type, &notice));
+	assert_int_equal(type, WIRE_IMAGE);
+	assert_int_equal(seen_kind_of_wire(WIRE_IMAGE, 0), SEEN_IMAGE);
+	assert_false(seen_history_kind("topic", 5, &type, &notice));
 	assert_false(seen_history_kind("messag", 6, &type, &notice));
 	assert_false(seen_history_kind("", 0, &type, &notice));
 	assert_int_equal(seen_kind_of_wire(WIRE_NOTICE, WIRE_NOTICE_PRIVATE), SEEN_NONE);
