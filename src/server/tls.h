@@ -12,6 +12,8 @@
  * bounded (--tls-max-handshakes) and each has a deadline
  * (--tls-handshake-timeout); bytes that are no TLS record (a chat line, a
  * binary hello, an HTTP request in clear) are refused with a log line.
+ * A peer whose first bytes are "GET " is given to the web server as on the
+ * plain port (give_socket), through a bridge (tlsbridge.h): HTTPS and WSS.
  *
  * struct tls_server is its owner's (struct server); tls.c owns the
  * listener, the SSL_CTX (replaced by tls_reload on SIGHUP: sessions keep
@@ -25,6 +27,8 @@
 #include <stdbool.h>
 #include <sys/queue.h>
 #include <uv.h>
+
+#include "tlsbridge.h"
 
 struct conns;
 struct ssl_ctx_st;
@@ -52,6 +56,7 @@ struct tls_server {
 	unsigned max_handshakes;
 	unsigned handshakes;       /* in progress: the peers in `shaking` */
 	struct tls_peer_list shaking;
+	struct tls_bridge_list bridges; /* HTTPS peers (tlsbridge.h) */
 	char cipher_in[TLS_RECORD_MAX];  /* one read from a peer's socket */
 	char plain_buf[TLS_RECORD_MAX]; /* decrypted, lent to conn_received */
 	char stage[16 * 1024];          /* small frames gathered into one record */
