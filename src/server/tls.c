@@ -100,6 +100,7 @@ int tls_init(struct tls_server *t, const char *cert, const char *key, unsigned h
 	t->key_path = key;
 	t->handshake_ms = handshake_ms;
 	t->max_handshakes = max_handshakes;
+	t->max_per_address = max_handshakes;
 	t->ctx = make_ctx(cert, key, cause, cause_len);
 	return t->ctx != NULL ? 0 : UV_EINVAL;
 }
@@ -500,6 +501,18 @@ static const struct transport_ops tls_transport = {
 
 /* ---- accepting ----------------------------------------------------------- */
 
+/* Handshakes in progress from c's address (a walk: they are few). */
+static unsigned shaking_from(struct tls_server *t, const struct conn *c)
+{
+	unsigned n = 0;
+	struct tls_peer *p;
+	LIST_FOREACH(p, &t->shaking, shaking_link) {
+		const struct conn *other = p->handle.data;
+		n += strcmp(other->addr_key, c->addr_key) == 0;
+	}
+	return n;
+}
+
 static bool start_session(struct tls_peer *p)
 {
 	p->ssl = SSL_new(p->server->ctx);
@@ -550,6 +563,14 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (t->handshakes >= t->max_handshakes) {
 		char why[96];
 		snprintf(why, sizeof(why), "turned away: %u handshakes in progress", t->handshakes);
+		drop(c, why);
+		return;
+	}
+	unsigned mine = shaking_from(t, c);
+	if (mine >= t->max_per_address) {
+		char why[96];
+		snprintf(why, sizeof(why), "turned away: %u handshakes in progress from its address",
+			 mine);
 		drop(c, why);
 		return;
 	}
