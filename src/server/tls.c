@@ -483,7 +483,7 @@ static int tls_give_socket(struct conn *c)
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (copy < 0)
 		return -errno;
-	rc = tls_bridge_start(p->server, p->handle.loop, copy, p->ssl, c->addr);
+	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, c->addr);
 	if (rc >= 0)
 		p->ssl = NULL; /* the bridge's: no close_notify from here */
 	return rc;
@@ -619,7 +619,7 @@ void tls_stop(struct tls_server *t)
 	struct tls_peer *p;
 	while ((p = LIST_FIRST(&t->shaking)) != NULL)
 		drop(p->handle.data, "server shutting down");
-	tls_bridge_close_all(t);
+	tls_bridge_close_all(&t->bridges);
 }
 
 void tls_free(struct tls_server *t)

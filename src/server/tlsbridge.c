@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,21 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "tls.h"
 
 /* The socketpair's kernel buffers: what lws writes waits in ours, bounded. */
 #define BRIDGE_SOCKBUF (32 * 1024)
+/* A record and its header: one read of ciphertext, one of plaintext. */
+#define BRIDGE_RECORD (16 * 1024 + 512)
+
+/* Every bridge's reads, used and let go within the read callback. */
+static char cipher_in[BRIDGE_RECORD];
+static char plain_out[BRIDGE_RECORD];
+static char plain_in[16 * 1024];
 
 struct tls_bridge {
 	uv_tcp_t peer;      /* the TLS peer's socket; .data: the bridge */
 	uv_pipe_t web;      /* our end of the socketpair, lws has the other */
 	uv_timer_t stall;   /* armed while the peer is behind in its reading */
-	struct tls_server *server;
 	SSL *ssl;
 	BIO *in, *out;      /* the session's, freed with it */
 	LIST_ENTRY(tls_bridge) link;
@@ -68,17 +74,15 @@ static void on_web_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 static void alloc_cipher(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
-	struct tls_server *t = ((struct tls_bridge *)handle->data)->server;
-	*buf = uv_buf_init(t->cipher_in, sizeof(t->cipher_in));
+	(void)suggested, (void)handle;
+	*buf = uv_buf_init(cipher_in, sizeof(cipher_in));
 }
 
 /* A read of lws's at most a record: encrypted whole at once. */
 static void alloc_plain(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
-	struct tls_server *t = ((struct tls_bridge *)handle->data)->server;
-	*buf = uv_buf_init(t->stage, sizeof(t->stage));
+	(void)suggested, (void)handle;
+	*buf = uv_buf_init(plain_in, sizeof(plain_in));
 }
 
 static void on_stall(uv_timer_t *timer)
@@ -206,12 +210,11 @@ static void on_peer_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 		bridge_close(b, "out of memory for its input");
 		return;
 	}
-	struct tls_server *t = b->server;
 	for (;;) {
 		ERR_clear_error();
-		int n = SSL_read(b->ssl, t->plain_buf, sizeof(t->plain_buf));
+		int n = SSL_read(b->ssl, plain_out, sizeof(plain_out));
 		if (n > 0) {
-			if (!send_to(b, false, t->plain_buf, (size_t)n))
+			if (!send_to(b, false, plain_out, (size_t)n))
 				return;
 			continue;
 		}
@@ -253,7 +256,8 @@ static void on_web_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		update_flow(b);
 }
 
-int tls_bridge_start(struct tls_server *t, uv_loop_t *loop, int fd, SSL *ssl, const char *addr)
+int tls_bridge_start(struct tls_bridge_list *list, uv_loop_t *loop, int fd, SSL *ssl,
+		     const char *addr)
 {
 	int pair[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
@@ -271,14 +275,13 @@ int tls_bridge_start(struct tls_server *t, uv_loop_t *loop, int fd, SSL *ssl, co
 	int size = BRIDGE_SOCKBUF;
 	for (int i = 0; i < 2; i++)
 		setsockopt(pair[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	b->server = t;
 	snprintf(b->addr, sizeof(b->addr), "%s", addr);
 	uv_tcp_init(loop, &b->peer);
 	uv_pipe_init(loop, &b->web, 0);
 	uv_timer_init(loop, &b->stall);
 	b->peer.data = b->web.data = b->stall.data = b;
 	b->handles = 3;
-	LIST_INSERT_HEAD(&t->bridges, b, link);
+	LIST_INSERT_HEAD(list, b, link);
 	int rc = uv_tcp_open(&b->peer, fd);
 	if (rc < 0)
 		close(fd);
@@ -298,9 +301,9 @@ int tls_bridge_start(struct tls_server *t, uv_loop_t *loop, int fd, SSL *ssl, co
 	return pair[1];
 }
 
-void tls_bridge_close_all(struct tls_server *t)
+void tls_bridge_close_all(struct tls_bridge_list *list)
 {
 	struct tls_bridge *b;
-	LIST_FOREACH(b, &t->bridges, link)
+	LIST_FOREACH(b, list, link)
 		bridge_close(b, "server shutting down");
 }

@@ -14,8 +14,8 @@
  * that sends faster than lws reads is read no faster. A peer that takes
  * nothing of what waits for it for TLS_BRIDGE_STALL_MS is cut.
  *
- * struct tls_bridge is tlsbridge.c's; the server (struct tls_server)
- * lists them, to close them at its stop.
+ * struct tls_bridge is tlsbridge.c's, each in its owner's list (struct
+ * tls_server's), which closes them at its stop.
  */
 #ifndef CHATROOM_TLSBRIDGE_H
 #define CHATROOM_TLSBRIDGE_H
@@ -24,7 +24,6 @@
 #include <uv.h>
 
 struct ssl_st;
-struct tls_server;
 
 #define TLS_BRIDGE_MAX_QUEUED (64 * 1024)
 #define TLS_BRIDGE_STALL_MS 30000
@@ -37,9 +36,9 @@ LIST_HEAD(tls_bridge_list, tls_bridge);
  * failure) and its session `ssl` (taken on success only). Returns the
  * descriptor for lws (the socketpair's other end), or a negative errno.
  */
-int tls_bridge_start(struct tls_server *t, uv_loop_t *loop, int fd, struct ssl_st *ssl,
-		     const char *addr);
-/* The server stops: every bridge closes. */
-void tls_bridge_close_all(struct tls_server *t);
+int tls_bridge_start(struct tls_bridge_list *list, uv_loop_t *loop, int fd,
+		     struct ssl_st *ssl, const char *addr);
+/* The server stops: every bridge in the list closes. */
+void tls_bridge_close_all(struct tls_bridge_list *list);
 
 #endif
