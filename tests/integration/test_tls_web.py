@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import ROOT, TIMEOUT, Client
 from test_web_browser import Browser, client_wait
-from tlsfix import CA, client_context
+from tlsfix import CA, TlsPeer, client_context
 from wsclient import HandshakeRefused, WebSocket, hello
 
 WEB = str(ROOT / "web")
@@ -121,11 +121,17 @@ def test_page_over_https_terminal_and_s_client_chat_over_tls(start_server, ca, b
         assert "HTTP request in clear" not in log
         assert len(re.findall(r"HTTPS: bridged to the web server", log)) >= 2
         assert re.search(r"127\.0\.0\.1:\d+ joined the chatroom as alice \(web\)", log)
+        # Arrivals in the default room read as the terminal shows them.
+        dave = TlsPeer(srv.tls_port, ca.path)
+        dave.join("dave")
+        browser("wait_text", name="a", text="Annonce : dave a rejoint la chatroom")
         assert browser("errors", name="a")["errors"] == []
     finally:
         carol.kill()
         carol.wait()
     client_wait(tom, "Annonce : carol a quitté la chatroom")
+    browser("wait_text", name="a", text="Annonce : carol a quitté la chatroom")
+    assert "le salon general" not in browser("text", name="a")["text"]
     tom.proc.stdin.close()
     code, err = tom.wait()
     assert code == 0, err
