@@ -52,7 +52,8 @@ run: build
 	  echo "TLS on $(ADDRESS):$(TLS_PORT), self-signed ($(BUILD)/tls/cert.pem):" && \
 	  echo "    ./$(BUILD)/chatroom --tls -a $(ADDRESS) -p $(TLS_PORT) --ca $(BUILD)/tls/cert.pem" && \
 	  echo "or without --ca: its key is shown and remembered on your yes, like ssh;" && \
-	  echo "or as text:  openssl s_client -quiet -connect $(ADDRESS):$(TLS_PORT)"; \
+	  echo "or as text:  openssl s_client -quiet -connect $(ADDRESS):$(TLS_PORT)" && \
+	  echo "or in a browser:  https://$(ADDRESS):$(TLS_PORT)/ (self-signed: the browser asks)"; \
 	else echo "(make run TLS=1: a TLS port too, with a self-signed certificate)"; fi
 	@echo "or in a browser:  http://$(ADDRESS):$(PORT)/"
 	@echo "Stop the server with Ctrl+C."

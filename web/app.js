@@ -113,9 +113,11 @@ function render(ev) {
       return li;
     }
     case 'join':
-      return line([{text: 'Annonce : '}, who, {text: ` a rejoint le salon ${ev.room}`}], 'notice', ev.time);
+      return line([{text: 'Annonce : '}, who,
+        {text: ev.default ? ' a rejoint la chatroom' : ` a rejoint le salon ${ev.room}`}], 'notice', ev.time);
     case 'leave':
-      return line([{text: 'Annonce : '}, who, {text: ` a quitté le salon ${ev.room}`}], 'notice', ev.time);
+      return line([{text: 'Annonce : '}, who,
+        {text: ev.default ? ' a quitté la chatroom' : ` a quitté le salon ${ev.room}`}], 'notice', ev.time);
     case 'return':
       return line([who, {text: ' est de retour !'}], 'notice', ev.time);
     case 'action':

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "adapter.h"
+#include "benchtls.h"
 #include "procstat.h"
 
 struct options {
@@ -38,6 +39,8 @@ struct options {
 	double bound_ms;
 	int max_n;
 	int room_size;    /* idle: users per room (0: all in the bench's room) */
+	bool tls;         /* --tls: verified against ca, or the key pinned */
+	const char *ca, *pin;
 };
 
 struct bench;
@@ -55,12 +58,14 @@ struct peer {
 	uint64_t rtt_sent_ns;
 	int rtt_heard;
 	bool answered;      /* the server has said something to it */
+	struct tls_link *tls; /* --tls: its session */
 };
 
 struct bench {
 	uv_loop_t *loop;
 	struct options o;
 	const struct adapter *a;
+	struct bench_tls *tls; /* --tls */
 	struct peer *peers; /* subscribers first, then separate publishers */
 	int subs, pubs, total;
 	struct peer **publishers;
@@ -107,7 +112,7 @@ static void on_written(uv_write_t *req, int status)
 	free(w);
 }
 
-static void send_buffer(struct peer *p, struct buffer *data)
+static void send_raw(struct peer *p, struct buffer *data)
 {
 	struct write_req *w = calloc(1, sizeof(*w));
 	if (w == NULL) {
@@ -118,6 +123,24 @@ static void send_buffer(struct peer *p, struct buffer *data)
 	uv_buf_t buf = uv_buf_init(w->data.data, (unsigned)w->data.len);
 	if (uv_write(&w->req, (uv_stream_t *)&p->tcp, &buf, 1, on_written) < 0)
 		on_written(&w->req, -1);
+}
+
+/* Over TLS, what is said is encrypted first (or waits for the handshake). */
+static void send_buffer(struct peer *p, struct buffer *data)
+{
+	if (p->tls == NULL) {
+		send_raw(p, data);
+		return;
+	}
+	if (benchtls_write(p->tls, data->data, data->len) < 0)
+		p->b->exit_code = 1;
+	buffer_free(data);
+	struct buffer cipher = {0};
+	benchtls_take(p->tls, &cipher);
+	if (cipher.len > 0)
+		send_raw(p, &cipher);
+	else
+		buffer_free(&cipher);
 }
 
 /* "sender:seq:ns:" in hex, padded to the message size. */
@@ -220,14 +243,30 @@ static void answered(struct peer *p)
 	}
 }
 
+static void on_plain(void *arg, const char *data, size_t len)
+{
+	struct peer *p = arg;
+	if (p->b->a->feed(&p->st, data, len, p, on_payload) < 0)
+		fprintf(stderr, "chatroom-bench: connection %d: unexpected bytes\n", p->index);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct peer *p = s->data;
 	p->b->last_heard_ns = now_ns();
 	if (nread > 0)
 		answered(p);
-	if (nread > 0 && p->b->a->feed(&p->st, buf->base, (size_t)nread, p, on_payload) < 0)
-		fprintf(stderr, "chatroom-bench: connection %d: unexpected bytes\n", p->index);
+	if (nread > 0 && p->tls == NULL)
+		on_plain(p, buf->base, (size_t)nread);
+	if (nread > 0 && p->tls != NULL) {
+		if (benchtls_feed(p->tls, buf->base, (size_t)nread, on_plain, p) < 0) {
+			p->b->exit_code = 1;
+			uv_stop(p->b->loop);
+			return;
+		}
+		struct buffer nothing = {0};
+		send_buffer(p, &nothing); /* the handshake's answer, what waited */
+	}
 	if (nread < 0 && !p->b->draining && p->b->exit_code == 0) {
 		fprintf(stderr, "chatroom-bench: connection %d closed: %s\n", p->index,
 			uv_strerror((int)nread));
@@ -374,6 +413,11 @@ static void on_connected(uv_connect_t *req, int status)
 	}
 	uv_tcp_nodelay(&p->tcp, 1);
 	uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+	if (b->tls != NULL && (p->tls = benchtls_link(b->tls)) == NULL) {
+		b->exit_code = 1;
+		uv_stop(b->loop);
+		return;
+	}
 	struct buffer out = {0};
 	/* Idle users join rooms of --room-size (one big room costs N^2/2 join
 	 * notices), then say nothing. */
@@ -471,6 +515,9 @@ static void usage(FILE *out)
 		"      --bound MS      the p95 bound for --step (250)\n"
 		"      --max-clients N the largest N --step tries (19000)\n"
 		"  -r, --room-size N   idle: users per room, 0 for all in one (100)\n"
+		"      --tls           over TLS (the server's --tls-port), verified against\n"
+		"      --ca FILE       this CA file (else the system's; the name is ADDR), or\n"
+		"      --tls-pin SHA256:...  this key alone\n"
 		"  -h, --help          this help\n"
 		"      --version       the version\n");
 }
@@ -485,6 +532,10 @@ static int run(const struct options *o, double *p95_ms)
 	b->o = *o;
 	b->rtt = strcmp(o->mode, "rtt") == 0;
 	b->a = adapter_find(o->target);
+	if (o->tls && (b->tls = benchtls_new(o->ca, o->pin, o->host)) == NULL) {
+		free(b);
+		return 1;
+	}
 	b->subs = o->n;
 	b->pubs = o->s;
 	b->total = b->subs + (b->a->separate_publishers ? b->pubs : 0);
@@ -523,7 +574,9 @@ static int run(const struct options *o, double *p95_ms)
 	}
 	int code = b->exit_code;
 	*p95_ms = b->p95_ms;
+	benchtls_free(b->tls);
 	for (int i = 0; i < b->total; i++) {
+		benchtls_link_free(b->peers[i].tls);
 		buffer_free(&b->peers[i].st.partial);
 		if (b->peers[i].st.frames_ready)
 			wire_decoder_free(&b->peers[i].st.frames);
@@ -566,7 +619,8 @@ int main(int argc, char **argv)
 		{"clients", 1, NULL, 'n'}, {"senders", 1, NULL, 's'}, {"window", 1, NULL, 'w'},
 		{"size", 1, NULL, 'b'}, {"seconds", 1, NULL, 'd'}, {"server-pid", 1, NULL, 'P'},
 		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
-		{"room-size", 1, NULL, 'r'}, {"nodes", 1, NULL, 'N'},
+		{"room-size", 1, NULL, 'r'}, {"nodes", 1, NULL, 'N'}, {"tls", 0, NULL, 'T'},
+		{"ca", 1, NULL, 'C'}, {"tls-pin", 1, NULL, 'K'},
 		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "t:a:p:N:n:s:w:b:d:P:r:h", opts, NULL)) != -1) {
@@ -585,6 +639,9 @@ int main(int argc, char **argv)
 		case 'B': o.bound_ms = strtod(optarg, NULL); break;
 		case 'M': o.max_n = (int)strtol(optarg, NULL, 10); break;
 		case 'r': o.room_size = (int)strtol(optarg, NULL, 10); break;
+		case 'T': o.tls = true; break;
+		case 'C': o.ca = optarg; break;
+		case 'K': o.pin = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("chatroom-bench %s\n", CHATROOM_VERSION); return 0;
 		default: usage(stderr); return 2;

@@ -268,6 +268,9 @@ static void json_fields(struct buffer *buf, const struct event *ev, size_t max_i
 	add_json_string(buf, ev->pseudo, strlen(ev->pseudo));
 	n = snprintf(head, sizeof(head), ",\"colour\":%d", ev->colour);
 	buffer_add(buf, head, (size_t)n);
+	/* The default room's arrivals read "la chatroom", as in text. */
+	if ((ev->kind == EVENT_JOIN || ev->kind == EVENT_LEAVE) && ev->default_room)
+		buffer_add(buf, ",\"default\":true", 15);
 	if (event_keeps_text(ev)) {
 		buffer_add(buf, ",\"text\":", 8);
 		add_json_string(buf, ev->text, ev->text_len);

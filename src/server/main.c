@@ -227,6 +227,9 @@ static const struct setting rows[] = {
 	{"TLS_MAX_HANDSHAKES", "tls-max-handshakes", 0, "N", &settings_uint,
 	 FIELD(server.tls_max_handshakes), .min = 1,
 	 .help = "TLS handshakes in progress at most; newcomers past it are turned away"},
+	{"TLS_MAX_HANDSHAKES_PER_ADDRESS", "tls-max-handshakes-per-address", 0, "N",
+	 &settings_uint, FIELD(server.tls_max_handshakes_per_address), .min = 1,
+	 .help = "TLS handshakes in progress from one address at most"},
 	{"REDIS", "redis", 0, "URL", &redis_type, FIELD(redis), .default_text = "none",
 	 .help = "join a cluster through this Redis (redis://[[user]:password@]host[:port][/db]); "
 		 "'none': standalone"},
@@ -296,6 +299,7 @@ int main(int argc, char **argv)
 			.tls_port = TLS_DEFAULT_PORT,
 			.tls_handshake_ms = TLS_DEFAULT_HANDSHAKE_MS,
 			.tls_max_handshakes = TLS_DEFAULT_MAX_HANDSHAKES,
+			.tls_max_handshakes_per_address = TLS_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
 		},
 		.address = "127.0.0.1",
 		.level = LOG_INFO,

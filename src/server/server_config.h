@@ -55,6 +55,7 @@ struct server_config {
 	int tls_port;
 	unsigned tls_handshake_ms; /* a TLS handshake's deadline */
 	unsigned tls_max_handshakes; /* TLS handshakes in progress at most */
+	unsigned tls_max_handshakes_per_address; /* of them from one address */
 
 	const char *web_root;      /* the browser client's files; NULL: no web client */
 };

@@ -1,5 +1,7 @@
 #include "tls.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -11,6 +13,7 @@
 #include "conn.h"
 #include "log.h"
 #include "tcp.h"
+#include "tlsbridge.h"
 
 /* The first byte of a TLS handshake record (a ClientHello). */
 #define TLS_HANDSHAKE_RECORD 0x16
@@ -92,10 +95,12 @@ int tls_init(struct tls_server *t, const char *cert, const char *key, unsigned h
 {
 	memset(t, 0, sizeof(*t));
 	LIST_INIT(&t->shaking);
+	LIST_INIT(&t->bridges);
 	t->cert_path = cert;
 	t->key_path = key;
 	t->handshake_ms = handshake_ms;
 	t->max_handshakes = max_handshakes;
+	t->max_per_address = max_handshakes;
 	t->ctx = make_ctx(cert, key, cause, cause_len);
 	return t->ctx != NULL ? 0 : UV_EINVAL;
 }
@@ -327,11 +332,11 @@ static void refuse_plaintext(struct conn *c, const char *data, size_t len)
 	struct tls_peer *p = peer_of(c);
 	const char *what = "plaintext (a chat line?)";
 	if (len >= 4 && memcmp(data, "GET ", 4) == 0) {
-		what = "an HTTP request in clear (HTTPS is not served on this port yet)";
+		what = "an HTTP request in clear (use https://)";
 		static const char answer[] =
 			"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
-			"Connection: close\r\nContent-Length: 62\r\n\r\n"
-			"This port speaks TLS only; no web page is served over it yet.\n";
+			"Connection: close\r\nContent-Length: 51\r\n\r\n"
+			"This port speaks TLS only: open it with https://.\n";
 		uv_buf_t b = uv_buf_init((char *)answer, sizeof(answer) - 1);
 		uv_try_write((uv_stream_t *)&p->handle, &b, 1);
 	} else if (data[0] == '\0') {
@@ -462,6 +467,28 @@ static bool tls_input_waiting(struct conn *c)
 	return tcp_input_waiting_on((uv_handle_t *)&peer_of(c)->handle);
 }
 
+/* The web server takes the peer (web.c's handover): its socket and session
+ * go to a bridge, lws gets the bridge's other end. Nothing may wait to be
+ * written: the conn's handle closes with it. */
+static int tls_give_socket(struct conn *c)
+{
+	struct tls_peer *p = peer_of(c);
+	if (!p->open || p->writing || BIO_pending(p->out) > 0)
+		return -EBUSY;
+	tls_set_reading(c, false);
+	uv_os_fd_t fd;
+	int rc = uv_fileno((uv_handle_t *)&p->handle, &fd);
+	if (rc < 0)
+		return rc;
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (copy < 0)
+		return -errno;
+	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, c->addr);
+	if (rc >= 0)
+		p->ssl = NULL; /* the bridge's: no close_notify from here */
+	return rc;
+}
+
 static const struct transport_ops tls_transport = {
 	.name = "tls",
 	.kick = tls_kick,
@@ -469,9 +496,22 @@ static const struct transport_ops tls_transport = {
 	.close = tls_close,
 	.trim = tls_trim,
 	.input_waiting = tls_input_waiting,
+	.give_socket = tls_give_socket,
 };
 
 /* ---- accepting ----------------------------------------------------------- */
+
+/* Handshakes in progress from c's address (a walk: they are few). */
+static unsigned shaking_from(struct tls_server *t, const struct conn *c)
+{
+	unsigned n = 0;
+	struct tls_peer *p;
+	LIST_FOREACH(p, &t->shaking, shaking_link) {
+		const struct conn *other = p->handle.data;
+		n += strcmp(other->addr_key, c->addr_key) == 0;
+	}
+	return n;
+}
 
 static bool start_session(struct tls_peer *p)
 {
@@ -526,6 +566,14 @@ static void on_connection(uv_stream_t *listener, int status)
 		drop(c, why);
 		return;
 	}
+	unsigned mine = shaking_from(t, c);
+	if (mine >= t->max_per_address) {
+		char why[96];
+		snprintf(why, sizeof(why), "turned away: %u handshakes in progress from its address",
+			 mine);
+		drop(c, why);
+		return;
+	}
 	if (!start_session(p)) {
 		drop(c, "out of memory for a session");
 		return;
@@ -571,6 +619,7 @@ void tls_stop(struct tls_server *t)
 	struct tls_peer *p;
 	while ((p = LIST_FIRST(&t->shaking)) != NULL)
 		drop(p->handle.data, "server shutting down");
+	tls_bridge_close_all(&t->bridges);
 }
 
 void tls_free(struct tls_server *t)

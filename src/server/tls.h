@@ -9,9 +9,12 @@
  * conn_open() seats it, and what it says, decrypted, goes to
  * conn_received(), where the sniffer tells text from binary as on the plain
  * port. Until then it is tls.c's alone: the handshakes in progress are
- * bounded (--tls-max-handshakes) and each has a deadline
+ * bounded (--tls-max-handshakes, and per address
+ * --tls-max-handshakes-per-address) and each has a deadline
  * (--tls-handshake-timeout); bytes that are no TLS record (a chat line, a
  * binary hello, an HTTP request in clear) are refused with a log line.
+ * A peer whose first bytes are "GET " is given to the web server as on the
+ * plain port (give_socket), through a bridge (tlsbridge.h): HTTPS and WSS.
  *
  * struct tls_server is its owner's (struct server); tls.c owns the
  * listener, the SSL_CTX (replaced by tls_reload on SIGHUP: sessions keep
@@ -26,6 +29,8 @@
 #include <sys/queue.h>
 #include <uv.h>
 
+#include "tlsbridge.h"
+
 struct conns;
 struct ssl_ctx_st;
 struct tls_peer;
@@ -39,6 +44,9 @@ struct tls_peer;
 /* Each handshake costs a private-key operation and a session's memory;
  * past this many at once, new peers are turned away until some finish. */
 #define TLS_DEFAULT_MAX_HANDSHAKES 256
+/* One address cannot take them all: a few users behind one NAT connect
+ * at once now and then, an attacker's hundreds are its own. */
+#define TLS_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS 16
 
 LIST_HEAD(tls_peer_list, tls_peer);
 
@@ -50,8 +58,10 @@ struct tls_server {
 	const char *cert_path, *key_path;
 	unsigned handshake_ms;
 	unsigned max_handshakes;
+	unsigned max_per_address;  /* of them from one address (its addr_key) */
 	unsigned handshakes;       /* in progress: the peers in `shaking` */
 	struct tls_peer_list shaking;
+	struct tls_bridge_list bridges; /* HTTPS peers (tlsbridge.h) */
 	char cipher_in[TLS_RECORD_MAX];  /* one read from a peer's socket */
 	char plain_buf[TLS_RECORD_MAX]; /* decrypted, lent to conn_received */
 	char stage[16 * 1024];          /* small frames gathered into one record */

@@ -42,6 +42,7 @@ struct web {
 	struct lws_protocol_vhost_options headers[4];
 	char root[PATH_MAX];
 	size_t http_peers;  /* wsis that are no WebSocket conn */
+	struct sockaddr *adopting; /* the address of the peer being adopted */
 	unsigned char *out; /* LWS_PRE bytes, then one frame (lws_write) */
 	size_t out_cap;
 	bool stopped;
@@ -167,11 +168,13 @@ static int ws_established(struct web *w, struct lws *wsi, struct ws_session *s)
 	p->web = w;
 	s->conn = c;
 	w->http_peers--; /* counted as a conn from now on */
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int fd = lws_get_socket_fd(wsi);
-	bool known = fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
-	conn_set_address(c, known ? (struct sockaddr *)&ss : NULL);
+	/* The address the handover kept: a bridged (HTTPS) peer's socket is
+	 * a socketpair, whose peer name says nothing. */
+	if (lws_get_opaque_user_data(wsi) == NULL && w->adopting != NULL) {
+		lws_set_opaque_user_data(wsi, w->adopting);
+		w->adopting = NULL; /* the wsi's now, freed at WSI_DESTROY */
+	}
+	conn_set_address(c, lws_get_opaque_user_data(wsi));
 	c->proto = w->ws_proto; /* no sniffing: the page speaks JSON */
 	c->sniffed = true;
 	conn_open(c);
@@ -239,6 +242,8 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
 		w->http_peers--;
+		free(lws_get_opaque_user_data(wsi)); /* hand_over's address */
+		lws_set_opaque_user_data(wsi, NULL);
 		break;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return origin_allowed(wsi) ? 0 : -1;
@@ -277,6 +282,20 @@ static const struct lws_protocols protocols[] = {
 
 /* ---- the handover from the TCP transport -------------------------------- */
 
+/* The conn's address, for the WebSocket it may become (NULL: unknown). */
+static struct sockaddr *address_of(const struct conn *c)
+{
+	struct sockaddr_storage *ss = calloc(1, sizeof(*ss));
+	if (ss == NULL)
+		return NULL;
+	if (uv_ip4_addr(c->ip, (int)c->port, (struct sockaddr_in *)ss) != 0 &&
+	    uv_ip6_addr(c->ip, (int)c->port, (struct sockaddr_in6 *)ss) != 0) {
+		free(ss);
+		return NULL;
+	}
+	return (struct sockaddr *)ss;
+}
+
 /* The request's first bytes, while the socket changes hands. */
 struct handover {
 	size_t len;
@@ -302,11 +321,22 @@ static void hand_over(struct conn *c)
 		conn_close(c, strerror(-fd));
 		return;
 	}
+	/* Its address, for the WebSocket: ESTABLISHED may come inside the
+	 * adoption (the request whole in h->bytes), else later (opaque). */
+	w->adopting = address_of(c);
+	/* Closed first: the WebSocket takes its place in the per-address and
+	 * total counts. h stays until the conn's memory goes. */
+	conn_close(c, "handed to the web server");
 	/* lws owns the descriptor from here, even when it fails (and closes
 	 * it); the conn closes its handle on the same socket. */
-	if (lws_adopt_socket_vhost_readbuf(w->vhost, fd, h->bytes, h->len) == NULL)
+	struct lws *wsi = lws_adopt_socket_vhost_readbuf(w->vhost, fd, h->bytes, h->len);
+	if (wsi == NULL)
 		log_info("%s: the web server refused it", c->addr);
-	conn_close(c, "handed to the web server");
+	if (wsi != NULL && w->adopting != NULL)
+		lws_set_opaque_user_data(wsi, w->adopting);
+	else
+		free(w->adopting); /* NULL when ESTABLISHED took it */
+	w->adopting = NULL;
 }
 
 static int handover_start(struct conn *c)

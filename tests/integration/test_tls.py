@@ -117,7 +117,7 @@ def test_plaintext_on_the_tls_port_is_refused(start_server, ca):
     s.close()
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"This port speaks TLS only" in answer
-    srv.wait_log(r"refused: an HTTP request in clear \(HTTPS is not served")
+    srv.wait_log(r"refused: an HTTP request in clear \(use https://\)")
     # Nobody joined the chat from any of them; TLS peers still get in.
     assert "clair" not in srv.log().split("listening for TLS")[1].replace(
         "refused: plaintext", "")

@@ -18,8 +18,10 @@ class HandshakeRefused(Exception):
 
 
 class WebSocket:
-    def __init__(self, port, path="/ws", origin=None, host=None, timeout=TIMEOUT):
+    def __init__(self, port, path="/ws", origin=None, host=None, timeout=TIMEOUT, wrap=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if wrap is not None:  # wss://: wrap(sock) returns it over TLS
+            self.sock = wrap(self.sock)
         self.timeout = timeout
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()

@@ -8,7 +8,10 @@ import readline from 'node:readline';
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox'],
+  // CHROMIUM_ARGS: more switches, space-separated (test_tls_web.py trusts
+  // its test key with --ignore-certificate-errors-spki-list).
+  args: ['--headless', '--no-sandbox',
+         ...(process.env.CHROMIUM_ARGS || '').split(' ').filter(Boolean)],
 });
 const pages = new Map(); // name -> {page, context, cut, sockets}
 const TIMEOUT = Number(process.env.WEB_TIMEOUT_MS || 10000);
