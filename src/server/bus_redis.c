@@ -63,6 +63,7 @@ struct bus_redis {
 	bool told_down;      /* users were told the link is lost */
 	bool closing;
 	bool warned_rooms;
+	uint64_t refused;    /* publishes refused since the outbox was full */
 	struct buffer scratch;
 };
 
@@ -224,9 +225,17 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 		len--;
 	if (br->outbox_count >= BUS_REDIS_OUTBOX_MAX ||
 	    br->outbox_bytes + len > BUS_REDIS_OUTBOX_BYTES) {
-		log_warn("cluster: %zu events wait for Redis already: one dropped",
-			 br->outbox_count);
+		/* Logged once per episode: a flood would flood the log too. */
+		if (br->refused++ == 0)
+			log_warn("cluster: outbox full (%zu events, %zu bytes wait for Redis): "
+				 "publishes refused, their senders told", br->outbox_count,
+				 br->outbox_bytes);
 		return -ENOBUFS;
+	}
+	if (br->refused > 0) {
+		log_notice("cluster: outbox has room again; %" PRIu64 " publishes were refused",
+			   br->refused);
+		br->refused = 0;
 	}
 	struct outgoing *o = malloc(sizeof(*o) + len + 1);
 	if (o == NULL)

@@ -158,9 +158,11 @@ void usercmds_me(struct hub *h, struct conn *c, const char *arg, size_t len)
 		return;
 	size_t n;
 	const char *text = clean_text(h, arg, len, &n);
-	hub_publish(h, c->room, &(struct event){
+	int rc = hub_publish(h, c->room, &(struct event){
 		.kind = EVENT_ACTION, .sender_id = c->user_id, .pseudo = c->pseudo,
 		.colour = c->colour, .text = text, .text_len = n}, c->id);
+	if (rc < 0)
+		hub_tell_unpublished(c, rc);
 }
 
 void usercmds_nick(struct hub *h, struct conn *c, const char *arg, size_t len)
