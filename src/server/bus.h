@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+#include "proto.h"
+
 struct bus;
 struct conn;
 struct event;
@@ -49,6 +51,11 @@ struct bus_ops {
 	 * user has it, bus->refused is called for c (before release only). */
 	void (*claim)(struct bus *b, const char *skeleton, struct conn *c);
 	void (*release)(struct bus *b, const char *skeleton, struct conn *c);
+	/* Optional (NULL: this server's lists are the whole). 0: c gets the
+	 * list of kind (room: a WHO's) across the servers later, by its
+	 * protocol's send_list; negative: the caller lists this server's. */
+	int (*ask_list)(struct bus *b, struct conn *c, enum chat_list kind,
+			const struct room *room);
 	/* Optional: NULL when all is well, else what a user arriving now must
 	 * be told (the notice of bus->notice, still true). */
 	const char *(*trouble)(const struct bus *b);

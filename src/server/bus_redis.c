@@ -20,6 +20,7 @@
 #include <sys/queue.h>
 
 #include "buffer.h"
+#include "cluster_who.h"
 #include "conn.h"
 #include "event.h"
 #include "gapfill.h"
@@ -52,6 +53,7 @@ struct bus_redis {
 	struct redis_rooms rooms;
 	struct gapfill *gaps;
 	struct pseudoclaim *claims;
+	struct cluster_who *who;
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
@@ -117,6 +119,7 @@ static void on_ready(struct redis *r, void *data)
 		br->cmd_ready = true;
 		gapfill_retry(br->gaps);
 		pseudoclaim_renew(br->claims);
+		cluster_who_ready(br->who);
 		pump(br);
 	}
 	if (br->cmd_ready && br->sub_ready) {
@@ -450,6 +453,7 @@ static void redis_bus_close(struct bus *b)
 	if (br->outbox_count > 0)
 		log_warn("cluster: %zu events never reached Redis", br->outbox_count);
 	pseudoclaim_close(br->claims);
+	cluster_who_close(br->who);
 	redis_close(br->sub);
 	redis_close(br->cmd);
 	while (!STAILQ_EMPTY(&br->outbox))
@@ -459,11 +463,18 @@ static void redis_bus_close(struct bus *b)
 	free(br);
 }
 
+static int redis_ask_list(struct bus *b, struct conn *c, enum chat_list kind,
+			  const struct room *room)
+{
+	return cluster_who_ask(((struct bus_redis *)b)->who, c, kind, room);
+}
+
 static const struct bus_ops redis_ops = {
 	.publish = redis_publish_event,
 	.claim = redis_claim,
 	.release = redis_release,
 	.trouble = redis_trouble,
+	.ask_list = redis_ask_list,
 	.close = redis_bus_close,
 };
 
@@ -500,7 +511,12 @@ int bus_redis_open(struct bus **out, uv_loop_t *loop, const char *url, const cha
 	if (rc == 0)
 		rc = pseudoclaim_new(&br->claims, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
 				     on_lost, br);
+	if (rc == 0)
+		rc = cluster_who_new(&br->who, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
+				     &br->bus);
 	if (rc < 0) {
+		if (br->claims != NULL)
+			pseudoclaim_close(br->claims);
 		if (br->sub != NULL)
 			redis_close(br->sub);
 		if (br->cmd != NULL)

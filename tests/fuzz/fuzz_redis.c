@@ -4,7 +4,8 @@
  * bound: it must never read out of bounds, leak or hold more than its
  * bound and one piece; while it stays within its bound it must read
  * exactly the replies the generous one reads; once it fails, for good.
- * The same bytes go through the Redis URL parser.
+ * The same bytes go through the Redis URL parser, and every reply read
+ * through the presence answers' readers (cluster_list.h).
  *
  * hiredis itself is Debian's build, not instrumented for coverage: the
  * fuzzer is guided by our side, ASan still watches hiredis's allocations.
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_list.h"
 #include "redis.h"
 #include "resp.h"
 
@@ -40,6 +42,26 @@ static int same(const redisReply *a, const redisReply *b)
 	default:
 		return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 	}
+}
+
+/* The presence readers: never more than asked, labels terminated. */
+static void read_lists(const redisReply *r)
+{
+	struct cluster_member m[4];
+	struct cluster_room rooms[4];
+	long n = cluster_list_members(r, m, 4);
+	if (n > 4)
+		abort();
+	for (long i = 0; i < n; i++)
+		if (strlen(m[i].label) > CLUSTER_LIST_LABEL_MAX || m[i].colour < -1 ||
+		    m[i].colour > 255)
+			abort();
+	n = cluster_list_rooms(r, rooms, 4);
+	if (n > 4)
+		abort();
+	for (long i = 0; i < n; i++)
+		if (strlen(rooms[i].name) > CLUSTER_LIST_LABEL_MAX)
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,6 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* the bound changed a reply */
 			if (small_rc == 1 && large_rc != 1)
 				abort(); /* the small one read what the large could not */
+			if (large_rc == 1)
+				read_lists(b);
 			freeReplyObject(a);
 			freeReplyObject(b);
 			if (small_rc != 1 && large_rc != 1)

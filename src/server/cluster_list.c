@@ -1,0 +1,84 @@
+#include "cluster_list.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitize.h"
+
+/* A whole decimal number of at most 9 digits; -1 when it is not one. */
+static long small_number(const char *s, size_t len)
+{
+	if (len == 0 || len > 9)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* A label or a name, made safe for any terminal; false when it does not
+ * fit or is empty. */
+static bool copy_clean(char out[CLUSTER_LIST_LABEL_MAX + 1], const char *s, size_t len)
+{
+	if (len == 0 || len > CLUSTER_LIST_LABEL_MAX)
+		return false;
+	size_t n = sanitize_text(s, len, out, CLUSTER_LIST_LABEL_MAX, 0);
+	out[n] = '\0';
+	return n > 0;
+}
+
+static bool is_string(const redisReply *r)
+{
+	return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) &&
+	       r->str != NULL;
+}
+
+long cluster_list_members(const redisReply *r, struct cluster_member *out, size_t max)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return -EPROTO;
+	size_t n = 0;
+	for (size_t i = 0; i < r->elements && n < max; i++) {
+		const redisReply *e = r->element[i];
+		if (!is_string(e))
+			continue;
+		const char *bar = memchr(e->str, '|', e->len);
+		if (bar == NULL)
+			continue;
+		size_t head = (size_t)(bar - e->str);
+		long colour = head == 2 && memcmp(e->str, "-1", 2) == 0 ? -1
+			: small_number(e->str, head);
+		if (colour < -1 || colour > 255)
+			continue;
+		if (!copy_clean(out[n].label, bar + 1, e->len - head - 1))
+			continue;
+		out[n].colour = (int)colour;
+		n++;
+	}
+	return (long)n;
+}
+
+long cluster_list_rooms(const redisReply *r, struct cluster_room *out, size_t max)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return -EPROTO;
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < r->elements && n < max; i += 2) {
+		const redisReply *name = r->element[i], *count = r->element[i + 1];
+		if (!is_string(name))
+			continue;
+		long v = count != NULL && count->type == REDIS_REPLY_INTEGER
+			? (count->integer >= 0 && count->integer < 1000000000 ? (long)count->integer : -1)
+			: is_string(count) ? small_number(count->str, count->len) : -1;
+		if (v < 0 || !copy_clean(out[n].name, name->str, name->len))
+			continue;
+		out[n].count = (size_t)v;
+		n++;
+	}
+	return (long)n;
+}
