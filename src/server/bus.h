@@ -18,6 +18,7 @@
 #ifndef CHATROOM_BUS_H
 #define CHATROOM_BUS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto.h"
@@ -56,6 +57,12 @@ struct bus_ops {
 	 * protocol's send_list; negative: the caller lists this server's. */
 	int (*ask_list)(struct bus *b, struct conn *c, enum chat_list kind,
 			const struct room *room);
+	/* Optional (NULL: nobody is elsewhere). A private message of c's to
+	 * the user named pseudo, who is not on this server; text cleaned. 0: c
+	 * is answered (an echo, or why not); negative: c must be told nobody
+	 * has that name. */
+	int (*send_private)(struct bus *b, struct conn *c, const char *pseudo, size_t len,
+			    const char *text, size_t text_len);
 	/* Optional: NULL when all is well, else what a user arriving now must
 	 * be told (the notice of bus->notice, still true). */
 	const char *(*trouble)(const struct bus *b);

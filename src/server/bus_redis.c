@@ -20,6 +20,7 @@
 #include <sys/queue.h>
 
 #include "buffer.h"
+#include "cluster_route.h"
 #include "cluster_who.h"
 #include "conn.h"
 #include "event.h"
@@ -54,6 +55,7 @@ struct bus_redis {
 	struct gapfill *gaps;
 	struct pseudoclaim *claims;
 	struct cluster_who *who;
+	struct cluster_route *route;
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
@@ -366,6 +368,10 @@ static void on_message(struct redis *r, const struct redis_message *m, void *dat
 	const char *ev;
 	size_t len;
 	(void)r;
+	if (m->pattern == NULL &&
+	    cluster_route_message(br->route, m->channel, m->channel_len, m->payload,
+				  m->payload_len))
+		return;
 	if (redis_rooms_from_channel(m->channel, m->channel_len, room, sizeof(room)) < 0 ||
 	    redis_rooms_parse_message(m->payload, m->payload_len, &epoch, &seq, &ev, &len) < 0) {
 		log_warn("cluster: a message on the rooms' channels is no event: skipped");
@@ -454,6 +460,7 @@ static void redis_bus_close(struct bus *b)
 		log_warn("cluster: %zu events never reached Redis", br->outbox_count);
 	pseudoclaim_close(br->claims);
 	cluster_who_close(br->who);
+	cluster_route_close(br->route);
 	redis_close(br->sub);
 	redis_close(br->cmd);
 	while (!STAILQ_EMPTY(&br->outbox))
@@ -469,12 +476,19 @@ static int redis_ask_list(struct bus *b, struct conn *c, enum chat_list kind,
 	return cluster_who_ask(((struct bus_redis *)b)->who, c, kind, room);
 }
 
+static int redis_send_private(struct bus *b, struct conn *c, const char *pseudo, size_t len,
+			      const char *text, size_t text_len)
+{
+	return cluster_route_send(((struct bus_redis *)b)->route, c, pseudo, len, text, text_len);
+}
+
 static const struct bus_ops redis_ops = {
 	.publish = redis_publish_event,
 	.claim = redis_claim,
 	.release = redis_release,
 	.trouble = redis_trouble,
 	.ask_list = redis_ask_list,
+	.send_private = redis_send_private,
 	.close = redis_bus_close,
 };
 
@@ -514,7 +528,11 @@ int bus_redis_open(struct bus **out, uv_loop_t *loop, const char *url, const cha
 	if (rc == 0)
 		rc = cluster_who_new(&br->who, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
 				     &br->bus);
+	if (rc == 0)
+		rc = cluster_route_new(&br->route, br->cmd, br->sub, br->node, &br->bus);
 	if (rc < 0) {
+		if (br->who != NULL)
+			cluster_who_close(br->who);
 		if (br->claims != NULL)
 			pseudoclaim_close(br->claims);
 		if (br->sub != NULL)

@@ -82,3 +82,49 @@ long cluster_list_rooms(const redisReply *r, struct cluster_room *out, size_t ma
 	}
 	return (long)n;
 }
+
+/* The next line of p (up to '\n'), moved past; false when none. */
+static bool next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	if (nl == NULL)
+		return false;
+	*line = *p;
+	*len = (size_t)(nl - *p);
+	*p = nl + 1;
+	return true;
+}
+
+/* A decimal number of 1..20 digits under 2^64; false otherwise. */
+static bool number64(const char *s, size_t len, uint64_t *out)
+{
+	if (len == 0 || len > 20)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int cluster_list_private(const char *p, size_t len, struct cluster_private *out)
+{
+	const char *end = p + len, *f[5];
+	size_t fl[5];
+	for (int i = 0; i < 5; i++)
+		if (!next_line(&p, end, &f[i], &fl[i]))
+			return -EPROTO;
+	uint64_t colour = 0;
+	bool anon = fl[3] == 2 && memcmp(f[3], "-1", 2) == 0;
+	if (!number64(f[0], fl[0], &out->to_conn_id) || !number64(f[2], fl[2], &out->from_user_id) ||
+	    (!anon && (!number64(f[3], fl[3], &colour) || colour > 255)) ||
+	    !copy_clean(out->to, f[1], fl[1]) || !copy_clean(out->from, f[4], fl[4]))
+		return -EPROTO;
+	out->colour = anon ? -1 : (int)colour;
+	out->text = p;
+	out->len = (size_t)(end - p);
+	return out->len > 0 && out->len <= CLUSTER_LIST_TEXT_MAX ? 0 : -EPROTO;
+}

@@ -7,6 +7,10 @@
  *   rooms:   an array of bulk strings, alternately a room's name and its
  *            member count (another node's, in decimal)
  *
+ *   a private message (cluster_route.c), published on the receiving
+ *   node's channel: "<to conn id>\n<to pseudo>\n<from user id>\n
+ *   <from colour>\n<from pseudo>\n<text>"
+ *
  * An entry that does not fit (a label or a name too long, a colour or a
  * count out of range, another type) is skipped: a Redis that holds junk
  * costs its entries, never more than `max` of them.
@@ -15,6 +19,7 @@
 #define CHATROOM_CLUSTER_LIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 
@@ -37,5 +42,21 @@ struct cluster_room {
  * the reply is not an array. */
 long cluster_list_members(const redisReply *r, struct cluster_member *out, size_t max);
 long cluster_list_rooms(const redisReply *r, struct cluster_room *out, size_t max);
+
+/* The longest text of a private message (the binary protocol's). */
+#define CLUSTER_LIST_TEXT_MAX (16u * 1024)
+
+struct cluster_private {
+	uint64_t to_conn_id;
+	char to[CLUSTER_LIST_LABEL_MAX + 1];   /* as the sender typed it */
+	uint64_t from_user_id;
+	int colour;                            /* -1..255 */
+	char from[CLUSTER_LIST_LABEL_MAX + 1]; /* sanitised */
+	const char *text;                      /* in the payload; not sanitised */
+	size_t len;
+};
+
+/* 0, or -EPROTO (not one). */
+int cluster_list_private(const char *p, size_t len, struct cluster_private *out);
 
 #endif

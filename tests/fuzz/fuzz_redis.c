@@ -5,7 +5,8 @@
  * bound and one piece; while it stays within its bound it must read
  * exactly the replies the generous one reads; once it fails, for good.
  * The same bytes go through the Redis URL parser, and every reply read
- * through the presence answers' readers (cluster_list.h).
+ * through the presence answers' readers (cluster_list.h); the bytes are
+ * also read as a private message from another node.
  *
  * hiredis itself is Debian's build, not instrumented for coverage: the
  * fuzzer is guided by our side, ASan still watches hiredis's allocations.
@@ -75,6 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *cause;
 	(void)redis_url_parse(text, &url, &cause);
 	free(text);
+	struct cluster_private pm;
+	if (cluster_list_private((const char *)data, size, &pm) == 0 &&
+	    (pm.text < (const char *)data || pm.text + pm.len != (const char *)data + size ||
+	     pm.len > CLUSTER_LIST_TEXT_MAX || strlen(pm.from) > CLUSTER_LIST_LABEL_MAX ||
+	     strlen(pm.to) > CLUSTER_LIST_LABEL_MAX))
+		abort();
 
 	size_t piece = 1 + data[0] % 128;
 	data++;

@@ -174,3 +174,76 @@ def test_junk_in_redis_is_skipped(start_server, redis):
     assert got == {"ana", "zed", "^[[31mred", "anon"}, got
     got, _ = rooms(ana)
     assert got == {"general": 6, "zz": 1}, got
+
+
+# ---- private messages across nodes ---------------------------------------------
+
+def test_private_messages_across_nodes(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    bob = Peer(nodes[1].port)
+    bob.join("bob")
+    ana.skip_until("Annonce : bob a rejoint la chatroom")
+    ana.send("/msg bob salut de loin\n")
+    bob.expect("ana a dit en privé : salut de loin")
+    ana.expect("Vous avez dit en privé à bob : salut de loin")
+    # /reply goes back across, to the node that holds ana.
+    bob.send("/reply bien reçu\n")
+    ana.expect("bob a dit en privé : bien reçu")
+    bob.expect("Vous avez dit en privé à ana : bien reçu")
+    # Nobody of that name: the same error as on one server.
+    ana.send("/msg personne allô\n")
+    ana.expect("Erreur : personne ne s'appelle personne ici")
+    # A third node, a look-alike spelling.
+    cyd = Peer(nodes[2].port)
+    cyd.join("cyd")
+    bob.skip_until("Annonce : cyd a rejoint la chatroom")
+    cyd.send("/msg BOB et toi\n")
+    bob.expect("cyd a dit en privé : et toi")
+    cyd.expect("Vous avez dit en privé à BOB : et toi")
+    # Ignored on its node: dropped there without a word, as on one server.
+    bob.send("/ignore cyd\n")
+    bob.line()
+    cyd.send("/msg bob tu m'entends\n")
+    cyd.expect("Vous avez dit en privé à bob : tu m'entends")
+    bob.silent(0.5)
+    # Gone: its claim with it.
+    bob.close()
+    ana.skip_until("Annonce : bob a quitté la chatroom")
+    ana.send("/msg bob encore là\n")
+    ana.expect("Erreur : personne ne s'appelle bob ici")
+
+
+def test_private_message_while_redis_is_away_is_refused_clearly(start_server, redis):
+    nodes = start_nodes(start_server, redis, 2)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    bob = Peer(nodes[1].port)
+    bob.join("bob")
+    ana.skip_until("Annonce : bob a rejoint la chatroom")
+    redis.stop()
+    ana.expect(DOWN)
+    ana.send("/msg bob tu es là\n")
+    ana.expect("Erreur : message privé à bob non envoyé : liaison avec les autres serveurs "
+               "perdue, réessayez à son retour")
+    # On its own node a private message still goes.
+    eve = Peer(nodes[0].port)
+    eve.send("Hello|eve\n")
+    ana.send("/msg eve ici\n")
+    ana.skip_until("Vous avez dit en privé à eve : ici")
+
+
+def test_junk_on_a_node_channel_is_skipped(start_server, redis):
+    (node,) = start_nodes(start_server, redis, 1)
+    ident = node.wait_log(r"cluster: node ([0-9a-f]{16})").group(1)
+    ana = Peer(node.port)
+    ana.join("ana")
+    channel = "{cluster}:node:" + ident
+    for junk in ("", "x", "1\nana\n2\n3\nzed\n", "1\nana\nx\n3\nzed\nhi",
+                 "1\nana\n2\n300\nzed\nhi", "1\nana\n2\n3\n" + "z" * 100 + "\nhi",
+                 "99999\nana\n2\n3\nzed\nfor a connection gone"):
+        redis.command("PUBLISH", channel, junk)
+    node.wait_log(r"a private message for a user gone")
+    assert node.log().count("on this node's channel is malformed") == 6
+    ana.silent(0.3)
