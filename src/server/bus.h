@@ -40,6 +40,10 @@ typedef void (*bus_notice_cb)(void *data, const char *text);
 /* c's pseudo is somebody else's on another server: c must give it up. */
 typedef void (*bus_refused_cb)(void *data, struct conn *c);
 
+#define BUS_TO_PRIVATE 'p'
+#define BUS_TO_KICK 'k'
+#define BUS_TO_MUTE 'm'
+
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
 	 * errno when it could not be (nothing was delivered). A bus across
@@ -57,12 +61,13 @@ struct bus_ops {
 	 * protocol's send_list; negative: the caller lists this server's. */
 	int (*ask_list)(struct bus *b, struct conn *c, enum chat_list kind,
 			const struct room *room);
-	/* Optional (NULL: nobody is elsewhere). A private message of c's to
-	 * the user named pseudo, who is not on this server; text cleaned. 0: c
-	 * is answered (an echo, or why not); negative: c must be told nobody
-	 * has that name. */
-	int (*send_private)(struct bus *b, struct conn *c, const char *pseudo, size_t len,
-			    const char *text, size_t text_len);
+	/* Optional (NULL: nobody is elsewhere). What c sends to the user
+	 * named pseudo, who is not on this server (kind BUS_TO_*): a private
+	 * message (text cleaned), an operator's kick (text: the reason) or
+	 * mute (text: "<ms> <duration as typed>"). 0: c is answered (an echo,
+	 * or why not); negative: c must be told nobody has that name. */
+	int (*send_to)(struct bus *b, struct conn *c, char kind, const char *pseudo, size_t len,
+		       const char *text, size_t text_len);
 	/* Optional: NULL when all is well, else what a user arriving now must
 	 * be told (the notice of bus->notice, still true). */
 	const char *(*trouble)(const struct bus *b);

@@ -476,10 +476,11 @@ static int redis_ask_list(struct bus *b, struct conn *c, enum chat_list kind,
 	return cluster_who_ask(((struct bus_redis *)b)->who, c, kind, room);
 }
 
-static int redis_send_private(struct bus *b, struct conn *c, const char *pseudo, size_t len,
-			      const char *text, size_t text_len)
+static int redis_send_to(struct bus *b, struct conn *c, char kind, const char *pseudo,
+			 size_t len, const char *text, size_t text_len)
 {
-	return cluster_route_send(((struct bus_redis *)b)->route, c, pseudo, len, text, text_len);
+	return cluster_route_send(((struct bus_redis *)b)->route, c, kind, pseudo, len, text,
+				  text_len);
 }
 
 static const struct bus_ops redis_ops = {
@@ -488,7 +489,7 @@ static const struct bus_ops redis_ops = {
 	.release = redis_release,
 	.trouble = redis_trouble,
 	.ask_list = redis_ask_list,
-	.send_private = redis_send_private,
+	.send_to = redis_send_to,
 	.close = redis_bus_close,
 };
 

@@ -112,11 +112,16 @@ static bool number64(const char *s, size_t len, uint64_t *out)
 
 int cluster_list_private(const char *p, size_t len, struct cluster_private *out)
 {
-	const char *end = p + len, *f[5];
-	size_t fl[5];
-	for (int i = 0; i < 5; i++)
+	const char *end = p + len, *kind = "", *f[5];
+	size_t kind_len = 0, fl[5];
+	for (int i = 0; i < 5; i++) {
 		if (!next_line(&p, end, &f[i], &fl[i]))
 			return -EPROTO;
+		if (i == 0 && (!next_line(&p, end, &kind, &kind_len) || kind_len != 1 ||
+			       memchr("pkm", kind[0], 3) == NULL))
+			return -EPROTO;
+	}
+	out->kind = kind[0];
 	uint64_t colour = 0;
 	bool anon = fl[3] == 2 && memcmp(f[3], "-1", 2) == 0;
 	if (!number64(f[0], fl[0], &out->to_conn_id) || !number64(f[2], fl[2], &out->from_user_id) ||
@@ -126,5 +131,7 @@ int cluster_list_private(const char *p, size_t len, struct cluster_private *out)
 	out->colour = anon ? -1 : (int)colour;
 	out->text = p;
 	out->len = (size_t)(end - p);
-	return out->len > 0 && out->len <= CLUSTER_LIST_TEXT_MAX ? 0 : -EPROTO;
+	/* A kick's reason may be empty; a message and a mute's duration not. */
+	return (out->len > 0 || out->kind == 'k') && out->len <= CLUSTER_LIST_TEXT_MAX
+		? 0 : -EPROTO;
 }

@@ -7,9 +7,10 @@
  *   rooms:   an array of bulk strings, alternately a room's name and its
  *            member count (another node's, in decimal)
  *
- *   a private message (cluster_route.c), published on the receiving
- *   node's channel: "<to conn id>\n<to pseudo>\n<from user id>\n
- *   <from colour>\n<from pseudo>\n<text>"
+ *   a private message or an operator's act (cluster_route.c), published
+ *   on the receiving node's channel: "<to conn id>\n<kind>\n<to pseudo>\n
+ *   <from user id>\n<from colour>\n<from pseudo>\n<text>", kind one of
+ *   p (private), k (kick: text the reason), m (mute: "<ms> <duration>")
  *
  * An entry that does not fit (a label or a name too long, a colour or a
  * count out of range, another type) is skipped: a Redis that holds junk
@@ -48,6 +49,7 @@ long cluster_list_rooms(const redisReply *r, struct cluster_room *out, size_t ma
 
 struct cluster_private {
 	uint64_t to_conn_id;
+	char kind;                             /* 'p', 'k' or 'm' */
 	char to[CLUSTER_LIST_LABEL_MAX + 1];   /* as the sender typed it */
 	uint64_t from_user_id;
 	int colour;                            /* -1..255 */

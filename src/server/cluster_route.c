@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "hub.h"
 #include "log.h"
+#include "moderation.h"
 #include "names.h"
 #include "redis_rooms.h"
 #include "redis_script.h"
@@ -48,6 +49,7 @@ struct cluster_route {
 
 struct sending {
 	struct cluster_route *cr;
+	char kind;
 	uint64_t conn_id;
 	char from[CONN_MAX_PSEUDO + 1];
 	char to[CONN_MAX_PSEUDO + 1];
@@ -79,18 +81,21 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 			refuse(c, true, q->to);
 		else if (x->integer < 1)
 			refuse(c, false, q->to);
-		else
+		else if (q->kind == BUS_TO_PRIVATE)
 			c->proto->send_private(c, &(struct chat_private){
 				.pseudo = q->to, .colour = -1, .user_id = 0, .text = q->text,
 				.len = q->len, .sent = true, .time_ms = clock_wall_ms()});
+		else if (q->kind == BUS_TO_MUTE)
+			moderation_mute_done(c, q->to, q->text, q->len);
+		/* A kick shows as its departure, as on one server. */
 	}
 	free(q);
 	if (cr->closed && cr->out == 0)
 		free(cr);
 }
 
-int cluster_route_send(struct cluster_route *cr, struct conn *c, const char *pseudo,
-		       size_t len, const char *text, size_t text_len)
+int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
+		       const char *pseudo, size_t len, const char *text, size_t text_len)
 {
 	char skeleton[NAMES_SKELETON_MAX], key[REDIS_ROOMS_KEY_MAX];
 	if (cr->closed || len > CONN_MAX_PSEUDO || text_len > CLUSTER_LIST_TEXT_MAX ||
@@ -101,6 +106,7 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, const char *pse
 	if (q == NULL)
 		return -ENOMEM;
 	q->cr = cr;
+	q->kind = kind;
 	q->conn_id = c->id;
 	snprintf(q->from, sizeof(q->from), "%s", c->pseudo);
 	snprintf(q->to, sizeof(q->to), "%.*s", (int)len, pseudo);
@@ -111,10 +117,10 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, const char *pse
 		free(q);
 		return 0;
 	}
-	/* "<to pseudo>\n<from user id>\n<colour>\n<from pseudo>\n<text>" */
+	/* "<kind>\n<to pseudo>\n<from user id>\n<colour>\n<from pseudo>\n<text>" */
 	char head[CONN_MAX_PSEUDO * 2 + 64];
-	int n = snprintf(head, sizeof(head), "%s\n%" PRIu64 "\n%d\n%s\n", q->to, c->user_id,
-			 c->colour, c->pseudo);
+	int n = snprintf(head, sizeof(head), "%c\n%s\n%" PRIu64 "\n%d\n%s\n", kind, q->to,
+			 c->user_id, c->colour, c->pseudo);
 	char *payload = malloc((size_t)n + text_len);
 	if (payload == NULL) {
 		free(q);
@@ -155,6 +161,21 @@ bool cluster_route_message(struct cluster_route *cr, const char *channel, size_t
 		return true;
 	}
 	size_t n = sanitize_text(pm.text, pm.len, h->clean, h->clean_cap, 0);
+	if (pm.kind == BUS_TO_KICK) {
+		log_info("%s (another server) kicked %s", pm.from, to->pseudo);
+		moderation_kick_here(to, pm.from, h->clean, n);
+		return true;
+	}
+	if (pm.kind == BUS_TO_MUTE) {
+		/* "<ms> <duration as typed>" (cleaned: digits and a space stay) */
+		size_t i = 0;
+		int64_t ms = 0;
+		while (i < n && i < 15 && h->clean[i] >= '0' && h->clean[i] <= '9')
+			ms = ms * 10 + (h->clean[i++] - '0');
+		if (i > 0 && i < n && h->clean[i] == ' ' && ms > 0)
+			moderation_mute_here(to, pm.from, ms, h->clean + i + 1, n - i - 1);
+		return true;
+	}
 	char skeleton[NAMES_SKELETON_MAX];
 	uint64_t hash = names_skeleton(pm.from, strlen(pm.from), skeleton, sizeof(skeleton)) == 0
 		? social_hash(skeleton) : 0;

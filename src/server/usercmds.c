@@ -84,10 +84,10 @@ static struct conn *target(struct hub *h, struct conn *c, const char *pseudo, si
 	struct conn *to = hub_find_named(h, pseudo, len);
 	if (to != NULL && !to->closing)
 		return to;
-	if (raw != NULL && h->bus != NULL && h->bus->ops->send_private != NULL) {
+	if (raw != NULL && h->bus != NULL && h->bus->ops->send_to != NULL) {
 		size_t n;
 		const char *text = clean_text(h, raw, raw_len, &n);
-		if (h->bus->ops->send_private(h->bus, c, pseudo, len, text, n) == 0)
+		if (h->bus->ops->send_to(h->bus, c, BUS_TO_PRIVATE, pseudo, len, text, n) == 0)
 			return NULL;
 	}
 	refuse(c, TEXT_ERR_NO_SUCH_USER, (int)len, pseudo);

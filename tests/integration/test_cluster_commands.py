@@ -230,6 +230,8 @@ def test_private_message_while_redis_is_away_is_refused_clearly(start_server, re
     # On its own node a private message still goes.
     eve = Peer(nodes[0].port)
     eve.send("Hello|eve\n")
+    while eve.line() != DOWN:  # named: its history, then why its arrival waits
+        pass
     ana.send("/msg eve ici\n")
     ana.skip_until("Vous avez dit en privé à eve : ici")
 
@@ -240,10 +242,51 @@ def test_junk_on_a_node_channel_is_skipped(start_server, redis):
     ana = Peer(node.port)
     ana.join("ana")
     channel = "{cluster}:node:" + ident
-    for junk in ("", "x", "1\nana\n2\n3\nzed\n", "1\nana\nx\n3\nzed\nhi",
-                 "1\nana\n2\n300\nzed\nhi", "1\nana\n2\n3\n" + "z" * 100 + "\nhi",
-                 "99999\nana\n2\n3\nzed\nfor a connection gone"):
+    for junk in ("", "x", "1\np\nana\n2\n3\nzed\n", "1\np\nana\nx\n3\nzed\nhi",
+                 "1\np\nana\n2\n300\nzed\nhi", "1\np\nana\n2\n3\n" + "z" * 100 + "\nhi",
+                 "1\nq\nana\n2\n3\nzed\nhi", "1\n\nana\n2\n3\nzed\nhi",
+                 "99999\np\nana\n2\n3\nzed\nfor a connection gone"):
         redis.command("PUBLISH", channel, junk)
     node.wait_log(r"a private message for a user gone")
-    assert node.log().count("on this node's channel is malformed") == 6
+    assert node.log().count("on this node's channel is malformed") == 8
     ana.silent(0.3)
+
+
+# ---- moderation across nodes ---------------------------------------------------
+
+def test_kick_and_mute_across_nodes(start_server, redis, tmp_path):
+    import hashlib
+    import os
+    secret = os.urandom(32)
+    ops = tmp_path / "operators"
+    ops.write_text(hashlib.sha256(secret).hexdigest() + "\n")
+    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}", "--operators", str(ops))
+             for _ in range(2)]
+    for node in nodes:
+        node.wait_log(r"cluster: linked through Redis")
+    op = Peer(nodes[0].port)
+    op.send(f"/identify modo {secret.hex()}\n")
+    # (Its arrival comes back through Redis: before or after.)
+    wanted = {"Annonce : modo a rejoint la chatroom", "Annonce : le pseudo modo est à vous"}
+    while wanted:
+        wanted.discard(op.line())
+    bob = Peer(nodes[1].port)
+    bob.join("bob")
+    op.skip_until("Annonce : bob a rejoint la chatroom")
+    # Not an operator: refused on its own node, whoever it aims at.
+    bob.send("/kick modo\n")
+    bob.expect("Erreur : réservé aux opérateurs (--operators)")
+    op.send("/mute bob 10m\n")
+    op.expect("Annonce : bob est muet pour 10m")
+    bob.expect("Annonce : modo vous a rendu muet pour 10m")
+    bob.send("je parle\n")
+    bob.expect("Erreur : vous êtes muet pour l'instant")
+    op.send("/mute bob jamais\n")
+    op.expect("Erreur : usage : /mute PSEUDO DURÉE (30s, 10m, 2h, 1j)")
+    op.send("/kick zed\n")
+    op.expect("Erreur : personne ne s'appelle zed ici")
+    op.send("/kick bob trop bavard\n")
+    bob.expect("Erreur : vous avez été expulsé par modo : trop bavard")
+    assert bob.closed()
+    op.skip_until("Annonce : bob a quitté la chatroom")
+    assert "modo (another server) kicked bob" in nodes[1].log()
