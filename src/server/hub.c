@@ -338,11 +338,6 @@ int hub_publish(struct hub *h, struct room *room, struct event *ev,
 	return rc;
 }
 
-void hub_tell_unpublished(struct conn *c, int rc)
-{
-	conn_error(c, CHAT_ERR_REFUSED,
-		   rc == -ENOBUFS ? TEXT_ERR_NOT_SENT_BACKLOG : TEXT_ERR_NOT_SENT);
-}
 
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len)
 {
@@ -356,7 +351,7 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 	};
 	int rc = hub_publish(h, room, &ev, c->id);
 	if (rc < 0)
-		hub_tell_unpublished(c, rc);
+		conn_error(c, CHAT_ERR_REFUSED, hub_unpublished_why(rc));
 }
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)

@@ -14,6 +14,7 @@
 #ifndef CHATROOM_HUB_H
 #define CHATROOM_HUB_H
 
+#include <errno.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@
 #include "proto.h"
 #include "room.h"
 #include "strcount.h"
+#include "textproto.h"
 #include "users.h"
 
 struct bus;
@@ -137,8 +139,11 @@ void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
 /* A message of c's (checked and cleaned already) to room, for the others;
  * c is told when the bus refused it. */
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len);
-/* After hub_publish of c's own words failed with rc: c is told it was not sent. */
-void hub_tell_unpublished(struct conn *c, int rc);
+/* What the sender of words hub_publish refused with rc is told. */
+static inline const char *hub_unpublished_why(int rc)
+{
+	return rc == -ENOBUFS ? TEXT_ERR_NOT_SENT_BACKLOG : TEXT_ERR_NOT_SENT;
+}
 
 /* Checks a new pseudo for c: well formed, nobody present with a look-alike,
  * not held for an away user (users.h). 0, or -EINVAL/-EEXIST with the

@@ -173,7 +173,7 @@ void usercmds_me(struct hub *h, struct conn *c, const char *arg, size_t len)
 		.kind = EVENT_ACTION, .sender_id = c->user_id, .pseudo = c->pseudo,
 		.colour = c->colour, .text = text, .text_len = n}, c->id);
 	if (rc < 0)
-		hub_tell_unpublished(c, rc);
+		conn_error(c, CHAT_ERR_REFUSED, hub_unpublished_why(rc));
 }
 
 void usercmds_nick(struct hub *h, struct conn *c, const char *arg, size_t len)
