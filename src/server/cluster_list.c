@@ -51,9 +51,9 @@ long cluster_list_members(const redisReply *r, struct cluster_member *out, size_
 		if (bar == NULL)
 			continue;
 		size_t head = (size_t)(bar - e->str);
-		long colour = head == 2 && memcmp(e->str, "-1", 2) == 0 ? -1
-			: small_number(e->str, head);
-		if (colour < -1 || colour > 255)
+		bool none = head == 2 && memcmp(e->str, "-1", 2) == 0;
+		long colour = none ? -1 : small_number(e->str, head); /* -1: not one */
+		if ((colour < 0 && !none) || colour > 255)
 			continue;
 		if (!copy_clean(out[n].label, bar + 1, e->len - head - 1))
 			continue;
