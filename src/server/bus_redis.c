@@ -117,6 +117,7 @@ static void on_ready(struct redis *r, void *data)
 	if (r == br->sub) {
 		br->sub_ready = true;
 		gapfill_resync(br->gaps); /* what was published while it was away */
+		pump(br);
 	} else {
 		br->cmd_ready = true;
 		gapfill_retry(br->gaps);
@@ -194,7 +195,10 @@ static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicat
 /* Sends what waits, in order, while the connection takes it. */
 static void pump(struct bus_redis *br)
 {
-	if (!br->cmd_ready)
+	/* Not before this node hears the rooms again: a backlog sent while
+	 * its subscription is still down would reach its own members only
+	 * through the capped stream (MAXLEN), losing what it trimmed. */
+	if (!br->cmd_ready || !br->sub_ready)
 		return;
 	struct outgoing *o;
 	/* Not sent again: Redis has them (they came back on the channel). */

@@ -108,17 +108,20 @@ def flood_beside_conversation(flooder, lines, alice, bob):
 
 def test_outbox_count_bound_refuses_tells_and_delivers_the_rest(start_server, redis):
     a, b = start_nodes(start_server, redis, 2)
-    rx = Peer(b.port)
+    rx = Peer(a.port)  # on the flooder's node
     rx.join("rx", room="crue")
+    far = Peer(b.port)  # on another node
+    far.join("far", room="crue")
     fl = Peer(a.port)
     fl.join("fl", room="crue")
     rx.skip_until("Annonce : fl a rejoint le salon crue")
+    far.skip_until("Annonce : fl a rejoint le salon crue")
     alice, bob = Peer(a.port), Peer(a.port)
     alice.join("alice")
     bob.join("bob")
     alice.skip_until("Annonce : bob a rejoint la chatroom")
     redis.stop()
-    for p in (rx, fl, alice, bob):
+    for p in (rx, far, fl, alice, bob):
         p.expect(DOWN)
     total = OUTBOX_MAX + 300
     fl_lines = Lines(fl)
@@ -133,18 +136,27 @@ def test_outbox_count_bound_refuses_tells_and_delivers_the_rest(start_server, re
     assert worst < LATENCY_LIMIT, f"a bystander's private message took {worst:.2f} s"
     log = a.log()
     assert log.count("cluster: outbox full") == 1, "refusals logged not once"
-    # Back: what was accepted reaches rx on the other node, in order, once.
+    # Back: what was accepted reaches rx, on the flooder's node, in order,
+    # once. On another node, in order and once; all of it only when that
+    # node's subscription was back before the backlog outgrew the room's
+    # capped stream (docs/cluster.md, "Limits"): not asserted whole.
     redis.start()
-    rx_lines = Lines(rx)
+    rx_lines, far_lines = Lines(rx), Lines(far)
     want = [f"fl a dit : f{i}" for i in range(OUTBOX_MAX)]
     rx_lines.wait_for(lambda got: "fl a dit : f%d" % (OUTBOX_MAX - 1) in got,
                       TIMEOUT + 30 * SLOW)
+    far_lines.wait_for(lambda got: "fl a dit : f%d" % (OUTBOX_MAX - 1) in got,
+                       TIMEOUT + 30 * SLOW)
     time.sleep(0.3)
     said = [x for x in rx_lines.lines if " a dit : " in x]
     assert said == want
+    far_said = [int(x.rsplit("f", 1)[1]) for x in far_lines.lines if " a dit : " in x]
+    assert far_said == sorted(set(far_said)), "out of order or twice on another node"
+    print(f"another node delivered {len(far_said)} of {OUTBOX_MAX}")
     # Room again: a publish goes, and the log says how many were refused.
     fl.send("encore\n")
     rx_lines.wait_for(lambda got: "fl a dit : encore" in got, TIMEOUT)
+    far_lines.wait_for(lambda got: "fl a dit : encore" in got, TIMEOUT)
     a.wait_log(r"outbox has room again; 300 publishes were refused")
     assert private_round_trip(alice, bob, 999) < LATENCY_LIMIT
 
