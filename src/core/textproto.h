@@ -89,6 +89,11 @@
 #define TEXT_MUTED              "Annonce : %s vous a rendu muet pour %.*s"
 #define TEXT_MUTE_DONE          "Annonce : %s est muet pour %.*s"
 #define TEXT_ERR_MUTED          "vous êtes muet pour l'instant"
+#define TEXT_ERR_PRIVATE_LINK   "message privé à %.*s non envoyé : liaison avec les " \
+	"autres serveurs perdue, réessayez à son retour"
+#define TEXT_ERR_NOT_SENT       "message non envoyé (erreur du serveur)"
+#define TEXT_ERR_NOT_SENT_BACKLOG "message non envoyé : trop de messages attendent déjà " \
+	"la liaison avec les autres serveurs, réessayez à son retour"
 #define TEXT_ERR_BANS_FULL      "trop de bannis (%d)"
 #define TEXT_ERR_NOT_BANNED     "%.*s n'est pas banni"
 #define TEXT_UNBANNED           "Annonce : %.*s n'est plus banni"

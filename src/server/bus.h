@@ -18,7 +18,10 @@
 #ifndef CHATROOM_BUS_H
 #define CHATROOM_BUS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "proto.h"
 
 struct bus;
 struct conn;
@@ -44,6 +47,10 @@ struct redis_session;
 typedef void (*bus_session_cb)(struct conn *c, int status, const struct redis_session *s,
 			       void *data);
 
+#define BUS_TO_PRIVATE 'p'
+#define BUS_TO_KICK 'k'
+#define BUS_TO_MUTE 'm'
+
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
 	 * errno when it could not be (nothing was delivered). A bus across
@@ -56,6 +63,18 @@ struct bus_ops {
 	 * user has it, bus->refused is called for c (before release only). */
 	void (*claim)(struct bus *b, const char *skeleton, struct conn *c);
 	void (*release)(struct bus *b, const char *skeleton, struct conn *c);
+	/* Optional (NULL: this server's lists are the whole). 0: c gets the
+	 * list of kind (room: a WHO's) across the servers later, by its
+	 * protocol's send_list; negative: the caller lists this server's. */
+	int (*ask_list)(struct bus *b, struct conn *c, enum chat_list kind,
+			const struct room *room);
+	/* Optional (NULL: nobody is elsewhere). What c sends to the user
+	 * named pseudo, who is not on this server (kind BUS_TO_*): a private
+	 * message (text cleaned), an operator's kick (text: the reason) or
+	 * mute (text: "<ms> <duration as typed>"). 0: c is answered (an echo,
+	 * or why not); negative: c must be told nobody has that name. */
+	int (*send_to)(struct bus *b, struct conn *c, char kind, const char *pseudo, size_t len,
+		       const char *text, size_t text_len);
 	/* Optional: NULL when all is well, else what a user arriving now must
 	 * be told (the notice of bus->notice, still true). */
 	const char *(*trouble)(const struct bus *b);

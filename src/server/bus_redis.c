@@ -20,6 +20,8 @@
 #include <sys/queue.h>
 
 #include "buffer.h"
+#include "cluster_route.h"
+#include "cluster_who.h"
 #include "conn.h"
 #include "event.h"
 #include "gapfill.h"
@@ -57,6 +59,8 @@ struct bus_redis {
 	struct gapfill *gaps;
 	struct pseudoclaim *claims;
 	struct redis_sessions *sessions; /* made with the first session */
+	struct cluster_who *who;
+	struct cluster_route *route;
 	char node[NODE_LEN + 1];
 	uint64_t last_id;    /* the last id given to a delivered event */
 	uint64_t published;  /* events handed to Redis: idempotency keys */
@@ -68,6 +72,7 @@ struct bus_redis {
 	bool told_down;      /* users were told the link is lost */
 	bool closing;
 	bool warned_rooms;
+	uint64_t refused;    /* publishes refused since the outbox was full */
 	struct buffer scratch;
 };
 
@@ -117,10 +122,12 @@ static void on_ready(struct redis *r, void *data)
 	if (r == br->sub) {
 		br->sub_ready = true;
 		gapfill_resync(br->gaps); /* what was published while it was away */
+		pump(br);
 	} else {
 		br->cmd_ready = true;
 		gapfill_retry(br->gaps);
 		pseudoclaim_renew(br->claims);
+		cluster_who_ready(br->who);
 		pump(br);
 	}
 	if (br->cmd_ready && br->sub_ready) {
@@ -193,7 +200,10 @@ static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicat
 /* Sends what waits, in order, while the connection takes it. */
 static void pump(struct bus_redis *br)
 {
-	if (!br->cmd_ready)
+	/* Not before this node hears the rooms again: a backlog sent while
+	 * its subscription is still down would reach its own members only
+	 * through the capped stream (MAXLEN), losing what it trimmed. */
+	if (!br->cmd_ready || !br->sub_ready)
 		return;
 	struct outgoing *o;
 	/* Not sent again: Redis has them (they came back on the channel). */
@@ -229,9 +239,17 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 		len--;
 	if (br->outbox_count >= BUS_REDIS_OUTBOX_MAX ||
 	    br->outbox_bytes + len > BUS_REDIS_OUTBOX_BYTES) {
-		log_warn("cluster: %zu events wait for Redis already: one dropped",
-			 br->outbox_count);
+		/* Logged once per episode: a flood would flood the log too. */
+		if (br->refused++ == 0)
+			log_warn("cluster: outbox full (%zu events, %zu bytes wait for Redis): "
+				 "publishes refused, their senders told", br->outbox_count,
+				 br->outbox_bytes);
 		return -ENOBUFS;
+	}
+	if (br->refused > 0) {
+		log_notice("cluster: outbox has room again; %" PRIu64 " publishes were refused",
+			   br->refused);
+		br->refused = 0;
 	}
 	struct outgoing *o = malloc(sizeof(*o) + len + 1);
 	if (o == NULL)
@@ -359,6 +377,10 @@ static void on_message(struct redis *r, const struct redis_message *m, void *dat
 	const char *ev;
 	size_t len;
 	(void)r;
+	if (m->pattern == NULL &&
+	    cluster_route_message(br->route, m->channel, m->channel_len, m->payload,
+				  m->payload_len))
+		return;
 	if (redis_rooms_from_channel(m->channel, m->channel_len, room, sizeof(room)) < 0 ||
 	    redis_rooms_parse_message(m->payload, m->payload_len, &epoch, &seq, &ev, &len) < 0) {
 		log_warn("cluster: a message on the rooms' channels is no event: skipped");
@@ -529,6 +551,8 @@ static void redis_bus_close(struct bus *b)
 	pseudoclaim_close(br->claims);
 	if (br->sessions != NULL)
 		redis_sessions_close(br->sessions);
+	cluster_who_close(br->who);
+	cluster_route_close(br->route);
 	redis_close(br->sub);
 	redis_close(br->cmd);
 	while (!STAILQ_EMPTY(&br->outbox))
@@ -536,6 +560,19 @@ static void redis_bus_close(struct bus *b)
 	gapfill_free(br->gaps);
 	buffer_free(&br->scratch);
 	free(br);
+}
+
+static int redis_ask_list(struct bus *b, struct conn *c, enum chat_list kind,
+			  const struct room *room)
+{
+	return cluster_who_ask(((struct bus_redis *)b)->who, c, kind, room);
+}
+
+static int redis_send_to(struct bus *b, struct conn *c, char kind, const char *pseudo,
+			 size_t len, const char *text, size_t text_len)
+{
+	return cluster_route_send(((struct bus_redis *)b)->route, c, kind, pseudo, len, text,
+				  text_len);
 }
 
 static const struct bus_ops redis_ops = {
@@ -547,6 +584,8 @@ static const struct bus_ops redis_ops = {
 	.session_away = redis_session_away,
 	.session_spend = redis_session_spend,
 	.session_take = redis_session_take,
+	.ask_list = redis_ask_list,
+	.send_to = redis_send_to,
 	.close = redis_bus_close,
 };
 
@@ -583,7 +622,16 @@ int bus_redis_open(struct bus **out, uv_loop_t *loop, const char *url, const cha
 	if (rc == 0)
 		rc = pseudoclaim_new(&br->claims, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
 				     on_lost, br);
+	if (rc == 0)
+		rc = cluster_who_new(&br->who, loop, br->cmd, br->node, BUS_REDIS_CLAIM_TTL_MS,
+				     &br->bus);
+	if (rc == 0)
+		rc = cluster_route_new(&br->route, br->cmd, br->sub, br->node, &br->bus);
 	if (rc < 0) {
+		if (br->who != NULL)
+			cluster_who_close(br->who);
+		if (br->claims != NULL)
+			pseudoclaim_close(br->claims);
 		if (br->sub != NULL)
 			redis_close(br->sub);
 		if (br->cmd != NULL)

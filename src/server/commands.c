@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bus.h"
 #include "conn.h"
 #include "hub.h"
 #include "sanitize.h"
@@ -22,9 +23,19 @@
 
 /* ---- the handlers ------------------------------------------------------- */
 
+/* Across the servers when the bus can ask them: answered later. */
+static bool cluster_asked(struct hub *h, struct conn *c, enum chat_list kind,
+			  const struct room *room)
+{
+	return h->bus != NULL && h->bus->ops->ask_list != NULL &&
+	       h->bus->ops->ask_list(h->bus, c, kind, room) == 0;
+}
+
 static void run_rooms(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	(void)arg, (void)len;
+	if (cluster_asked(h, c, CHAT_LIST_ROOMS, NULL))
+		return;
 	struct chat_entry entries[COMMANDS_ROOMS_MAX];
 	size_t n = hub_list_rooms(h, entries, COMMANDS_ROOMS_MAX);
 	c->proto->send_list(c, CHAT_LIST_ROOMS, NULL, entries, n);
@@ -46,7 +57,7 @@ static struct room *my_room(struct hub *h, struct conn *c, const char *arg, size
 static void run_who(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	struct room *room = my_room(h, c, arg, len);
-	if (room == NULL)
+	if (room == NULL || cluster_asked(h, c, CHAT_LIST_WHO, room))
 		return;
 	struct chat_entry entries[HUB_LIST_MAX];
 	size_t n = hub_list_members(room, entries, HUB_LIST_MAX);

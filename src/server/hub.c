@@ -326,15 +326,18 @@ void hub_attach_bus(struct hub *h, struct bus *bus)
 	bus->data = h;
 }
 
-void hub_publish(struct hub *h, struct room *room, struct event *ev,
-		 uint64_t except_conn_id)
+int hub_publish(struct hub *h, struct room *room, struct event *ev,
+		uint64_t except_conn_id)
 {
 	ev->time_ms = clock_wall_ms();
 	ev->room = room->name;
 	ev->default_room = room->is_default;
-	if (bus_publish(h->bus, room, ev, except_conn_id) < 0)
+	int rc = bus_publish(h->bus, room, ev, except_conn_id);
+	if (rc < 0 && rc != -ENOBUFS) /* a full outbox logs once (the bus) */
 		log_warn("event of %s in %s could not be published", ev->pseudo, room->name);
+	return rc;
 }
+
 
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len)
 {
@@ -346,7 +349,9 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 		.text = text,
 		.text_len = len,
 	};
-	hub_publish(h, room, &ev, c->id);
+	int rc = hub_publish(h, room, &ev, c->id);
+	if (rc < 0)
+		conn_error(c, CHAT_ERR_REFUSED, hub_unpublished_why(rc));
 }
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)

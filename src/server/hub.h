@@ -14,6 +14,7 @@
 #ifndef CHATROOM_HUB_H
 #define CHATROOM_HUB_H
 
+#include <errno.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@
 #include "proto.h"
 #include "room.h"
 #include "strcount.h"
+#include "textproto.h"
 #include "users.h"
 
 struct bus;
@@ -125,16 +127,23 @@ uint64_t hub_random_u64(void);
 
 /* Stamps ev (time, room) and publishes it through the bus, which gives it
  * its id; delivered, it is remembered and relayed to the room (all but
- * except_conn_id) in each member's format, encoded once per format. */
-void hub_publish(struct hub *h, struct room *room, struct event *ev,
+ * except_conn_id) in each member's format, encoded once per format.
+ * 0, or the bus's negative errno (logged; nothing delivered). */
+int hub_publish(struct hub *h, struct room *room, struct event *ev,
 		 uint64_t except_conn_id);
 /* c's arrival (told to all, c too) or departure (to the others). */
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind);
 /* The same in one of c's rooms. */
 void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
 			     enum event_kind kind);
-/* A message of c's (checked and cleaned already) to room, for the others. */
+/* A message of c's (checked and cleaned already) to room, for the others;
+ * c is told when the bus refused it. */
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len);
+/* What the sender of words hub_publish refused with rc is told. */
+static inline const char *hub_unpublished_why(int rc)
+{
+	return rc == -ENOBUFS ? TEXT_ERR_NOT_SENT_BACKLOG : TEXT_ERR_NOT_SENT;
+}
 
 /* Checks a new pseudo for c: well formed, nobody present with a look-alike,
  * not held for an away user (users.h). 0, or -EINVAL/-EEXIST with the

@@ -1,6 +1,7 @@
 #include "moderation.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "clock.h"
 #include "conn.h"
 #include "hub.h"
@@ -200,9 +202,38 @@ static void tell(struct conn *c, const char *line)
 	c->proto->send_info(c, CHAT_INFO_LINE, line);
 }
 
-/* "PSEUDO [rest]": the operator's target, present; NULL after a refusal. */
+static int64_t duration_ms(const char *s, size_t len);
+
+/* Not here: to another server's user (kick: the reason; mute: the
+ * duration), through the bus; true when it answers c. */
+static bool elsewhere(struct hub *h, struct conn *c, char kind, const char *pseudo,
+		      size_t len, const char *rest, size_t rest_len)
+{
+	if (h->bus == NULL || h->bus->ops->send_to == NULL)
+		return false;
+	char text[MODERATION_REASON_MAX + 32];
+	int n;
+	if (kind == BUS_TO_MUTE) {
+		int64_t ms = duration_ms(rest, rest_len);
+		if (ms <= 0) {
+			refuse(c, TEXT_ERR_USAGE, "/mute PSEUDO DURÉE (30s, 10m, 2h, 1j)");
+			return true;
+		}
+		n = snprintf(text, sizeof(text), "%" PRId64 " %.*s", ms, (int)rest_len, rest);
+	} else {
+		n = snprintf(text, sizeof(text), "%.*s", (int)(rest_len < MODERATION_REASON_MAX
+			     ? rest_len : MODERATION_REASON_MAX), rest);
+	}
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return false;
+	return h->bus->ops->send_to(h->bus, c, kind, pseudo, len, text, (size_t)n) == 0;
+}
+
+/* "PSEUDO [rest]": the operator's target, present; NULL after a refusal,
+ * or when it went to another server (kind: BUS_TO_KICK or _MUTE, 0 for
+ * not there). */
 static struct conn *operand(struct hub *h, struct conn *c, const char *arg, size_t len,
-			    const char **rest, size_t *rest_len)
+			    const char **rest, size_t *rest_len, char kind)
 {
 	if (!moderation_is_operator(c)) {
 		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_NOT_OPERATOR);
@@ -214,7 +245,8 @@ static struct conn *operand(struct hub *h, struct conn *c, const char *arg, size
 	*rest_len = len - (size_t)(*rest - arg);
 	struct conn *who = hub_find_named(h, arg, word);
 	if (who == NULL || who->closing) {
-		refuse(c, TEXT_ERR_NO_SUCH_USER, (int)word, arg);
+		if (kind == 0 || !elsewhere(h, c, kind, arg, word, *rest, *rest_len))
+			refuse(c, TEXT_ERR_NO_SUCH_USER, (int)word, arg);
 		return NULL;
 	}
 	return who;
@@ -263,7 +295,7 @@ void moderation_kick(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	const char *reason;
 	size_t reason_len;
-	struct conn *who = operand(h, c, arg, len, &reason, &reason_len);
+	struct conn *who = operand(h, c, arg, len, &reason, &reason_len, BUS_TO_KICK);
 	if (who == NULL)
 		return;
 	log_info("%s kicked %s", c->pseudo, who->pseudo);
@@ -274,7 +306,7 @@ void moderation_mute(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	const char *rest;
 	size_t rest_len;
-	struct conn *who = operand(h, c, arg, len, &rest, &rest_len);
+	struct conn *who = operand(h, c, arg, len, &rest, &rest_len, BUS_TO_MUTE);
 	if (who == NULL)
 		return;
 	int64_t ms = duration_ms(rest, rest_len);
@@ -291,6 +323,33 @@ void moderation_mute(struct hub *h, struct conn *c, const char *arg, size_t len)
 	tell(c, line);
 }
 
+void moderation_kick_here(struct conn *who, const char *by, const char *reason, size_t len)
+{
+	out(who, false, by, reason, len, "kicked");
+}
+
+void moderation_mute_here(struct conn *who, const char *by, int64_t ms, const char *typed,
+			  size_t typed_len)
+{
+	struct social *s = social_of(who);
+	if (s == NULL)
+		return;
+	s->muted_until_ms = clock_ms() + ms;
+	char line[256];
+	snprintf(line, sizeof(line), TEXT_MUTED, by, (int)typed_len, typed);
+	tell(who, line);
+}
+
+void moderation_mute_done(struct conn *c, const char *pseudo, const char *typed, size_t len)
+{
+	/* typed: "<ms> <duration as typed>" as sent */
+	const char *space = memchr(typed, ' ', len);
+	size_t skip = space != NULL ? (size_t)(space + 1 - typed) : 0;
+	char line[256];
+	snprintf(line, sizeof(line), TEXT_MUTE_DONE, pseudo, (int)(len - skip), typed + skip);
+	tell(c, line);
+}
+
 bool moderation_muted(struct conn *c)
 {
 	if (c->social == NULL || c->social->muted_until_ms <= clock_ms())
@@ -303,7 +362,7 @@ void moderation_ban(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	const char *rest;
 	size_t rest_len;
-	struct conn *who = operand(h, c, arg, len, &rest, &rest_len);
+	struct conn *who = operand(h, c, arg, len, &rest, &rest_len, 0);
 	if (who == NULL)
 		return;
 	if (mod.ban_count == MODERATION_BANS_MAX) {

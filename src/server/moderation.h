@@ -42,6 +42,13 @@ void moderation_mute(struct hub *h, struct conn *c, const char *arg, size_t len)
 void moderation_ban(struct hub *h, struct conn *c, const char *arg, size_t len);
 void moderation_unban(struct hub *h, struct conn *c, const char *arg, size_t len);
 void moderation_bans(struct hub *h, struct conn *c, const char *arg, size_t len);
+/* Another server's operator `by` kicked or muted who, a user of this
+ * one (cluster_route.c); and the operator's confirmation of a mute done
+ * there. */
+void moderation_kick_here(struct conn *who, const char *by, const char *reason, size_t len);
+void moderation_mute_here(struct conn *who, const char *by, int64_t ms, const char *typed,
+			  size_t typed_len);
+void moderation_mute_done(struct conn *c, const char *pseudo, const char *typed, size_t len);
 /* c may not speak now (muted): told so. */
 bool moderation_muted(struct conn *c);
 

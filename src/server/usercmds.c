@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "bus.h"
 #include "conn.h"
 #include "hub.h"
 #include "identities.h"
@@ -74,13 +75,23 @@ static bool split(const char *arg, size_t len, size_t *word_len, const char **re
 	return *word_len > 0 && *rest_len > 0;
 }
 
-/* The named peer present as `pseudo`, or a refusal that says so. */
-static struct conn *target(struct hub *h, struct conn *c, const char *pseudo, size_t len)
+/* The named peer present as `pseudo`; NULL when it is not here: raw (a
+ * private message; NULL for none) went to another server's user of that
+ * name (the bus answers c), or c is refused. */
+static struct conn *target(struct hub *h, struct conn *c, const char *pseudo, size_t len,
+			   const char *raw, size_t raw_len)
 {
 	struct conn *to = hub_find_named(h, pseudo, len);
-	if (to == NULL || to->closing)
-		refuse(c, TEXT_ERR_NO_SUCH_USER, (int)len, pseudo);
-	return to != NULL && !to->closing ? to : NULL;
+	if (to != NULL && !to->closing)
+		return to;
+	if (raw != NULL && h->bus != NULL && h->bus->ops->send_to != NULL) {
+		size_t n;
+		const char *text = clean_text(h, raw, raw_len, &n);
+		if (h->bus->ops->send_to(h->bus, c, BUS_TO_PRIVATE, pseudo, len, text, n) == 0)
+			return NULL;
+	}
+	refuse(c, TEXT_ERR_NO_SUCH_USER, (int)len, pseudo);
+	return NULL;
 }
 
 static void send_private(struct hub *h, struct conn *c, struct conn *to, const char *raw,
@@ -133,7 +144,7 @@ void usercmds_msg(struct hub *h, struct conn *c, const char *arg, size_t len)
 		refuse(c, TEXT_ERR_USAGE, "/msg PSEUDO TEXTE");
 		return;
 	}
-	struct conn *to = target(h, c, arg, word);
+	struct conn *to = target(h, c, arg, word, text, text_len);
 	if (to != NULL)
 		send_private(h, c, to, text, text_len);
 }
@@ -147,7 +158,7 @@ void usercmds_reply(struct hub *h, struct conn *c, const char *arg, size_t len)
 		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_NO_REPLY);
 		return;
 	}
-	struct conn *to = target(h, c, who, strlen(who));
+	struct conn *to = target(h, c, who, strlen(who), arg, len);
 	if (to != NULL)
 		send_private(h, c, to, arg, len);
 }
@@ -158,9 +169,11 @@ void usercmds_me(struct hub *h, struct conn *c, const char *arg, size_t len)
 		return;
 	size_t n;
 	const char *text = clean_text(h, arg, len, &n);
-	hub_publish(h, c->room, &(struct event){
+	int rc = hub_publish(h, c->room, &(struct event){
 		.kind = EVENT_ACTION, .sender_id = c->user_id, .pseudo = c->pseudo,
 		.colour = c->colour, .text = text, .text_len = n}, c->id);
+	if (rc < 0)
+		conn_error(c, CHAT_ERR_REFUSED, hub_unpublished_why(rc));
 }
 
 void usercmds_nick(struct hub *h, struct conn *c, const char *arg, size_t len)
@@ -324,7 +337,7 @@ static void duration(char *buf, size_t cap, int64_t ms)
 
 void usercmds_whois(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
-	struct conn *who = target(h, c, arg, len);
+	struct conn *who = target(h, c, arg, len, NULL, 0);
 	if (who == NULL)
 		return;
 	int64_t now = clock_ms();

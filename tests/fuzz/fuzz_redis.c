@@ -4,9 +4,11 @@
  * bound: it must never read out of bounds, leak or hold more than its
  * bound and one piece; while it stays within its bound it must read
  * exactly the replies the generous one reads; once it fails, for good.
- * The same bytes go through the Redis URL parser, and the parser of a
+ * The same bytes go through the Redis URL parser, the parser of a
  * resume session's value (redis_sessions.h): what it accepts must write
- * back to the same bytes.
+ * back to the same bytes; every reply read goes through the presence
+ * answers' readers (cluster_list.h); the bytes are also read as a private
+ * message from another node.
  *
  * hiredis itself is Debian's build, not instrumented for coverage: the
  * fuzzer is guided by our side, ASan still watches hiredis's allocations.
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_list.h"
 #include "redis.h"
 #include "redis_sessions.h"
 #include "resp.h"
@@ -45,6 +48,26 @@ static int same(const redisReply *a, const redisReply *b)
 	}
 }
 
+/* The presence readers: never more than asked, labels terminated. */
+static void read_lists(const redisReply *r)
+{
+	struct cluster_member m[4];
+	struct cluster_room rooms[4];
+	long n = cluster_list_members(r, m, 4);
+	if (n > 4)
+		abort();
+	for (long i = 0; i < n; i++)
+		if (strlen(m[i].label) > CLUSTER_LIST_LABEL_MAX || m[i].colour < -1 ||
+		    m[i].colour > 255)
+			abort();
+	n = cluster_list_rooms(r, rooms, 4);
+	if (n > 4)
+		abort();
+	for (long i = 0; i < n; i++)
+		if (strlen(rooms[i].name) > CLUSTER_LIST_LABEL_MAX)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -66,6 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	free(text);
+	struct cluster_private pm;
+	if (cluster_list_private((const char *)data, size, &pm) == 0 &&
+	    (pm.text < (const char *)data || pm.text + pm.len != (const char *)data + size ||
+	     pm.len > CLUSTER_LIST_TEXT_MAX || strlen(pm.from) > CLUSTER_LIST_LABEL_MAX ||
+	     strlen(pm.to) > CLUSTER_LIST_LABEL_MAX))
+		abort();
 
 	size_t piece = 1 + data[0] % 128;
 	data++;
@@ -90,6 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* the bound changed a reply */
 			if (small_rc == 1 && large_rc != 1)
 				abort(); /* the small one read what the large could not */
+			if (large_rc == 1)
+				read_lists(b);
 			freeReplyObject(a);
 			freeReplyObject(b);
 			if (small_rc != 1 && large_rc != 1)
