@@ -12,6 +12,7 @@
 #include "hub.h"
 #include "log.h"
 #include "moderation.h"
+#include "msgack.h"
 #include "picture.h"
 #include "sanitize.h"
 #include "server_config.h"
@@ -341,6 +342,7 @@ static void welcome(struct conn *c, bool returning)
 		.token = {(const char *)c->token, sizeof(c->token)},
 		.pseudo = str(c->pseudo),
 		.room = str(c->room->name),
+		.features = WIRE_SERVER_ACKS, /* msgack.h */
 	};
 	send_msg(c, &m);
 }
@@ -494,9 +496,16 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
-	if (moderation_muted(c) || !speak_in(h, c, m))
+	if (moderation_muted(c) || !speak_in(h, c, m)) {
+		if (m->msg_id != 0)
+			msgack_settle(c, m->msg_id); /* refused: not to be sent again */
 		return;
-	if (!picture_hold_message(c, h->clean, n))
+	}
+	if (picture_hold_message(c, h->clean, n))
+		return;
+	if (m->msg_id != 0)
+		msgack_say(h, c, c->room, h->clean, n, m->msg_id);
+	else
 		hub_say(h, c, c->room, h->clean, n);
 }
 
@@ -560,8 +569,11 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 		match = commands_find(m->text.ptr, m->text.len, &cmd, &arg, &arg_len);
 	if (m->type != WIRE_IMAGE &&
 	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
-			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0))
+			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0)) {
+		if (m->type == WIRE_SAY && m->msg_id != 0 && !c->closing)
+			msgack_settle(c, m->msg_id); /* dropped, ERROR 7 said so */
 		return;
+	}
 	if (m->type == WIRE_COMMAND) {
 		/* Run where it was typed: a room it names becomes current. */
 		if (speak_in(h, c, m))
@@ -701,6 +713,7 @@ static void on_stop(struct conn *c)
 	struct binpeer *b = state_of(c);
 	if (b == NULL)
 		return;
+	msgack_forget(c);
 	wire_decoder_free(&b->frames);
 	free(b);
 	c->proto_data = NULL;
