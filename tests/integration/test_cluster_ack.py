@@ -115,3 +115,186 @@ def test_old_clients_and_odd_frames(server):
     bob.send(frame(3, b"\x02hi\x00\x01\x02\x03"))  # an id of 3 bytes
     assert bob.until(ERROR)["code"] == 2
     assert bob.closed()
+
+
+def bjoin(port, pseudo, deadline):
+    """A binary peer named pseudo on that node; again, until the claim a
+    dead node held on the pseudo lapses (it is refused after the fact:
+    ERROR 5 a moment after the welcome). Returns (peer, frames since the
+    welcome)."""
+    token = b""
+    while True:
+        p = BinaryPeer(port, timeout=5 * SLOW)
+        p.send(hello(pseudo, token=token))
+        got, refused = [], False
+        try:
+            m = p.next()
+            if m["type"] == ERROR and token:  # that session is gone: afresh
+                token = b""
+            if m["type"] == WELCOME:
+                # A refused try leaves a session here: the next one
+                # resumes it.
+                token = m["token"]
+                end = time.monotonic() + 1.0 * SLOW
+                while time.monotonic() < end:
+                    m = p.next(timeout=max(0.05, end - time.monotonic()))
+                    got.append(m)
+                    if m["type"] == ERROR:
+                        break
+            refused = m["type"] == ERROR
+        except AssertionError as e:
+            refused = "connection closed" in str(e)
+        if not refused:
+            return p, got
+        p.close()
+        assert time.monotonic() < deadline, f"{pseudo} never got its pseudo back: {m}"
+        time.sleep(0.3)
+
+
+class Sender:
+    """A binary peer that numbers its messages and keeps the unacknowledged
+    ones, as the terminal client does."""
+
+    def __init__(self, peer, name, base):
+        self.peer, self.name, self.base = peer, name, base
+        self.sent = {}       # msg id -> text
+        self.acked = {}      # msg id -> event id
+        self.frames = []     # what else it read
+
+    def say(self, i, text=None):
+        text = text or f"m{i} de {self.name}"
+        self.sent[self.base + i] = text
+        self.peer.send(say(text, msg_id=self.base + i))
+
+    def take(self, m):
+        if m["type"] == ACK:
+            assert m["msg_id"] in self.sent, m
+            assert m["msg_id"] not in self.acked or m["id"] == 0, m
+            self.acked.setdefault(m["msg_id"], m["id"])
+        else:
+            self.frames.append(m)
+
+    def read_acks(self, count):
+        while len(self.acked) < count:
+            self.take(self.peer.next())
+
+    def drain_until_closed(self):
+        """What the dead node had sent before it died."""
+        try:
+            while True:
+                self.take(self.peer.next(timeout=5 * SLOW))
+        except (AssertionError, ConnectionResetError):
+            pass
+
+    def unacked(self):
+        return [k for k in sorted(self.sent) if k not in self.acked]
+
+    def resend(self):
+        """After a reconnection: every message not acknowledged, same id."""
+        again = self.unacked()
+        for k in again:
+            self.peer.send(say(self.sent[k], msg_id=k))
+        return again
+
+    def until_said(self, texts):
+        """Reads until it saw every text of texts (others' messages)."""
+        while not set(texts) <= set(messages(self.frames)):
+            self.take(self.peer.next())
+
+
+def test_node_killed_nothing_acked_lost_nothing_doubled(start_server, redis):
+    nodes = start_nodes(start_server, redis)
+    deadline = time.monotonic() + 30 * SLOW
+    ana = Sender(bjoin(nodes[0].port, "ana", deadline)[0], "ana", BASE)
+    bob = Sender(bjoin(nodes[1].port, "bob", deadline)[0], "bob", BASE + (1 << 20))
+    cyd = Sender(bjoin(nodes[2].port, "cyd", deadline)[0], "cyd", BASE + (2 << 20))
+    dan, _ = bjoin(nodes[2].port, "dan", deadline)
+    ana.until_said([])
+    for p in (ana, bob):
+        while not any(m["type"] == NOTICE and m.get("pseudo") == "dan" for m in p.frames):
+            p.take(p.peer.next())
+    for i in range(5):
+        for s in (ana, bob, cyd):
+            s.say(i)
+    cyd.read_acks(3)
+    # A burst, and the node dies under it: some of it may be in Redis,
+    # some acknowledged, some not.
+    for i in range(5, 10):
+        cyd.say(i)
+    nodes[2].proc.send_signal(signal.SIGKILL)
+    nodes[2].proc.wait()
+    cyd.drain_until_closed()
+    for i in range(5, 10):
+        for s in (ana, bob):
+            s.say(i)
+    # Back on the nodes left: the unacknowledged messages again, same ids.
+    cyd.peer, _ = bjoin(nodes[0].port, "cyd", deadline)
+    resent = cyd.resend()
+    cyd.say(10, "fin de cyd")
+    dan, dan_frames = bjoin(nodes[1].port, "dan", deadline)
+    for s in (ana, bob):
+        s.say(10, f"fin de {s.name}")
+    for s in (ana, bob, cyd):
+        s.read_acks(11)  # every message is acknowledged in the end
+    duplicates = [k for k in resent if cyd.acked[k] == 0]
+    print(f"cyd resent {len(resent)} messages ({len(duplicates)} acknowledged with event id 0)")
+    everyone = {s.name: [s.sent[s.base + i] for i in range(11)] for s in (ana, bob, cyd)}
+    # Every message seen exactly once by those who stayed, in its sender's
+    # order, and in one order for both.
+    seen = {}
+    for s in (ana, bob):
+        others = [t for n, texts in everyone.items() if n != s.name for t in texts]
+        s.until_said(others)
+        got = [t for t in messages(s.frames) if t in others]
+        assert sorted(got) == sorted(others), (s.name, got)
+        for n, texts in everyone.items():
+            if n != s.name:
+                assert [t for t in got if t in texts] == texts, (s.name, n)
+        seen[s.name] = got
+    common = set(seen["ana"]) & set(seen["bob"])
+    assert [t for t in seen["ana"] if t in common] == [t for t in seen["bob"] if t in common]
+    # dan, back on another node: the room's history and what followed hold
+    # each message once.
+    peer = Sender(dan, "dan", 0)
+    peer.frames = dan_frames
+    all_texts = [t for texts in everyone.values() for t in texts]
+    peer.until_said([t for t in all_texts if t not in history_texts(dan_frames)])
+    got = history_texts(peer.frames) + messages(peer.frames)
+    for t in all_texts:
+        assert got.count(t) == 1, (t, got)
+    for s in (ana, bob, cyd, peer):
+        s.peer.close()
+
+
+def history_texts(frames):
+    import json
+    from wire import HISTORY
+    out = []
+    for m in frames:
+        if m["type"] == HISTORY:
+            out += [e["text"] for e in json.loads(m["json"]) if e.get("kind") == "message"]
+    return out
+
+
+def test_a_retry_on_another_node_is_acked_not_republished(start_server, redis):
+    """The ACK of a message was lost (here: the client did not wait for
+    it); the client sends it again on another node: acknowledged with
+    event id 0, not published twice (the idempotency key is the sender's,
+    the same on every node)."""
+    nodes = start_nodes(start_server, redis)
+    deadline = time.monotonic() + 20 * SLOW
+    bob, _ = bjoin(nodes[1].port, "bob", deadline)
+    ana, _ = bjoin(nodes[0].port, "ana", deadline)
+    bob.until(NOTICE, kind=NOTICE_JOIN, pseudo="ana")
+    ana.send(say("une fois", msg_id=BASE + 1))
+    # (Its event id here, or 0 when Redis answered before the event came
+    # back to this node: both happen.)
+    ana.until(ACK, msg_id=BASE + 1)
+    assert bob.until(MESSAGE)["text"] == "une fois"
+    ana.close()
+    ana, _ = bjoin(nodes[2].port, "ana", deadline)
+    ana.send(say("une fois", msg_id=BASE + 1))
+    ana.send(say("ensuite", msg_id=BASE + 2))
+    assert ana.until(ACK, msg_id=BASE + 1)["id"] == 0
+    ana.until(ACK, msg_id=BASE + 2)
+    assert messages(frames_until(bob, MESSAGE, text="ensuite")) == ["ensuite"]
