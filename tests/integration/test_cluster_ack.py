@@ -298,3 +298,52 @@ def test_a_retry_on_another_node_is_acked_not_republished(start_server, redis):
     assert ana.until(ACK, msg_id=BASE + 1)["id"] == 0
     ana.until(ACK, msg_id=BASE + 2)
     assert messages(frames_until(bob, MESSAGE, text="ensuite")) == ["ensuite"]
+
+
+def test_the_client_says_again_what_was_not_acknowledged(start_server, redis):
+    """The terminal client keeps what its node did not acknowledge (here:
+    Redis was away, then the node died with the message) and says it again
+    on the node it comes back to, once; what was acknowledged is not said
+    again, and nothing shows twice on its screen."""
+    from conftest import Peer
+    nodes = start_nodes(start_server, redis, 2)
+    ana = Peer(nodes[1].port)
+    ana.join("ana")
+    cli = Client(nodes[0].port, "-n", "cli", "--reconnect", "-a",
+                 f"127.0.0.1:{nodes[0].port},127.0.0.1:{nodes[1].port}")
+    shown = []
+    try:
+        shown += cli.skip_until("Annonce : cli a rejoint la chatroom")
+        ana.skip_until("Annonce : cli a rejoint la chatroom")
+        cli.type("avant\n")
+        ana.skip_until("cli a dit : avant")
+        time.sleep(0.5 * SLOW)  # its ACK is in (Redis answered)
+        redis.stop()
+        shown += cli.skip_until(
+            "Annonce : liaison avec les autres serveurs perdue ; vos messages partiront à son retour")
+        cli.type("pendant la panne\n")
+        shown += cli.skip_until("Vous avez dit : pendant la panne")
+        shown.append("Vous avez dit : pendant la panne")
+        time.sleep(0.3 * SLOW)  # in its node's outbox, unacknowledged
+        nodes[0].proc.send_signal(signal.SIGKILL)
+        nodes[0].proc.wait()
+        redis.start()
+        got = []
+        while "cli a dit : pendant la panne" not in got:
+            got.append(ana.line(timeout=TIMEOUT + 10 * SLOW))
+        cli.type("après\n")
+        while got[-1] != "cli a dit : après":
+            got.append(ana.line(timeout=TIMEOUT))
+        said = [l for l in got if l.startswith("cli a dit : ")]
+        assert said == ["cli a dit : pendant la panne", "cli a dit : après"], got
+        shown += cli.skip_until("Vous avez dit : après")
+        assert [l for l in shown if l.startswith("Vous avez dit : ")] == [
+            "Vous avez dit : avant", "Vous avez dit : pendant la panne"], shown
+        cli.type("/quit\n")
+        cli.proc.stdin.close()
+        assert cli.wait()[0] == 0
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+        nodes[0].log_file.close()
+        nodes.pop(0)
