@@ -47,7 +47,8 @@ typedef void (*bus_refused_cb)(void *data, struct conn *c);
 
 struct bus_ops {
 	/* Gives ev its id (ev->id), then has it delivered. With ev->msg_id,
-	 * bus->acked is called once it is safe (at once for one server), and
+	 * bus->acked is called once it is safe (one server: at delivery, or,
+	 * when deliver set ev->msg_id to 0, by the hub once it is on disk), and
 	 * not published again when it was already (within BUS_IDEM_MS). 0, or a negative
 	 * errno when it could not be (nothing was delivered). A bus across
 	 * servers may deliver later (once the others have it): ev's id is then

@@ -25,13 +25,16 @@ static int local_publish(struct bus *b, struct room *room, struct event *ev,
 		ack(b, except_conn_id, ev->msg_id, 0); /* a retry: published already */
 		return 0;
 	}
+	uint64_t msg_id = ev->msg_id;
 	ev->id = ++local->last_id;
 	b->deliver(b->data, room, ev, except_conn_id);
 	if (numbered) {
 		/* Delivered: in the rooms, and queued to the history file. */
 		if (local->recent != NULL)
-			idem_add(local->recent, ev->sender_key, ev->msg_id, ev->id, clock_ms());
-		ack(b, except_conn_id, ev->msg_id, ev->id);
+			idem_add(local->recent, ev->sender_key, msg_id, ev->id, clock_ms());
+		/* Unless deliver took it over (held until on disk: it acks then). */
+		if (ev->msg_id != 0)
+			ack(b, except_conn_id, ev->msg_id, ev->id);
 	}
 	return 0;
 }

@@ -89,6 +89,29 @@ def test_numbered_say_is_acked_and_a_retry_is_not_doubled(server):
     assert bob.until(MESSAGE)["text"] == "trois"
 
 
+@pytest.mark.parametrize("fsync", ["always", "no"])
+def test_acknowledged_under_each_fsync_policy(start_server, fsync):
+    """With --fsync always the ACK waits for the disk, as the others'
+    MESSAGE does (held broadcasts); it comes, with the event's id."""
+    srv = start_server("--fsync", fsync)
+    ana = BinaryPeer(srv.port)
+    ana.join("ana")
+    bob = BinaryPeer(srv.port)
+    bob.join("bob")
+    for i in range(3):
+        ana.send(say(f"disque {i}", msg_id=BASE + i))
+    acks = [ana.until(ACK, msg_id=BASE + i) for i in range(3)]
+    got = [bob.until(MESSAGE) for _ in range(3)]
+    assert [m["id"] for m in got] == [a["id"] for a in acks]
+    assert [m["text"] for m in got] == [f"disque {i}" for i in range(3)]
+    for i in range(3):  # each retry acknowledged, not published again
+        ana.send(say(f"disque {i}", msg_id=BASE + i))
+        assert ana.until(ACK, msg_id=BASE + i)["id"] == 0
+    bob.send(say("fin"))
+    assert ana.until(MESSAGE)["text"] == "fin"
+    assert messages(sync(bob)) == []
+
+
 def test_a_refused_numbered_say_is_settled(server):
     """Refused with an ERROR, then ACK 0: the client does not keep it to
     send again after a reconnection."""
