@@ -501,7 +501,7 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 			msgack_settle(c, m->msg_id); /* refused: not to be sent again */
 		return;
 	}
-	if (picture_hold_message(c, h->clean, n))
+	if (picture_hold_message(c, h->clean, n, m->msg_id))
 		return;
 	if (m->msg_id != 0)
 		msgack_say(h, c, c->room, h->clean, n, m->msg_id);

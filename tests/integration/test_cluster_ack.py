@@ -112,6 +112,32 @@ def test_acknowledged_under_each_fsync_policy(start_server, fsync):
     assert messages(sync(bob)) == []
 
 
+def test_a_numbered_message_behind_a_picture_is_acknowledged_after_it(server, tmp_path):
+    """Said while one's picture is being decoded: published after it, in
+    order, with its id (acknowledged then, and not doubled on a retry)."""
+    import subprocess
+    from conftest import BUILD
+    from wire import IMAGE, s, varint
+    folder = tmp_path / "images"
+    folder.mkdir()
+    subprocess.run([str(BUILD / "tests" / "make_images"), str(folder)], check=True)
+    png = (folder / "landscape.png").read_bytes()
+    ana = BinaryPeer(server.port)
+    ana.join("ana")
+    bob = BinaryPeer(server.port)
+    bob.join("bob")
+    ana.send(frame(IMAGE, bytes(8) * 3 + b"\xff\xff" + s("") + s("") + s("image/png") +
+                   (240).to_bytes(4, "big") + (160).to_bytes(4, "big") +
+                   varint(len(png)) + png))
+    ana.send(say("sous l'image", msg_id=BASE + 9))
+    ack = ana.until(ACK, msg_id=BASE + 9)
+    assert bob.until(IMAGE)["id"] < ack["id"]
+    assert bob.until(MESSAGE)["id"] == ack["id"]
+    ana.send(say("sous l'image", msg_id=BASE + 9))
+    assert ana.until(ACK, msg_id=BASE + 9)["id"] == 0
+    assert messages(sync(bob)) == []
+
+
 def test_a_refused_numbered_say_is_settled(server):
     """Refused with an ERROR, then ACK 0: the client does not keep it to
     send again after a reconnection."""
