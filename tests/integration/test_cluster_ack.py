@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import Client, TIMEOUT
+from conftest import SANITIZED, TIMEOUT, Client
 from redisfix import RedisServer, SLOW
-from wire import (ACK, ERROR, HELLO, MESSAGE, NOTICE, NOTICE_JOIN, PING, PONG, SERVER_ACKS,
+from wire import (ACK, ERROR, MESSAGE, NOTICE, NOTICE_JOIN, PING, PONG, SERVER_ACKS,
                   WELCOME, BinaryPeer, frame, hello, say)
 
 BASE = 0x2345_6789_ABCD_0000  # a client's first message id (random in the real one)
@@ -396,3 +396,30 @@ def test_the_client_says_again_what_was_not_acknowledged(start_server, redis):
             cli.kill()
         nodes[0].log_file.close()
         nodes.pop(0)
+
+
+def test_remembered_ids_are_bounded_beside_a_conversation(start_server):
+    """A peer numbering more messages than the server remembers (65 536,
+    without a flood limit here): the oldest are forgotten (a retry of the
+    first is published again), the newest are not, memory stays bounded,
+    and a conversation beside goes on."""
+    from hostile import Conversation, peak_rss_mib
+    srv = start_server("--flood-rate", "0", "--history", "none")
+    before = peak_rss_mib(srv.proc.pid)
+    total, chunk = 70000, 5000
+    with Conversation(srv) as talk:
+        atk = BinaryPeer(srv.port, timeout=60)
+        atk.join("flot", "ailleurs")  # a room of its own: nobody reads it
+        for start in range(1, total + 1, chunk):
+            atk.send(b"".join(say("x", msg_id=i) for i in range(start, start + chunk)))
+            atk.until(ACK, msg_id=start + chunk - 1)  # read as it goes
+        atk.send(say("x", msg_id=total))
+        assert atk.until(ACK, msg_id=total)["id"] == 0  # remembered
+        atk.send(say("x", msg_id=1))
+        assert atk.until(ACK, msg_id=1)["id"] > 0  # forgotten: past the bound
+    grown = peak_rss_mib(srv.proc.pid) - before
+    print(f"{total} numbered messages: server peak +{grown:.1f} MiB, "
+          f"worst line {talk.worst:.2f} s")
+    # (AddressSanitizer's quarantine keeps up to 256 MiB of freed memory.)
+    assert grown < 64 + (256 if SANITIZED else 0), f"peak memory grew by {grown:.0f} MiB"
+    assert talk.worst < (4.0 if SANITIZED else 2.0), f"a chat line took {talk.worst:.1f} s"
