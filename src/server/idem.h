@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* About 8 MiB at most (test_cluster_ack.py measures it): what ten peers
- * say in a minute at the default flood budget, a hundred times over. */
+/* Bounds its memory: about 8 MiB when full (test_cluster_ack.py
+ * measures it). */
 #define IDEM_MAX 65536
 
 struct idem;
