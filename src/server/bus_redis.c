@@ -190,7 +190,7 @@ static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicat
 		return; /* the connection went: sent again once it is back */
 	} else {
 		log_debug("cluster: event %s numbered %" PRIu64, o->idem, seq);
-		acknowledge(br, o, duplicate && status == 0 && seq != 0);
+		acknowledge(br, o, duplicate);
 	}
 	/* Replies come in order: o is the head. */
 	if (STAILQ_FIRST(&br->outbox) == o)
