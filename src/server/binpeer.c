@@ -497,16 +497,11 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
 	if (moderation_muted(c) || !speak_in(h, c, m)) {
-		if (m->msg_id != 0)
-			msgack_settle(c, m->msg_id); /* refused: not to be sent again */
+		msgack_settle(c, m->msg_id); /* refused: not to be sent again */
 		return;
 	}
-	if (picture_hold_message(c, h->clean, n, m->msg_id))
-		return;
-	if (m->msg_id != 0)
+	if (!picture_hold_message(c, h->clean, n, m->msg_id))
 		msgack_say(h, c, c->room, h->clean, n, m->msg_id);
-	else
-		hub_say(h, c, c->room, h->clean, n);
 }
 
 /* A room's history only for who is in it: nobody reads (or polls) a room
@@ -570,7 +565,7 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 	if (m->type != WIRE_IMAGE &&
 	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
 			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0)) {
-		if (m->type == WIRE_SAY && m->msg_id != 0 && !c->closing)
+		if (m->type == WIRE_SAY)
 			msgack_settle(c, m->msg_id); /* dropped, ERROR 7 said so */
 		return;
 	}

@@ -41,7 +41,7 @@ void msgack_sender_key(const struct conn *c, char out[MSGACK_KEY_MAX])
 
 static void send_ack(struct conn *c, uint64_t msg_id, uint64_t event_id)
 {
-	if (c->closing)
+	if (c->closing || msg_id == 0)
 		return;
 	conn_reply(c, wire_encode(&(struct wire_msg){.type = WIRE_ACK, .msg_id = msg_id,
 						     .id = event_id, .colour = -1}));
@@ -50,6 +50,10 @@ static void send_ack(struct conn *c, uint64_t msg_id, uint64_t event_id)
 void msgack_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 		size_t len, uint64_t msg_id)
 {
+	if (msg_id == 0) {
+		hub_say(h, c, room, text, len);
+		return;
+	}
 	if (peers == NULL)
 		peers = g_hash_table_new(g_int64_hash, g_int64_equal);
 	/* Out of memory: no table, the ACK goes nowhere; the client sends the

@@ -25,11 +25,11 @@ struct room;
 
 void msgack_sender_key(const struct conn *c, char out[MSGACK_KEY_MAX]);
 
-/* Publishes what c said in room under msg_id (not 0). */
+/* Publishes what c said in room under msg_id (0: none, as hub_say). */
 void msgack_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 		size_t len, uint64_t msg_id);
 /* A numbered SAY refused (an ERROR told why): ACK with event id 0, so
- * that the client does not send it again. */
+ * that the client does not send it again (msg_id 0: nothing). */
 void msgack_settle(struct conn *c, uint64_t msg_id);
 /* The bus's acked hook (bus.h). */
 void msgack_acked(void *data, uint64_t conn_id, uint64_t msg_id, uint64_t event_id);

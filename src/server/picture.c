@@ -143,11 +143,9 @@ static void drain(struct picture_queue *q)
 	while (!STAILQ_EMPTY(&q->waiting) && !STAILQ_FIRST(&q->waiting)->is_picture) {
 		struct waiting *w = pop(q);
 		struct room *room = rooms_find(&q->hub->rooms, w->room, strlen(w->room));
-		if (room != NULL && w->msg_id != 0)
+		if (room != NULL)
 			msgack_say(q->hub, c, room, w->bytes, w->len, w->msg_id);
-		else if (room != NULL)
-			hub_say(q->hub, c, room, w->bytes, w->len);
-		else if (w->msg_id != 0)
+		else
 			msgack_settle(c, w->msg_id); /* its room is gone */
 		free(w);
 	}
@@ -301,8 +299,7 @@ bool picture_hold_message(struct conn *c, const char *text, size_t len, uint64_t
 	if (w == NULL || !enqueue(q, w)) {
 		free(w);
 		conn_error(c, CHAT_ERR_HELD_FULL, NULL);
-		if (msg_id != 0)
-			msgack_settle(c, msg_id);
+		msgack_settle(c, msg_id);
 	}
 	return true;
 }
