@@ -47,6 +47,8 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 		free(app->pending[i]);
 	}
 	app->pending_count = app->pending_bytes = 0;
+	if (exit_code != 0)
+		numbered_end(app);
 	link_close(&app->link);
 	picture_queue_close(app);
 	if (app->signals_open) {

@@ -52,6 +52,14 @@ void numbered_welcomed(struct client_app *app, const struct wire_msg *welcome)
 		outbox_free(&app->outbox);
 }
 
+void numbered_end(struct client_app *app)
+{
+	for (size_t i = 0; i < outbox_count(&app->outbox); i++)
+		fprintf(stderr, _("chatroom: pas confirmé par le serveur (peut-être perdu) : %s\n"),
+			outbox_at(&app->outbox, i)->text);
+	outbox_free(&app->outbox);
+}
+
 bool numbered_frame(struct client_app *app, const struct wire_msg *m)
 {
 	if (m->type != WIRE_ACK)

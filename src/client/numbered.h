@@ -25,6 +25,9 @@ uint64_t numbered_id(struct client_app *app, struct wire_str room, const char *t
 		     size_t len);
 /* Welcomed (first time or again): what waits is said again. */
 void numbered_welcomed(struct client_app *app, const struct wire_msg *welcome);
+/* The session ends badly: what the server never confirmed is said (it
+ * may be lost), on stderr. */
+void numbered_end(struct client_app *app);
 /* True when m was an ACK (then it is the outbox's only). */
 bool numbered_frame(struct client_app *app, const struct wire_msg *m);
 

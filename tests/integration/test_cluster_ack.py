@@ -6,6 +6,7 @@ here or on another node, even after the first node died) is acknowledged,
 not published twice."""
 
 import signal
+import socket
 import struct
 import time
 
@@ -448,3 +449,51 @@ def test_remembered_ids_are_bounded_beside_a_conversation(start_server):
     # (AddressSanitizer's quarantine keeps up to 256 MiB of freed memory.)
     assert grown < 64 + (256 if SANITIZED else 0), f"peak memory grew by {grown:.0f} MiB"
     assert talk.worst < (4.0 if SANITIZED else 2.0), f"a chat line took {talk.worst:.1f} s"
+
+
+def said_frames(data):
+    """(text, room, message id) of each SAY in a client's bytes."""
+    from wire import SAY, Reader
+    out, r = [], Reader(data)
+    while r.pos < len(data):
+        kind, length = r.u(1), r.varint()
+        body = Reader(r.take(length))
+        if kind == SAY:
+            text = body.str()
+            room = body.str() if body.pos < len(body.data) else None
+            msg_id = body.u(8) if body.pos < len(body.data) else 0
+            out.append((text, room, msg_id))
+    return out
+
+
+def test_the_client_keeps_256_unconfirmed_messages_and_says_what_may_be_lost():
+    """A server that says it acknowledges and never does: the client
+    numbers its messages one after the other, keeps 256, says so for the
+    next (sent without an id), and, the server gone, lists on stderr what
+    was never confirmed."""
+    from hostile import HostileServer
+    fake = HostileServer(features=SERVER_ACKS)
+    cli = Client(fake.port, "-n", "cli")
+    try:
+        for i in range(257):
+            cli.type(f"l{i}\n")
+        shown = cli.skip_until("Vous avez dit : l256")
+        assert any("n'a pas encore confirmé 256 messages" in l for l in shown), shown[-3:]
+        deadline = time.monotonic() + TIMEOUT
+        while len(said_frames(fake.received)) < 257:
+            assert time.monotonic() < deadline, len(said_frames(fake.received))
+            time.sleep(0.05)
+        said = said_frames(fake.received)
+        first = said[0][2]
+        assert 0 < first < 1 << 63
+        assert [(t, i) for t, _, i in said] == \
+            [(f"l{k}", first + k) for k in range(256)] + [("l256", 0)]
+        fake.conn.shutdown(socket.SHUT_RDWR)  # (its reader thread holds it open)
+        code, err = cli.wait()
+        assert code == 1
+        lost = [l for l in err.splitlines() if "pas confirmé par le serveur" in l]
+        assert len(lost) == 256 and lost[0].endswith(" : l0") and lost[-1].endswith(" : l255")
+    finally:
+        if cli.proc.poll() is None:
+            cli.kill()
+        fake.close()
