@@ -10,6 +10,7 @@
 #include "chatpicture.h"
 #include "display.h"
 #include "identity.h"
+#include "numbered.h"
 #include "i18n.h"
 #include "sanitize.h"
 #include "sessions.h"
@@ -46,6 +47,8 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 		free(app->pending[i]);
 	}
 	app->pending_count = app->pending_bytes = 0;
+	if (exit_code != 0)
+		numbered_end(app);
 	link_close(&app->link);
 	picture_queue_close(app);
 	if (app->signals_open) {
@@ -163,7 +166,8 @@ static void on_link_welcome(struct link *link, const struct wire_msg *m, bool re
 
 static void on_link_frame(struct link *link, const struct wire_msg *m)
 {
-	incoming_frame(link->data, m);
+	if (!numbered_frame(link->data, m))
+		incoming_frame(link->data, m);
 }
 
 static void on_link_lost(struct link *link, const char *why, bool retrying)
@@ -232,6 +236,7 @@ int client_connect(struct client_app *app, uv_loop_t *loop,
 	}
 	app->users = -1;
 	app->lag_ms = -1;
+	numbered_init(app);
 	snprintf(app->server_name, sizeof(app->server_name), "%s:%d", cfg->address, cfg->port);
 	app->colour = display_colour_wanted() && (app->fullscreen || !app->interactive);
 	if (sessions_path(app->sessions_path, sizeof(app->sessions_path)) == NULL)
@@ -323,7 +328,8 @@ static void say(struct client_app *app, const char *line, size_t len)
 	/* To the room of the window shown (several rooms at once). */
 	struct wire_str room = {app->room, app->link.features ? strlen(app->room) : 0};
 	link_send(&app->link, &(struct wire_msg){.type = WIRE_SAY, .text = {line, len},
-						 .room = room});
+						 .room = room,
+						 .msg_id = numbered_id(app, room, line, len)});
 	seen_own(&app->seen, app->room, app->pseudo, line, len); /* not shown again (seen.h) */
 	/* Shown and logged in every mode: the log is the whole conversation. */
 	size_t n = sanitize_text(line, len, app->clean, sizeof(app->clean), SANITIZE_KEEP_NEWLINES);
@@ -375,8 +381,8 @@ static void on_user_line(struct client_app *app, const char *line, size_t len)
 
 void client_welcomed(struct client_app *app, const struct wire_msg *m)
 {
-	(void)m;
 	app->rejoining = false;
+	numbered_welcomed(app, m); /* before what was typed meanwhile */
 	unsigned char token[WIRE_TOKEN_LEN];
 	if (app->sessions_path[0] != '\0' && link_token(&app->link, token)) {
 		int rc = sessions_store(app->sessions_path, app->server_name, app->pseudo, token);
@@ -620,6 +626,7 @@ void client_free(struct client_app *app)
 	for (size_t i = 0; i < app->pending_count; i++)
 		free(app->pending[i]);
 	app->pending_count = 0;
+	outbox_free(&app->outbox);
 	link_free(&app->link);
 	textlog_close(&app->convlog);
 	seen_free(&app->seen);

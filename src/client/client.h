@@ -25,6 +25,7 @@
 #include "chatline.h"
 #include "complete.h"
 #include "link.h"
+#include "outbox.h"
 #include "ui.h"
 #include "linereader.h"
 #include "seen.h"
@@ -95,6 +96,9 @@ struct client_app {
 	/* Lines typed while not in a room, oldest first (malloc'd). */
 	char *pending[CLIENT_PENDING_LINES];
 	size_t pending_count, pending_bytes;
+	/* Said, not yet acknowledged (numbered.h); whether the server acks. */
+	struct outbox outbox;
+	bool server_acks;
 	/* Who spoke, came and went, for Tab (complete.h). */
 	struct complete_names names;
 	/* What was shown, so that no history shows it twice (seen.h). */

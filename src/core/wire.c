@@ -154,10 +154,16 @@ static size_t payload_size(const struct wire_msg *m)
 		       (m->features != 0 || m->identity.len > 0 ? 1 : 0) +
 		       (m->identity.len > 0 ? str_size(m->identity) : 0);
 	case WIRE_WELCOME:
-		return 1 + 8 + 2 + 1 + str_size(m->token) + str_size(m->pseudo) + str_size(m->room);
+		return 1 + 8 + 2 + 1 + str_size(m->token) + str_size(m->pseudo) + str_size(m->room) +
+		       (m->features != 0 ? 1 : 0);
 	case WIRE_SAY:
+		if (m->msg_id != 0) /* the room, even empty, then the id */
+			return str_size(m->text) + str_size(m->room) + 8;
+		/* fall through */
 	case WIRE_COMMAND:
 		return str_size(m->text) + (m->room.len > 0 ? str_size(m->room) : 0);
+	case WIRE_ACK:
+		return 8 + 8;
 	case WIRE_MESSAGE:
 		return 8 + 8 + 8 + 2 + str_size(m->pseudo) + str_size(m->room) + str_size(m->text);
 	case WIRE_NOTICE:
@@ -222,12 +228,20 @@ static void put_payload(struct writer *w, const struct wire_msg *m)
 		put_str(w, m->token);
 		put_str(w, m->pseudo);
 		put_str(w, m->room);
+		if (m->features != 0) /* came later (issue 19) */
+			put_u8(w, m->features);
 		break;
 	case WIRE_SAY:
 	case WIRE_COMMAND:
 		put_str(w, m->text);
-		if (m->room.len > 0)
+		if (m->room.len > 0 || (m->type == WIRE_SAY && m->msg_id != 0))
 			put_str(w, m->room);
+		if (m->type == WIRE_SAY && m->msg_id != 0)
+			put_be(w, m->msg_id, 8);
+		break;
+	case WIRE_ACK:
+		put_be(w, m->msg_id, 8);
+		put_be(w, m->id, 8);
 		break;
 	case WIRE_NOTICE:
 	case WIRE_MESSAGE:
@@ -393,12 +407,21 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 		     get_str(&r, NAME_MAX_BYTES, &m->pseudo) && get_str(&r, NAME_MAX_BYTES, &m->room);
 		if (ok && m->token.len != WIRE_TOKEN_LEN)
 			ok = fail(&r, "resume token of the wrong size", WIRE_ERR_MALFORMED);
+		/* The server's features came later (issue 19). */
+		if (ok && r.left > 0 && get_be(&r, 1, &v))
+			m->features = (uint8_t)v;
 		break;
 	case WIRE_SAY:
 	case WIRE_COMMAND:
 		/* The room came later: none is the sender's current room. */
 		ok = get_str(&r, WIRE_MAX_TEXT, &m->text) &&
 		     (r.left == 0 || get_str(&r, NAME_MAX_BYTES, &m->room));
+		/* Then the message id (issue 19), a SAY's only. */
+		if (ok && type == WIRE_SAY && r.left > 0)
+			ok = get_be(&r, 8, &m->msg_id);
+		break;
+	case WIRE_ACK:
+		ok = get_be(&r, 8, &m->msg_id) && get_be(&r, 8, &m->id);
 		break;
 	case WIRE_MESSAGE:
 	case WIRE_NOTICE:

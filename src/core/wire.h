@@ -62,6 +62,7 @@ enum wire_type {
 	WIRE_PART = 0x12,       /* client: let me leave a room (several rooms) */
 	WIRE_SEARCH = 0x13,     /* client: search the history */
 	WIRE_FOUND = 0x14,      /* server: what a SEARCH found, as JSON */
+	WIRE_ACK = 0x15,        /* server: your SAY of this message id is safe */
 	WIRE_UNKNOWN = 0xff,    /* decoded only: a type this version ignores */
 };
 
@@ -101,6 +102,13 @@ enum wire_feature {
 	WIRE_FEATURE_ROOMS = 1,
 };
 
+/* WELCOME's features (issue 19): what the server does beyond version 1. */
+enum wire_server_feature {
+	/* A SAY with a message id gets ACK once safe, and its retries are
+	 * acknowledged, not published again. */
+	WIRE_SERVER_ACKS = 1,
+};
+
 struct wire_str {
 	const char *ptr;
 	size_t len;
@@ -117,15 +125,16 @@ struct wire_msg {
 	uint8_t version;       /* HELLO, WELCOME */
 	uint8_t kind;          /* NOTICE: enum wire_notice_kind */
 	bool returning;        /* WELCOME: a user coming back */
-	uint8_t features;      /* HELLO: enum wire_feature bits (0: none) */
+	uint8_t features;      /* HELLO: enum wire_feature bits; WELCOME: enum wire_server_feature */
 	bool cut;              /* FOUND: more matched than it holds */
 	uint16_t code;         /* ERROR */
 	int16_t colour;        /* xterm-256 index, -1 for none */
 	uint32_t width, height;/* IMAGE */
-	uint64_t id;           /* event id (MESSAGE, NOTICE, IMAGE); after-id (HISTORY_ASK, HELLO) */
+	uint64_t id;           /* event id (MESSAGE, NOTICE, IMAGE, ACK); after-id (HISTORY_ASK, HELLO) */
 	uint64_t time_ms;      /* server time */
 	uint64_t user_id;      /* WELCOME: yours; MESSAGE, NOTICE, IMAGE: the sender's */
 	uint64_t nonce;        /* PING, PONG */
+	uint64_t msg_id;       /* SAY (0: none, no ACK), ACK: the client's message id */
 	struct wire_str pseudo;
 	struct wire_str room;
 	struct wire_str text;  /* SAY, MESSAGE, NOTICE, ERROR; HISTORY, FOUND: the JSON */

@@ -13,6 +13,7 @@
 #include "hub.h"
 #include "log.h"
 #include "moderation.h"
+#include "msgack.h"
 #include "picture.h"
 #include "sanitize.h"
 #include "server_config.h"
@@ -343,6 +344,7 @@ void binpeer_welcome(struct conn *c, bool returning)
 		.token = {(const char *)c->token, sizeof(c->token)},
 		.pseudo = str(c->pseudo),
 		.room = str(c->room->name),
+		.features = WIRE_SERVER_ACKS, /* msgack.h */
 	};
 	send_msg(c, &m);
 }
@@ -460,10 +462,12 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
-	if (moderation_muted(c) || !speak_in(h, c, m))
+	if (moderation_muted(c) || !speak_in(h, c, m)) {
+		msgack_settle(c, m->msg_id); /* refused: not to be sent again */
 		return;
-	if (!picture_hold_message(c, h->clean, n))
-		hub_say(h, c, c->room, h->clean, n);
+	}
+	if (!picture_hold_message(c, h->clean, n, m->msg_id))
+		msgack_say(h, c, c->room, h->clean, n, m->msg_id);
 }
 
 /* A room's history only for who is in it: nobody reads (or polls) a room
@@ -526,8 +530,11 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 		match = commands_find(m->text.ptr, m->text.len, &cmd, &arg, &arg_len);
 	if (m->type != WIRE_IMAGE &&
 	    !conn_charge(c, cmd != NULL ? cmd->cost : frame_cost(m),
-			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0))
+			 m->type == WIRE_SAY || m->type == WIRE_COMMAND ? m->text.len : 0)) {
+		if (m->type == WIRE_SAY)
+			msgack_settle(c, m->msg_id); /* dropped, ERROR 7 said so */
 		return;
+	}
 	if (m->type == WIRE_COMMAND) {
 		/* Run where it was typed: a room it names becomes current. */
 		if (speak_in(h, c, m))
@@ -672,6 +679,7 @@ static void on_stop(struct conn *c)
 	struct binpeer *b = state_of(c);
 	if (b == NULL)
 		return;
+	msgack_forget(c);
 	wire_decoder_free(&b->frames);
 	free(b);
 	c->proto_data = NULL;

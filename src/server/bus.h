@@ -37,6 +37,11 @@ typedef void (*bus_deliver_cb)(void *data, struct room *room, struct event *ev,
 /* Something every user here should know about the bus itself (the link to
  * the other servers lost, or back), worded for them. */
 typedef void (*bus_notice_cb)(void *data, const char *text);
+/* The message msg_id of the peer conn_id is safe (issue 19): event_id is
+ * its id here, or 0 when it was a retry of one published already (or its
+ * id here is not known yet). The peer may be gone. */
+typedef void (*bus_acked_cb)(void *data, uint64_t conn_id, uint64_t msg_id,
+			     uint64_t event_id);
 /* c's pseudo is somebody else's on another server: c must give it up. */
 typedef void (*bus_refused_cb)(void *data, struct conn *c);
 
@@ -51,8 +56,14 @@ typedef void (*bus_session_cb)(struct conn *c, int status, const struct redis_se
 #define BUS_TO_KICK 'k'
 #define BUS_TO_MUTE 'm'
 
+/* How long a numbered message is remembered against its retries. */
+#define BUS_IDEM_MS (60 * 1000)
+
 struct bus_ops {
-	/* Gives ev its id (ev->id), then has it delivered. 0, or a negative
+	/* Gives ev its id (ev->id), then has it delivered. With ev->msg_id,
+	 * bus->acked is called once it is safe (one server: at delivery, or,
+	 * when deliver set ev->msg_id to 0, by the hub once it is on disk), and
+	 * not published again when it was already (within BUS_IDEM_MS). 0, or a negative
 	 * errno when it could not be (nothing was delivered). A bus across
 	 * servers may deliver later (once the others have it): ev's id is then
 	 * given at delivery, and ev is copied as needed. */
@@ -97,6 +108,7 @@ struct bus {
 	bus_deliver_cb deliver;
 	bus_notice_cb notice; /* NULL: nobody told */
 	bus_refused_cb refused;
+	bus_acked_cb acked; /* NULL: nobody told */
 	void *data;
 };
 

@@ -39,6 +39,8 @@
 #include "users.h"
 
 #define NODE_LEN 16
+/* "<node>:<n>", or a numbered message's "<sender key>:<message id>". */
+#define BUS_IDEM_KEY_MAX 64
 
 /* An event waiting for Redis to number it. */
 struct outgoing {
@@ -46,7 +48,10 @@ struct outgoing {
 	struct bus_redis *owner;
 	bool sent;      /* a script call for it is out */
 	uint64_t number; /* in the outbox's order: the idempotency key's n */
-	char idem[NODE_LEN + 24];
+	/* A numbered message (issue 19): who to acknowledge, and its id
+	 * here once it came back (0: not yet). */
+	uint64_t conn_id, msg_id, local_id;
+	char idem[BUS_IDEM_KEY_MAX];
 	char room[NAMES_SKELETON_MAX];
 	size_t len;
 	char payload[]; /* "<node>:<conn id>|<record>" */
@@ -167,13 +172,20 @@ static void drop_head(struct bus_redis *br)
 	free(o);
 }
 
+/* Redis has it (answered, or it came back): its sender is told, once. */
+static void acknowledge(struct bus_redis *br, struct outgoing *o, bool duplicate)
+{
+	if (o->msg_id != 0 && br->bus.acked != NULL)
+		br->bus.acked(br->bus.data, o->conn_id, o->msg_id, duplicate ? 0 : o->local_id);
+	o->msg_id = 0;
+}
+
 static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicate,
 			 const char *cause, void *data)
 {
 	struct outgoing *o = data;
 	struct bus_redis *br = o->owner;
 	(void)epoch;
-	(void)duplicate;
 	if (br->closing)
 		return;
 	o->sent = false;
@@ -190,6 +202,7 @@ static void on_published(int status, uint64_t epoch, uint64_t seq, bool duplicat
 		return; /* the connection went: sent again once it is back */
 	} else {
 		log_debug("cluster: event %s numbered %" PRIu64, o->idem, seq);
+		acknowledge(br, o, duplicate);
 	}
 	/* Replies come in order: o is the head. */
 	if (STAILQ_FIRST(&br->outbox) == o)
@@ -207,8 +220,10 @@ static void pump(struct bus_redis *br)
 		return;
 	struct outgoing *o;
 	/* Not sent again: Redis has them (they came back on the channel). */
-	while ((o = STAILQ_FIRST(&br->outbox)) != NULL && !o->sent && o->number <= br->came_back)
+	while ((o = STAILQ_FIRST(&br->outbox)) != NULL && !o->sent && o->number <= br->came_back) {
+		acknowledge(br, o, false);
 		drop_head(br);
+	}
 	STAILQ_FOREACH(o, &br->outbox, link) {
 		if (o->sent)
 			continue;
@@ -261,7 +276,13 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 	o->payload[len] = '\0';
 	snprintf(o->room, sizeof(o->room), "%s", room->skeleton);
 	o->number = ++br->published;
-	snprintf(o->idem, sizeof(o->idem), "%s:%" PRIu64, br->node, o->number);
+	o->conn_id = except_conn_id;
+	o->msg_id = ev->sender_key != NULL ? ev->msg_id : 0;
+	o->local_id = 0;
+	if (o->msg_id != 0) /* the same on every node: a retry elsewhere is found */
+		snprintf(o->idem, sizeof(o->idem), "%s:%" PRIu64, ev->sender_key, o->msg_id);
+	else
+		snprintf(o->idem, sizeof(o->idem), "%s:%" PRIu64, br->node, o->number);
 	STAILQ_INSERT_TAIL(&br->outbox, o, link);
 	br->outbox_count++;
 	br->outbox_bytes += len;
@@ -274,7 +295,25 @@ static int redis_publish_event(struct bus *b, struct room *room, struct event *e
 struct delivery {
 	struct bus_redis *br;
 	uint64_t except_conn_id;
+	uint64_t number; /* ours: its number in the outbox (0: another node's) */
 };
+
+/* Our event `number` was delivered here as local_id: a numbered message
+ * still in the outbox (its script's answer not in yet) is acknowledged
+ * with that id, and is not sent again. */
+static void came_back(struct bus_redis *br, uint64_t number, uint64_t local_id)
+{
+	struct outgoing *o;
+	STAILQ_FOREACH(o, &br->outbox, link) {
+		if (o->number > number)
+			break;
+		if (o->number == number) {
+			o->local_id = local_id;
+			acknowledge(br, o, false);
+			break;
+		}
+	}
+}
 
 static void on_record(void *data, struct event *ev)
 {
@@ -289,7 +328,7 @@ static void on_deliver(void *data, const char *room, uint64_t seq, const char *p
 	struct bus_redis *br = data;
 	const char *bar = memchr(p, '|', len);
 	const char *colon = memchr(p, ':', len);
-	struct delivery d = {br, 0};
+	struct delivery d = {br, 0, 0};
 	if (bar == NULL || colon == NULL || colon > bar || colon - p != NODE_LEN) {
 		log_warn("cluster: event %" PRIu64 " of a room is not ours: skipped", seq);
 		return;
@@ -298,11 +337,15 @@ static void on_deliver(void *data, const char *room, uint64_t seq, const char *p
 		char *end;
 		d.except_conn_id = strtoull(colon + 1, &end, 10);
 		uint64_t number = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+		d.number = number;
 		if (number > br->came_back)
 			br->came_back = number;
 	}
 	size_t skip = (size_t)(bar + 1 - p);
+	uint64_t before = br->last_id;
 	const char *why = history_parse(bar + 1, len - skip, on_record, &d);
+	if (d.number != 0 && br->last_id != before)
+		came_back(br, d.number, br->last_id);
 	if (why != NULL)
 		log_warn("cluster: event %" PRIu64 " of a room skipped: %s (%zu bytes)", seq, why,
 			 strlen(room));

@@ -48,6 +48,11 @@ struct event {
 	int width, height;
 	const unsigned char *image; /* the file's bytes; NULL when not kept */
 	size_t image_len;
+	/* A message the sender numbered (issue 19; 0: none): the bus tells
+	 * bus->acked once it is safe, and a retry of the same sender_key and
+	 * msg_id is not published again. Publishing only; never kept. */
+	uint64_t msg_id;
+	const char *sender_key;
 };
 
 /* Said by somebody (a message or a picture): it has a text, counts as

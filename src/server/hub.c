@@ -203,6 +203,8 @@ static void on_durable(struct history_log *log, uint64_t id)
 		struct sender sender = {b->sender_id, b->sender, 0, false};
 		if (room != NULL)
 			fan_out(room, &e, b->except_conn_id, &sender);
+		if (b->msg_id != 0 && h->bus != NULL && h->bus->acked != NULL)
+			h->bus->acked(h->bus->data, b->except_conn_id, b->msg_id, b->event_id);
 		drop_encodings(b->frames);
 		free(b);
 	}
@@ -243,6 +245,7 @@ static bool hold(struct hub *h, struct room *room, struct encodings *e, uint64_t
 		return false;
 	b->event_id = e->ev->id;
 	b->except_conn_id = except_conn_id;
+	b->msg_id = e->ev->msg_id;
 	b->sender_id = e->ev->sender_id;
 	snprintf(b->sender, sizeof(b->sender), "%s", e->ev->pseudo);
 	for (int f = 0; f < EVENT_FORMATS; f++)
@@ -286,8 +289,10 @@ static void deliver(void *data, struct room *room, struct event *ev, uint64_t ex
 	}
 	if (h->history != NULL) {
 		history_append(h->history, ev);
-		if (h->history->policy == HISTORY_FSYNC_ALWAYS && hold(h, room, &e, except_conn_id))
+		if (h->history->policy == HISTORY_FSYNC_ALWAYS && hold(h, room, &e, except_conn_id)) {
+			ev->msg_id = 0; /* acknowledged once on disk, by on_durable */
 			return;
+		}
 	}
 	struct sender sender = {ev->sender_id, ev->pseudo, 0, false};
 	fan_out(room, &e, except_conn_id, &sender);

@@ -42,6 +42,7 @@ struct held_broadcast {
 	STAILQ_ENTRY(held_broadcast) link;
 	uint64_t event_id;
 	uint64_t except_conn_id;
+	uint64_t msg_id;                /* its sender's, acknowledged once durable (0: none) */
 	uint64_t sender_id;             /* for the members who ignore it */
 	char sender[64];                /* its label */
 	struct frame *frames[EVENT_FORMATS];

@@ -428,7 +428,7 @@ static void say(struct hub *h, struct conn *c, const char *text, size_t len)
 	char shown[JSONPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(text, len, shown, sizeof(shown), 0);
 	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
-	if (n > 0 && !moderation_muted(c) && !picture_hold_message(c, h->clean, n))
+	if (n > 0 && !moderation_muted(c) && !picture_hold_message(c, h->clean, n, 0))
 		hub_say(h, c, c->room, h->clean, n);
 }
 

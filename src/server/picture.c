@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "image.h"
 #include "log.h"
+#include "msgack.h"
 #include "server_config.h"
 #include "textproto.h"
 
@@ -20,6 +21,7 @@ struct waiting {
 	char room[TEXT_MAX_ROOM + 1]; /* where it was sent from */
 	struct image_info info;       /* a picture's, checked on receipt */
 	size_t len;
+	uint64_t msg_id;              /* a numbered message's (msgack.h; 0: none) */
 	char bytes[];                 /* the message's text or the picture's file */
 };
 
@@ -142,7 +144,9 @@ static void drain(struct picture_queue *q)
 		struct waiting *w = pop(q);
 		struct room *room = rooms_find(&q->hub->rooms, w->room, strlen(w->room));
 		if (room != NULL)
-			hub_say(q->hub, c, room, w->bytes, w->len);
+			msgack_say(q->hub, c, room, w->bytes, w->len, w->msg_id);
+		else
+			msgack_settle(c, w->msg_id); /* its room is gone */
 		free(w);
 	}
 	if (!STAILQ_EMPTY(&q->waiting) && !q->pool->stopping) {
@@ -284,15 +288,18 @@ void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t le
 	start_decoding(q);
 }
 
-bool picture_hold_message(struct conn *c, const char *text, size_t len)
+bool picture_hold_message(struct conn *c, const char *text, size_t len, uint64_t msg_id)
 {
 	struct picture_queue *q = c->pictures;
 	if (q == NULL)
 		return false;
 	struct waiting *w = waiting_new(c, false, text, len);
+	if (w != NULL)
+		w->msg_id = msg_id;
 	if (w == NULL || !enqueue(q, w)) {
 		free(w);
 		conn_error(c, CHAT_ERR_HELD_FULL, NULL);
+		msgack_settle(c, msg_id);
 	}
 	return true;
 }

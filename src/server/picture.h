@@ -69,8 +69,9 @@ void picture_pool_init(struct picture_pool *pp, uv_loop_t *loop,
 void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t len);
 
 /* A message checked and cleaned, to be published: false when nothing of
- * c's waits (publish it now), true when it was queued behind a picture. */
-bool picture_hold_message(struct conn *c, const char *text, size_t len);
+ * c's waits (publish it now), true when it was queued behind a picture.
+ * msg_id: a numbered message's (msgack.h), published as such; 0: none. */
+bool picture_hold_message(struct conn *c, const char *text, size_t len, uint64_t msg_id);
 
 /* Pictures still being decoded (the server stops once there are none). */
 unsigned picture_jobs_running(const struct picture_pool *pp);

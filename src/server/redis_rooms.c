@@ -9,8 +9,8 @@
 #include <string.h>
 
 /* An idempotency name longer than this is refused: "<id>:<id>" of two
- * 64-bit numbers fits with room to spare. */
-#define REDIS_ROOMS_IDEM_MAX 40
+ * 64-bit numbers fits, and a sender key (msgack.h) with a message id. */
+#define REDIS_ROOMS_IDEM_MAX 64
 
 int redis_rooms_init(struct redis_rooms *rr, struct redis *r, unsigned long stream_max,
 		     unsigned idem_ttl_s)

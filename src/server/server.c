@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "log.h"
 #include "moderation.h"
+#include "msgack.h"
 #include "privdrop.h"
 #include "textpeer.h"
 #include "web.h"
@@ -361,6 +362,7 @@ int server_start(struct server *s, uv_loop_t *loop,
 			return undo_start(s, rc);
 	}
 	hub_attach_bus(&s->hub, s->cluster != NULL ? s->cluster : &s->bus.bus);
+	s->hub.bus->acked = msgack_acked; /* numbered messages: ACK (issue 19) */
 	if (cfg->log_path != NULL) {
 		rc = textlog_open(&s->chatlog, loop, cfg->log_path);
 		if (rc < 0) {
@@ -516,5 +518,7 @@ void server_free(struct server *s)
 		tls_free(&s->tls);
 	textlog_close(&s->chatlog);
 	hub_free(&s->hub);
+	bus_local_free(&s->bus);
+	msgack_close();
 	moderation_close();
 }

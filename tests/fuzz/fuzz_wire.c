@@ -22,7 +22,9 @@ static void check_round_trip(const struct wire_msg *m)
 	struct wire_msg again;
 	if (wire_next(&d, &again) != 1 || again.type != m->type ||
 	    again.text.len != m->text.len || again.pseudo.len != m->pseudo.len ||
-	    again.id != m->id || again.nonce != m->nonce)
+	    again.id != m->id || again.nonce != m->nonce || again.msg_id != m->msg_id ||
+	    again.features != m->features ||
+	    again.room.len != m->room.len)
 		abort();
 	wire_decoder_free(&d);
 	frame_unref(f);

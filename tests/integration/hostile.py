@@ -131,7 +131,11 @@ class HostileServer:
     """A fake chatroom server on a free port: it welcomes one client, then
     sends whatever the test gives it."""
 
-    def __init__(self):
+    def __init__(self, features=0):
+        """features: WELCOME's (issue 19; 1: it says it acknowledges
+        numbered messages, and never does)."""
+        self.features = features
+        self.received = b""
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.conn = None
@@ -158,16 +162,21 @@ class HostileServer:
         pseudo = Reader(hello[1:]).str()
         welcome = (b"\x01" + struct.pack(">Qh", 99, 33) + b"\x00" + s(bytes(32)) +
                    s(pseudo) + s("general"))
+        if self.features:
+            welcome += bytes([self.features])
         conn.sendall(frame(WELCOME, welcome))
         self.conn = conn
         threading.Thread(target=self._drain, daemon=True).start()
         self.ready.set()
 
     def _drain(self):
-        """Reads and forgets what the client says (WHO_ASK, PING)."""
+        """Reads what the client says (WHO_ASK, PING), kept in `received`."""
         try:
-            while self.conn.recv(65536):
-                pass
+            while True:
+                chunk = self.conn.recv(65536)
+                if not chunk:
+                    break
+                self.received += chunk
         except OSError:
             pass
 

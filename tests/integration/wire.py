@@ -13,6 +13,9 @@ NOTICE_JOIN, NOTICE_LEAVE, NOTICE_RETURN, NOTICE_INFO = 1, 2, 3, 4
 COMMAND = 0x11
 NOTICE_ACTION, NOTICE_NICK, NOTICE_TOPIC, NOTICE_PRIVATE = 5, 6, 7, 8
 ERR_REFUSED = 13
+# Issue 19: numbered SAYs and their acknowledgement; WELCOME's features.
+ACK = 0x15
+SERVER_ACKS = 1
 
 
 def varint(n):
@@ -44,8 +47,14 @@ def hello(pseudo, room="", token=b"", after=0, version=1, features=0, identity=b
     return frame(HELLO, payload)
 
 
-def say(text):
-    return frame(SAY, s(text))
+def say(text, room="", msg_id=0):
+    """A message id (issue 19) comes after the room, sent even empty."""
+    payload = s(text)
+    if room or msg_id:
+        payload += s(room)
+    if msg_id:
+        payload += struct.pack(">Q", msg_id)
+    return frame(SAY, payload)
 
 
 def command(line):
@@ -87,6 +96,7 @@ def decode(kind, payload):
     if kind == WELCOME:
         m.update(version=r.u(1), user=r.u(8), colour=struct.unpack(">h", r.take(2))[0],
                  returning=bool(r.u(1)), token=r.bytes(), pseudo=r.str(), room=r.str())
+        m["features"] = r.u(1) if r.pos < len(payload) else 0
     elif kind in (MESSAGE, NOTICE):
         m.update(id=r.u(8), time=r.u(8))
         if kind == NOTICE:
@@ -106,6 +116,8 @@ def decode(kind, payload):
         m.update(room=r.str(), json=r.str())
     elif kind == ERROR:
         m.update(code=r.u(2), text=r.str())
+    elif kind == ACK:
+        m.update(msg_id=r.u(8), id=r.u(8))
     elif kind in (PING, PONG):
         m["nonce"] = r.u(8)
     return m

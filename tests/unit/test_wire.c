@@ -35,6 +35,8 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
 	assert_true(a->time_ms == b->time_ms);
 	assert_true(a->user_id == b->user_id);
 	assert_true(a->nonce == b->nonce);
+	assert_true(a->msg_id == b->msg_id);
+	assert_int_equal(a->features, b->features);
 	assert_str(a->pseudo, b->pseudo);
 	assert_str(a->room, b->room);
 	assert_str(a->text, b->text);
@@ -56,7 +58,7 @@ static void assert_same(const struct wire_msg *a, const struct wire_msg *b)
 static const struct wire_entry rooms[] = {{S("general"), 3}, {S("jeux"), 0}, {S("日本"), 70000}};
 
 /* One of each type, with every field set. */
-static struct wire_msg samples[24];
+static struct wire_msg samples[32];
 static size_t sample_count;
 
 static int setup(void **state)
@@ -71,7 +73,13 @@ static int setup(void **state)
 	ADD(m.type = WIRE_WELCOME; m.version = 1; m.user_id = 0x1fffffffffffffull; m.colour = 160;
 	    m.returning = true; m.token = (struct wire_str){token, WIRE_TOKEN_LEN};
 	    m.pseudo = S("it4"); m.room = S("general"));
+	ADD(m.type = WIRE_WELCOME; m.version = 1; m.user_id = 3; m.colour = 1;
+	    m.token = (struct wire_str){token, WIRE_TOKEN_LEN}; m.pseudo = S("a");
+	    m.room = S("general"); m.features = WIRE_SERVER_ACKS);
 	ADD(m.type = WIRE_SAY; m.text = S("bonjour\nà tous"));
+	ADD(m.type = WIRE_SAY; m.text = S("numéroté"); m.msg_id = 0x7fffffffffffff01ull);
+	ADD(m.type = WIRE_SAY; m.text = S("ici"); m.room = S("jeux"); m.msg_id = 1);
+	ADD(m.type = WIRE_ACK; m.msg_id = 0x7fffffffffffff01ull; m.id = 77);
 	ADD(m.type = WIRE_COMMAND; m.text = S("/msg bob salut"));
 	ADD(m.type = WIRE_MESSAGE; m.id = 7; m.time_ms = 1764000000123ull; m.user_id = 99;
 	    m.colour = 28; m.pseudo = S("alice"); m.room = S("general"); m.text = S("salut 😀"));
