@@ -96,7 +96,10 @@ static void conn_free(struct conn *c)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
 	free(c->addr_block);
-	free(c);
+	if (c->slab > 0)
+		slab_free(&c->set->slabs[c->slab - 1], c);
+	else
+		free(c);
 }
 
 static void release(struct conn *c)
@@ -114,7 +117,21 @@ void conn_transport_closed(struct conn *c)
 struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 		      size_t transport_size)
 {
-	struct conn *c = calloc(1, sizeof(*c) + transport_size);
+	size_t size = sizeof(struct conn) + transport_size;
+	struct conn *c = NULL;
+	unsigned i = 0;
+	for (; i < CONN_SLABS && set->slabs[i].size != 0; i++)
+		if (set->slabs[i].size == slab_size_for(size))
+			break;
+	if (i < CONN_SLABS && size <= SLAB_MAX_OBJECT) {
+		if (set->slabs[i].size == 0)
+			slab_init(&set->slabs[i], size);
+		c = slab_alloc(&set->slabs[i]);
+		if (c != NULL)
+			c->slab = (unsigned char)(i + 1);
+	} else {
+		c = calloc(1, size);
+	}
 	if (c == NULL)
 		return NULL;
 	c->set = set;

@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "seat.h"
+#include "slab.h"
 #include "sniff.h"
 #include "wheel.h"
 
@@ -103,6 +104,8 @@ struct conn_hooks {
 
 LIST_HEAD(conn_list, conn);
 
+#define CONN_SLABS 4
+
 /* Every conn of a server, and those with output to flush this turn. */
 struct conns {
 	uv_loop_t *loop;
@@ -122,6 +125,9 @@ struct conns {
 	struct wheel wheel;
 	uv_timer_t wheel_timer;
 	int64_t wheel_wake_ms;
+	/* Conns come from blocks of their own (slab.h), one slab for each
+	 * size a transport asks (tcp.c, tls.c, web.c); any other size: malloc. */
+	struct slab slabs[CONN_SLABS];
 };
 
 /* Why a conn must go at the next flush (see conn_send). */
@@ -152,6 +158,7 @@ struct conn {
 	bool sniffed;         /* its first bytes named the protocol */
 	unsigned char first_len;           /* first bytes held while the */
 	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
+	unsigned char slab;   /* 1 + its slab in set->slabs; 0: from malloc */
 
 	const struct transport_ops *transport;
 	size_t in_flight; /* bytes of `out` a transport write holds */
