@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "conn.h"
 #include "hub.h"
+#include "lasting.h"
 #include "log.h"
 #include "moderation.h"
 #include "picture.h"
@@ -686,7 +687,7 @@ static void on_data(struct conn *c, const char *data, size_t len)
 /* What was queued was meant for a text peer, which it is not. */
 static int on_start(struct conn *c)
 {
-	struct binpeer *b = calloc(1, sizeof(*b));
+	struct binpeer *b = lasting_alloc(sizeof(*b)); /* as long as the peer */
 	if (b == NULL)
 		return -ENOMEM;
 	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
@@ -702,7 +703,7 @@ static void on_stop(struct conn *c)
 	if (b == NULL)
 		return;
 	wire_decoder_free(&b->frames);
-	free(b);
+	lasting_free(b, sizeof(*b));
 	c->proto_data = NULL;
 }
 

@@ -391,8 +391,10 @@ static void conn_flush(struct conn *c)
 bool conn_charge(struct conn *c, unsigned cost, size_t len)
 {
 	int64_t now = clock_ms();
-	if (bucket_take(&c->flood_messages, (double)cost, now) &&
-	    bucket_take(&c->flood_bytes, (double)len, now)) {
+	const struct server_config *cfg = c->set->cfg;
+	if (level_take(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, (double)cost, now) &&
+	    level_take(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, (double)len,
+		       now)) {
 		c->flood_strikes = 0;
 		return true;
 	}
@@ -592,9 +594,8 @@ void conn_open(struct conn *c)
 	outq_init(&c->out);
 	c->connected_ms = clock_ms();
 	c->last_heard_ms = c->connected_ms;
-	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
-	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
-		    c->connected_ms);
+	level_init(&c->flood_messages, cfg->flood_burst, c->connected_ms);
+	level_init(&c->flood_bytes, cfg->flood_bytes_burst, c->connected_ms);
 	/* Until its first bytes tell, it is taken for a text peer listening:
 	 * it hears its room, but nothing is flushed to it yet. */
 	if (!c->sniffed)

@@ -405,8 +405,7 @@ struct seat *hub_seat(const struct conn *c, const struct room *room)
 
 void hub_add(struct hub *h, struct conn *c)
 {
-	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
-		    clock_ms());
+	level_init(&c->room_creations, HUB_ROOMS_PER_CONN, clock_ms());
 	LIST_INIT(&c->seats);
 	room_sit(c, h->last_event_id, h->rooms.default_room);
 	c->room = h->rooms.default_room;
@@ -639,7 +638,7 @@ static struct token_bucket *creator_bucket(struct hub *h, const struct conn *c, 
 /* c may make one more room now: charged to it and to its address. */
 static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
 {
-	if (!bucket_take(&c->room_creations, 1.0, now))
+	if (!level_take(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, 1.0, now))
 		return false;
 	struct token_bucket *address = creator_bucket(h, c, now);
 	if (address != NULL && !bucket_take(address, 1.0, now)) {

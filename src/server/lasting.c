@@ -5,8 +5,7 @@
 
 #include "slab.h"
 
-/* Size classes, 16 bytes apart: a key of up to 56 bytes (an address,
- * conn.h) with its counter fits the largest but one. */
+/* Size classes, 16 bytes apart. */
 #define LASTING_CLASSES (LASTING_MAX / 16)
 
 static struct slab classes[LASTING_CLASSES];

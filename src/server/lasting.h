@@ -5,6 +5,9 @@
  * of them would keep a page of freed notices resident (slab.h says why);
  * here they are packed with their like, by size class.
  *
+ * A binary peer's protocol state and resume session (binpeer.c, users.c)
+ * come from here too.
+ *
  * Loop thread only, as everything that uses it.
  */
 #ifndef CHATROOM_LASTING_H
@@ -21,6 +24,6 @@ void lasting_free(void *p, size_t size);
 char *lasting_strdup(const char *s);
 void lasting_strfree(void *s);
 
-#define LASTING_MAX 128
+#define LASTING_MAX 512
 
 #endif
