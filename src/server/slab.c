@@ -56,6 +56,7 @@ void slab_init(struct slab *s, size_t size)
 	LIST_INIT(&s->full);
 }
 
+#ifndef SLAB_USE_MALLOC
 static struct slab_block *block_of(const void *p)
 {
 	return (struct slab_block *)((uintptr_t)p & ~(uintptr_t)(SLAB_BLOCK_SIZE - 1));
@@ -78,6 +79,7 @@ static struct slab_block *block_new(void)
 		munmap((char *)start + SLAB_BLOCK_SIZE, tail);
 	return (struct slab_block *)start; /* zeroed, as every new mapping */
 }
+#endif
 
 void *slab_alloc(struct slab *s)
 {
