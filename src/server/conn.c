@@ -118,22 +118,11 @@ struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 		      size_t transport_size)
 {
 	size_t size = sizeof(struct conn) + transport_size;
-	struct conn *c = NULL;
-	unsigned i = 0;
-	for (; i < CONN_SLABS && set->slabs[i].size != 0; i++)
-		if (set->slabs[i].size == slab_size_for(size))
-			break;
-	if (i < CONN_SLABS && size <= SLAB_MAX_OBJECT) {
-		if (set->slabs[i].size == 0)
-			slab_init(&set->slabs[i], size);
-		c = slab_alloc(&set->slabs[i]);
-		if (c != NULL)
-			c->slab = (unsigned char)(i + 1);
-	} else {
-		c = calloc(1, size);
-	}
+	struct slab *slab = slab_for(set->slabs, CONN_SLABS, size);
+	struct conn *c = slab != NULL ? slab_alloc(slab) : calloc(1, size);
 	if (c == NULL)
 		return NULL;
+	c->slab = slab != NULL ? (unsigned char)(slab - set->slabs + 1) : 0;
 	c->set = set;
 	c->transport = transport;
 	c->id = ++set->last_id;

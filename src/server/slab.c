@@ -56,6 +56,19 @@ void slab_init(struct slab *s, size_t size)
 	LIST_INIT(&s->full);
 }
 
+struct slab *slab_for(struct slab *slabs, unsigned n, size_t size)
+{
+	if (size > SLAB_MAX_OBJECT)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		if (slabs[i].size == 0)
+			slab_init(&slabs[i], size);
+		if (slabs[i].size == slab_size_for(size))
+			return &slabs[i];
+	}
+	return NULL;
+}
+
 #ifndef SLAB_USE_MALLOC
 static struct slab_block *block_of(const void *p)
 {

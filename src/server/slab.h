@@ -35,6 +35,10 @@ struct slab {
 size_t slab_size_for(size_t size);
 /* Objects of `size` bytes (at most SLAB_MAX_OBJECT). */
 void slab_init(struct slab *s, size_t size);
+/* Of the n slabs in `slabs` (zeroed: unused), the one for objects of
+ * `size` bytes, set up on first use; NULL when all n keep other sizes or
+ * size is over SLAB_MAX_OBJECT (the caller then uses malloc). */
+struct slab *slab_for(struct slab *slabs, unsigned n, size_t size);
 /* A zeroed object, or NULL when out of memory. */
 void *slab_alloc(struct slab *s);
 /* p from slab_alloc of the same slab (NULL: nothing). */

@@ -107,12 +107,33 @@ static void lasting_sizes_and_strings(void **state)
 	lasting_free(NULL, 10);
 }
 
+static void one_slab_per_size(void **state)
+{
+	(void)state;
+	struct slab slabs[2];
+	memset(slabs, 0, sizeof(slabs));
+	struct slab *a = slab_for(slabs, 2, 100);
+	assert_ptr_equal(a, &slabs[0]);
+	assert_ptr_equal(slab_for(slabs, 2, 100), a);
+	assert_ptr_equal(slab_for(slabs, 2, 101), a); /* the same rounded size */
+	struct slab *b = slab_for(slabs, 2, 300);
+	assert_ptr_equal(b, &slabs[1]);
+	assert_null(slab_for(slabs, 2, 600));          /* all taken: malloc */
+	assert_null(slab_for(slabs, 2, SLAB_MAX_OBJECT + 1));
+	void *p = slab_alloc(b);
+	assert_non_null(p);
+	slab_free(b, p);
+	slab_destroy(a);
+	slab_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(objects_are_zeroed_and_apart),
 		cmocka_unit_test(empty_blocks_go_back),
 		cmocka_unit_test(lasting_sizes_and_strings),
+		cmocka_unit_test(one_slab_per_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
