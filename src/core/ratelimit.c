@@ -8,20 +8,37 @@ void bucket_init(struct token_bucket *b, double rate, double burst, int64_t now_
 	b->last_ms = now_ms;
 }
 
+static bool take(double *tokens, int64_t *last_ms, double rate, double burst, double cost,
+		 int64_t now_ms)
+{
+	if (rate <= 0)
+		return true;
+	if (now_ms > *last_ms) {
+		*tokens += (double)(now_ms - *last_ms) * rate / 1000.0;
+		if (*tokens > burst)
+			*tokens = burst;
+		*last_ms = now_ms;
+	}
+	if (*tokens < cost)
+		return false;
+	*tokens -= cost;
+	return true;
+}
+
 bool bucket_take(struct token_bucket *b, double cost, int64_t now_ms)
 {
-	if (b->rate <= 0)
-		return true;
-	if (now_ms > b->last_ms) {
-		b->tokens += (double)(now_ms - b->last_ms) * b->rate / 1000.0;
-		if (b->tokens > b->burst)
-			b->tokens = b->burst;
-		b->last_ms = now_ms;
-	}
-	if (b->tokens < cost)
-		return false;
-	b->tokens -= cost;
-	return true;
+	return take(&b->tokens, &b->last_ms, b->rate, b->burst, cost, now_ms);
+}
+
+void level_init(struct token_level *l, double burst, int64_t now_ms)
+{
+	l->tokens = burst;
+	l->last_ms = now_ms;
+}
+
+bool level_take(struct token_level *l, double rate, double burst, double cost, int64_t now_ms)
+{
+	return take(&l->tokens, &l->last_ms, rate, burst, cost, now_ms);
 }
 
 bool bucket_full(const struct token_bucket *b, int64_t now_ms)

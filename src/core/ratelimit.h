@@ -16,6 +16,18 @@ struct token_bucket {
 	int64_t last_ms;
 };
 
+/* A bucket without its rate and burst, for one of many alike that all
+ * take them from the same settings (each connection's budgets): 16 bytes
+ * where a token_bucket takes 32. The same arithmetic as bucket_take. */
+struct token_level {
+	double tokens;
+	int64_t last_ms;
+};
+
+/* Starts full. */
+void level_init(struct token_level *l, double burst, int64_t now_ms);
+bool level_take(struct token_level *l, double rate, double burst, double cost, int64_t now_ms);
+
 /* Starts full. */
 void bucket_init(struct token_bucket *b, double rate, double burst, int64_t now_ms);
 /* Takes `cost` tokens if there are enough; false (and nothing taken) if not. */

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "conn.h"
 #include "hub.h"
+#include "lasting.h"
 #include "log.h"
 #include "moderation.h"
 #include "msgack.h"
@@ -664,7 +665,7 @@ static void on_data(struct conn *c, const char *data, size_t len)
 /* What was queued was meant for a text peer, which it is not. */
 static int on_start(struct conn *c)
 {
-	struct binpeer *b = calloc(1, sizeof(*b));
+	struct binpeer *b = lasting_alloc(sizeof(*b)); /* as long as the peer */
 	if (b == NULL)
 		return -ENOMEM;
 	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
@@ -681,7 +682,7 @@ static void on_stop(struct conn *c)
 		return;
 	msgack_forget(c);
 	wire_decoder_free(&b->frames);
-	free(b);
+	lasting_free(b, sizeof(*b));
 	c->proto_data = NULL;
 }
 

@@ -96,7 +96,10 @@ static void conn_free(struct conn *c)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
 	free(c->addr_block);
-	free(c);
+	if (c->slab > 0)
+		slab_free(&c->set->slabs[c->slab - 1], c);
+	else
+		free(c);
 }
 
 static void release(struct conn *c)
@@ -114,9 +117,12 @@ void conn_transport_closed(struct conn *c)
 struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 		      size_t transport_size)
 {
-	struct conn *c = calloc(1, sizeof(*c) + transport_size);
+	size_t size = sizeof(struct conn) + transport_size;
+	struct slab *slab = slab_for(set->slabs, CONN_SLABS, size);
+	struct conn *c = slab != NULL ? slab_alloc(slab) : calloc(1, size);
 	if (c == NULL)
 		return NULL;
+	c->slab = slab != NULL ? (unsigned char)(slab - set->slabs + 1) : 0;
 	c->set = set;
 	c->transport = transport;
 	c->id = ++set->last_id;
@@ -374,8 +380,10 @@ static void conn_flush(struct conn *c)
 bool conn_charge(struct conn *c, unsigned cost, size_t len)
 {
 	int64_t now = clock_ms();
-	if (bucket_take(&c->flood_messages, (double)cost, now) &&
-	    bucket_take(&c->flood_bytes, (double)len, now)) {
+	const struct server_config *cfg = c->set->cfg;
+	if (level_take(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, (double)cost, now) &&
+	    level_take(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, (double)len,
+		       now)) {
 		c->flood_strikes = 0;
 		return true;
 	}
@@ -575,9 +583,8 @@ void conn_open(struct conn *c)
 	outq_init(&c->out);
 	c->connected_ms = clock_ms();
 	c->last_heard_ms = c->connected_ms;
-	bucket_init(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, c->connected_ms);
-	bucket_init(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst,
-		    c->connected_ms);
+	level_init(&c->flood_messages, cfg->flood_burst, c->connected_ms);
+	level_init(&c->flood_bytes, cfg->flood_bytes_burst, c->connected_ms);
 	/* Until its first bytes tell, it is taken for a text peer listening:
 	 * it hears its room, but nothing is flushed to it yet. */
 	if (!c->sniffed)

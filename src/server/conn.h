@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "seat.h"
+#include "slab.h"
 #include "sniff.h"
 #include "wheel.h"
 
@@ -103,6 +104,8 @@ struct conn_hooks {
 
 LIST_HEAD(conn_list, conn);
 
+#define CONN_SLABS 4
+
 /* Every conn of a server, and those with output to flush this turn. */
 struct conns {
 	uv_loop_t *loop;
@@ -122,6 +125,9 @@ struct conns {
 	struct wheel wheel;
 	uv_timer_t wheel_timer;
 	int64_t wheel_wake_ms;
+	/* Conns come from blocks of their own (slab.h), one slab for each
+	 * size a transport asks (tcp.c, tls.c, web.c); any other size: malloc. */
+	struct slab slabs[CONN_SLABS];
 };
 
 /* Why a conn must go at the next flush (see conn_send). */
@@ -152,6 +158,11 @@ struct conn {
 	bool sniffed;         /* its first bytes named the protocol */
 	unsigned char first_len;           /* first bytes held while the */
 	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
+	unsigned char slab;   /* 1 + its slab in set->slabs; 0: from malloc */
+	/* Small fields where they fill holes: an idle peer is mostly this
+	 * struct, so its padding counts (see docs/benchmarks.md). */
+	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
+	bool has_token;     /* see token, below */
 
 	const struct transport_ops *transport;
 	size_t in_flight; /* bytes of `out` a transport write holds */
@@ -163,7 +174,6 @@ struct conn {
 	struct seat_list seats;
 	size_t seat_count;
 	struct seat home;
-	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
 	/* Its address as three strings, all in addr_text for an IPv4 peer
 	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
 	 * where three fixed arrays for the longest IPv6 took 160. */
@@ -172,29 +182,30 @@ struct conn {
 	/* Its address as the per-address limits count it: the IP, or for
 	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
 	const char *addr_key;
-	unsigned port;
 	char *addr_block;     /* NULL: they are in addr_text */
 	char addr_text[CONN_ADDR_INLINE];
 	char pseudo[CONN_MAX_PSEUDO + 1];
 	bool has_pseudo;
+	bool seen_line;           /* its first line arrived (binary: its welcome) */
+	bool counted_address;     /* in the server's per-address counts */
+	unsigned port;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
+	unsigned address_count;   /* connections from its address, itself included */
 	/* A resume session (users.h) holds it while away: its token. */
 	unsigned char token[CONN_TOKEN_LEN];
-	bool has_token;
 
 	/* Times on clock_ms (clock.h), and budgets. */
 	int64_t connected_ms;
-	bool seen_line;           /* its first line arrived (binary: its welcome) */
 	int64_t last_heard_ms;    /* its last line or frame */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
-	bool counted_address;     /* in the server's per-address counts */
-	unsigned address_count;   /* connections from its address, itself included */
-	struct token_bucket flood_messages;
-	struct token_bucket flood_bytes;
-	struct token_bucket flood_pictures; /* picture.c: bytes of pictures */
+	/* Its budgets; their rates and bursts are settings or constants,
+	 * given where they are taken. */
+	struct token_level flood_messages;  /* --flood-rate, --flood-burst */
+	struct token_level flood_bytes;     /* --flood-bytes-rate, -burst */
+	struct token_level flood_pictures;  /* picture.c: PICTURE_BYTES_* */
 	unsigned flood_strikes;   /* refused requests in a row */
-	struct token_bucket room_creations; /* rooms it may make (hub.c) */
+	struct token_level room_creations;  /* hub.c: HUB_ROOMS_PER_CONN */
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 	struct social *social;    /* social.c: away, ignores (NULL until used) */
 

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "frame.h"
+#include "lasting.h"
 #include "log.h"
 #include "social.h"
 #include "textlog.h"
@@ -56,7 +57,7 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	h->clean_cap = clean_cap;
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, lasting_strfree, NULL);
 	if (identities_init(&h->identities) < 0)
 		return -ENOMEM;
 	h->max_seats = HUB_DEFAULT_SEATS;
@@ -414,8 +415,7 @@ struct seat *hub_seat(const struct conn *c, const struct room *room)
 
 void hub_add(struct hub *h, struct conn *c)
 {
-	bucket_init(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN,
-		    clock_ms());
+	level_init(&c->room_creations, HUB_ROOMS_PER_CONN, clock_ms());
 	LIST_INIT(&c->seats);
 	room_sit(c, h->last_event_id, h->rooms.default_room);
 	c->room = h->rooms.default_room;
@@ -531,7 +531,7 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->colour = colour >= 0 ? colour : hub_pick_colour(h, -1);
 	c->has_pseudo = true;
 	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
-	g_hash_table_insert(h->named, g_strdup(skeleton), c);
+	g_hash_table_insert(h->named, lasting_strdup(skeleton), c);
 	if (h->bus != NULL && h->bus->ops->claim != NULL)
 		h->bus->ops->claim(h->bus, skeleton, c);
 	/* Whoever held it before has it no more (its address took it anew). */
@@ -569,7 +569,7 @@ void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
 	strcount_add(&h->pseudos, skeleton);
-	g_hash_table_insert(h->named, g_strdup(skeleton), c);
+	g_hash_table_insert(h->named, lasting_strdup(skeleton), c);
 	users_forget_departure(&h->users, skeleton);
 	log_info("%s (%s) is now %s", old, c->addr, c->pseudo);
 }
@@ -650,7 +650,7 @@ static struct token_bucket *creator_bucket(struct hub *h, const struct conn *c, 
 /* c may make one more room now: charged to it and to its address. */
 static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
 {
-	if (!bucket_take(&c->room_creations, 1.0, now))
+	if (!level_take(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, 1.0, now))
 		return false;
 	struct token_bucket *address = creator_bucket(h, c, now);
 	if (address != NULL && !bucket_take(address, 1.0, now)) {

@@ -32,7 +32,7 @@ static void on_opened(struct conn *c)
 	c->counted_address = n > 0;
 	c->address_count = n;
 	/* Its own budget of picture bytes (picture.c), apart from the chat's. */
-	bucket_init(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, c->connected_ms);
+	level_init(&c->flood_pictures, PICTURE_BYTES_BURST, c->connected_ms);
 	hub_add(&s->hub, c);
 	if (s->conns.count > s->cfg.max_connections)
 		conn_refuse(c, CHAT_ERR_SERVER_FULL, NULL, "server full");

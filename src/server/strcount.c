@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lasting.h"
+
 /* A power of two well above the keys one server holds at once. */
 #define STRCOUNT_BUCKETS 4096
 
@@ -21,6 +23,12 @@ static size_t hash(const char *s)
 	return h & (STRCOUNT_BUCKETS - 1);
 }
 
+/* Entries live as long as a connection or a pseudo: lasting.h. */
+static void entry_free(struct strcount_entry *e)
+{
+	lasting_free(e, sizeof(*e) + strlen(e->key) + 1);
+}
+
 int strcount_init(struct strcount *t)
 {
 	t->bucket_count = STRCOUNT_BUCKETS;
@@ -34,7 +42,7 @@ void strcount_free(struct strcount *t)
 		struct strcount_entry *e = t->buckets[i];
 		while (e != NULL) {
 			struct strcount_entry *next = e->next;
-			free(e);
+			entry_free(e);
 			e = next;
 		}
 	}
@@ -56,7 +64,7 @@ unsigned strcount_add(struct strcount *t, const char *key)
 	if (e != NULL)
 		return ++e->count;
 	size_t len = strlen(key);
-	e = malloc(sizeof(*e) + len + 1);
+	e = lasting_alloc(sizeof(*e) + len + 1);
 	if (e == NULL)
 		return 0;
 	memcpy(e->key, key, len + 1);
@@ -76,7 +84,7 @@ void strcount_remove(struct strcount *t, const char *key)
 			continue;
 		if (--e->count == 0) {
 			*link = e->next;
-			free(e);
+			entry_free(e);
 		}
 		return;
 	}

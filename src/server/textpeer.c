@@ -27,9 +27,22 @@
 /* An unknown command is shown back this far, so the peer sees which. */
 #define TEXTPEER_UNKNOWN_SHOWN 32
 
+/* A text peer's line reader exists only while it holds an unfinished
+ * line: an idle peer keeps none (80 bytes less each). Lines are split
+ * in a reader on the stack, moved to the heap when a tail is left. */
 static struct linereader *lines_of(struct conn *c)
 {
 	return c->proto_data;
+}
+
+static void drop_lines(struct conn *c)
+{
+	struct linereader *lines = lines_of(c);
+	if (lines == NULL)
+		return;
+	linereader_free(lines);
+	free(lines);
+	c->proto_data = NULL;
 }
 
 /* ---- what the chat sends ------------------------------------------------ */
@@ -289,8 +302,9 @@ static void deliver_partial(struct conn *c)
 {
 	const char *line;
 	size_t len;
-	if (linereader_take_partial(lines_of(c), &line, &len) == 1)
+	if (lines_of(c) != NULL && linereader_take_partial(lines_of(c), &line, &len) == 1)
 		on_line(c, line, len);
+	drop_lines(c); /* what it held was the line just handled */
 }
 
 /* The course's clients send no '\n': a message is what came before a
@@ -305,7 +319,12 @@ static void on_partial_due(struct conn *c)
 
 static void on_data(struct conn *c, const char *data, size_t len)
 {
+	struct linereader local;
 	struct linereader *lines = lines_of(c);
+	if (lines == NULL) {
+		linereader_init(&local, TEXT_MAX_LINE);
+		lines = &local;
+	}
 	linereader_feed(lines, data, len);
 	/* A doomed peer (too far behind) is not served any more: it goes at
 	 * the next flush, and the rest of its input goes with it. */
@@ -320,16 +339,32 @@ static void on_data(struct conn *c, const char *data, size_t len)
 			snprintf(why, sizeof(why), TEXT_ERR_LINE_TOO_LONG, TEXT_MAX_LINE);
 			reply_line(c, TEXT_ERROR "\n", rc == -E2BIG ? why : TEXT_ERR_NO_MEMORY);
 			conn_close_after_flush(c, rc == -E2BIG ? "line too long" : "out of memory");
-			return;
+			break;
 		}
 		on_line(c, line, n);
 	}
-	if (c->closing || c->doom != CONN_FINE)
+	if (c->closing || c->doom != CONN_FINE || !linereader_has_partial(lines)) {
+		/* Nothing left to wait for: no reader kept. */
+		if (lines == &local)
+			linereader_free(&local);
+		else
+			drop_lines(c);
+		if (!c->closing && c->doom == CONN_FINE)
+			conn_timer_stop(c);
 		return;
-	if (linereader_has_partial(lines))
-		conn_timer_start(c, c->set->cfg->partial_delay_ms, on_partial_due);
-	else
-		conn_timer_stop(c);
+	}
+	if (lines == &local) {
+		struct linereader *kept = malloc(sizeof(*kept));
+		if (kept == NULL) {
+			linereader_free(&local);
+			reply_line(c, TEXT_ERROR "\n", TEXT_ERR_NO_MEMORY);
+			conn_close_after_flush(c, "out of memory");
+			return;
+		}
+		*kept = local;
+		c->proto_data = kept;
+	}
+	conn_timer_start(c, c->set->cfg->partial_delay_ms, on_partial_due);
 }
 
 /* A last message may come without its '\n'. */
@@ -340,22 +375,14 @@ static void on_eof(struct conn *c)
 
 static int on_start(struct conn *c)
 {
-	struct linereader *lines = malloc(sizeof(*lines));
-	if (lines == NULL)
-		return -ENOMEM;
-	linereader_init(lines, TEXT_MAX_LINE);
-	c->proto_data = lines;
+	c->proto_data = NULL; /* its line reader: made at the first unfinished line */
 	c->hears = true; /* an anonymous text peer reads its room */
 	return 0;
 }
 
 static void on_stop(struct conn *c)
 {
-	if (c->proto_data == NULL)
-		return;
-	linereader_free(lines_of(c));
-	free(c->proto_data);
-	c->proto_data = NULL;
+	drop_lines(c);
 }
 
 const struct proto_ops textpeer_proto = {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lasting.h"
+
 /* What one address holds, so that it is bounded on its own and its own
  * oldest entries make room first. */
 struct user_address {
@@ -37,6 +39,17 @@ static void digest_of(const unsigned char *token, size_t len, unsigned char out[
 	g_checksum_free(sum);
 }
 
+/* Sessions and addresses live as long as their peers: lasting.h. */
+static void session_free(void *s)
+{
+	lasting_free(s, sizeof(struct session));
+}
+
+static void address_free(void *a)
+{
+	lasting_free(a, sizeof(struct user_address));
+}
+
 int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
 {
 	memset(u, 0, sizeof(*u));
@@ -45,10 +58,10 @@ int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
 	u->max_sessions = USERS_MAX_SESSIONS;
 	u->max_departed = USERS_MAX_DEPARTED;
 	/* Keys live in their values; the owning tables free the values. */
-	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, free);
+	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, session_free);
 	u->held = g_hash_table_new(g_str_hash, g_str_equal);
 	u->departures = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, address_free);
 	g_queue_init(&u->away);
 	g_queue_init(&u->departed);
 	return 0;
@@ -82,7 +95,7 @@ static struct user_address *address_get(struct users *u, const char *key)
 	struct user_address *a = address_find(u, key);
 	if (a != NULL)
 		return a;
-	a = calloc(1, sizeof(*a));
+	a = lasting_alloc(sizeof(*a));
 	if (a == NULL)
 		return NULL;
 	snprintf(a->key, sizeof(a->key), "%s", key);
@@ -158,9 +171,9 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 			return -ENOSPC;
 		evict(u, old);
 	}
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = lasting_alloc(sizeof(*s));
 	if (s == NULL || (a = address_get(u, address)) == NULL) {
-		free(s);
+		session_free(s);
 		return -ENOMEM;
 	}
 	digest_of(token, USERS_TOKEN_LEN, s->digest);

@@ -73,6 +73,27 @@ static void full_once_refilled(void **state)
 	assert_true(bucket_full(&b, 1500));  /* 1 + 3 tokens */
 }
 
+/* A level with its rate and burst given at each take behaves as a bucket. */
+static void level_as_bucket(void **state)
+{
+	(void)state;
+	struct token_level l;
+	struct token_bucket b;
+	level_init(&l, 5.0, 0);
+	bucket_init(&b, 2.0, 5.0, 0);
+	const int64_t at[] = {0, 0, 0, 0, 0, 0, 400, 500, 500, 100000, 100000, 100001};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		bool got = level_take(&l, 2.0, 5.0, 1.0, at[i]);
+		assert_int_equal(got, bucket_take(&b, 1.0, at[i]));
+		assert_true(l.tokens == b.tokens);
+	}
+	int more = 0;
+	while (level_take(&l, 2.0, 5.0, 1.0, 100001))
+		more++;
+	assert_int_equal(more, 2); /* 5 - 3 taken, and 0.002 short of one more */
+	assert_true(level_take(&l, 0.0, 5.0, 1000.0, 0)); /* rate 0: no limit */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +103,7 @@ int main(void)
 		cmocka_unit_test(zero_rate_is_unlimited),
 		cmocka_unit_test(clock_going_back_adds_nothing),
 		cmocka_unit_test(full_once_refilled),
+		cmocka_unit_test(level_as_bucket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
