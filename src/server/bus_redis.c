@@ -353,10 +353,13 @@ static void on_deliver(void *data, const char *room, uint64_t seq, const char *p
 
 static void on_truncated(void *data, const char *room, uint64_t first, uint64_t last)
 {
-	(void)data;
 	(void)room;
 	log_warn("cluster: events %" PRIu64 "-%" PRIu64 " of a room are no longer in Redis",
 		 first, last);
+	/* Users hear of the hole rather than a conversation that skips. */
+	char text[192];
+	snprintf(text, sizeof(text), BUS_REDIS_TEXT_LOST_FMT, last - first + 1);
+	tell(data, text);
 }
 
 static void on_restarted(void *data, const char *room, uint64_t old_last)

@@ -39,6 +39,10 @@
 #define BUS_REDIS_TEXT_DOWN "Annonce : liaison avec les autres serveurs perdue ; " \
 	"vos messages partiront à son retour"
 #define BUS_REDIS_TEXT_UP "Annonce : liaison avec les autres serveurs rétablie"
+/* Then a number: events Redis's capped stream no longer had when this
+ * node came to read them. */
+#define BUS_REDIS_TEXT_LOST_FMT "Annonce : %" PRIu64 " messages d'un salon publiés " \
+	"pendant la coupure n'ont pas pu être récupérés des autres serveurs"
 
 /* url: redis://[[user]:password@]host[:port][/db]. 0, or a negative errno
  * with *cause. Starts connecting at once. */
