@@ -515,7 +515,7 @@ static void usage(FILE *out)
 		"      --bound MS      the p95 bound for --step (250)\n"
 		"      --max-clients N the largest N --step tries (19000)\n"
 		"  -r, --room-size N   idle: users per room, 0 for all in one (100)\n"
-		"      --tls           over TLS (the server's --tls-port), verified against\n"
+		"      --tls           over TLS (to the server's TLS port), verified against\n"
 		"      --ca FILE       this CA file (else the system's; the name is ADDR), or\n"
 		"      --tls-pin SHA256:...  this key alone\n"
 		"  -h, --help          this help\n"
