@@ -4,9 +4,11 @@ socket peers speaking the text protocol, and the real chatroom client.
 CHATROOM_BUILD names the build directory whose binaries are tested (the
 Makefile runs the suite on the normal and on the sanitizer build)."""
 
+import atexit
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,8 +38,10 @@ SANITIZER_ENV = {
 }
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
-# The clients' state directory for the whole run (their sessions file).
+# The clients' state directory for the whole run (their sessions file),
+# removed when the run ends (each xdist worker makes its own).
 STATE_HOME = tempfile.mkdtemp(prefix="chatroom-state-")
+atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 # Generous: a sanitized build on a busy two-core machine is slow.
 TIMEOUT = 40.0 if VALGRIND else 20.0 if SANITIZED else 10.0
