@@ -110,13 +110,20 @@ run() {
 
 echo "bench: $PINNING; $SECS s a run; results in $OUT"
 
-start_chatroom --history none
 start_redis
+# History on disk (fsync everysec, the default) and the optional
+# coalescing delay (200 us: the hold that paid off for the minimal server
+# of issue 22) are servers of their own, taking their turns with the
+# others so that the machine's drift does not fall on them alone.
+start_chatroom --history "$OUT/history.jsonl" --fsync everysec
+HIST_PID=$CHAT_PID HIST_PORT=$CHAT_PORT
+start_chatroom --history none --coalesce-us 200
+COAL_PID=$CHAT_PID COAL_PORT=$CHAT_PORT
 if [ -n "$BEFORE" ]; then
   CHAT_SERVER=$BEFORE start_chatroom --history none
   BEFORE_PID=$CHAT_PID BEFORE_PORT=$CHAT_PORT
-  CHAT_SERVER=$SERVER start_chatroom --history none
 fi
+start_chatroom --history none
 # W in flight per sender: 16 (saturated), 8 (the issue's figure), 1.
 TP=(throughput -n 1000 -s 10 -w 16 -b 64 -d "$SECS")
 W8=(throughput -n 1000 -s 10 -w 8 -b 64 -d "$SECS")
@@ -136,8 +143,12 @@ each() {
 }
 for _ in $(seq "$REPEAT"); do
   each throughput "${TP[@]}"
+  run throughput-history "${TP[@]}" -t chatroom -p "$HIST_PORT" -P "$HIST_PID"
+  run throughput-coalesce "${TP[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
   each window8 "${W8[@]}"
+  run window8-coalesce "${W8[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
   each window1 "${W1[@]}"
+  run window1-coalesce "${W1[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
   run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
 done
@@ -148,23 +159,9 @@ stop "$CHAT_PID"
 stop "$REDIS_PID"
 [ -z "$BEFORE" ] || stop "$BEFORE_PID"
 
-# The same throughput run with history on disk (fsync everysec, the default).
-start_chatroom --history "$OUT/history.jsonl" --fsync everysec
-for _ in $(seq "$REPEAT"); do
-  run throughput-history "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-done
-stop "$CHAT_PID"
+stop "$HIST_PID"
+stop "$COAL_PID"
 rm -f "$OUT/history.jsonl"
-
-# The optional coalescing delay, off by default (200 us: the hold that
-# paid off for the minimal server of issue 22).
-start_chatroom --history none --coalesce-us 200
-for _ in $(seq "$REPEAT"); do
-  run throughput-coalesce "${TP[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-  run window8-coalesce "${W8[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-  run window1-coalesce "${W1[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
-done
-stop "$CHAT_PID"
 
 # Idle connections, each run on a fresh server: 2000 users in one room
 # (its join notices are 2 million deliveries), then IDLE_N in rooms of 100.
