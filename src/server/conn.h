@@ -134,7 +134,7 @@ struct conns {
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
 struct conn {
-	/* What every delivery reads (hub.c's fan-out, conn_send), together
+	/* What every delivery reads (hub_events.c's fan-out, conn_send), together
 	 * at the start: a broadcast to thousands touches one or two cache
 	 * lines of each. */
 	uint64_t id;                  /* unique for the server's life, never reused */
