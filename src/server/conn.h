@@ -246,7 +246,7 @@ static inline void *conn_transport(struct conn *c)
 {
 	return c->transport_state;
 }
-/* Its address: the label "{IP}:{Port}" and the per-address key. */
+/* Its address: the label "{IP}:{Port}" and the per-address key (conn_addr.c). */
 void conn_set_address(struct conn *c, const struct sockaddr *sa);
 /* Set up and connected: it joins the set, the owner admits (or refuses)
  * it, and it starts reading. A transport that knows the peer's protocol
