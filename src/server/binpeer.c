@@ -1,4 +1,5 @@
 #include "binpeer.h"
+#include "binhistory.h"
 #include "binresume.h"
 
 #include <errno.h>
@@ -188,26 +189,6 @@ static void command(struct hub *h, struct conn *c, const struct command *cmd,
 	reply_error(c, WIRE_ERR_REFUSED, why);
 }
 
-/* The records of the history file, in a JSON array (as HISTORY's). */
-static void send_found(struct conn *c, const char *query, const struct event *const *found,
-		       size_t count, bool cut)
-{
-	struct buffer json = {0};
-	buffer_add(&json, "[", 1);
-	for (size_t i = 0; i < count; i++) {
-		history_serialise(&json, found[i], true);
-		if (json.data != NULL)
-			json.data[json.len - 1] = ','; /* each record ends in '\n' */
-	}
-	if (json.data != NULL && json.len > 1)
-		json.len--;
-	buffer_add(&json, "]", 1);
-	if (json.data != NULL)
-		send_msg(c, &(struct wire_msg){.type = WIRE_FOUND, .cut = cut, .query = str(query),
-					       .text = {json.data, json.len}});
-	buffer_free(&json);
-}
-
 static void send_list(struct conn *c, enum chat_list kind, const char *room,
 		      const struct chat_entry *entries, size_t count)
 {
@@ -223,108 +204,6 @@ static void send_list(struct conn *c, enum chat_list kind, const char *room,
 			     .room = room != NULL ? str(room) : (struct wire_str){NULL, 0},
 			     .entries = out, .entry_count = n};
 	send_msg(c, &m);
-}
-
-/* Base64 of pictures in one HISTORY frame: well inside WIRE_MAX_FRAME. */
-#define BINPEER_HISTORY_IMAGE_BYTES (4u * 1024 * 1024)
-
-/* The room's HISTORY frame of its events up to upto, built anew. */
-static struct frame *history_frame(struct hub *h, struct room *room, uint64_t upto)
-{
-	/* The course asks for the history as JSON: the history file's own
-	 * records, in an array. */
-	/* Pictures travel in it too, the newest first while they fit. */
-	size_t with_data_from = room->recent_count, budget = BINPEER_HISTORY_IMAGE_BYTES;
-	for (size_t i = room->recent_count; i-- > 0;) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
-		if (ev->image == NULL || ev->id > upto)
-			continue;
-		if (ev->image_len / 3 * 4 > budget)
-			break;
-		budget -= ev->image_len / 3 * 4;
-		with_data_from = i;
-	}
-	struct buffer json = {0};
-	buffer_add(&json, "[", 1);
-	for (size_t i = 0; i < room->recent_count; i++) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
-		if (ev->id > upto)
-			continue;
-		history_serialise(&json, ev, i < with_data_from);
-		json.data[json.len - 1] = ','; /* each record ends in '\n' */
-	}
-	if (json.data == NULL)
-		return NULL;
-	if (json.len > 1)
-		json.len--; /* the last ',' */
-	buffer_add(&json, "]", 1);
-	struct frame *f = NULL;
-	if (json.data != NULL) {
-		struct wire_msg m = {.type = WIRE_HISTORY, .room = str(room->name),
-				     .text = {json.data, json.len}};
-		f = wire_encode(&m);
-	}
-	buffer_free(&json);
-	if (f != NULL)
-		room_keep_history(&h->rooms, room, f, upto, clock_ms());
-	return f;
-}
-
-/* Nothing but arrivals and departures after id `from` up to `upto`. */
-static bool only_presence_since(const struct hub *h, const struct room *room, uint64_t from,
-				uint64_t upto)
-{
-	for (size_t i = room->recent_count; i-- > 0;) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
-		if (ev->id <= from)
-			return true;
-		if (ev->id <= upto && event_has_text(ev))
-			return false;
-	}
-	return true;
-}
-
-/* The room's history up to `visible` for c, as one HISTORY frame. Askers
- * who may see the same events share one frame. A frame built less than
- * ROOMS_FRAME_REUSE_MS ago also serves when only arrivals and departures
- * came since: a newcomer's history then lacks a few of those notices, and
- * a JOIN storm between big rooms costs no serialisation each. */
-static void send_full_history(struct hub *h, struct conn *c, struct room *room,
-			      uint64_t visible)
-{
-	uint64_t upto = 0; /* the newest event it may see (ids grow along the ring) */
-	for (size_t i = room->recent_count; i-- > 0;) {
-		uint64_t id = room_recent(&h->rooms, room, i)->id;
-		if (id <= visible) {
-			upto = id;
-			break;
-		}
-	}
-	struct frame *kept = room->history_frame;
-	bool fits = kept != NULL &&
-		(room->history_upto == upto ||
-		 (room->history_upto < upto &&
-		  clock_ms() - room->history_built_ms < ROOMS_FRAME_REUSE_MS &&
-		  only_presence_since(h, room, room->history_upto, upto)));
-	conn_reply(c, fits ? frame_ref(kept) : history_frame(h, room, upto));
-}
-
-static void send_history(struct conn *c, struct room *room, uint64_t after_id)
-{
-	struct hub *h = c->set->hub;
-	uint64_t visible = hub_visible_id(h, c, room);
-	if (after_id > 0) {
-		/* Its own messages it has shown already, as it sent them (the
-		 * server never echoes them, so their ids are unknown to it). */
-		for (size_t i = 0; i < room->recent_count; i++) {
-			const struct event *ev = room_recent(&h->rooms, room, i);
-			bool own = event_has_text(ev) && ev->sender_id == c->user_id;
-			if (ev->id > after_id && ev->id <= visible && !own)
-				conn_reply(c, event_wire_frame(ev));
-		}
-		return;
-	}
-	send_full_history(h, c, room, visible);
 }
 
 void binpeer_welcome(struct conn *c, bool returning)
@@ -427,7 +306,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	}
 	binresume_keep(h, c);
 	binpeer_welcome(c, false);
-	send_history(c, room, 0);
+	binhistory_send(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	if (owner_back) {
 		/* Its owner, relaunched (or after a restart): the course's
@@ -480,7 +359,7 @@ static void history_ask(struct hub *h, struct conn *c, const struct wire_msg *m)
 		reply_error(c, WIRE_ERR_ROOM, TEXT_ERR_NOT_IN_ROOM);
 		return;
 	}
-	send_history(c, room, m->id);
+	binhistory_send(c, room, m->id);
 }
 
 /* The frames that are commands run their row of the server's table
@@ -692,10 +571,10 @@ const struct proto_ops binpeer_proto = {
 	.on_start = on_start,
 	.on_stop = on_stop,
 	.on_data = on_data,
-	.send_history = send_history,
+	.send_history = binhistory_send,
 	.send_error = send_error,
 	.send_info = send_info,
 	.send_list = send_list,
 	.send_private = send_private,
-	.send_found = send_found,
+	.send_found = binhistory_send_found,
 };

@@ -6,7 +6,8 @@
  *
  * Per peer it keeps (c->proto_data, from on_start to on_stop) the hello's
  * bytes read so far and the frame decoder, with what an unfinished large
- * frame holds (counted server-wide through conn_hold_input).
+ * frame holds (counted server-wide through conn_hold_input). The HISTORY
+ * and FOUND frames it sends are binhistory.c's.
  */
 #ifndef CHATROOM_BINPEER_H
 #define CHATROOM_BINPEER_H

@@ -134,7 +134,7 @@ struct conns {
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
 struct conn {
-	/* What every delivery reads (hub.c's fan-out, conn_send), together
+	/* What every delivery reads (hub_events.c's fan-out, conn_send), together
 	 * at the start: a broadcast to thousands touches one or two cache
 	 * lines of each. */
 	uint64_t id;                  /* unique for the server's life, never reused */
@@ -246,7 +246,7 @@ static inline void *conn_transport(struct conn *c)
 {
 	return c->transport_state;
 }
-/* Its address: the label "{IP}:{Port}" and the per-address key. */
+/* Its address: the label "{IP}:{Port}" and the per-address key (conn_addr.c). */
 void conn_set_address(struct conn *c, const struct sockaddr *sa);
 /* Set up and connected: it joins the set, the owner admits (or refuses)
  * it, and it starts reading. A transport that knows the peer's protocol

@@ -7,9 +7,12 @@
  * protocols. It reaches a peer only through the peer's protocol (proto.h):
  * a room's history is c->proto->send_history.
  *
- * hub.c owns struct rooms, struct users, the table of room makers and the
- * broadcasts held until the history is durable (fsync=always); it links
- * conns into rooms but never frees one.
+ * hub.c owns struct rooms, struct users and the table of room makers; it
+ * links conns into rooms but never frees one. Two files share the rest
+ * of struct hub, each for its own reason to change: hub_events.c (the
+ * publish, the delivery and fan-out, the broadcasts held until the
+ * history is durable under fsync=always) and hub_names.c (the pseudos and
+ * colours worn, the named conns).
  */
 #ifndef CHATROOM_HUB_H
 #define CHATROOM_HUB_H
@@ -49,7 +52,7 @@ struct held_broadcast {
 	char room[TEXT_MAX_ROOM + 1];
 };
 
-/* Colours handed to newcomers (hub.c). */
+/* Colours handed to newcomers (hub_names.c). */
 #define HUB_PALETTE_SIZE 12
 
 /* Rooms one connection, and one address, may make: this many at once,
@@ -122,6 +125,14 @@ void hub_remove(struct hub *h, struct conn *c);
  * departures and sessions past their grace period. */
 void hub_tick(struct hub *h);
 
+/* ---- between hub.c, hub_events.c and hub_names.c only -------------------- */
+
+/* Frees the broadcasts still held for the disk (hub_free). */
+void hub_drop_held(struct hub *h);
+/* c (named) is gone: its pseudo (skeleton, NULL when it had none) and its
+ * colour are free again (hub_remove). */
+void hub_forget_name(struct hub *h, struct conn *c, const char *skeleton);
+
 /* ---- for the protocols and the commands --------------------------------- */
 
 uint64_t hub_random_u64(void);
@@ -192,7 +203,7 @@ int hub_enter(struct hub *h, struct conn *c, struct room *to);
 void hub_leave(struct hub *h, struct conn *c, struct room *room);
 /* Puts c in room `to` alone, without a word to anybody (first placement). */
 void hub_place(struct hub *h, struct conn *c, struct room *to);
-/* The newest event c may be sent as history of room (see hub.c). */
+/* The newest event c may be sent as history of room (see hub_events.c). */
 uint64_t hub_visible_id(const struct hub *h, const struct conn *c, const struct room *room);
 /* The newest event any member may have heard of (a search's horizon):
  * under fsync=always, the newest on disk. */

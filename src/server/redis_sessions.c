@@ -21,7 +21,7 @@
 #define SESSION_VERSION "s1"
 #define SESSION_FIELDS 7
 #define SESSION_KEY_MAX (sizeof("session:{}") + 2 * REDIS_SESSIONS_DIGEST_LEN)
-/* JSON numbers are doubles: user ids stay within 53 bits (hub.c). */
+/* JSON numbers are doubles: user ids stay within 53 bits (hub_names.c). */
 #define SESSION_MAX_USER_ID ((1ull << 53) - 1)
 
 /* The token is spent by whoever reads it first. */

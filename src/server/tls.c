@@ -47,77 +47,6 @@ static struct tls_peer *peer_of(struct conn *c)
 	return conn_transport(c);
 }
 
-/* OpenSSL's last reason, or `otherwise`; the thread's queue is emptied. */
-static const char *ssl_reason(const char *otherwise)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-	ERR_clear_error();
-	return r != NULL ? r : otherwise;
-}
-
-/* ---- certificates -------------------------------------------------------- */
-
-static struct ssl_ctx_st *make_ctx(const char *cert, const char *key, char *cause,
-				   size_t cause_len)
-{
-	ERR_clear_error();
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL) {
-		snprintf(cause, cause_len, "%s", ssl_reason("cannot make a TLS context"));
-		return NULL;
-	}
-	/* TLS 1.2 at least, 1.3 when the peer has it (OpenSSL prefers the
-	 * highest version both speak). No renegotiation, no session tickets:
-	 * chat sessions are long, and tickets would cost bytes per peer. */
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-				 SSL_OP_NO_TICKET);
-	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* An idle peer's session gives its record buffers back. */
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	const char *what = cert;
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) == 1) {
-		what = key;
-		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
-		    SSL_CTX_check_private_key(ctx) == 1)
-			return ctx;
-	}
-	snprintf(cause, cause_len, "TLS %s %s: %s", what == cert ? "certificate" : "key", what,
-		 ssl_reason("cannot be read"));
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-int tls_init(struct tls_server *t, const char *cert, const char *key, unsigned handshake_ms,
-	     unsigned max_handshakes, char *cause, size_t cause_len)
-{
-	memset(t, 0, sizeof(*t));
-	LIST_INIT(&t->shaking);
-	LIST_INIT(&t->bridges);
-	t->cert_path = cert;
-	t->key_path = key;
-	t->handshake_ms = handshake_ms;
-	t->max_handshakes = max_handshakes;
-	t->max_per_address = max_handshakes;
-	t->ctx = make_ctx(cert, key, cause, cause_len);
-	return t->ctx != NULL ? 0 : UV_EINVAL;
-}
-
-void tls_reload(struct tls_server *t)
-{
-	char cause[512];
-	SSL_CTX *ctx = make_ctx(t->cert_path, t->key_path, cause, sizeof(cause));
-	if (ctx == NULL) {
-		log_error("TLS certificate not reloaded (%s): keeping the one in use", cause);
-		return;
-	}
-	SSL_CTX_free(t->ctx); /* sessions under way hold their own reference */
-	t->ctx = ctx;
-	log_notice("TLS certificate reloaded from %s", t->cert_path);
-}
-
 /* ---- closing ------------------------------------------------------------- */
 
 static void on_handle_closed(uv_handle_t *handle)
@@ -260,7 +189,7 @@ static bool encrypt(struct conn *c, const char *data, size_t len)
 	ERR_clear_error();
 	if (len > 0 && SSL_write(p->ssl, data, (int)len) <= 0) {
 		char why[160];
-		snprintf(why, sizeof(why), "TLS write failed: %s", ssl_reason("unknown error"));
+		snprintf(why, sizeof(why), "TLS write failed: %s", tls_ssl_reason("unknown error"));
 		conn_close(c, why);
 		return false;
 	}
@@ -365,7 +294,7 @@ static bool handshake(struct conn *c)
 	if (rc != 1) {
 		int err = SSL_get_error(p->ssl, rc);
 		char why[200];
-		snprintf(why, sizeof(why), "handshake failed: %s", ssl_reason("the peer left"));
+		snprintf(why, sizeof(why), "handshake failed: %s", tls_ssl_reason("the peer left"));
 		/* Its next flight, or an alert saying why it failed. */
 		if (send_cipher(c, 0) && err != SSL_ERROR_WANT_READ)
 			drop(c, why);
@@ -401,7 +330,7 @@ static void read_plain(struct conn *c)
 			return;
 		}
 		char why[160];
-		snprintf(why, sizeof(why), "TLS: %s", ssl_reason("bad record"));
+		snprintf(why, sizeof(why), "TLS: %s", tls_ssl_reason("bad record"));
 		conn_eof(c, why);
 		return;
 	}
@@ -620,10 +549,4 @@ void tls_stop(struct tls_server *t)
 	while ((p = LIST_FIRST(&t->shaking)) != NULL)
 		drop(p->handle.data, "server shutting down");
 	tls_bridge_close_all(&t->bridges);
-}
-
-void tls_free(struct tls_server *t)
-{
-	SSL_CTX_free(t->ctx);
-	t->ctx = NULL;
 }

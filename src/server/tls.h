@@ -17,10 +17,10 @@
  * plain port (give_socket), through a bridge (tlsbridge.h): HTTPS and WSS.
  *
  * struct tls_server is its owner's (struct server); tls.c owns the
- * listener, the SSL_CTX (replaced by tls_reload on SIGHUP: sessions keep
- * a reference to the one they started with), every peer's handles, SSL
- * session and write buffer, freed in the handles' close callbacks before
- * the conn is told.
+ * listener, every peer's handles, SSL session and write buffer, freed in
+ * the handles' close callbacks before the conn is told. tls_ctx.c owns
+ * the SSL_CTX (replaced by tls_reload on SIGHUP: sessions keep a
+ * reference to the one they started with).
  */
 #ifndef CHATROOM_TLS_H
 #define CHATROOM_TLS_H
@@ -83,5 +83,9 @@ void tls_reload(struct tls_server *t);
 void tls_stop(struct tls_server *t);
 /* Once the loop has run dry. */
 void tls_free(struct tls_server *t);
+
+/* Between tls.c and tls_ctx.c: OpenSSL's last reason, or `otherwise`;
+ * the thread's queue of errors is emptied. */
+const char *tls_ssl_reason(const char *otherwise);
 
 #endif
