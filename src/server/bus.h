@@ -55,6 +55,7 @@ typedef void (*bus_session_cb)(struct conn *c, int status, const struct redis_se
 #define BUS_TO_PRIVATE 'p'
 #define BUS_TO_KICK 'k'
 #define BUS_TO_MUTE 'm'
+#define BUS_TO_BAN 'b'
 
 /* How long a numbered message is remembered against its retries. */
 #define BUS_IDEM_MS (60 * 1000)

@@ -118,7 +118,7 @@ int cluster_list_private(const char *p, size_t len, struct cluster_private *out)
 		if (!next_line(&p, end, &f[i], &fl[i]))
 			return -EPROTO;
 		if (i == 0 && (!next_line(&p, end, &kind, &kind_len) || kind_len != 1 ||
-			       memchr("pkm", kind[0], 3) == NULL))
+			       memchr("pkmb", kind[0], 4) == NULL))
 			return -EPROTO;
 	}
 	out->kind = kind[0];

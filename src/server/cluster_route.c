@@ -87,7 +87,7 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 				.len = q->len, .sent = true, .time_ms = clock_wall_ms()});
 		else if (q->kind == BUS_TO_MUTE)
 			moderation_mute_done(c, q->to, q->text, q->len);
-		/* A kick shows as its departure, as on one server. */
+		/* A kick or a ban shows as its departure, as on one server. */
 	}
 	free(q);
 	if (cr->closed && cr->out == 0)
@@ -164,6 +164,19 @@ bool cluster_route_message(struct cluster_route *cr, const char *channel, size_t
 	if (pm.kind == BUS_TO_KICK) {
 		log_info("%s (another server) kicked %s", pm.from, to->pseudo);
 		moderation_kick_here(to, pm.from, h->clean, n);
+		return true;
+	}
+	if (pm.kind == BUS_TO_BAN) {
+		/* "<ms, 0 for ever> <reason>" */
+		size_t i = 0;
+		int64_t ms = 0;
+		while (i < n && i < 15 && h->clean[i] >= '0' && h->clean[i] <= '9')
+			ms = ms * 10 + (h->clean[i++] - '0');
+		if (i > 0 && (i == n || h->clean[i] == ' ')) {
+			size_t skip = i < n ? i + 1 : n;
+			log_info("%s (another server) banned %s", pm.from, to->pseudo);
+			moderation_ban_here(to, pm.from, ms, h->clean + skip, n - skip);
+		}
 		return true;
 	}
 	if (pm.kind == BUS_TO_MUTE) {

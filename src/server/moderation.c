@@ -220,6 +220,20 @@ static bool elsewhere(struct hub *h, struct conn *c, char kind, const char *pseu
 			return true;
 		}
 		n = snprintf(text, sizeof(text), "%" PRId64 " %.*s", ms, (int)rest_len, rest);
+	} else if (kind == BUS_TO_BAN) {
+		/* "<ms, 0 for ever> <reason>" */
+		const char *space = memchr(rest, ' ', rest_len);
+		size_t first = space != NULL ? (size_t)(space - rest) : rest_len;
+		int64_t ms = duration_ms(rest, first);
+		if (ms > 0) {
+			rest_len -= first;
+			rest += first;
+		}
+		while (rest_len > 0 && rest[0] == ' ')
+			rest++, rest_len--;
+		n = snprintf(text, sizeof(text), "%" PRId64 " %.*s", ms > 0 ? ms : 0,
+			     (int)(rest_len < MODERATION_REASON_MAX ? rest_len
+				   : MODERATION_REASON_MAX), rest);
 	} else {
 		n = snprintf(text, sizeof(text), "%.*s", (int)(rest_len < MODERATION_REASON_MAX
 			     ? rest_len : MODERATION_REASON_MAX), rest);
@@ -230,7 +244,7 @@ static bool elsewhere(struct hub *h, struct conn *c, char kind, const char *pseu
 }
 
 /* "PSEUDO [rest]": the operator's target, present; NULL after a refusal,
- * or when it went to another server (kind: BUS_TO_KICK or _MUTE, 0 for
+ * or when it went to another server (kind: BUS_TO_KICK, _MUTE or _BAN, 0 for
  * not there). */
 static struct conn *operand(struct hub *h, struct conn *c, const char *arg, size_t len,
 			    const char **rest, size_t *rest_len, char kind)
@@ -358,11 +372,33 @@ bool moderation_muted(struct conn *c)
 	return true;
 }
 
+/* Records the ban of who (ms 0: for ever) and puts who out. */
+static void ban(struct conn *who, const char *by, int64_t ms, const char *rest,
+		size_t rest_len)
+{
+	struct ban *b = &mod.bans[mod.ban_count++];
+	memset(b, 0, sizeof(*b));
+	const unsigned char *id = identity_of(who);
+	b->has_identity = id != NULL;
+	if (id != NULL)
+		memcpy(b->identity, id, IDENTITIES_HASH_LEN);
+	snprintf(b->address, sizeof(b->address), "%s", who->addr_key);
+	b->until_ms = ms > 0 ? clock_wall_ms() + ms : 0;
+	snprintf(b->pseudo, sizeof(b->pseudo), "%s", who->pseudo);
+	size_t n = rest_len < MODERATION_REASON_MAX ? rest_len : MODERATION_REASON_MAX;
+	for (size_t i = 0; i < n; i++)
+		b->reason[i] = rest[i] == '\t' ? ' ' : rest[i];
+	b->reason[n] = '\0';
+	save();
+	log_info("%s banned %s (%s)", by, who->pseudo, who->addr_key);
+	out(who, true, by, b->reason, strlen(b->reason), "banned");
+}
+
 void moderation_ban(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	const char *rest;
 	size_t rest_len;
-	struct conn *who = operand(h, c, arg, len, &rest, &rest_len, 0);
+	struct conn *who = operand(h, c, arg, len, &rest, &rest_len, BUS_TO_BAN);
 	if (who == NULL)
 		return;
 	if (mod.ban_count == MODERATION_BANS_MAX) {
@@ -382,22 +418,20 @@ void moderation_ban(struct hub *h, struct conn *c, const char *arg, size_t len)
 	}
 	while (rest_len > 0 && rest[0] == ' ')
 		rest++, rest_len--;
-	struct ban *b = &mod.bans[mod.ban_count++];
-	memset(b, 0, sizeof(*b));
-	const unsigned char *id = identity_of(who);
-	b->has_identity = id != NULL;
-	if (id != NULL)
-		memcpy(b->identity, id, IDENTITIES_HASH_LEN);
-	snprintf(b->address, sizeof(b->address), "%s", who->addr_key);
-	b->until_ms = ms > 0 ? clock_wall_ms() + ms : 0;
-	snprintf(b->pseudo, sizeof(b->pseudo), "%s", who->pseudo);
-	size_t n = rest_len < MODERATION_REASON_MAX ? rest_len : MODERATION_REASON_MAX;
-	for (size_t i = 0; i < n; i++)
-		b->reason[i] = rest[i] == '\t' ? ' ' : rest[i];
-	b->reason[n] = '\0';
-	save();
-	log_info("%s banned %s (%s)", c->pseudo, who->pseudo, who->addr_key);
-	out(who, true, c->pseudo, b->reason, strlen(b->reason), "banned");
+	ban(who, c->pseudo, ms, rest, rest_len);
+}
+
+void moderation_ban_here(struct conn *who, const char *by, int64_t ms, const char *reason,
+			 size_t len)
+{
+	if (mod.ban_count == MODERATION_BANS_MAX) {
+		/* Full: put out all the same, as a kick. */
+		log_warn("bans: full (%d): %s's ban by %s kept as a kick", MODERATION_BANS_MAX,
+			 who->pseudo, by);
+		out(who, false, by, reason, len, "kicked");
+		return;
+	}
+	ban(who, by, ms, reason, len);
 }
 
 void moderation_unban(struct hub *h, struct conn *c, const char *arg, size_t len)

@@ -50,6 +50,10 @@ void moderation_mute_here(struct conn *who, const char *by, int64_t ms, const ch
 			  size_t typed_len);
 void moderation_mute_done(struct conn *c, const char *pseudo, const char *typed, size_t len);
 /* c may not speak now (muted): told so. */
+/* A ban by another node's operator of who, here (ms 0: for ever): recorded
+ * in this node's bans, and who put out. */
+void moderation_ban_here(struct conn *who, const char *by, int64_t ms, const char *reason,
+			 size_t len);
 bool moderation_muted(struct conn *c);
 
 #endif

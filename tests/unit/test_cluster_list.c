@@ -103,6 +103,10 @@ static void private_messages(void **state)
 	assert_int_equal(cluster_list_private(kick, strlen(kick), &pm), 0);
 	assert_int_equal(pm.colour, -1);
 	assert_int_equal(pm.len, 0); /* a kick without a reason */
+	const char ban[] = "1\nb\nbob\n7\n-1\nmodo\n0 ";
+	assert_int_equal(cluster_list_private(ban, strlen(ban), &pm), 0);
+	assert_int_equal(pm.kind, 'b');
+	assert_int_equal(pm.len, 2); /* for ever, without a reason */
 	static const char *const bad[] = {
 		"", "42\np\nbob\n7\n3\nana\n",        /* a message without text */
 		"42\nx\nbob\n7\n3\nana\nhi",           /* an unknown kind */
@@ -112,6 +116,7 @@ static void private_messages(void **state)
 		"18446744073709551616\np\nbob\n7\n3\nana\nhi", /* 2^64 */
 		"4x\np\nbob\n7\n3\nana\nhi",
 		"42\np\nbob\n7\n3\nana",               /* cut short */
+		"42\nb\nbob\n7\n3\nana\n",            /* a ban without its duration */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cluster_list_private(bad[i], strlen(bad[i]), &pm), -EPROTO);
