@@ -116,6 +116,7 @@ struct client_app {
 	int users;               /* in our room, for the status line (-1: unknown) */
 	unsigned quiet_who;      /* WHO answers that only feed the status line */
 	int lag_ms;
+	/* stdin_*, from_user, input_open: plaininput.c's (plain mode). */
 	uv_pipe_t stdin_pipe;
 	bool stdin_pipe_open;
 	uv_tty_t stdin_tty;      /* plain mode on a terminal (TERM=dumb) */
@@ -177,6 +178,15 @@ void client_catch_signals(struct client_app *app);
 /* Ends the session: closes every handle; message printed after the
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);
+/* A line the user typed or piped: a command, a message, or held while
+ * not in a room. */
+void client_user_line(struct client_app *app, const char *line, size_t len);
+
+/* plaininput.c: stdin's lines in plain mode (not full screen). */
+int plain_input_start(struct client_app *app);
+/* Closes stdin's handles; no more lines come. */
+void plain_input_close(struct client_app *app);
+void plain_input_free(struct client_app *app);
 
 /* commands.c: a line that starts with '/', run as the command it names. */
 void commands_run(struct client_app *app, const char *line, size_t len);
