@@ -202,5 +202,17 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 void incoming_frame(struct client_app *app, const struct wire_msg *m);
 /* Asks who is in our room, for the status line only. */
 void incoming_count_people(struct client_app *app);
+/* eventlines.c, for incoming.c: a network string sanitised into
+ * app->clean at `at` (its length); an event, a picture, a history or
+ * /search's results shown (history: from a HISTORY, shown once). */
+size_t incoming_clean(struct client_app *app, size_t at, struct wire_str s, unsigned flags);
+void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind, uint64_t id,
+		    uint64_t time_ms, int colour, struct wire_str pseudo, struct wire_str room,
+		    struct wire_str text, bool history);
+void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
+		      struct wire_str pseudo, struct wire_str room, const void *data, size_t len,
+		      int width, int height, struct wire_str drawing, bool history);
+void incoming_history(struct client_app *app, const struct wire_msg *m);
+void incoming_found(struct client_app *app, const struct wire_msg *m);
 
 #endif
