@@ -18,15 +18,6 @@
 
 /* ---- ending the session ------------------------------------------------ */
 
-/* Closes a handle of the session's once, if it was opened. */
-static void close_handle(uv_handle_t *h, bool *open)
-{
-	if (!*open)
-		return;
-	*open = false;
-	uv_close(h, NULL);
-}
-
 void client_end(struct client_app *app, int exit_code, const char *message)
 {
 	if (app->ending)
@@ -35,10 +26,8 @@ void client_end(struct client_app *app, int exit_code, const char *message)
 	app->exit_code = exit_code;
 	if (app->ui_started)
 		ui_close(&app->ui); /* the terminal back, before any message */
-	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
-	close_handle((uv_handle_t *)&app->stdin_tty, &app->stdin_tty_open);
+	plain_input_close(app);
 	app->ui_started = false;
-	app->input_open = false;
 	if (message != NULL)
 		fprintf(stderr, "%s\n", message);
 	/* What never left is said, not lost in silence. */
@@ -361,7 +350,7 @@ static void hold_line(struct client_app *app, const char *line, size_t len)
 	client_info(app, CHAT_INFO, text);
 }
 
-static void on_user_line(struct client_app *app, const char *line, size_t len)
+void client_user_line(struct client_app *app, const char *line, size_t len)
 {
 	/* "//tmp est plein" says "/tmp est plein" (irssi's escape). */
 	if (len > 1 && line[0] == '/' && line[1] == '/')
@@ -424,95 +413,12 @@ static void on_ui_switch(struct ui *ui)
 
 static void on_ui_line(struct ui *ui, const char *line, size_t len)
 {
-	on_user_line(ui->data, line, len);
+	client_user_line(ui->data, line, len);
 }
 
 static void on_ui_quit(struct ui *ui)
 {
 	client_end(ui->data, 0, NULL);
-}
-
-/* Plain mode: stdin is a pipe, a file or a terminal; every line is a
- * message and end of input ends the session once what was typed has
- * reached the server. */
-static void plain_input_ended(struct client_app *app)
-{
-	const char *line;
-	size_t len;
-	if (linereader_take_partial(&app->from_user, &line, &len) == 1)
-		on_user_line(app, line, len);
-	if (app->ending)
-		return;
-	close_handle((uv_handle_t *)&app->stdin_pipe, &app->stdin_pipe_open);
-	close_handle((uv_handle_t *)&app->stdin_tty, &app->stdin_tty_open);
-	app->input_open = false;
-	/* What was typed reaches the server first (on_link_shut). */
-	if (link_shutdown(&app->link) < 0)
-		client_end(app, 0, NULL);
-}
-
-static void plain_input(struct client_app *app, const char *data, size_t len)
-{
-	linereader_feed(&app->from_user, data, len);
-	for (;;) {
-		const char *line;
-		size_t n;
-		int rc = linereader_next(&app->from_user, &line, &n);
-		if (rc == 0 || app->ending)
-			return;
-		if (rc < 0) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), _("chatroom: ligne lue trop longue (plus de %u octets)"),
-				 (unsigned)INPUTLINE_MAX);
-			client_end(app, 1, msg);
-			return;
-		}
-		on_user_line(app, line, n);
-	}
-}
-
-static void on_stdin_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	struct client_app *app = handle->data;
-	*buf = uv_buf_init(app->stdin_buf, sizeof(app->stdin_buf));
-}
-
-static void on_stdin_stream(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
-{
-	struct client_app *app = stream->data;
-	if (nread < 0)
-		plain_input_ended(app);
-	else if (nread > 0)
-		plain_input(app, buf->base, (size_t)nread);
-}
-
-static void read_stdin_file(struct client_app *app);
-
-static void on_stdin_file(uv_fs_t *req)
-{
-	struct client_app *app = req->data;
-	ssize_t n = req->result;
-	uv_fs_req_cleanup(req);
-	if (app->ending)
-		return;
-	if (n <= 0) {
-		plain_input_ended(app);
-		return;
-	}
-	plain_input(app, app->stdin_buf, (size_t)n);
-	if (!app->ending && app->input_open)
-		read_stdin_file(app);
-}
-
-static void read_stdin_file(struct client_app *app)
-{
-	uv_buf_t buf = uv_buf_init(app->stdin_buf, sizeof(app->stdin_buf));
-	app->stdin_read.data = app;
-	/* -1: the file's current position, which the pseudo line advanced. */
-	if (uv_fs_read(app->loop, &app->stdin_read, STDIN_FILENO, &buf, 1, -1,
-		       on_stdin_file) < 0)
-		plain_input_ended(app);
 }
 
 static void free_early(struct chat_line *l)
@@ -550,32 +456,7 @@ static int start_input(struct client_app *app)
 		link_start_pings(&app->link);
 		return rc;
 	}
-	linereader_init(&app->from_user, INPUTLINE_MAX);
-	app->input_open = true;
-	if (uv_guess_handle(STDIN_FILENO) == UV_NAMED_PIPE) {
-		uv_pipe_init(app->loop, &app->stdin_pipe, 0);
-		app->stdin_pipe.data = app;
-		app->stdin_pipe_open = true;
-		int rc = uv_pipe_open(&app->stdin_pipe, STDIN_FILENO);
-		if (rc == 0)
-			rc = uv_read_start((uv_stream_t *)&app->stdin_pipe,
-					   on_stdin_alloc, on_stdin_stream);
-		return rc;
-	}
-	if (uv_guess_handle(STDIN_FILENO) == UV_TTY) {
-		/* Plain lines on a terminal (--plain, TERM=dumb): read as a
-		 * stream, which closes when the session ends. */
-		int rc = uv_tty_init(app->loop, &app->stdin_tty, STDIN_FILENO, 1);
-		if (rc < 0)
-			return rc;
-		app->stdin_tty.data = app;
-		app->stdin_tty_open = true;
-		return uv_read_start((uv_stream_t *)&app->stdin_tty, on_stdin_alloc,
-				     on_stdin_stream);
-	}
-	app->stdin_is_file = true;
-	read_stdin_file(app);
-	return 0;
+	return plain_input_start(app);
 }
 
 /* ---- running --------------------------------------------------------------- */
@@ -604,7 +485,7 @@ int client_run(struct client_app *app)
 		client_end(app, 1, msg);
 	}
 	uv_run(app->loop, UV_RUN_DEFAULT);
-	linereader_free(&app->from_user);
+	plain_input_free(app);
 	return app->exit_code;
 }
 

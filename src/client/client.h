@@ -116,6 +116,7 @@ struct client_app {
 	int users;               /* in our room, for the status line (-1: unknown) */
 	unsigned quiet_who;      /* WHO answers that only feed the status line */
 	int lag_ms;
+	/* stdin_*, from_user, input_open: plaininput.c's (plain mode). */
 	uv_pipe_t stdin_pipe;
 	bool stdin_pipe_open;
 	uv_tty_t stdin_tty;      /* plain mode on a terminal (TERM=dumb) */
@@ -177,6 +178,15 @@ void client_catch_signals(struct client_app *app);
 /* Ends the session: closes every handle; message printed after the
  * terminal is restored. */
 void client_end(struct client_app *app, int exit_code, const char *message);
+/* A line the user typed or piped: a command, a message, or held while
+ * not in a room. */
+void client_user_line(struct client_app *app, const char *line, size_t len);
+
+/* plaininput.c: stdin's lines in plain mode (not full screen). */
+int plain_input_start(struct client_app *app);
+/* Closes stdin's handles; no more lines come. */
+void plain_input_close(struct client_app *app);
+void plain_input_free(struct client_app *app);
 
 /* commands.c: a line that starts with '/', run as the command it names. */
 void commands_run(struct client_app *app, const char *line, size_t len);
@@ -192,5 +202,17 @@ void incoming_welcome(struct client_app *app, const struct wire_msg *m, bool res
 void incoming_frame(struct client_app *app, const struct wire_msg *m);
 /* Asks who is in our room, for the status line only. */
 void incoming_count_people(struct client_app *app);
+/* eventlines.c, for incoming.c: a network string sanitised into
+ * app->clean at `at` (its length); an event, a picture, a history or
+ * /search's results shown (history: from a HISTORY, shown once). */
+size_t incoming_clean(struct client_app *app, size_t at, struct wire_str s, unsigned flags);
+void incoming_event(struct client_app *app, enum wire_type type, uint8_t kind, uint64_t id,
+		    uint64_t time_ms, int colour, struct wire_str pseudo, struct wire_str room,
+		    struct wire_str text, bool history);
+void incoming_picture(struct client_app *app, uint64_t id, uint64_t time_ms, int colour,
+		      struct wire_str pseudo, struct wire_str room, const void *data, size_t len,
+		      int width, int height, struct wire_str drawing, bool history);
+void incoming_history(struct client_app *app, const struct wire_msg *m);
+void incoming_found(struct client_app *app, const struct wire_msg *m);
 
 #endif

@@ -6,7 +6,8 @@
  *
  * link.c owns everything below: the TCP handle, its requests, the frame
  * decoder and its read buffer, the retry and ping timers, the token and the
- * newest event id (for a resume). It knows nothing of the session: what the
+ * newest event id (for a resume). Of it, linkconn.c keeps the node list,
+ * the attempts and the retries with backoff; link.c the rest. It knows nothing of the session: what the
  * frames mean, what is shown and when the program ends go through struct
  * link_callbacks, as the interface's keys go through struct ui_callbacks.
  * The session reads the link's state through the functions below only.
@@ -158,5 +159,13 @@ bool link_welcomed(const struct link *link);
 /* Welcomed on the connection that is up now: in a room, able to chat. */
 bool link_in_room(const struct link *link);
 bool link_reconnecting(const struct link *link);
+
+/* Between link.c (the connection up) and linkconn.c (connecting) only. */
+/* uv_tcp_connect's callback: TLS's handshake begins, or frames flow. */
+void link_on_connect(uv_connect_t *req, int status);
+/* An attempt failed: the next node, a retry after a drop, or cb.on_connected. */
+void link_attempt_failed(struct link *link, int status);
+/* The connection dropped (why, for the user): a retry when asked for. */
+void link_lost(struct link *link, const char *why);
 
 #endif

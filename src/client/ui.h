@@ -5,8 +5,10 @@
  * what was sent (Ctrl+R), on the libuv loop; the mouse wheel scrolls.
  *
  * ui.c owns the screen (curses), the stdin poll handle, the SIGWINCH
- * handle, the pane and the input line; ui_close gives the terminal back as
- * it was and leaves the last lines of the conversation on it.
+ * handle, the windows with their panes, the input line and the status
+ * row: what is drawn, and when; ui_close gives the terminal back as it was
+ * and leaves the last lines of the conversation on it. uikeys.c owns what
+ * the keys do (bindings, paste, Tab, Ctrl+R) and the fields marked so.
  */
 #ifndef CHATROOM_UI_H
 #define CHATROOM_UI_H
@@ -64,6 +66,7 @@ struct ui {
 
 	struct windows wins; /* each with its pane; the current one is drawn */
 	struct inputline input;
+	/* From here to status_text: uikeys.c's (ui.c only draws them). */
 	bool pasting;
 	char *paste;
 	size_t paste_len, paste_cap;
@@ -114,5 +117,21 @@ void ui_reset_window(struct ui *ui, enum window_kind kind, const char *name);
 
 /* Restores the terminal; the last few lines of the pane stay printed. */
 void ui_close(struct ui *ui);
+
+/* Between ui.c (the screen) and uikeys.c (the keys) only. */
+/* Draws the current window, the status and the input rows. */
+void ui_redraw(struct ui *ui);
+/* A line of the interface's own into the current window, not drawn yet. */
+void ui_note_quiet(struct ui *ui, enum chat_kind kind, const char *text);
+/* Shows window i (no-op if it is shown or missing) and says so. */
+void ui_switch_to(struct ui *ui, size_t i);
+/* The terminal's new size, taken and redrawn whole at the next refresh. */
+void ui_resize(void);
+/* Binds our keys (and the wheel, if opted) once curses is up. */
+void ui_keys_define(struct ui *ui);
+/* uv_poll callback on stdin: every key waiting, then one redraw. */
+void ui_keys_read(uv_poll_t *handle, int status, int events);
+/* Frees the key state (paste, Ctrl+R's saved line). */
+void ui_keys_free(struct ui *ui);
 
 #endif
