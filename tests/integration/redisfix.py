@@ -14,6 +14,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import BUILD, SANITIZED, VALGRIND, TIMEOUT, child_env, \
     assert_no_sanitizer_report, VALGRIND_PREFIX
 
@@ -345,3 +347,20 @@ class Probe:
     def kill(self):
         self.proc.kill()
         self.proc.wait()
+
+
+@pytest.fixture
+def redis(tmp_path):
+    """A redis-server of the test's own, stopped by PID after it."""
+    r = RedisServer(tmp_path)
+    yield r
+    r.stop()
+
+
+def start_nodes(start_server, redis, n=3, *args):
+    """n chatroom-server nodes on that Redis, each once it says it is linked."""
+    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}", *args)
+             for _ in range(n)]
+    for node in nodes:
+        node.wait_log(r"cluster: linked through Redis")
+    return nodes

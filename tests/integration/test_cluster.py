@@ -7,28 +7,13 @@ import signal
 import socket
 import time
 
-import pytest
 
 from conftest import Peer, TIMEOUT
-from redisfix import RedisServer, SLOW
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
+from redisfix import SLOW, redis, start_nodes  # noqa: F401 (fixture)
 
 
 def url(redis):
     return f"redis://127.0.0.1:{redis.port}"
-
-
-def start_nodes(start_server, redis, n=3, *args):
-    nodes = [start_server("--redis", url(redis), *args) for _ in range(n)]
-    for node in nodes:
-        node.wait_log(r"cluster: linked through Redis")
-    return nodes
 
 
 def join_all(nodes, names):

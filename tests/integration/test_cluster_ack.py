@@ -13,25 +13,11 @@ import time
 import pytest
 
 from conftest import SANITIZED, TIMEOUT, Client
-from redisfix import RedisServer, SLOW
+from redisfix import SLOW, redis, start_nodes  # noqa: F401 (fixture)
 from wire import (ACK, ERROR, MESSAGE, NOTICE, NOTICE_JOIN, PING, PONG, SERVER_ACKS,
                   WELCOME, BinaryPeer, frame, hello, say)
 
 BASE = 0x2345_6789_ABCD_0000  # a client's first message id (random in the real one)
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
-
-
-def start_nodes(start_server, redis, n=3):
-    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}") for _ in range(n)]
-    for node in nodes:
-        node.wait_log(r"cluster: linked through Redis")
-    return nodes
 
 
 def frames_until(peer, frame_type, **fields):

@@ -6,20 +6,12 @@ recorded in that node's bans (file), which refuse the user there again."""
 import hashlib
 import os
 
-import pytest
 
-from redisfix import RedisServer
+from redisfix import redis  # noqa: F401 (fixture)
 from wire import ERR_REFUSED, ERROR, WELCOME, BinaryPeer, hello
 from conftest import Peer
 
 OP_SECRET = os.urandom(32)
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
 
 
 def test_ban_of_another_nodes_user(start_server, redis, tmp_path):

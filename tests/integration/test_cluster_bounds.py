@@ -5,15 +5,13 @@ conversation on the same node, which must go on; what was accepted is
 delivered in order once Redis is back."""
 
 import re
-import socket
 import threading
 import time
 
 from conftest import Peer, TIMEOUT
-from redisfix import RedisServer, SLOW
+from redisfix import SLOW, redis, start_nodes  # noqa: F401 (fixture)
 from security import LATENCY_LIMIT, MEASURE_MEMORY, proc_kib
 
-import pytest
 
 DOWN = "Annonce : liaison avec les autres serveurs perdue ; vos messages partiront à son retour"
 NOT_SENT = ("Erreur : message non envoyé : trop de messages attendent déjà la liaison "
@@ -24,20 +22,9 @@ OUTBOX_MAX = 20000
 OUTBOX_BYTES = 32 << 20
 
 
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
-
-
-def start_nodes(start_server, redis, n):
+def start_flood_nodes(start_server, redis, n):
     # --flood-rate 0: the configured limit lets one peer send this much.
-    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}", "--flood-rate", "0")
-             for _ in range(n)]
-    for node in nodes:
-        node.wait_log(r"cluster: linked through Redis")
-    return nodes
+    return start_nodes(start_server, redis, n, "--flood-rate", "0")
 
 
 class Lines:
@@ -110,7 +97,7 @@ def flood_beside_conversation(flooder, lines, alice, bob):
 
 
 def test_outbox_count_bound_refuses_tells_and_delivers_the_rest(start_server, redis):
-    a, b = start_nodes(start_server, redis, 2)
+    a, b = start_flood_nodes(start_server, redis, 2)
     rx = Peer(a.port)  # on the flooder's node
     rx.join("rx", room="crue")
     far = Peer(b.port)  # on another node
@@ -168,7 +155,7 @@ def test_outbox_count_bound_refuses_tells_and_delivers_the_rest(start_server, re
 
 
 def test_outbox_byte_bound_keeps_memory_bounded(start_server, redis):
-    (a,) = start_nodes(start_server, redis, 1)
+    (a,) = start_flood_nodes(start_server, redis, 1)
     fl = Peer(a.port)
     fl.join("fl", room="crue")
     alice, bob = Peer(a.port), Peer(a.port)

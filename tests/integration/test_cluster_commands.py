@@ -8,10 +8,9 @@ import re
 import signal
 import time
 
-import pytest
 
 from conftest import Peer, TIMEOUT
-from redisfix import RedisServer, SLOW
+from redisfix import SLOW, redis, start_nodes  # noqa: F401 (fixture)
 from wire import ERROR, ROOMS, ROOMS_ASK, WHO, WHO_ASK, BinaryPeer, frame, s
 
 DOWN = "Annonce : liaison avec les autres serveurs perdue ; vos messages partiront à son retour"
@@ -21,20 +20,6 @@ LOCAL = ("Annonce : liaison avec les autres serveurs perdue : cette liste ne mon
 # once its beat lapses (the claim ttl, 6 s).
 SETTLE = 3.0 * SLOW
 TTL = 6.0
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
-
-
-def start_nodes(start_server, redis, n=3):
-    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}") for _ in range(n)]
-    for node in nodes:
-        node.wait_log(r"cluster: linked through Redis")
-    return nodes
 
 
 def ask(peer, command, prefix):

@@ -8,29 +8,14 @@ import signal
 import subprocess
 import time
 
-import pytest
 
 from conftest import BUILD, Peer, TIMEOUT
-from redisfix import RedisServer, SLOW
+from redisfix import SLOW, redis, start_nodes  # noqa: F401 (fixture)
 from wire import BinaryPeer, frame, hello, s, say, varint, ERROR, HISTORY, IMAGE, MESSAGE, \
     NOTICE, WELCOME, NOTICE_INFO
 
 # The dead node's pseudo claims lapse after this (BUS_REDIS_CLAIM_TTL_MS).
 CLAIM_TTL_S = 6.0
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = RedisServer(tmp_path)
-    yield r
-    r.stop()
-
-
-def start_nodes(start_server, redis, n=3):
-    nodes = [start_server("--redis", f"redis://127.0.0.1:{redis.port}") for _ in range(n)]
-    for node in nodes:
-        node.wait_log(r"cluster: linked through Redis")
-    return nodes
 
 
 def read_until(peer, wanted):
