@@ -151,6 +151,11 @@ void hub_publish_presence_in(struct hub *h, struct conn *c, struct room *room,
 /* A message of c's (checked and cleaned already) to room, for the others;
  * c is told when the bus refused it. */
 void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len);
+/* The same for a numbered message (msg_id and the sender's key, as
+ * msgack.c makes them; 0 and NULL: not numbered). Returns the bus's
+ * answer: below 0, refused and c told why. */
+int hub_say_numbered(struct hub *h, struct conn *c, struct room *room, const char *text,
+		     size_t len, uint64_t msg_id, const char *sender_key);
 /* What the sender of words hub_publish refused with rc is told. */
 static inline const char *hub_unpublished_why(int rc)
 {

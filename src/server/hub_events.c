@@ -295,7 +295,8 @@ int hub_publish(struct hub *h, struct room *room, struct event *ev,
 }
 
 
-void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len)
+int hub_say_numbered(struct hub *h, struct conn *c, struct room *room, const char *text,
+		     size_t len, uint64_t msg_id, const char *sender_key)
 {
 	struct event ev = {
 		.kind = EVENT_MESSAGE,
@@ -304,10 +305,18 @@ void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text,
 		.colour = c->colour,
 		.text = text,
 		.text_len = len,
+		.msg_id = msg_id,
+		.sender_key = sender_key,
 	};
 	int rc = hub_publish(h, room, &ev, c->id);
 	if (rc < 0)
 		conn_error(c, CHAT_ERR_REFUSED, hub_unpublished_why(rc));
+	return rc;
+}
+
+void hub_say(struct hub *h, struct conn *c, struct room *room, const char *text, size_t len)
+{
+	hub_say_numbered(h, c, room, text, len, 0, NULL);
 }
 
 void hub_publish_presence(struct hub *h, struct conn *c, enum event_kind kind)

@@ -62,17 +62,8 @@ void msgack_say(struct hub *h, struct conn *c, struct room *room, const char *te
 		g_hash_table_insert(peers, &c->id, c);
 	char key[MSGACK_KEY_MAX];
 	msgack_sender_key(c, key);
-	struct event ev = {
-		.kind = EVENT_MESSAGE,
-		.sender_id = c->user_id,
-		.pseudo = conn_label(c),
-		.colour = c->colour,
-		.text = text,
-		.text_len = len,
-		.msg_id = msg_id,
-		.sender_key = key,
-	};
-	hub_publish(h, room, &ev, c->id);
+	if (hub_say_numbered(h, c, room, text, len, msg_id, key) < 0)
+		send_ack(c, msg_id, 0); /* refused, and told why: not to be sent again */
 }
 
 void msgack_settle(struct conn *c, uint64_t msg_id)
