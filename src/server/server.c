@@ -266,8 +266,10 @@ static void register_protocols(struct server *s)
 	/* No text line starts with NUL: anything else that does is refused. */
 	sniff_add(&s->sniffer, "\0", 1, NULL);
 	/* A browser: the page, and its WebSocket (web.c). */
-	if (s->cfg.web_root != NULL)
+	if (s->cfg.web_root != NULL) {
 		sniff_add(&s->sniffer, "GET ", 4, &web_handover_proto);
+		sniff_add(&s->sniffer, "HEAD ", 5, &web_handover_proto); /* curl -I */
+	}
 }
 
 /* The certificate is read before any port is bound: a bad one stops the

@@ -260,7 +260,8 @@ static void refuse_plaintext(struct conn *c, const char *data, size_t len)
 {
 	struct tls_peer *p = peer_of(c);
 	const char *what = "plaintext (a chat line?)";
-	if (len >= 4 && memcmp(data, "GET ", 4) == 0) {
+	if ((len >= 4 && memcmp(data, "GET ", 4) == 0) ||
+	    (len >= 5 && memcmp(data, "HEAD ", 5) == 0)) {
 		what = "an HTTP request in clear (use https://)";
 		static const char answer[] =
 			"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"

@@ -32,10 +32,10 @@ def wait_line(peer, wanted):
         seen.append(got)
 
 
-def http_get(port, path, extra=""):
-    """(status line, headers, body) of one GET."""
+def http_get(port, path, extra="", method="GET"):
+    """(status line, headers, body) of one GET (or another method)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
               "Connection: close\r\n\r\n".encode())
     data = b""
     while True:
