@@ -156,6 +156,8 @@ def main():
     w(f"- {pinning}; {seconds} s measured a run (after every client has joined); "
       f"each throughput and rtt scenario run {repeat} times, the servers taking turns, "
       "and the median run shown (by deliveries/s, or by p95 for rtt)")
+    w("- throughput: a message is in flight until every receiver has it "
+      "(`chatroom-bench --ack all`), so no server's order of writes changes the load")
     w(f"- {redis}, started with `--save '' --appendonly no`")
     w("- chatroom-server with `--history none --log none --flood-rate 0` "
       "(the history row: `--history FILE --fsync everysec`)")

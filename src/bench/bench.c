@@ -30,12 +30,19 @@ struct peer {
 	bool publisher;
 	struct parse_state st;
 	uint64_t seq;       /* publisher: messages sent */
-	int inflight;       /* publisher: sent, not yet heard by its probe */
+	int inflight;       /* publisher: sent, not yet heard by its probe (or all) */
 	int probe;          /* the subscriber whose hearing acknowledges */
+	int *heard;         /* --ack all: receivers that heard seq, at seq % window */
 	uint64_t rtt_sent_ns;
 	int rtt_heard;
 	bool answered;      /* the server has said something to it */
 	struct tls_link *tls; /* --tls: its session */
+};
+
+/* A latency sample's receiver, sender and send time, for --samples. */
+struct sample_origin {
+	uint32_t receiver, sender;
+	uint64_t sent_ns;
 };
 
 struct bench {
@@ -56,6 +63,7 @@ struct bench {
 	uint64_t sent, delivered, expected_per_message;
 	uint64_t *samples;
 	size_t sample_count, sample_cap;
+	struct sample_origin *origins; /* --samples: whose each sample is */
 	uv_timer_t timer;
 	uint64_t start_ns, stop_ns;
 	double cpu_start;
@@ -178,7 +186,6 @@ static void on_payload(void *arg, const char *payload, size_t len)
 	if (b->start_ns == 0 || sent_ns < b->start_ns)
 		return; /* an earlier run's, replayed from the room's history */
 	struct peer *from = &b->peers[sender];
-	(void)seq;
 	b->delivered++;
 	if (b->rtt) {
 		if (sent_ns != from->rtt_sent_ns || ++from->rtt_heard < (int)b->expected_per_message)
@@ -189,9 +196,22 @@ static void on_payload(void *arg, const char *payload, size_t len)
 			publish(from);
 		return;
 	}
-	if (b->running && (b->delivered & 7) == 0)
+	if (b->running && (b->delivered & 7) == 0) {
+		if (b->origins != NULL && b->sample_count < b->sample_cap)
+			b->origins[b->sample_count] = (struct sample_origin){
+				(uint32_t)heard_by->index, (uint32_t)sender, sent_ns};
 		record(b, now_ns() - sent_ns); /* one in eight: plenty for percentiles */
-	if (heard_by->index == from->probe && from->inflight > 0) {
+	}
+	bool acked = heard_by->index == from->probe;
+	if (from->heard != NULL) {
+		/* A sender's messages reach each receiver in order, so the W
+		 * in flight are W consecutive seqs: one counter each. */
+		int *heard = &from->heard[seq % (uint64_t)b->o.window];
+		acked = ++*heard == (int)b->expected_per_message;
+		if (acked)
+			*heard = 0;
+	}
+	if (acked && from->inflight > 0) {
 		from->inflight--;
 		if (b->running)
 			while (from->inflight < b->o.window)
@@ -283,6 +303,24 @@ static void close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* --samples: the raw samples, in the order they were heard. */
+static void write_samples(struct bench *b)
+{
+	FILE *f = fopen(b->o.samples_path, "w");
+	if (f == NULL) {
+		perror(b->o.samples_path);
+		b->exit_code = 1;
+		return;
+	}
+	for (size_t i = 0; i < b->sample_count; i++)
+		fprintf(f, "%" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRIu64 "\n", b->origins[i].receiver,
+			b->origins[i].sender, b->origins[i].sent_ns - b->start_ns, b->samples[i]);
+	if (fclose(f) != 0) {
+		perror(b->o.samples_path);
+		b->exit_code = 1;
+	}
+}
+
 static void report(struct bench *b)
 {
 	const struct bench_options *o = &b->o;
@@ -299,6 +337,8 @@ static void report(struct bench *b)
 	double cpu = server_cpu(o->server_pid) - b->cpu_start;
 	uint64_t expected = b->sent * b->expected_per_message;
 	long long lost = (long long)expected - (long long)b->delivered;
+	if (b->origins != NULL)
+		write_samples(b);
 	qsort(b->samples, b->sample_count, sizeof(*b->samples), cmp_u64);
 	double cpu_ns = o->server_pid > 0 && b->delivered ? cpu * 1e9 / (double)b->delivered : -1;
 	if (strcmp(o->mode, "rtt") == 0) {
@@ -494,12 +534,22 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	b->publishers = calloc((size_t)b->pubs + 1, sizeof(*b->publishers));
 	b->sample_cap = 4u << 20;
 	b->samples = malloc(b->sample_cap * sizeof(*b->samples));
+	bool throughput = strcmp(o->mode, "throughput") == 0;
+	if (o->samples_path != NULL && throughput &&
+	    (b->origins = malloc(b->sample_cap * sizeof(*b->origins))) == NULL)
+		b->exit_code = 1;
 	for (int i = 0; i < b->pubs; i++) {
 		int at = b->a->separate_publishers ? b->subs + i : i * (b->subs / b->pubs);
 		struct peer *p = &b->peers[at];
 		p->publisher = true;
-		/* Its acknowledgement comes from another subscriber hearing it. */
+		/* Its acknowledgement comes from another subscriber hearing it;
+		 * where that one sits in the server's order of writes decides
+		 * how much more than W its slowest receivers have waiting.
+		 * --ack all waits for every receiver instead. */
 		p->probe = b->a->separate_publishers ? i % b->subs : (at + 1) % b->subs;
+		if (o->ack_all && throughput &&
+		    (p->heard = calloc((size_t)o->window, sizeof(*p->heard))) == NULL)
+			b->exit_code = 1;
 		b->publishers[i] = p;
 	}
 	uv_loop_t loop;
@@ -509,7 +559,7 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	b->timer.data = b;
 	b->rss_start = server_rss_kib(o->server_pid);
 	b->p95_ms = -1;
-	int rc = start_peers(b);
+	int rc = b->exit_code == 0 ? start_peers(b) : UV_ENOMEM;
 	if (rc < 0) {
 		fprintf(stderr, "chatroom-bench: cannot connect: %s\n", uv_strerror(rc));
 		b->exit_code = 1;
@@ -528,12 +578,14 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	for (int i = 0; i < b->total; i++) {
 		benchtls_link_free(b->peers[i].tls);
 		buffer_free(&b->peers[i].st.partial);
+		free(b->peers[i].heard);
 		if (b->peers[i].st.frames_ready)
 			wire_decoder_free(&b->peers[i].st.frames);
 	}
 	free(b->peers);
 	free(b->publishers);
 	free(b->samples);
+	free(b->origins);
 	free(b);
 	return code;
 }

@@ -19,6 +19,8 @@ struct bench_options {
 	int room_size;    /* idle: users per room (0: all in the bench's room) */
 	bool tls;         /* --tls: verified against ca, or the key pinned */
 	const char *ca, *pin;
+	const char *samples_path; /* --samples: every latency sample, raw */
+	bool ack_all;     /* --ack all: a message leaves the window once all have it */
 };
 
 /* One run of o->mode with o->n subscribers. Returns the exit code; the

@@ -3,8 +3,10 @@
  * redis-server's pub/sub, on one libuv loop.
  *
  *   throughput  N subscribers in one room, S publishers each with at most W
- *               messages in flight, for D seconds: deliveries/s, expected
- *               and received (lost), latency from a send timestamp carried
+ *               messages in flight (until one receiver, its probe, has heard
+ *               a message; with --ack all, every receiver), for D seconds:
+ *               deliveries/s, expected and received (lost), latency from a
+ *               send timestamp carried
  *               in each message, and the server's CPU time per delivery;
  *   rtt         S broadcasts at a time, each timed until all receivers have
  *               it (websocket-shootout style);
@@ -37,6 +39,8 @@ static void usage(FILE *out)
 		"  -w, --window W      messages in flight per publisher (16)\n"
 		"  -b, --size B        message size in bytes (64)\n"
 		"  -d, --seconds D     measured time (5)\n"
+		"      --ack WHO       throughput: a message leaves its sender's window once\n"
+		"                      heard by one receiver (probe, the default) or by all\n"
 		"  -P, --server-pid P  for CPU per delivery and RSS\n"
 		"      --step          rtt: double N (from -n) until p95 passes the bound\n"
 		"      --bound MS      the p95 bound for --step (250)\n"
@@ -45,6 +49,10 @@ static void usage(FILE *out)
 		"      --tls           over TLS (to the server's TLS port), verified against\n"
 		"      --ca FILE       this CA file (else the system's; the name is ADDR), or\n"
 		"      --tls-pin SHA256:...  this key alone\n"
+		"      --samples FILE  throughput: write every latency sample (one\n"
+		"                      delivery in eight) to FILE, a line each: receiver\n"
+		"                      index, sender index, send time (ns since the start)\n"
+		"                      and latency (ns), separated by spaces\n"
 		"  -h, --help          this help\n"
 		"      --version       the version\n");
 }
@@ -82,6 +90,7 @@ int main(int argc, char **argv)
 		{"step", 0, NULL, 'S'}, {"bound", 1, NULL, 'B'}, {"max-clients", 1, NULL, 'M'},
 		{"room-size", 1, NULL, 'r'}, {"nodes", 1, NULL, 'N'}, {"tls", 0, NULL, 'T'},
 		{"ca", 1, NULL, 'C'}, {"tls-pin", 1, NULL, 'K'},
+		{"samples", 1, NULL, 'D'}, {"ack", 1, NULL, 'A'},
 		{"help", 0, NULL, 'h'}, {"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "t:a:p:N:n:s:w:b:d:P:r:h", opts, NULL)) != -1) {
@@ -103,6 +112,14 @@ int main(int argc, char **argv)
 		case 'T': o.tls = true; break;
 		case 'C': o.ca = optarg; break;
 		case 'K': o.pin = optarg; break;
+		case 'D': o.samples_path = optarg; break;
+		case 'A':
+			if (strcmp(optarg, "all") && strcmp(optarg, "probe")) {
+				fprintf(stderr, "chatroom-bench: --ack is probe or all\n");
+				return 2;
+			}
+			o.ack_all = strcmp(optarg, "all") == 0;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("chatroom-bench %s\n", CHATROOM_VERSION); return 0;
 		default: usage(stderr); return 2;
