@@ -1,8 +1,9 @@
 /*
  * bench: one run of chatroom-bench (see bench.h and main.c for the
  * modes). It owns struct bench and its peers: the connections, their
- * parsers and TLS sessions, the latency samples and the counters, all made
- * and freed by bench_run; it prints the run's table and RESULT line.
+ * parsers and TLS sessions, and the run's tally (tally.c: the counters and
+ * latency samples, and the table and RESULT line printed from them), all
+ * made and freed by bench_run.
  *
  * Source addresses spread over 127.0.0.0/8 so ports never run out.
  */
@@ -19,6 +20,7 @@
 #include "bench.h"
 #include "benchtls.h"
 #include "procstat.h"
+#include "tally.h"
 
 struct bench;
 
@@ -39,12 +41,6 @@ struct peer {
 	struct tls_link *tls; /* --tls: its session */
 };
 
-/* A latency sample's receiver, sender and send time, for --samples. */
-struct sample_origin {
-	uint32_t receiver, sender;
-	uint64_t sent_ns;
-};
-
 struct bench {
 	uv_loop_t *loop;
 	struct bench_options o;
@@ -60,14 +56,8 @@ struct bench {
 	int next_to_connect;
 	int handles;        /* peers whose TCP handle is initialised */
 	bool running, draining;
-	uint64_t sent, delivered, expected_per_message;
-	uint64_t *samples;
-	size_t sample_count, sample_cap;
-	struct sample_origin *origins; /* --samples: whose each sample is */
+	struct tally t;
 	uv_timer_t timer;
-	uint64_t start_ns, stop_ns;
-	double cpu_start;
-	long rss_start;
 	uint64_t last_heard_ns; /* settling: the joins' echoes have stopped */
 	double settle_cpu;      /* settling: the server's CPU seconds 250 ms ago */
 	int exit_code;
@@ -142,7 +132,7 @@ static void publish(struct peer *p)
 	struct buffer out = {0};
 	b->a->say(payload, (size_t)n, &out);
 	send_buffer(p, &out);
-	b->sent++;
+	b->t.sent++;
 	p->inflight++;
 	p->rtt_sent_ns = stamp;
 	p->rtt_heard = 0;
@@ -152,8 +142,8 @@ static void publish(struct peer *p)
 
 static void record(struct bench *b, uint64_t ns)
 {
-	if (b->sample_count < b->sample_cap)
-		b->samples[b->sample_count++] = ns;
+	if (b->t.sample_count < b->t.sample_cap)
+		b->t.samples[b->t.sample_count++] = ns;
 }
 
 /* Reads a hex number ending in ':' at *p; false when there is none. */
@@ -183,12 +173,12 @@ static void on_payload(void *arg, const char *payload, size_t len)
 	if (!take_hex(&p, end, &sender) || sender >= (uint64_t)b->total ||
 	    !take_hex(&p, end, &seq) || !take_hex(&p, end, &sent_ns))
 		return;
-	if (b->start_ns == 0 || sent_ns < b->start_ns)
+	if (b->t.start_ns == 0 || sent_ns < b->t.start_ns)
 		return; /* an earlier run's, replayed from the room's history */
 	struct peer *from = &b->peers[sender];
-	b->delivered++;
+	b->t.delivered++;
 	if (b->rtt) {
-		if (sent_ns != from->rtt_sent_ns || ++from->rtt_heard < (int)b->expected_per_message)
+		if (sent_ns != from->rtt_sent_ns || ++from->rtt_heard < (int)b->t.expected_per_message)
 			return; /* an older broadcast, or not everyone has it yet */
 		record(b, now_ns() - from->rtt_sent_ns);
 		from->inflight = 0;
@@ -196,9 +186,9 @@ static void on_payload(void *arg, const char *payload, size_t len)
 			publish(from);
 		return;
 	}
-	if (b->running && (b->delivered & 7) == 0) {
-		if (b->origins != NULL && b->sample_count < b->sample_cap)
-			b->origins[b->sample_count] = (struct sample_origin){
+	if (b->running && (b->t.delivered & 7) == 0) {
+		if (b->t.origins != NULL && b->t.sample_count < b->t.sample_cap)
+			b->t.origins[b->t.sample_count] = (struct sample_origin){
 				(uint32_t)heard_by->index, (uint32_t)sender, sent_ns};
 		record(b, now_ns() - sent_ns); /* one in eight: plenty for percentiles */
 	}
@@ -207,7 +197,7 @@ static void on_payload(void *arg, const char *payload, size_t len)
 		/* A sender's messages reach each receiver in order, so the W
 		 * in flight are W consecutive seqs: one counter each. */
 		int *heard = &from->heard[seq % (uint64_t)b->o.window];
-		acked = ++*heard == (int)b->expected_per_message;
+		acked = ++*heard == (int)b->t.expected_per_message;
 		if (acked)
 			*heard = 0;
 	}
@@ -274,20 +264,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- the run ---------------------------------------------------------------- */
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, c = *(const uint64_t *)y;
-	return a < c ? -1 : a > c;
-}
-
-static double pct_ms(struct bench *b, double q)
-{
-	if (b->sample_count == 0)
-		return 0;
-	size_t i = (size_t)(q * (double)(b->sample_count - 1));
-	return (double)b->samples[i] / 1e6;
-}
-
 static void close_all(struct bench *b)
 {
 	for (int i = 0; i < b->handles; i++)
@@ -303,78 +279,30 @@ static void close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-/* --samples: the raw samples, in the order they were heard. */
-static void write_samples(struct bench *b)
-{
-	FILE *f = fopen(b->o.samples_path, "w");
-	if (f == NULL) {
-		perror(b->o.samples_path);
-		b->exit_code = 1;
-		return;
-	}
-	for (size_t i = 0; i < b->sample_count; i++)
-		fprintf(f, "%" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRIu64 "\n", b->origins[i].receiver,
-			b->origins[i].sender, b->origins[i].sent_ns - b->start_ns, b->samples[i]);
-	if (fclose(f) != 0) {
-		perror(b->o.samples_path);
-		b->exit_code = 1;
-	}
-}
-
-static void report(struct bench *b)
-{
-	const struct bench_options *o = &b->o;
-	if (strcmp(o->mode, "idle") == 0) {
-		long rss = server_rss_kib(o->server_pid);
-		double per = rss > 0 && b->rss_start > 0 ? (double)(rss - b->rss_start) * 1024.0 / o->n : -1;
-		printf("%-10s %-14s %8s %16s\n", "mode", "target", "N", "RSS/connection");
-		printf("%-10s %-14s %8d %14.0f B\n", o->mode, o->target, o->n, per);
-		printf("RESULT mode=idle target=%s n=%d room_size=%d rss_kib_before=%ld rss_kib=%ld "
-		       "rss_bytes_per_conn=%.0f\n", o->target, o->n, o->room_size, b->rss_start, rss, per);
-		return;
-	}
-	double secs = (double)(b->stop_ns - b->start_ns) / 1e9;
-	double cpu = server_cpu(o->server_pid) - b->cpu_start;
-	uint64_t expected = b->sent * b->expected_per_message;
-	long long lost = (long long)expected - (long long)b->delivered;
-	if (b->origins != NULL)
-		write_samples(b);
-	qsort(b->samples, b->sample_count, sizeof(*b->samples), cmp_u64);
-	double cpu_ns = o->server_pid > 0 && b->delivered ? cpu * 1e9 / (double)b->delivered : -1;
-	if (strcmp(o->mode, "rtt") == 0) {
-		b->p95_ms = b->sample_count > 0 ? pct_ms(b, 0.95) : -1;
-		printf("%-10s %-14s %6s %4s %9s %9s %9s %9s %9s\n", "mode", "target", "N", "S",
-		       "min ms", "p50 ms", "p95 ms", "p99 ms", "max ms");
-		printf("%-10s %-14s %6d %4d %9.2f %9.2f %9.2f %9.2f %9.2f\n", o->mode, o->target,
-		       o->n, o->s, pct_ms(b, 0), pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99),
-		       pct_ms(b, 1));
-		printf("RESULT mode=rtt target=%s n=%d s=%d broadcasts=%zu min_ms=%.3f p50_ms=%.3f "
-		       "p95_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", o->target, o->n, o->s, b->sample_count,
-		       pct_ms(b, 0), pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1));
-		return;
-	}
-	printf("%-10s %-14s %6s %4s %4s %12s %10s %12s %12s %6s %8s %8s %8s %8s %10s\n", "mode",
-	       "target", "N", "S", "W", "deliveries/s", "sent/s", "expected", "received", "lost",
-	       "p50 ms", "p95 ms", "p99 ms", "max ms", "ns/deliv");
-	printf("%-10s %-14s %6d %4d %4d %12.0f %10.0f %12" PRIu64 " %12" PRIu64 " %6lld %8.2f "
-	       "%8.2f %8.2f %8.2f %10.0f\n", o->mode, o->target, o->n, o->s, o->window,
-	       (double)b->delivered / secs, (double)b->sent / secs, expected, b->delivered, lost,
-	       pct_ms(b, 0.5), pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1), cpu_ns);
-	printf("RESULT mode=throughput target=%s n=%d s=%d window=%d size=%d seconds=%.2f "
-	       "deliveries_per_s=%.0f sent_per_s=%.0f expected=%" PRIu64 " received=%" PRIu64
-	       " lost=%lld p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_ns_per_delivery=%.0f\n",
-	       o->target, o->n, o->s, o->window, o->size, secs, (double)b->delivered / secs,
-	       (double)b->sent / secs, expected, b->delivered, lost, pct_ms(b, 0.5),
-	       pct_ms(b, 0.95), pct_ms(b, 0.99), pct_ms(b, 1), cpu_ns);
-	if (lost != 0)
-		b->exit_code = 3;
-}
-
 static void on_drained(uv_timer_t *t)
 {
 	struct bench *b = t->data;
-	report(b);
+	int rc = tally_report(&b->t, &b->o, &b->p95_ms);
+	if (rc != 0)
+		b->exit_code = rc;
 	close_all(b);
+}
+
+/* What is in flight still arrives: a throughput run waits until all of it
+ * has (on a loaded machine a whole window can take seconds), at most
+ * BENCH_DRAIN_MAX_MS; an rtt run two seconds. */
+#define BENCH_DRAIN_STEP_MS 100
+#define BENCH_DRAIN_MAX_MS 10000
+
+static void on_draining(uv_timer_t *t)
+{
+	struct bench *b = t->data;
+	bool all_in = b->t.delivered >= b->t.sent * b->t.expected_per_message;
+	if (all_in || now_ns() - b->t.stop_ns >= BENCH_DRAIN_MAX_MS * 1000000ull) {
+		on_drained(t);
+		return;
+	}
+	uv_timer_start(&b->timer, on_draining, BENCH_DRAIN_STEP_MS, 0);
 }
 
 static void on_stop(uv_timer_t *t)
@@ -382,9 +310,11 @@ static void on_stop(uv_timer_t *t)
 	struct bench *b = t->data;
 	b->running = false;
 	b->draining = true;
-	b->stop_ns = now_ns();
-	/* What is in flight still arrives: give it two seconds. */
-	uv_timer_start(&b->timer, on_drained, 2000, 0);
+	b->t.stop_ns = now_ns();
+	if (strcmp(b->o.mode, "throughput") == 0)
+		uv_timer_start(&b->timer, on_draining, BENCH_DRAIN_STEP_MS, 0);
+	else
+		uv_timer_start(&b->timer, on_drained, 2000, 0);
 }
 
 static void on_settled(uv_timer_t *t)
@@ -406,8 +336,8 @@ static void on_settled(uv_timer_t *t)
 		uv_timer_start(&b->timer, on_drained, (uint64_t)(b->o.seconds * 1000), 0);
 		return;
 	}
-	b->cpu_start = server_cpu(b->o.server_pid);
-	b->start_ns = now_ns();
+	b->t.cpu_start = server_cpu(b->o.server_pid);
+	b->t.start_ns = now_ns();
 	b->running = true;
 	for (int i = 0; i < b->pubs; i++) {
 		struct peer *p = b->publishers[i];
@@ -529,14 +459,14 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	b->subs = o->n;
 	b->pubs = o->s;
 	b->total = b->subs + (b->a->separate_publishers ? b->pubs : 0);
-	b->expected_per_message = b->a->separate_publishers ? (uint64_t)b->subs : (uint64_t)b->subs - 1;
+	b->t.expected_per_message = b->a->separate_publishers ? (uint64_t)b->subs : (uint64_t)b->subs - 1;
 	b->peers = calloc((size_t)b->total, sizeof(*b->peers));
 	b->publishers = calloc((size_t)b->pubs + 1, sizeof(*b->publishers));
-	b->sample_cap = 4u << 20;
-	b->samples = malloc(b->sample_cap * sizeof(*b->samples));
+	b->t.sample_cap = 4u << 20;
+	b->t.samples = malloc(b->t.sample_cap * sizeof(*b->t.samples));
 	bool throughput = strcmp(o->mode, "throughput") == 0;
 	if (o->samples_path != NULL && throughput &&
-	    (b->origins = malloc(b->sample_cap * sizeof(*b->origins))) == NULL)
+	    (b->t.origins = malloc(b->t.sample_cap * sizeof(*b->t.origins))) == NULL)
 		b->exit_code = 1;
 	for (int i = 0; i < b->pubs; i++) {
 		int at = b->a->separate_publishers ? b->subs + i : i * (b->subs / b->pubs);
@@ -557,7 +487,7 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	b->loop = &loop;
 	uv_timer_init(b->loop, &b->timer);
 	b->timer.data = b;
-	b->rss_start = server_rss_kib(o->server_pid);
+	b->t.rss_start = server_rss_kib(o->server_pid);
 	b->p95_ms = -1;
 	int rc = b->exit_code == 0 ? start_peers(b) : UV_ENOMEM;
 	if (rc < 0) {
@@ -584,8 +514,8 @@ int bench_run(const struct bench_options *o, double *p95_ms)
 	}
 	free(b->peers);
 	free(b->publishers);
-	free(b->samples);
-	free(b->origins);
+	free(b->t.samples);
+	free(b->t.origins);
 	free(b);
 	return code;
 }
