@@ -1,23 +1,31 @@
 """One user cannot use up a node's shared cluster bounds (pending /who
 questions to Redis, CLUSTER_WHO_MAX_ASKS = 256; private messages out to
 other nodes, CLUSTER_ROUTE_MAX_OUT = 1024) and so deny /who and /msg to
-everyone else on its node. The flood control does it: a command costs
-tokens (/who 2, /msg 1, --flood-burst 100 at once), so one connection has
-at most 50 questions or 100 messages under way, and one that keeps
-flooding is cut (--flood-strikes). The test floods far past both bounds in
-one write, beside a user of the same node whose /who and /msg must still
-reach the other node; with --flood-rate 0 it fails."""
+everyone else on its node. The flood control alone does it with its
+defaults (a command costs tokens: /who 2, /msg 1, --flood-burst 100 at
+once, and a peer that keeps flooding is cut), but not with --flood-rate 0
+or a large --flood-burst: each connection has its own share besides
+(CLUSTER_WHO_MAX_ASKS_PER_CONN 16, CLUSTER_ROUTE_MAX_OUT_PER_CONN 64).
+The test floods far past both bounds in one write, beside a user of the
+same node whose /who and /msg must still reach the other node."""
+
+import pytest
 
 from conftest import Peer
 from redisfix import redis, start_nodes  # noqa: F401 (fixture)
 from test_cluster_commands import LOCAL, SETTLE, until, who
 
 # Each round: 300 /who and 1 200 /msg to the other node's user, at once.
+BUSY_WHO = ("Annonce : trop de listes demandées à la fois : cette liste ne montre que ce "
+            "serveur")
+BUSY_MSG = ("Erreur : message privé à bob non envoyé : trop de messages privés encore en "
+            "route, réessayez")
 FLOOD = ("/who\n" + "/msg bob x\n" * 4) * 300
 
 
-def test_one_user_flooding_who_and_msg_leaves_them_to_the_others(start_server, redis):
-    nodes = start_nodes(start_server, redis, 2)
+@pytest.mark.parametrize("flood", [(), ("--flood-rate", "0")], ids=["flood-control", "no-flood-control"])
+def test_one_user_flooding_who_and_msg_leaves_them_to_the_others(start_server, redis, flood):
+    nodes = start_nodes(start_server, redis, 2, *flood)
     ana = Peer(nodes[0].port)
     ana.join("ana")
     bob = Peer(nodes[1].port)
@@ -43,4 +51,10 @@ def test_one_user_flooding_who_and_msg_leaves_them_to_the_others(start_server, r
         # bob hears ana among the flood's messages that got through.
         while (line := bob.line()) != f"ana a dit en privé : salut {round_}":
             assert line.startswith(("Annonce : ", f"mal{round_} a dit en privé : x")), line
+        if flood:  # past its share, the flooder is told so
+            told = set()
+            while len(told) < 2:
+                line = mal.line()
+                if line in (BUSY_WHO, BUSY_MSG):
+                    told.add(line)
         mal.close()
