@@ -21,6 +21,7 @@
 #include "redis_script.h"
 #include "sanitize.h"
 #include "social.h"
+#include "strcount.h"
 #include "textproto.h"
 
 #define CHANNEL_PREFIX "{cluster}:node:"
@@ -44,6 +45,7 @@ struct cluster_route {
 	char node[NODE_MAX + 1];
 	char channel[sizeof(CHANNEL_PREFIX) + NODE_MAX];
 	unsigned out;
+	struct strcount out_by_conn; /* of `out`, by conn id (decimal) */
 	bool closed;
 };
 
@@ -56,6 +58,20 @@ struct sending {
 	size_t len;
 	char text[]; /* cleaned, for the echo */
 };
+
+#define TEXT_ERR_PRIVATE_BUSY "message privé à %.*s non envoyé : trop de messages " \
+	"privés encore en route, réessayez"
+
+static void conn_key(char *key, size_t cap, uint64_t conn_id)
+{
+	snprintf(key, cap, "%" PRIu64, conn_id);
+}
+
+static void route_free(struct cluster_route *cr)
+{
+	strcount_free(&cr->out_by_conn);
+	free(cr);
+}
 
 /* Nobody of that name (or, link: the link to the others is lost). */
 static void refuse(struct conn *c, bool link, const char *pseudo)
@@ -74,6 +90,9 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 	struct cluster_route *cr = q->cr;
 	(void)r;
 	cr->out--;
+	char ck[24];
+	conn_key(ck, sizeof(ck), q->conn_id);
+	strcount_remove(&cr->out_by_conn, ck);
 	struct hub *h = cr->closed ? NULL : cr->bus->data;
 	struct conn *c = h != NULL ? hub_find_named(h, q->from, strlen(q->from)) : NULL;
 	if (c != NULL && c->id == q->conn_id && !c->closing) {
@@ -91,7 +110,7 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 	}
 	free(q);
 	if (cr->closed && cr->out == 0)
-		free(cr);
+		route_free(cr);
 }
 
 int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
@@ -117,6 +136,16 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 		free(q);
 		return 0;
 	}
+	/* One sender's share of them: the others' messages still go. */
+	char ck[24];
+	conn_key(ck, sizeof(ck), c->id);
+	if (strcount_get(&cr->out_by_conn, ck) >= CLUSTER_ROUTE_MAX_OUT_PER_CONN) {
+		char why[256];
+		snprintf(why, sizeof(why), TEXT_ERR_PRIVATE_BUSY, (int)strlen(q->to), q->to);
+		conn_error(c, CHAT_ERR_REFUSED, why);
+		free(q);
+		return 0;
+	}
 	/* "<kind>\n<to pseudo>\n<from user id>\n<colour>\n<from pseudo>\n<text>" */
 	char head[CONN_MAX_PSEUDO * 2 + 64];
 	int n = snprintf(head, sizeof(head), "%c\n%s\n%" PRIu64 "\n%d\n%s\n", kind, q->to,
@@ -139,6 +168,7 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 		return 0;
 	}
 	cr->out++;
+	(void)strcount_add(&cr->out_by_conn, ck); /* 0 (no memory): uncounted */
 	return 0;
 }
 
@@ -219,11 +249,15 @@ int cluster_route_new(struct cluster_route **out, struct redis *cmd, struct redi
 	snprintf(cr->node, sizeof(cr->node), "%s", node);
 	snprintf(cr->channel, sizeof(cr->channel), CHANNEL_PREFIX "%s", node);
 	redis_script_init(&cr->route, route_lua, sizeof(route_lua) - 1);
+	if (strcount_init(&cr->out_by_conn) < 0) {
+		free(cr);
+		return UV_ENOMEM;
+	}
 	int rc = redis_script_load(cmd, &cr->route);
 	if (rc == 0)
 		rc = redis_subscribe(sub, cr->channel, false, NULL, NULL);
 	if (rc < 0) {
-		free(cr);
+		route_free(cr);
 		return rc;
 	}
 	*out = cr;
@@ -234,5 +268,5 @@ void cluster_route_close(struct cluster_route *cr)
 {
 	cr->closed = true;
 	if (cr->out == 0)
-		free(cr);
+		route_free(cr);
 }

@@ -22,8 +22,12 @@ struct bus;
 struct conn;
 struct cluster_route;
 
-/* Private messages out at once, all senders together. */
+/* Private messages out at once, all senders together; and of them from
+ * one connection (past it refused, said so), so that one sender cannot
+ * take them all (the flood control lets --flood-burst through at once,
+ * and nothing with --flood-rate 0). */
 #define CLUSTER_ROUTE_MAX_OUT 1024
+#define CLUSTER_ROUTE_MAX_OUT_PER_CONN 64
 
 /* Subscribes sub to this node's channel. The bus's data is the hub. 0, or
  * a negative errno. */

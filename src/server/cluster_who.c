@@ -24,6 +24,7 @@
 #include "names.h"
 #include "redis_rooms.h"
 #include "redis_script.h"
+#include "strcount.h"
 
 #define KEY_NODES "{cluster}:nodes"
 #define KEY_ROOMS "{cluster}:rooms"
@@ -126,6 +127,7 @@ struct cluster_who {
 	unsigned beat_every, ticks, mark;
 	GHashTable *synced; /* room skeleton -> struct synced */
 	unsigned outstanding, asks;
+	struct strcount asks_by_conn; /* of `asks`, by conn id (decimal) */
 	bool closed, timer_open;
 };
 
@@ -144,7 +146,13 @@ static void maybe_free(struct cluster_who *cw)
 	if (!cw->closed || cw->timer_open || cw->outstanding > 0)
 		return;
 	g_hash_table_destroy(cw->synced);
+	strcount_free(&cw->asks_by_conn);
 	free(cw);
+}
+
+static void conn_key(char *key, size_t cap, uint64_t conn_id)
+{
+	snprintf(key, cap, "%" PRIu64, conn_id);
 }
 
 /* "{cluster}:who:{R}" for a room skeleton; false when too long. */
@@ -366,6 +374,9 @@ static void on_answer(struct redis *r, int status, redisReply *x, void *data)
 	(void)r;
 	cw->outstanding--;
 	cw->asks--;
+	char ck[24];
+	conn_key(ck, sizeof(ck), q->conn_id);
+	strcount_remove(&cw->asks_by_conn, ck);
 	struct hub *h = cw->closed ? NULL : cw->bus->data;
 	/* The asker, if still here (looked up again: it may have left). */
 	struct conn *c = h != NULL ? hub_find_named(h, q->pseudo, strlen(q->pseudo)) : NULL;
@@ -392,6 +403,13 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 		c->proto->send_info(c, CHAT_INFO_NOTICE, CLUSTER_WHO_TEXT_LOCAL);
 		return -ENOTCONN;
 	}
+	/* One asker's share of them: the others' questions still go. */
+	char ck[24];
+	conn_key(ck, sizeof(ck), c->id);
+	if (strcount_get(&cw->asks_by_conn, ck) >= CLUSTER_WHO_MAX_ASKS_PER_CONN) {
+		c->proto->send_info(c, CHAT_INFO_NOTICE, CLUSTER_WHO_TEXT_BUSY);
+		return -EBUSY;
+	}
 	char key[REDIS_ROOMS_KEY_MAX + 32], tag[REDIS_ROOMS_KEY_MAX], max[24];
 	if (kind == CHAT_LIST_WHO && !who_key(key, sizeof(key), room->skeleton, tag, sizeof(tag)))
 		return -ENAMETOOLONG;
@@ -409,8 +427,10 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 	const char *argv[] = {KEY_NODES, kind == CHAT_LIST_WHO ? key : KEY_ROOMS, cw->node, max};
 	int rc = send_script(cw, kind == CHAT_LIST_WHO ? &cw->who : &cw->rooms, 2, 2, argv, q,
 			     on_answer);
-	if (rc == 0)
+	if (rc == 0) {
 		cw->asks++;
+		(void)strcount_add(&cw->asks_by_conn, ck); /* 0 (no memory): uncounted */
+	}
 	return rc;
 }
 
@@ -441,6 +461,10 @@ int cluster_who_new(struct cluster_who **out, uv_loop_t *loop, struct redis *r,
 			free(cw);
 			return rc;
 		}
+	}
+	if (strcount_init(&cw->asks_by_conn) < 0) {
+		free(cw);
+		return UV_ENOMEM;
 	}
 	cw->synced = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
 	uv_timer_init(loop, &cw->timer);

@@ -33,8 +33,15 @@ struct cluster_who;
 /* Told before a list of this node's members only. */
 #define CLUSTER_WHO_TEXT_LOCAL "Annonce : liaison avec les autres serveurs perdue : " \
 	"cette liste ne montre que ce serveur"
-/* Questions out at once, all askers together; past it, local answers. */
+/* Told instead when the asker has too many questions out already. */
+#define CLUSTER_WHO_TEXT_BUSY "Annonce : trop de listes demandées à la fois : " \
+	"cette liste ne montre que ce serveur"
+/* Questions out at once, all askers together; and of them from one
+ * connection, so that one asker cannot take them all (the flood control
+ * lets --flood-burst / 2 through at once, and all with --flood-rate 0).
+ * Past either, local answers. */
 #define CLUSTER_WHO_MAX_ASKS 256
+#define CLUSTER_WHO_MAX_ASKS_PER_CONN 16
 
 /* The bus's data is the hub (hub_attach_bus), read at each tick. 0, or a
  * negative errno. */
@@ -45,7 +52,8 @@ void cluster_who_ready(struct cluster_who *cw);
 /* 0: c gets its answer later (send_list; after CLUSTER_WHO_TEXT_LOCAL
  * with this node's view when Redis fails to answer). Negative: not asked
  * (an anonymous asker; or Redis away, too many out, and c was told
- * CLUSTER_WHO_TEXT_LOCAL): the caller answers with this node's view.
+ * CLUSTER_WHO_TEXT_LOCAL; or too many of c's out, and c was told
+ * CLUSTER_WHO_TEXT_BUSY): the caller answers with this node's view.
  * room: the room of a CHAT_LIST_WHO. */
 int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 		    const struct room *room);

@@ -281,6 +281,7 @@ static int start_tls(struct server *s, const char **cause)
 	int rc = tls_init(&s->tls, s->cfg.tls_cert, s->cfg.tls_key, s->cfg.tls_handshake_ms,
 			  s->cfg.tls_max_handshakes, s->tls_cause, sizeof(s->tls_cause));
 	s->tls.max_per_address = s->cfg.tls_max_handshakes_per_address;
+	s->tls.bridges.max_per_address = s->cfg.max_per_address;
 	if (rc < 0) {
 		tls_free(&s->tls);
 		*cause = s->tls_cause;

@@ -413,7 +413,8 @@ static int tls_give_socket(struct conn *c)
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (copy < 0)
 		return -errno;
-	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, c->addr);
+	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, c->addr,
+			      c->addr_key);
 	if (rc >= 0)
 		p->ssl = NULL; /* the bridge's: no close_notify from here */
 	return rc;

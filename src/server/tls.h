@@ -61,7 +61,7 @@ struct tls_server {
 	unsigned max_per_address;  /* of them from one address (its addr_key) */
 	unsigned handshakes;       /* in progress: the peers in `shaking` */
 	struct tls_peer_list shaking;
-	struct tls_bridge_list bridges; /* HTTPS peers (tlsbridge.h) */
+	struct tls_bridges bridges; /* HTTPS peers (tlsbridge.h) */
 	char cipher_in[TLS_RECORD_MAX];  /* one read from a peer's socket */
 	char plain_buf[TLS_RECORD_MAX]; /* decrypted, lent to conn_received */
 	char stage[16 * 1024];          /* small frames gathered into one record */

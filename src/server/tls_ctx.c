@@ -12,6 +12,7 @@
  */
 #include "tls.h"
 
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ int tls_init(struct tls_server *t, const char *cert, const char *key, unsigned h
 {
 	memset(t, 0, sizeof(*t));
 	LIST_INIT(&t->shaking);
-	LIST_INIT(&t->bridges);
+	tls_bridges_init(&t->bridges, UINT_MAX); /* the owner sets its bound */
 	t->cert_path = cert;
 	t->key_path = key;
 	t->handshake_ms = handshake_ms;

@@ -28,14 +28,17 @@ struct tls_bridge {
 	uv_timer_t stall;   /* armed while the peer is behind in its reading */
 	SSL *ssl;
 	BIO *in, *out;      /* the session's, freed with it */
-	LIST_ENTRY(tls_bridge) link;
+	struct tls_bridges *set;
+	TAILQ_ENTRY(tls_bridge) link; /* in set->all, oldest first */
 	unsigned handles;
 	size_t to_peer;     /* ciphertext in writes under way to the peer */
 	size_t to_web;      /* plaintext in writes under way to lws */
 	bool peer_reading, web_reading;
 	bool ending;        /* lws is done: close once the peer has it all */
+	bool lingering;     /* ending with bytes left: counted in set->lingering */
 	bool closing;
 	char addr[64];
+	char key[64];       /* its address key (conn.h's addr_key) */
 };
 
 /* A write under way, with its own copy of what the socket refused. */
@@ -53,7 +56,7 @@ static void on_closed(uv_handle_t *handle)
 	if (--b->handles > 0)
 		return;
 	SSL_free(b->ssl);
-	LIST_REMOVE(b, link);
+	TAILQ_REMOVE(&b->set->all, b, link);
 	free(b);
 }
 
@@ -62,6 +65,8 @@ static void bridge_close(struct tls_bridge *b, const char *why)
 	if (b->closing)
 		return;
 	b->closing = true;
+	if (b->lingering)
+		b->set->lingering--;
 	log_info("%s HTTPS: %s", b->addr, why);
 	ERR_clear_error();
 	uv_close((uv_handle_t *)&b->peer, on_closed);
@@ -229,6 +234,29 @@ static void on_peer_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 		update_flow(b);
 }
 
+/* The oldest bridge that lws is done with (from `key`, or any: NULL). */
+static struct tls_bridge *oldest_lingering(struct tls_bridges *set, const char *key)
+{
+	struct tls_bridge *b;
+	TAILQ_FOREACH(b, &set->all, link) {
+		if (b->lingering && !b->closing && (key == NULL || strcmp(b->key, key) == 0))
+			return b;
+	}
+	return NULL;
+}
+
+/* lws is done, the peer has yet to take the rest: it waits (the stall
+ * timer runs), but only so many wait at once. */
+static void linger(struct tls_bridge *b)
+{
+	b->lingering = true;
+	b->set->lingering++;
+	update_flow(b);
+	if (b->set->lingering > TLS_BRIDGE_MAX_LINGERING)
+		bridge_close(oldest_lingering(b->set, NULL),
+			     "too many HTTPS answers left unread: the oldest cut");
+}
+
 static void on_web_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct tls_bridge *b = stream->data;
@@ -244,7 +272,7 @@ static void on_web_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		if (b->to_peer == 0)
 			bridge_close(b, "done");
 		else
-			update_flow(b);
+			linger(b);
 		return;
 	}
 	ERR_clear_error();
@@ -256,9 +284,39 @@ static void on_web_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		update_flow(b);
 }
 
-int tls_bridge_start(struct tls_bridge_list *list, uv_loop_t *loop, int fd, SSL *ssl,
-		     const char *addr)
+void tls_bridges_init(struct tls_bridges *set, unsigned max_per_address)
 {
+	TAILQ_INIT(&set->all);
+	set->lingering = 0;
+	set->max_per_address = max_per_address;
+}
+
+/* Room for one more bridge from `key`: its oldest lingering one goes if
+ * it must; false when all of them are still lws's. */
+static bool make_room(struct tls_bridges *set, const char *key, const char *addr)
+{
+	unsigned n = 0;
+	struct tls_bridge *b;
+	TAILQ_FOREACH(b, &set->all, link)
+		n += !b->closing && strcmp(b->key, key) == 0;
+	if (n < set->max_per_address)
+		return true;
+	b = oldest_lingering(set, key);
+	if (b != NULL) {
+		bridge_close(b, "too many HTTPS peers from its address: the oldest unread cut");
+		return true;
+	}
+	log_info("%s HTTPS: refused, %u already from its address", addr, n);
+	return false;
+}
+
+int tls_bridge_start(struct tls_bridges *set, uv_loop_t *loop, int fd, SSL *ssl,
+		     const char *addr, const char *key)
+{
+	if (!make_room(set, key, addr)) {
+		close(fd);
+		return -EUSERS;
+	}
 	int pair[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
 		int rc = -errno;
@@ -276,12 +334,14 @@ int tls_bridge_start(struct tls_bridge_list *list, uv_loop_t *loop, int fd, SSL 
 	for (int i = 0; i < 2; i++)
 		setsockopt(pair[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	snprintf(b->addr, sizeof(b->addr), "%s", addr);
+	snprintf(b->key, sizeof(b->key), "%s", key);
+	b->set = set;
 	uv_tcp_init(loop, &b->peer);
 	uv_pipe_init(loop, &b->web, 0);
 	uv_timer_init(loop, &b->stall);
 	b->peer.data = b->web.data = b->stall.data = b;
 	b->handles = 3;
-	LIST_INSERT_HEAD(list, b, link);
+	TAILQ_INSERT_TAIL(&set->all, b, link);
 	int rc = uv_tcp_open(&b->peer, fd);
 	if (rc < 0)
 		close(fd);
@@ -301,9 +361,9 @@ int tls_bridge_start(struct tls_bridge_list *list, uv_loop_t *loop, int fd, SSL 
 	return pair[1];
 }
 
-void tls_bridge_close_all(struct tls_bridge_list *list)
+void tls_bridge_close_all(struct tls_bridges *set)
 {
 	struct tls_bridge *b;
-	LIST_FOREACH(b, list, link)
+	TAILQ_FOREACH(b, &set->all, link)
 		bridge_close(b, "server shutting down");
 }
