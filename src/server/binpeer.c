@@ -285,8 +285,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	snprintf(pseudo, sizeof(pseudo), "%.*s", (int)m->pseudo.len, m->pseudo.ptr);
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, c->token, user_id, pseudo, skeleton, colour,
-			       room->name, c->addr_key) < 0) {
+	if (users_session_open(&h->users, c->token, c->addr_key) < 0) {
 		log_warn("no session could be kept for %s (%s)", pseudo, c->addr);
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;

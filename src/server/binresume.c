@@ -47,9 +47,9 @@ void binresume_keep(struct hub *h, struct conn *c)
 		h->users.evicted = on_evicted;
 		h->users.evicted_data = h;
 	}
-	const struct session *s = users_session_of(&h->users, c->token);
-	if (s != NULL)
-		h->bus->ops->session_keep(h->bus, c, s);
+	unsigned char digest[USERS_DIGEST_LEN];
+	users_digest(c->token, sizeof(c->token), digest);
+	h->bus->ops->session_keep(h->bus, c, digest);
 }
 
 /* c, given a new token already, comes back as the session says. */
@@ -106,11 +106,12 @@ static void resume_here(struct hub *h, struct conn *c, const unsigned char *toke
 		return;
 	unsigned char spent[USERS_DIGEST_LEN];
 	memcpy(spent, s->digest, sizeof(spent));
-	users_token_resume(&h->users, s, c->token);
+	struct session was;
+	users_token_resume(&h->users, s, c->token, &was);
 	c->has_token = true;
 	if (from == NULL && h->bus != NULL && h->bus->ops->session_spend != NULL)
 		h->bus->ops->session_spend(h->bus, spent); /* not taken in Redis: spent there too */
-	come_back(h, c, s, features, after, from);
+	come_back(h, c, &was, features, after, from);
 }
 
 /* Another node's session (or this one's, whose local copy is gone). */
@@ -127,8 +128,7 @@ static void resume_from(struct hub *h, struct conn *c, const struct redis_sessio
 	}
 	if (!new_token(c))
 		return;
-	if (users_session_open(&h->users, c->token, s.user_id, s.pseudo, s.skeleton, s.colour,
-			       s.room, c->addr_key) < 0) {
+	if (users_session_open(&h->users, c->token, c->addr_key) < 0) {
 		log_warn("no session could be kept for %s (%s)", s.pseudo, c->addr);
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
@@ -165,11 +165,9 @@ static void on_taken(struct conn *c, int status, const struct redis_session *r, 
 bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	const unsigned char *token = (const unsigned char *)m->token.ptr;
-	const struct session *mine = m->token.len == USERS_TOKEN_LEN
-		? users_session_of(&h->users, token) : NULL;
 	/* Its owner is here: refused as standalone, nothing asked of Redis. */
 	if (m->token.len == USERS_TOKEN_LEN && h->bus != NULL && h->bus->ops->session_take != NULL &&
-	    (mine == NULL || !mine->online)) {
+	    !users_token_online(&h->users, token)) {
 		struct pending *p = malloc(sizeof(*p));
 		unsigned char digest[USERS_DIGEST_LEN];
 		users_digest(token, m->token.len, digest);

@@ -102,8 +102,16 @@ void hub_remove(struct hub *h, struct conn *c)
 		struct seat *s;
 		LIST_FOREACH(s, &c->seats, of_conn)
 			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
+		/* Its session is filled from c now (users.h): a pseudo without
+		 * a skeleton (never, in practice) holds nothing. */
+		struct session as = {.user_id = c->user_id, .colour = c->colour};
+		if (c->has_token && skeleton_ok) {
+			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
+			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
+			snprintf(as.room, sizeof(as.room), "%s", room->name);
+		}
 		if (c->has_token)
-			users_token_away(&h->users, c->token, room->name, clock_ms());
+			users_token_away(&h->users, c->token, &as, clock_ms());
 		if (c->has_token && h->bus != NULL && h->bus->ops->session_away != NULL)
 			h->bus->ops->session_away(h->bus, c, room->name);
 		else if (skeleton_ok)

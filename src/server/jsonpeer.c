@@ -346,7 +346,9 @@ static void resume(struct hub *h, struct conn *c, const char *hex, size_t len, u
 		refuse(c, "state", TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
-	users_token_resume(&h->users, s, c->token);
+	struct session was;
+	users_token_resume(&h->users, s, c->token, &was);
+	s = &was;
 	c->has_token = true;
 	const char *cause;
 	struct room *room = hub_room(h, c, s->room, strlen(s->room), &cause);
@@ -407,8 +409,7 @@ static void hello(struct hub *h, struct conn *c, const struct jsonmsg *m)
 	/* A session is kept for every page: it resumes after a drop. */
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, c->token, user_id, pseudo, skeleton, colour,
-			       room->name, c->addr_key) < 0) {
+	if (users_session_open(&h->users, c->token, c->addr_key) < 0) {
 		reply_error(c, "full", TEXT_ERR_NO_SESSION);
 		return;
 	}
