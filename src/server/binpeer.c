@@ -40,7 +40,10 @@ _Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "a conn holds a resume token");
 /* Of a message, this much is shown in the console log. */
 #define BINPEER_LOGGED_BYTES 512
 
-/* What it keeps per peer (c->proto_data). */
+/* What it keeps per peer (c->proto_data) while it is needed: from its
+ * start until its hello's magic is whole, while a frame is unfinished or
+ * a resume waits; an idle peer between frames has none (NULL), as the
+ * text peer's line reader (docs/benchmarks.md, "Idle memory"). */
 struct binpeer {
 	char magic[WIRE_MAGIC_LEN]; /* the hello's bytes so far */
 	size_t magic_seen;
@@ -49,9 +52,40 @@ struct binpeer {
 	bool resuming; /* its HELLO's session is being read (binresume.h) */
 };
 
+static struct binpeer *state_new(struct conn *c)
+{
+	struct binpeer *b = lasting_alloc(sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
+	if (c->seen_line) /* welcomed: see binpeer_welcome */
+		b->frames.max_image_frame = c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
+	c->proto_data = b;
+	return b;
+}
+
 static struct binpeer *state_of(struct conn *c)
 {
 	return c->proto_data;
+}
+
+static void state_free(struct conn *c)
+{
+	struct binpeer *b = state_of(c);
+	if (b == NULL)
+		return;
+	wire_decoder_free(&b->frames);
+	lasting_free(b, sizeof(*b));
+	c->proto_data = NULL;
+}
+
+/* Between frames, nothing unfinished and nothing awaited: let it go. */
+static void state_idle(struct conn *c)
+{
+	const struct binpeer *b = state_of(c);
+	if (b != NULL && b->magic_seen == WIRE_MAGIC_LEN && b->frames.stash.len == 0 &&
+	    !b->resuming && c->held_input == 0)
+		state_free(c);
 }
 
 static struct wire_str str(const char *s)
@@ -213,8 +247,9 @@ void binpeer_welcome(struct conn *c, bool returning)
 	/* From its welcome on it may send IMAGE frames as large as a picture
 	 * may be; before, every frame is held to BINPEER_MAX_FRAME, so an
 	 * unknown peer cannot make the server buffer megabytes. */
-	state_of(c)->frames.max_image_frame =
-		c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
+	if (state_of(c) != NULL) /* else made so when a frame comes */
+		state_of(c)->frames.max_image_frame =
+			c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
 	struct wire_msg m = {
 		.type = WIRE_WELCOME,
 		.version = WIRE_VERSION,
@@ -459,7 +494,8 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 
 void binpeer_resume_done(struct conn *c)
 {
-	state_of(c)->resuming = false;
+	state_of(c)->resuming = false; /* kept while it resumed */
+	state_idle(c);
 }
 
 static void on_frame_stalled(struct conn *c)
@@ -516,8 +552,10 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 		c->last_heard_ms = clock_ms();
 		on_frame(c, &m);
 	}
-	if (!c->closing)
+	if (!c->closing) {
 		watch_stash(c);
+		state_idle(c);
+	}
 }
 
 /* The hello first (the sniffer saw it up to its version byte), checked
@@ -525,6 +563,13 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 static void on_data(struct conn *c, const char *data, size_t len)
 {
 	struct binpeer *b = state_of(c);
+	if (b == NULL) { /* idle since its last frame: its hello was whole */
+		if ((b = state_new(c)) == NULL) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		b->magic_seen = WIRE_MAGIC_LEN;
+	}
 	if (b->magic_seen < WIRE_MAGIC_LEN) {
 		size_t n = WIRE_MAGIC_LEN - b->magic_seen < len ? WIRE_MAGIC_LEN - b->magic_seen : len;
 		memcpy(b->magic + b->magic_seen, data, n);
@@ -543,11 +588,8 @@ static void on_data(struct conn *c, const char *data, size_t len)
 /* What was queued was meant for a text peer, which it is not. */
 static int on_start(struct conn *c)
 {
-	struct binpeer *b = lasting_alloc(sizeof(*b)); /* as long as the peer */
-	if (b == NULL)
+	if (state_new(c) == NULL)
 		return -ENOMEM;
-	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
-	c->proto_data = b;
 	c->hears = false; /* nothing before its welcome */
 	conn_drop_unsent(c); /* a line already on its way is finished; the client skips it */
 	return 0;
@@ -555,13 +597,8 @@ static int on_start(struct conn *c)
 
 static void on_stop(struct conn *c)
 {
-	struct binpeer *b = state_of(c);
-	if (b == NULL)
-		return;
 	msgack_forget(c);
-	wire_decoder_free(&b->frames);
-	lasting_free(b, sizeof(*b));
-	c->proto_data = NULL;
+	state_free(c);
 }
 
 const struct proto_ops binpeer_proto = {
