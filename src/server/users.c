@@ -8,14 +8,20 @@
 #include "lasting.h"
 
 /* What one address holds, so that it is bounded on its own and its own
- * oldest entries make room first. */
+ * oldest entries make room first. One per address with an online session
+ * too: its key takes what it needs (an IPv4 peer's, 16 bytes at most). */
 struct user_address {
-	char key[USERS_ADDRESS_MAX];
 	unsigned sessions;   /* online and away */
 	unsigned departures;
 	GQueue away;         /* its away sessions, oldest first */
 	GQueue departed;     /* its departures, oldest first */
+	char key[];          /* at most USERS_ADDRESS_MAX bytes with its NUL */
 };
+
+static size_t address_size(size_t key_len)
+{
+	return sizeof(struct user_address) + key_len + 1;
+}
 
 /* A session as the tables hold it. Online it is only this: most sessions
  * are, and the rest is their conns' (docs/benchmarks.md, "Idle memory"). */
@@ -64,9 +70,10 @@ static void session_free(void *p)
 	lasting_free(e, sizeof(*e));
 }
 
-static void address_free(void *a)
+static void address_free(void *p)
 {
-	lasting_free(a, sizeof(struct user_address));
+	struct user_address *a = p;
+	lasting_free(a, address_size(strlen(a->key)));
 }
 
 int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
@@ -114,10 +121,11 @@ static struct user_address *address_get(struct users *u, const char *key)
 	struct user_address *a = address_find(u, key);
 	if (a != NULL)
 		return a;
-	a = lasting_alloc(sizeof(*a));
+	size_t len = strnlen(key, USERS_ADDRESS_MAX - 1);
+	a = lasting_alloc(address_size(len));
 	if (a == NULL)
 		return NULL;
-	snprintf(a->key, sizeof(a->key), "%s", key);
+	memcpy(a->key, key, len); /* zeroed: its NUL is there */
 	g_queue_init(&a->away);
 	g_queue_init(&a->departed);
 	g_hash_table_insert(u->addresses, a->key, a);
