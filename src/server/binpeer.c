@@ -23,7 +23,7 @@
 #include "textproto.h"
 #include "wire.h"
 
-_Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "a conn holds a resume token");
+_Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "one length of a resume token");
 
 /* A frame from a peer: a message is at most 16 KiB of text, so nothing
  * legitimate comes near; pictures, once welcomed, go up to
@@ -240,7 +240,7 @@ static void send_list(struct conn *c, enum chat_list kind, const char *room,
 	send_msg(c, &m);
 }
 
-void binpeer_welcome(struct conn *c, bool returning)
+void binpeer_welcome(struct conn *c, bool returning, const unsigned char *token)
 {
 	c->seen_line = true; /* its handshake is done */
 	c->hears = true;     /* its room's events from now on */
@@ -256,7 +256,7 @@ void binpeer_welcome(struct conn *c, bool returning)
 		.user_id = c->user_id,
 		.colour = (int16_t)c->colour,
 		.returning = returning,
-		.token = {(const char *)c->token, sizeof(c->token)},
+		.token = {(const char *)token, WIRE_TOKEN_LEN},
 		.pseudo = str(c->pseudo),
 		.room = str(c->room->name),
 		.features = WIRE_SERVER_ACKS, /* msgack.h */
@@ -310,7 +310,8 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		send_error(c, CHAT_ERR_ROOM, cause);
 		return;
 	}
-	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
+	unsigned char token[WIRE_TOKEN_LEN];
+	if (getrandom(token, sizeof(token), 0) != (ssize_t)sizeof(token)) {
 		refuse(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
@@ -320,12 +321,11 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	snprintf(pseudo, sizeof(pseudo), "%.*s", (int)m->pseudo.len, m->pseudo.ptr);
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, c->token, c->addr_key) < 0) {
+	if (users_session_open(&h->users, token, c->addr_key, &c->session) < 0) {
 		log_warn("no session could be kept for %s (%s)", pseudo, c->addr);
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
-	c->has_token = true;
 	/* Nothing reached it before its welcome: its history is everything. */
 	hub_place(h, c, room);
 	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
@@ -339,7 +339,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 			log_warn("identities: full, %s owns no pseudo", c->pseudo);
 	}
 	binresume_keep(h, c);
-	binpeer_welcome(c, false);
+	binpeer_welcome(c, false, token);
 	binhistory_send(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	if (owner_back) {

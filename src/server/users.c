@@ -180,7 +180,7 @@ static void evict(struct users *u, struct session_entry *e)
 }
 
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		       const char *address)
+		       const char *address, struct session_entry **out)
 {
 	struct user_address *a = address_find(u, address);
 	if (a != NULL && a->sessions >= u->per_address) {
@@ -204,16 +204,14 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 	e->address = a;
 	g_hash_table_insert(u->sessions, e->digest, e);
 	a->sessions++;
+	*out = e;
 	return 0;
 }
 
-void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		      const struct session *as, int64_t now_ms)
+void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
+			int64_t now_ms)
 {
-	unsigned char digest[USERS_DIGEST_LEN];
-	digest_of(token, USERS_TOKEN_LEN, digest);
-	struct session_entry *e = g_hash_table_lookup(u->sessions, digest);
-	if (e == NULL || e->away != NULL)
+	if (e->away != NULL)
 		return;
 	if (u->grace_ms <= 0 || (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
 		drop_session(u, e); /* out of memory: only a resume is lost */
@@ -235,12 +233,21 @@ void users_digest(const unsigned char *token, size_t len, unsigned char out[USER
 	digest_of(token, len, out);
 }
 
-bool users_token_online(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
+const unsigned char *users_session_digest(const struct session_entry *e)
+{
+	return e->digest;
+}
+
+struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
 {
 	unsigned char digest[USERS_DIGEST_LEN];
 	digest_of(token, USERS_TOKEN_LEN, digest);
-	const struct session_entry *e = g_hash_table_lookup(u->sessions, digest);
-	return e != NULL && e->away == NULL;
+	return g_hash_table_lookup(u->sessions, digest);
+}
+
+bool users_session_online(const struct session_entry *e)
+{
+	return e->away == NULL;
 }
 
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
@@ -256,8 +263,9 @@ struct session *users_token_find(struct users *u, const unsigned char *token, si
 	return &e->away->s;
 }
 
-void users_token_resume(struct users *u, struct session *s,
-			const unsigned char new_token[USERS_TOKEN_LEN], struct session *was)
+struct session_entry *users_token_resume(struct users *u, struct session *s,
+					 const unsigned char new_token[USERS_TOKEN_LEN],
+					 struct session *was)
 {
 	struct session_entry *e = g_hash_table_lookup(u->sessions, s->digest);
 	*was = *s;
@@ -265,6 +273,7 @@ void users_token_resume(struct users *u, struct session *s,
 	g_hash_table_steal(u->sessions, e->digest);
 	digest_of(new_token, USERS_TOKEN_LEN, e->digest);
 	g_hash_table_insert(u->sessions, e->digest, e);
+	return e;
 }
 
 /* ---- departures --------------------------------------------------------- */

@@ -111,27 +111,36 @@ void users_forget_departure(struct users *u, const char *skeleton);
 
 /* ---- binary peers: sessions ----------------------------------------------- */
 
-/* Opens an online session under token, counted for its address; the
- * oldest away sessions of the address, then of all, make room. 0, or
+/* A session as users.c keeps it: its owner's conn holds it while online
+ * (users_session_open, users_token_resume) and hands it back when it goes
+ * (users_session_away); valid until then. */
+struct session_entry;
+
+/* Opens an online session under token, counted for its address, in *out;
+ * the oldest away sessions of the address, then of all, make room. 0, or
  * -ENOSPC when none could be kept (every one online), -ENOMEM. */
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		       const char *address);
-/* Its owner left as `as` says (its digest aside): the token may bring it
+		       const char *address, struct session_entry **out);
+/* Its owner left as `as` says (its digest aside): its token may bring it
  * back for the grace period, and the pseudo is held for it. */
-void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		      const struct session *as, int64_t now_ms);
+void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
+			int64_t now_ms);
+/* SHA-256 of its token. */
+const unsigned char *users_session_digest(const struct session_entry *e);
+/* The session of that token (32 bytes), online or away, or NULL. */
+struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
+bool users_session_online(const struct session_entry *e);
 /* The away session that token (any length) opens within the grace period,
  * or NULL: unknown, expired and in use all look the same. Nothing changes. */
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
 				 int64_t now_ms);
 /* SHA-256 of a token (any length): how sessions are known. */
 void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN]);
-/* Whether the session of that token (32 bytes) is online. */
-bool users_token_online(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
 /* Brings s (users_token_find's) back online under a new token (the old
  * one is spent) and frees its pseudo for its owner; *was gets what s
- * said, since s itself is no more. */
-void users_token_resume(struct users *u, struct session *s,
-			const unsigned char new_token[USERS_TOKEN_LEN], struct session *was);
+ * said, since s itself is no more. Returns the online session. */
+struct session_entry *users_token_resume(struct users *u, struct session *s,
+					 const unsigned char new_token[USERS_TOKEN_LEN],
+					 struct session *was);
 
 #endif

@@ -27,7 +27,8 @@ static int open_n(struct users *u, int n, const char *addr)
 	char pseudo[16];
 	snprintf(pseudo, sizeof(pseudo), "u%d", n);
 	token(t, n);
-	return users_session_open(u, t, addr);
+	struct session_entry *e;
+	return users_session_open(u, t, addr, &e);
 }
 
 /* "u<n>" (its pseudo, and its skeleton) goes away from room. */
@@ -38,7 +39,7 @@ static void away_as(struct users *u, const unsigned char t[USERS_TOKEN_LEN], int
 	snprintf(as.pseudo, sizeof(as.pseudo), "u%d", n);
 	snprintf(as.skeleton, sizeof(as.skeleton), "u%d", n);
 	snprintf(as.room, sizeof(as.room), "%s", room);
-	users_token_away(u, t, &as, now);
+	users_session_away(u, users_session_of(u, t), &as, now);
 }
 
 static void away_n(struct users *u, int n, int64_t now)
