@@ -102,19 +102,19 @@ void hub_remove(struct hub *h, struct conn *c)
 		struct seat *s;
 		LIST_FOREACH(s, &c->seats, of_conn)
 			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
-		/* Its session is filled from c now (users.h): a pseudo without
-		 * a skeleton (never, in practice) holds nothing. */
+		/* Its session is filled from c now (users.h); without its
+		 * skeleton (never, in practice) it could hold no pseudo: gone. */
 		bool had_session = c->session != NULL;
-		if (had_session) {
+		if (had_session && skeleton_ok) {
 			struct session as = {.user_id = c->user_id, .colour = c->colour};
-			if (skeleton_ok) {
-				snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
-				snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
-				snprintf(as.room, sizeof(as.room), "%s", room->name);
-			}
+			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
+			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
+			snprintf(as.room, sizeof(as.room), "%s", room->name);
 			users_session_away(&h->users, c->session, &as, clock_ms());
-			c->session = NULL;
+		} else if (had_session) {
+			users_session_close(&h->users, c->session);
 		}
+		c->session = NULL;
 		if (had_session && h->bus != NULL && h->bus->ops->session_away != NULL)
 			h->bus->ops->session_away(h->bus, c, room->name);
 		else if (skeleton_ok)

@@ -233,6 +233,11 @@ void users_digest(const unsigned char *token, size_t len, unsigned char out[USER
 	digest_of(token, len, out);
 }
 
+void users_session_close(struct users *u, struct session_entry *e)
+{
+	drop_session(u, e);
+}
+
 const unsigned char *users_session_digest(const struct session_entry *e)
 {
 	return e->digest;

@@ -38,7 +38,7 @@
 
 /* An away session: what its token brings back. While its owner is here
  * a session is only its digest and its address's count (users.c): the
- * rest is the owner's conn's, given when it goes away (users_token_away). */
+ * rest is the owner's conn's, given when it goes away (users_session_away). */
 struct session {
 	unsigned char digest[USERS_DIGEST_LEN]; /* SHA-256 of the token */
 	uint64_t user_id;
@@ -125,6 +125,9 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
  * back for the grace period, and the pseudo is held for it. */
 void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
 			int64_t now_ms);
+/* Its owner left and it cannot come back (users_session_away cannot be
+ * filled): the session is no more. */
+void users_session_close(struct users *u, struct session_entry *e);
 /* SHA-256 of its token. */
 const unsigned char *users_session_digest(const struct session_entry *e);
 /* The session of that token (32 bytes), online or away, or NULL. */
