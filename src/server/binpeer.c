@@ -23,7 +23,7 @@
 #include "textproto.h"
 #include "wire.h"
 
-_Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "a conn holds a resume token");
+_Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "one length of a resume token");
 
 /* A frame from a peer: a message is at most 16 KiB of text, so nothing
  * legitimate comes near; pictures, once welcomed, go up to
@@ -40,7 +40,10 @@ _Static_assert(CONN_TOKEN_LEN == WIRE_TOKEN_LEN, "a conn holds a resume token");
 /* Of a message, this much is shown in the console log. */
 #define BINPEER_LOGGED_BYTES 512
 
-/* What it keeps per peer (c->proto_data). */
+/* What it keeps per peer (c->proto_data) while it is needed: from its
+ * start until its hello's magic is whole, while a frame is unfinished or
+ * a resume waits; an idle peer between frames has none (NULL), as the
+ * text peer's line reader (docs/benchmarks.md, "Idle memory"). */
 struct binpeer {
 	char magic[WIRE_MAGIC_LEN]; /* the hello's bytes so far */
 	size_t magic_seen;
@@ -49,9 +52,40 @@ struct binpeer {
 	bool resuming; /* its HELLO's session is being read (binresume.h) */
 };
 
+static struct binpeer *state_new(struct conn *c)
+{
+	struct binpeer *b = lasting_alloc(sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
+	if (c->seen_line) /* welcomed: see binpeer_welcome */
+		b->frames.max_image_frame = c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
+	c->proto_data = b;
+	return b;
+}
+
 static struct binpeer *state_of(struct conn *c)
 {
 	return c->proto_data;
+}
+
+static void state_free(struct conn *c)
+{
+	struct binpeer *b = state_of(c);
+	if (b == NULL)
+		return;
+	wire_decoder_free(&b->frames);
+	lasting_free(b, sizeof(*b));
+	c->proto_data = NULL;
+}
+
+/* Between frames, nothing unfinished and nothing awaited: let it go. */
+static void state_idle(struct conn *c)
+{
+	const struct binpeer *b = state_of(c);
+	if (b != NULL && b->magic_seen == WIRE_MAGIC_LEN && b->frames.stash.len == 0 &&
+	    !b->resuming && c->held_input == 0)
+		state_free(c);
 }
 
 static struct wire_str str(const char *s)
@@ -206,22 +240,23 @@ static void send_list(struct conn *c, enum chat_list kind, const char *room,
 	send_msg(c, &m);
 }
 
-void binpeer_welcome(struct conn *c, bool returning)
+void binpeer_welcome(struct conn *c, bool returning, const unsigned char *token)
 {
 	c->seen_line = true; /* its handshake is done */
 	c->hears = true;     /* its room's events from now on */
 	/* From its welcome on it may send IMAGE frames as large as a picture
 	 * may be; before, every frame is held to BINPEER_MAX_FRAME, so an
 	 * unknown peer cannot make the server buffer megabytes. */
-	state_of(c)->frames.max_image_frame =
-		c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
+	if (state_of(c) != NULL) /* else made so when a frame comes */
+		state_of(c)->frames.max_image_frame =
+			c->set->cfg->image_max_bytes + BINPEER_IMAGE_HEADROOM;
 	struct wire_msg m = {
 		.type = WIRE_WELCOME,
 		.version = WIRE_VERSION,
 		.user_id = c->user_id,
 		.colour = (int16_t)c->colour,
 		.returning = returning,
-		.token = {(const char *)c->token, sizeof(c->token)},
+		.token = {(const char *)token, WIRE_TOKEN_LEN},
 		.pseudo = str(c->pseudo),
 		.room = str(c->room->name),
 		.features = WIRE_SERVER_ACKS, /* msgack.h */
@@ -275,7 +310,8 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		send_error(c, CHAT_ERR_ROOM, cause);
 		return;
 	}
-	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
+	unsigned char token[WIRE_TOKEN_LEN];
+	if (getrandom(token, sizeof(token), 0) != (ssize_t)sizeof(token)) {
 		refuse(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
@@ -285,13 +321,11 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	snprintf(pseudo, sizeof(pseudo), "%.*s", (int)m->pseudo.len, m->pseudo.ptr);
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, c->token, user_id, pseudo, skeleton, colour,
-			       room->name, c->addr_key) < 0) {
+	if (users_session_open(&h->users, token, c->addr_key, &c->session) < 0) {
 		log_warn("no session could be kept for %s (%s)", pseudo, c->addr);
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
-	c->has_token = true;
 	/* Nothing reached it before its welcome: its history is everything. */
 	hub_place(h, c, room);
 	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
@@ -305,7 +339,7 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 			log_warn("identities: full, %s owns no pseudo", c->pseudo);
 	}
 	binresume_keep(h, c);
-	binpeer_welcome(c, false);
+	binpeer_welcome(c, false, token);
 	binhistory_send(c, room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	if (owner_back) {
@@ -460,7 +494,8 @@ static void on_frame(struct conn *c, const struct wire_msg *m)
 
 void binpeer_resume_done(struct conn *c)
 {
-	state_of(c)->resuming = false;
+	state_of(c)->resuming = false; /* kept while it resumed */
+	state_idle(c);
 }
 
 static void on_frame_stalled(struct conn *c)
@@ -517,8 +552,10 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 		c->last_heard_ms = clock_ms();
 		on_frame(c, &m);
 	}
-	if (!c->closing)
+	if (!c->closing) {
 		watch_stash(c);
+		state_idle(c);
+	}
 }
 
 /* The hello first (the sniffer saw it up to its version byte), checked
@@ -526,6 +563,13 @@ static void read_frames(struct conn *c, const char *data, size_t len)
 static void on_data(struct conn *c, const char *data, size_t len)
 {
 	struct binpeer *b = state_of(c);
+	if (b == NULL) { /* idle since its last frame: its hello was whole */
+		if ((b = state_new(c)) == NULL) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		b->magic_seen = WIRE_MAGIC_LEN;
+	}
 	if (b->magic_seen < WIRE_MAGIC_LEN) {
 		size_t n = WIRE_MAGIC_LEN - b->magic_seen < len ? WIRE_MAGIC_LEN - b->magic_seen : len;
 		memcpy(b->magic + b->magic_seen, data, n);
@@ -544,11 +588,8 @@ static void on_data(struct conn *c, const char *data, size_t len)
 /* What was queued was meant for a text peer, which it is not. */
 static int on_start(struct conn *c)
 {
-	struct binpeer *b = lasting_alloc(sizeof(*b)); /* as long as the peer */
-	if (b == NULL)
+	if (state_new(c) == NULL)
 		return -ENOMEM;
-	wire_decoder_init(&b->frames, BINPEER_MAX_FRAME);
-	c->proto_data = b;
 	c->hears = false; /* nothing before its welcome */
 	conn_drop_unsent(c); /* a line already on its way is finished; the client skips it */
 	return 0;
@@ -556,13 +597,8 @@ static int on_start(struct conn *c)
 
 static void on_stop(struct conn *c)
 {
-	struct binpeer *b = state_of(c);
-	if (b == NULL)
-		return;
 	msgack_forget(c);
-	wire_decoder_free(&b->frames);
-	lasting_free(b, sizeof(*b));
-	c->proto_data = NULL;
+	state_free(c);
 }
 
 const struct proto_ops binpeer_proto = {

@@ -41,20 +41,18 @@ static void on_evicted(void *data, const unsigned char digest[USERS_DIGEST_LEN])
 
 void binresume_keep(struct hub *h, struct conn *c)
 {
-	if (h->bus == NULL || h->bus->ops->session_keep == NULL || !c->has_token)
+	if (h->bus == NULL || h->bus->ops->session_keep == NULL || c->session == NULL)
 		return;
 	if (h->bus->ops->session_spend != NULL) {
 		h->users.evicted = on_evicted;
 		h->users.evicted_data = h;
 	}
-	const struct session *s = users_session_of(&h->users, c->token);
-	if (s != NULL)
-		h->bus->ops->session_keep(h->bus, c, s);
+	h->bus->ops->session_keep(h->bus, c, users_session_digest(c->session));
 }
 
 /* c, given a new token already, comes back as the session says. */
 static void come_back(struct hub *h, struct conn *c, const struct session *s, uint8_t features,
-		      uint64_t after, const struct redis_session *from)
+		      uint64_t after, const struct redis_session *from, const unsigned char *token)
 {
 	char pseudo[TEXT_MAX_PSEUDO + 1], skeleton[NAMES_SKELETON_MAX];
 	snprintf(pseudo, sizeof(pseudo), "%s", s->pseudo);
@@ -71,7 +69,7 @@ static void come_back(struct hub *h, struct conn *c, const struct session *s, ui
 		c->social->has_identity = true;
 	}
 	log_info("%s is back as %s", c->addr, c->pseudo);
-	binpeer_welcome(c, true);
+	binpeer_welcome(c, true, token);
 	c->proto->send_history(c, room, after);
 	char back[80];
 	snprintf(back, sizeof(back), TEXT_WELCOME_BACK, c->pseudo);
@@ -82,9 +80,9 @@ static void come_back(struct hub *h, struct conn *c, const struct session *s, ui
 	binresume_keep(h, c);
 }
 
-static bool new_token(struct conn *c)
+static bool new_token(struct conn *c, unsigned char token[USERS_TOKEN_LEN])
 {
-	if (getrandom(c->token, sizeof(c->token), 0) == (ssize_t)sizeof(c->token))
+	if (getrandom(token, USERS_TOKEN_LEN, 0) == (ssize_t)USERS_TOKEN_LEN)
 		return true;
 	reply_error(c, WIRE_ERR_STATE, TEXT_ERR_NO_RANDOM);
 	conn_close_after_flush(c, "getrandom failed");
@@ -102,15 +100,16 @@ static void resume_here(struct hub *h, struct conn *c, const unsigned char *toke
 		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN); /* whoever the owner */
 		return;
 	}
-	if (!new_token(c))
+	unsigned char fresh[USERS_TOKEN_LEN];
+	if (!new_token(c, fresh))
 		return;
 	unsigned char spent[USERS_DIGEST_LEN];
 	memcpy(spent, s->digest, sizeof(spent));
-	users_token_resume(&h->users, s, c->token);
-	c->has_token = true;
+	struct session was;
+	c->session = users_token_resume(&h->users, s, fresh, &was);
 	if (from == NULL && h->bus != NULL && h->bus->ops->session_spend != NULL)
 		h->bus->ops->session_spend(h->bus, spent); /* not taken in Redis: spent there too */
-	come_back(h, c, s, features, after, from);
+	come_back(h, c, &was, features, after, from, fresh);
 }
 
 /* Another node's session (or this one's, whose local copy is gone). */
@@ -125,18 +124,17 @@ static void resume_from(struct hub *h, struct conn *c, const struct redis_sessio
 		reply_error(c, WIRE_ERR_TOKEN, TEXT_ERR_TOKEN);
 		return;
 	}
-	if (!new_token(c))
+	unsigned char fresh[USERS_TOKEN_LEN];
+	if (!new_token(c, fresh))
 		return;
-	if (users_session_open(&h->users, c->token, s.user_id, s.pseudo, s.skeleton, s.colour,
-			       s.room, c->addr_key) < 0) {
+	if (users_session_open(&h->users, fresh, c->addr_key, &c->session) < 0) {
 		log_warn("no session could be kept for %s (%s)", s.pseudo, c->addr);
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
-	c->has_token = true;
 	/* Ids are this node's: the room's whole history; the client skips
 	 * what it showed already. */
-	come_back(h, c, &s, features, 0, r);
+	come_back(h, c, &s, features, 0, r, fresh);
 }
 
 static void on_taken(struct conn *c, int status, const struct redis_session *r, void *data)
@@ -165,11 +163,11 @@ static void on_taken(struct conn *c, int status, const struct redis_session *r, 
 bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 {
 	const unsigned char *token = (const unsigned char *)m->token.ptr;
-	const struct session *mine = m->token.len == USERS_TOKEN_LEN
+	const struct session_entry *mine = m->token.len == USERS_TOKEN_LEN
 		? users_session_of(&h->users, token) : NULL;
 	/* Its owner is here: refused as standalone, nothing asked of Redis. */
 	if (m->token.len == USERS_TOKEN_LEN && h->bus != NULL && h->bus->ops->session_take != NULL &&
-	    (mine == NULL || !mine->online)) {
+	    (mine == NULL || !users_session_online(mine))) {
 		struct pending *p = malloc(sizeof(*p));
 		unsigned char digest[USERS_DIGEST_LEN];
 		users_digest(token, m->token.len, digest);

@@ -26,11 +26,11 @@ struct hub;
  * answered already (welcomed back, or refused). */
 bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m);
 
-/* c's session (c->token) is kept for every node while c is here. */
+/* c's session (c->session) is kept for every node while c is here. */
 void binresume_keep(struct hub *h, struct conn *c);
 
 /* binpeer.c's: the WELCOME, and the end of a resume that waited. */
-void binpeer_welcome(struct conn *c, bool returning);
+void binpeer_welcome(struct conn *c, bool returning, const unsigned char *token);
 void binpeer_resume_done(struct conn *c);
 
 #endif

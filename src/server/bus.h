@@ -95,7 +95,7 @@ struct bus_ops {
 	 * here, away from its departure; a token spent; a session taken for c
 	 * by its token's digest (cb once, later: 0; else a negative errno and
 	 * no call). */
-	void (*session_keep)(struct bus *b, struct conn *c, const struct session *s);
+	void (*session_keep)(struct bus *b, struct conn *c, const unsigned char *digest);
 	void (*session_away)(struct bus *b, struct conn *c, const char *room);
 	void (*session_spend)(struct bus *b, const unsigned char *digest);
 	int (*session_take)(struct bus *b, struct conn *c, const unsigned char *digest,

@@ -515,19 +515,19 @@ static struct redis_sessions *sessions_of(struct bus_redis *br, const struct con
 	return br->sessions;
 }
 
-static void redis_session_keep(struct bus *b, struct conn *c, const struct session *s)
+static void redis_session_keep(struct bus *b, struct conn *c, const unsigned char *digest)
 {
 	struct bus_redis *br = (struct bus_redis *)b;
-	struct redis_session rs = {.user_id = s->user_id, .colour = s->colour};
+	struct redis_session rs = {.user_id = c->user_id, .colour = c->colour};
 	snprintf(rs.holder, sizeof(rs.holder), "%s:%" PRIu64, br->node, c->id);
-	snprintf(rs.pseudo, sizeof(rs.pseudo), "%s", s->pseudo);
+	snprintf(rs.pseudo, sizeof(rs.pseudo), "%s", c->pseudo);
 	snprintf(rs.room, sizeof(rs.room), "%s", c->room->name);
 	if (c->social != NULL && c->social->has_identity) {
 		rs.has_identity = true;
 		memcpy(rs.identity, c->social->identity, sizeof(rs.identity));
 	}
 	if (sessions_of(br, c) != NULL)
-		redis_sessions_keep(br->sessions, c->id, s->digest, &rs);
+		redis_sessions_keep(br->sessions, c->id, digest, &rs);
 }
 
 static void redis_session_away(struct bus *b, struct conn *c, const char *room)

@@ -43,6 +43,7 @@ struct hub;
 struct picture_queue;
 struct room;
 struct server_config;
+struct session_entry;
 struct social;
 
 /* Bytes of a pseudo (TEXT_MAX_PSEUDO) and of a resume token
@@ -162,7 +163,6 @@ struct conn {
 	/* Small fields where they fill holes: an idle peer is mostly this
 	 * struct, so its padding counts (see docs/benchmarks.md). */
 	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
-	bool has_token;     /* see token, below */
 
 	const struct transport_ops *transport;
 	size_t in_flight; /* bytes of `out` a transport write holds */
@@ -192,8 +192,9 @@ struct conn {
 	uint64_t user_id; /* 0 until it has a pseudo */
 	int colour;       /* xterm-256 index, -1 until it has a pseudo */
 	unsigned address_count;   /* connections from its address, itself included */
-	/* A resume session (users.h) holds it while away: its token. */
-	unsigned char token[CONN_TOKEN_LEN];
+	/* Its resume session (users.h) while here, NULL for none: a binary or
+	 * web peer's, whose token only its welcome carried. */
+	struct session_entry *session;
 
 	/* Times on clock_ms (clock.h), and budgets. */
 	int64_t connected_ms;

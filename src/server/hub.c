@@ -21,7 +21,7 @@
 _Static_assert(CONN_ADDR_KEY_MAX <= USERS_ADDRESS_MAX,
 	       "an address key fits the users' tables");
 _Static_assert(CONN_MAX_PSEUDO == TEXT_MAX_PSEUDO, "a conn holds any pseudo");
-_Static_assert(CONN_TOKEN_LEN == USERS_TOKEN_LEN, "a conn holds a session's token");
+_Static_assert(CONN_TOKEN_LEN == USERS_TOKEN_LEN, "one length of a resume token");
 
 /* Rooms an address may make, kept while it may make fewer than a new one. */
 struct creator {
@@ -102,9 +102,20 @@ void hub_remove(struct hub *h, struct conn *c)
 		struct seat *s;
 		LIST_FOREACH(s, &c->seats, of_conn)
 			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
-		if (c->has_token)
-			users_token_away(&h->users, c->token, room->name, clock_ms());
-		if (c->has_token && h->bus != NULL && h->bus->ops->session_away != NULL)
+		/* Its session is filled from c now (users.h); without its
+		 * skeleton (never, in practice) it could hold no pseudo: gone. */
+		bool had_session = c->session != NULL;
+		if (had_session && skeleton_ok) {
+			struct session as = {.user_id = c->user_id, .colour = c->colour};
+			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
+			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
+			snprintf(as.room, sizeof(as.room), "%s", room->name);
+			users_session_away(&h->users, c->session, &as, clock_ms());
+		} else if (had_session) {
+			users_session_close(&h->users, c->session);
+		}
+		c->session = NULL;
+		if (had_session && h->bus != NULL && h->bus->ops->session_away != NULL)
 			h->bus->ops->session_away(h->bus, c, room->name);
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,

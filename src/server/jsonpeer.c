@@ -300,14 +300,14 @@ static void send_history(struct conn *c, struct room *room, uint64_t after_id)
 
 /* ---- what a message means ----------------------------------------------- */
 
-static void welcome(struct conn *c, bool returning)
+static void welcome(struct conn *c, bool returning, const unsigned char *bytes)
 {
 	c->seen_line = true;
 	c->hears = true;
 	lines_of(c)->max_line = c->set->cfg->image_max_bytes / 3 * 4 + JSONPEER_HEADROOM;
 	char token[2 * CONN_TOKEN_LEN + 1];
 	for (size_t i = 0; i < CONN_TOKEN_LEN; i++)
-		snprintf(token + 2 * i, 3, "%02x", c->token[i]);
+		snprintf(token + 2 * i, 3, "%02x", bytes[i]);
 	cJSON *o = message("welcome");
 	cJSON_AddStringToObject(o, "pseudo", c->pseudo);
 	cJSON_AddNumberToObject(o, "user", (double)c->user_id);
@@ -342,12 +342,14 @@ static void resume(struct hub *h, struct conn *c, const char *hex, size_t len, u
 		refuse(c, "refused", why, "banned");
 		return;
 	}
-	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
+	unsigned char fresh[CONN_TOKEN_LEN];
+	if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh)) {
 		refuse(c, "state", TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
-	users_token_resume(&h->users, s, c->token);
-	c->has_token = true;
+	struct session was;
+	c->session = users_token_resume(&h->users, s, fresh, &was);
+	s = &was;
 	const char *cause;
 	struct room *room = hub_room(h, c, s->room, strlen(s->room), &cause);
 	if (room == NULL)
@@ -355,7 +357,7 @@ static void resume(struct hub *h, struct conn *c, const char *hex, size_t len, u
 	hub_place(h, c, room);
 	hub_name(h, c, s->pseudo, strlen(s->pseudo), s->skeleton, s->user_id, s->colour);
 	log_info("%s is back as %s", c->addr, c->pseudo);
-	welcome(c, true);
+	welcome(c, true, fresh);
 	send_events(c, room, after, 0);
 	hub_publish(h, c->room, &(struct event){
 		.kind = EVENT_RETURN, .sender_id = c->user_id,
@@ -400,23 +402,22 @@ static void hello(struct hub *h, struct conn *c, const struct jsonmsg *m)
 		send_error(c, CHAT_ERR_ROOM, cause);
 		return;
 	}
-	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
+	unsigned char fresh[CONN_TOKEN_LEN];
+	if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh)) {
 		refuse(c, "state", TEXT_ERR_NO_RANDOM, "getrandom failed");
 		return;
 	}
 	/* A session is kept for every page: it resumes after a drop. */
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, c->token, user_id, pseudo, skeleton, colour,
-			       room->name, c->addr_key) < 0) {
+	if (users_session_open(&h->users, fresh, c->addr_key, &c->session) < 0) {
 		reply_error(c, "full", TEXT_ERR_NO_SESSION);
 		return;
 	}
-	c->has_token = true;
 	hub_place(h, c, room);
 	hub_name(h, c, pseudo, len, skeleton, user_id, colour);
 	log_info("%s joined the chatroom as %s (web)", c->addr, c->pseudo);
-	welcome(c, false);
+	welcome(c, false, fresh);
 	send_events(c, room, 0, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	hub_tell_topic(c, room);

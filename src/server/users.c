@@ -8,13 +8,34 @@
 #include "lasting.h"
 
 /* What one address holds, so that it is bounded on its own and its own
- * oldest entries make room first. */
+ * oldest entries make room first. One per address with an online session
+ * too: its key takes what it needs (an IPv4 peer's, 16 bytes at most). */
 struct user_address {
-	char key[USERS_ADDRESS_MAX];
 	unsigned sessions;   /* online and away */
 	unsigned departures;
 	GQueue away;         /* its away sessions, oldest first */
 	GQueue departed;     /* its departures, oldest first */
+	char key[];          /* at most USERS_ADDRESS_MAX bytes with its NUL */
+};
+
+static size_t address_size(size_t key_len)
+{
+	return sizeof(struct user_address) + key_len + 1;
+}
+
+/* A session as the tables hold it. Online it is only this: most sessions
+ * are, and the rest is their conns' (docs/benchmarks.md, "Idle memory"). */
+struct session_entry {
+	unsigned char digest[USERS_DIGEST_LEN]; /* the table's key */
+	struct user_address *address;           /* counts it */
+	struct away *away;                      /* NULL while online */
+};
+
+/* What an away session brings back, and where it waits. */
+struct away {
+	struct session s;
+	GList away_link;    /* in users.away */
+	GList address_link; /* in its address's away queue */
 };
 
 /* Digests are uniformly random: their first bytes are a fine hash. */
@@ -40,14 +61,19 @@ static void digest_of(const unsigned char *token, size_t len, unsigned char out[
 }
 
 /* Sessions and addresses live as long as their peers: lasting.h. */
-static void session_free(void *s)
+static void session_free(void *p)
 {
-	lasting_free(s, sizeof(struct session));
+	struct session_entry *e = p;
+	if (e == NULL)
+		return;
+	lasting_free(e->away, sizeof(struct away));
+	lasting_free(e, sizeof(*e));
 }
 
-static void address_free(void *a)
+static void address_free(void *p)
 {
-	lasting_free(a, sizeof(struct user_address));
+	struct user_address *a = p;
+	lasting_free(a, address_size(strlen(a->key)));
 }
 
 int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
@@ -95,10 +121,11 @@ static struct user_address *address_get(struct users *u, const char *key)
 	struct user_address *a = address_find(u, key);
 	if (a != NULL)
 		return a;
-	a = lasting_alloc(sizeof(*a));
+	size_t len = strnlen(key, USERS_ADDRESS_MAX - 1);
+	a = lasting_alloc(address_size(len));
 	if (a == NULL)
 		return NULL;
-	snprintf(a->key, sizeof(a->key), "%s", key);
+	memcpy(a->key, key, len); /* zeroed: its NUL is there */
 	g_queue_init(&a->away);
 	g_queue_init(&a->departed);
 	g_hash_table_insert(u->addresses, a->key, a);
@@ -111,106 +138,94 @@ static void address_release(struct users *u, struct user_address *a)
 		g_hash_table_remove(u->addresses, a->key);
 }
 
-static void unhold(struct users *u, struct session *s)
+static void unhold(struct users *u, struct session_entry *e)
 {
-	if (g_hash_table_lookup(u->held, s->skeleton) == s)
-		g_hash_table_remove(u->held, s->skeleton);
+	if (g_hash_table_lookup(u->held, e->away->s.skeleton) == e)
+		g_hash_table_remove(u->held, e->away->s.skeleton);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
 
-/* Takes an away session off the away queues and frees its pseudo. */
-static void back_from_away(struct users *u, struct session *s)
+/* Takes an away session off the away queues, frees its pseudo and lets
+ * go of what it would bring back: it is online. */
+static void back_from_away(struct users *u, struct session_entry *e)
 {
-	struct user_address *a = address_find(u, s->address);
-	g_queue_unlink(&u->away, &s->away_link);
-	if (a != NULL)
-		g_queue_unlink(&a->away, &s->address_link);
-	unhold(u, s);
-	s->online = true;
+	g_queue_unlink(&u->away, &e->away->away_link);
+	g_queue_unlink(&e->address->away, &e->away->address_link);
+	unhold(u, e);
+	lasting_free(e->away, sizeof(*e->away));
+	e->away = NULL;
 }
 
-static void drop_session(struct users *u, struct session *s)
+static void drop_session(struct users *u, struct session_entry *e)
 {
-	if (!s->online)
-		back_from_away(u, s);
-	struct user_address *a = address_find(u, s->address);
-	if (a != NULL) {
-		a->sessions--;
-		address_release(u, a);
-	}
-	g_hash_table_remove(u->sessions, s->digest); /* frees s */
+	if (e->away != NULL)
+		back_from_away(u, e);
+	struct user_address *a = e->address;
+	a->sessions--;
+	g_hash_table_remove(u->sessions, e->digest); /* frees e */
+	address_release(u, a);
 }
 
-static struct session *oldest_away(GQueue *q)
+static struct session_entry *oldest_away(GQueue *q)
 {
 	return q->head != NULL ? q->head->data : NULL;
 }
 
-static void evict(struct users *u, struct session *s)
+static void evict(struct users *u, struct session_entry *e)
 {
 	if (u->evicted != NULL)
-		u->evicted(u->evicted_data, s->digest);
-	drop_session(u, s);
+		u->evicted(u->evicted_data, e->digest);
+	drop_session(u, e);
 }
 
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		       uint64_t user_id, const char *pseudo, const char *skeleton,
-		       int colour, const char *room, const char *address)
+		       const char *address, struct session_entry **out)
 {
 	struct user_address *a = address_find(u, address);
 	if (a != NULL && a->sessions >= u->per_address) {
-		struct session *old = oldest_away(&a->away);
+		struct session_entry *old = oldest_away(&a->away);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
 	}
 	if (g_hash_table_size(u->sessions) >= u->max_sessions) {
-		struct session *old = oldest_away(&u->away);
+		struct session_entry *old = oldest_away(&u->away);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
 	}
-	struct session *s = lasting_alloc(sizeof(*s));
-	if (s == NULL || (a = address_get(u, address)) == NULL) {
-		session_free(s);
+	struct session_entry *e = lasting_alloc(sizeof(*e));
+	if (e == NULL || (a = address_get(u, address)) == NULL) {
+		session_free(e);
 		return -ENOMEM;
 	}
-	digest_of(token, USERS_TOKEN_LEN, s->digest);
-	s->user_id = user_id;
-	snprintf(s->pseudo, sizeof(s->pseudo), "%s", pseudo);
-	snprintf(s->skeleton, sizeof(s->skeleton), "%s", skeleton);
-	s->colour = colour;
-	snprintf(s->room, sizeof(s->room), "%s", room);
-	snprintf(s->address, sizeof(s->address), "%s", address);
-	s->online = true;
-	s->away_link.data = s;
-	s->address_link.data = s;
-	g_hash_table_insert(u->sessions, s->digest, s);
+	digest_of(token, USERS_TOKEN_LEN, e->digest);
+	e->address = a;
+	g_hash_table_insert(u->sessions, e->digest, e);
 	a->sessions++;
+	*out = e;
 	return 0;
 }
 
-void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		      const char *room, int64_t now_ms)
+void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
+			int64_t now_ms)
 {
-	unsigned char digest[USERS_DIGEST_LEN];
-	digest_of(token, USERS_TOKEN_LEN, digest);
-	struct session *s = g_hash_table_lookup(u->sessions, digest);
-	if (s == NULL || !s->online)
+	if (e->away != NULL)
 		return;
-	if (u->grace_ms <= 0) {
-		drop_session(u, s);
+	if (u->grace_ms <= 0 || (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
+		drop_session(u, e); /* out of memory: only a resume is lost */
 		return;
 	}
-	s->online = false;
-	s->away_since_ms = now_ms;
-	snprintf(s->room, sizeof(s->room), "%s", room);
-	g_queue_push_tail_link(&u->away, &s->away_link);
-	struct user_address *a = address_find(u, s->address);
-	if (a != NULL)
-		g_queue_push_tail_link(&a->away, &s->address_link);
-	g_hash_table_insert(u->held, s->skeleton, s);
+	struct away *w = e->away;
+	w->s = *as;
+	memcpy(w->s.digest, e->digest, sizeof(w->s.digest));
+	w->s.away_since_ms = now_ms;
+	w->away_link.data = e;
+	w->address_link.data = e;
+	g_queue_push_tail_link(&u->away, &w->away_link);
+	g_queue_push_tail_link(&e->address->away, &w->address_link);
+	g_hash_table_insert(u->held, w->s.skeleton, e);
 }
 
 void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN])
@@ -218,11 +233,26 @@ void users_digest(const unsigned char *token, size_t len, unsigned char out[USER
 	digest_of(token, len, out);
 }
 
-struct session *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
+void users_session_close(struct users *u, struct session_entry *e)
+{
+	drop_session(u, e);
+}
+
+const unsigned char *users_session_digest(const struct session_entry *e)
+{
+	return e->digest;
+}
+
+struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
 {
 	unsigned char digest[USERS_DIGEST_LEN];
 	digest_of(token, USERS_TOKEN_LEN, digest);
 	return g_hash_table_lookup(u->sessions, digest);
+}
+
+bool users_session_online(const struct session_entry *e)
+{
+	return e->away == NULL;
 }
 
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
@@ -232,19 +262,23 @@ struct session *users_token_find(struct users *u, const unsigned char *token, si
 		return NULL;
 	unsigned char digest[USERS_DIGEST_LEN];
 	digest_of(token, len, digest);
-	struct session *s = g_hash_table_lookup(u->sessions, digest);
-	if (s == NULL || s->online || now_ms - s->away_since_ms > u->grace_ms)
+	struct session_entry *e = g_hash_table_lookup(u->sessions, digest);
+	if (e == NULL || e->away == NULL || now_ms - e->away->s.away_since_ms > u->grace_ms)
 		return NULL;
-	return s;
+	return &e->away->s;
 }
 
-void users_token_resume(struct users *u, struct session *s,
-			const unsigned char new_token[USERS_TOKEN_LEN])
+struct session_entry *users_token_resume(struct users *u, struct session *s,
+					 const unsigned char new_token[USERS_TOKEN_LEN],
+					 struct session *was)
 {
-	back_from_away(u, s);
-	g_hash_table_steal(u->sessions, s->digest);
-	digest_of(new_token, USERS_TOKEN_LEN, s->digest);
-	g_hash_table_insert(u->sessions, s->digest, s);
+	struct session_entry *e = g_hash_table_lookup(u->sessions, s->digest);
+	*was = *s;
+	back_from_away(u, e); /* s is no more */
+	g_hash_table_steal(u->sessions, e->digest);
+	digest_of(new_token, USERS_TOKEN_LEN, e->digest);
+	g_hash_table_insert(u->sessions, e->digest, e);
+	return e;
 }
 
 /* ---- departures --------------------------------------------------------- */
@@ -325,9 +359,9 @@ enum users_hold users_held(const struct users *u, const char *skeleton, const ch
 
 void users_expire(struct users *u, int64_t now_ms)
 {
-	struct session *s;
-	while ((s = oldest_away(&u->away)) != NULL && now_ms - s->away_since_ms > u->grace_ms)
-		drop_session(u, s);
+	struct session_entry *e;
+	while ((e = oldest_away(&u->away)) != NULL && now_ms - e->away->s.away_since_ms > u->grace_ms)
+		drop_session(u, e);
 	struct departed *d;
 	while (u->departed.head != NULL && (d = u->departed.head->data) != NULL &&
 	       now_ms - d->left_ms > u->grace_ms)

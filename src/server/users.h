@@ -36,6 +36,9 @@
 /* An address key: an IPv4 or IPv6 address, or an IPv6 /64 ("…::/64"). */
 #define USERS_ADDRESS_MAX 56
 
+/* An away session: what its token brings back. While its owner is here
+ * a session is only its digest and its address's count (users.c): the
+ * rest is the owner's conn's, given when it goes away (users_session_away). */
 struct session {
 	unsigned char digest[USERS_DIGEST_LEN]; /* SHA-256 of the token */
 	uint64_t user_id;
@@ -43,11 +46,7 @@ struct session {
 	char skeleton[NAMES_SKELETON_MAX];
 	int colour;
 	char room[TEXT_MAX_ROOM + 1];
-	char address[USERS_ADDRESS_MAX];
-	bool online;
 	int64_t away_since_ms;
-	GList away_link;    /* in users.away while away */
-	GList address_link; /* in its address's away queue while away */
 };
 
 struct departed {
@@ -66,8 +65,8 @@ struct users {
 	unsigned per_address;   /* sessions, and departures, one address keeps */
 	size_t max_sessions;
 	size_t max_departed;
-	GHashTable *sessions;   /* digest -> struct session */
-	GHashTable *held;       /* skeleton -> away struct session */
+	GHashTable *sessions;   /* digest -> its entry (users.c), online or away */
+	GHashTable *held;       /* skeleton -> away session's entry */
 	GHashTable *departures; /* skeleton -> struct departed */
 	GHashTable *addresses;  /* address -> what it holds (users.c) */
 	GQueue away;            /* away sessions, oldest first */
@@ -79,7 +78,7 @@ struct users {
 };
 
 /* Plenty for a server's churn within a grace period; memory stays bounded
- * (about 400 bytes each). */
+ * (about 400 bytes each away, 48 online). */
 #define USERS_MAX_SESSIONS 100000
 #define USERS_MAX_DEPARTED 10000
 
@@ -112,27 +111,39 @@ void users_forget_departure(struct users *u, const char *skeleton);
 
 /* ---- binary peers: sessions ----------------------------------------------- */
 
-/* Opens an online session under token; the oldest away sessions of the
- * address, then of all, make room. 0, or -ENOSPC when none could be kept
- * (every one online), -ENOMEM. */
+/* A session as users.c keeps it: its owner's conn holds it while online
+ * (users_session_open, users_token_resume) and hands it back when it goes
+ * (users_session_away); valid until then. */
+struct session_entry;
+
+/* Opens an online session under token, counted for its address, in *out;
+ * the oldest away sessions of the address, then of all, make room. 0, or
+ * -ENOSPC when none could be kept (every one online), -ENOMEM. */
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		       uint64_t user_id, const char *pseudo, const char *skeleton,
-		       int colour, const char *room, const char *address);
-/* Its owner left: the token may bring it back for the grace period, and
- * the pseudo is held for it. */
-void users_token_away(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
-		      const char *room, int64_t now_ms);
+		       const char *address, struct session_entry **out);
+/* Its owner left as `as` says (its digest aside): its token may bring it
+ * back for the grace period, and the pseudo is held for it. */
+void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
+			int64_t now_ms);
+/* Its owner left and it cannot come back (users_session_away cannot be
+ * filled): the session is no more. */
+void users_session_close(struct users *u, struct session_entry *e);
+/* SHA-256 of its token. */
+const unsigned char *users_session_digest(const struct session_entry *e);
+/* The session of that token (32 bytes), online or away, or NULL. */
+struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
+bool users_session_online(const struct session_entry *e);
 /* The away session that token (any length) opens within the grace period,
  * or NULL: unknown, expired and in use all look the same. Nothing changes. */
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
 				 int64_t now_ms);
 /* SHA-256 of a token (any length): how sessions are known. */
 void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN]);
-/* The session of that token (32 bytes), online or away, or NULL. */
-struct session *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
-/* Brings s back online under a new token (the old one is spent) and frees
- * its pseudo for its owner. */
-void users_token_resume(struct users *u, struct session *s,
-			const unsigned char new_token[USERS_TOKEN_LEN]);
+/* Brings s (users_token_find's) back online under a new token (the old
+ * one is spent) and frees its pseudo for its owner; *was gets what s
+ * said, since s itself is no more. Returns the online session. */
+struct session_entry *users_token_resume(struct users *u, struct session *s,
+					 const unsigned char new_token[USERS_TOKEN_LEN],
+					 struct session *was);
 
 #endif

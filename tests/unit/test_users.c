@@ -27,14 +27,26 @@ static int open_n(struct users *u, int n, const char *addr)
 	char pseudo[16];
 	snprintf(pseudo, sizeof(pseudo), "u%d", n);
 	token(t, n);
-	return users_session_open(u, t, (uint64_t)n, pseudo, pseudo, 28, "general", addr);
+	struct session_entry *e;
+	return users_session_open(u, t, addr, &e);
+}
+
+/* "u<n>" (its pseudo, and its skeleton) goes away from room. */
+static void away_as(struct users *u, const unsigned char t[USERS_TOKEN_LEN], int n,
+		    const char *room, int64_t now)
+{
+	struct session as = {.user_id = (uint64_t)n, .colour = 28};
+	snprintf(as.pseudo, sizeof(as.pseudo), "u%d", n);
+	snprintf(as.skeleton, sizeof(as.skeleton), "u%d", n);
+	snprintf(as.room, sizeof(as.room), "%s", room);
+	users_session_away(u, users_session_of(u, t), &as, now);
 }
 
 static void away_n(struct users *u, int n, int64_t now)
 {
 	unsigned char t[USERS_TOKEN_LEN];
 	token(t, n);
-	users_token_away(u, t, "general", now);
+	away_as(u, t, n, "general", now);
 }
 
 static struct session *find_n(struct users *u, int n, int64_t now)
@@ -80,9 +92,11 @@ static void a_token_works_once_away_and_is_spent_by_a_resume(void **state)
 	assert_string_equal(s->pseudo, "u1");
 	unsigned char fresh[USERS_TOKEN_LEN];
 	token(fresh, 500);
-	users_token_resume(&u, s, fresh);
+	struct session was;
+	users_token_resume(&u, s, fresh, &was);
+	assert_string_equal(was.pseudo, "u1");
 	assert_int_equal(users_held(&u, "u1", "b"), USERS_FREE);
-	users_token_away(&u, fresh, "jeux", 300);
+	away_as(&u, fresh, 1, "jeux", 300);
 	assert_null(find_n(&u, 1, 400)); /* the old token is spent */
 	s = users_token_find(&u, fresh, sizeof(fresh), 400);
 	assert_non_null(s);
