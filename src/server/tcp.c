@@ -270,8 +270,9 @@ void tcp_send_turn(struct tcp_server *t)
 			if (t->uring == NULL)
 				return;
 		}
-		unsigned n = outq_peek(&c->out, uring_send_bufs(t->uring), URING_SEND_BUFS);
-		uring_send_queue(t->uring, fd, n, c);
+		unsigned room;
+		uv_buf_t *bufs = uring_send_bufs(t->uring, &room);
+		uring_send_queue(t->uring, fd, outq_peek(&c->out, bufs, room), c);
 	}
 	send_queued(t);
 }

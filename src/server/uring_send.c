@@ -20,13 +20,14 @@ struct uring_slot {
 	struct msghdr msg;
 	void *who;
 	size_t asked;
-	uv_buf_t bufs[URING_SEND_BUFS];
 };
 
 struct uring_send {
 	struct io_uring ring;
 	unsigned queued;
+	unsigned bufs_used; /* of pool, by the queued sends */
 	struct uring_slot slots[URING_SEND_ENTRIES];
+	uv_buf_t pool[URING_SEND_POOL];
 };
 
 struct uring_send *uring_send_new(const char **cause)
@@ -62,12 +63,15 @@ void uring_send_free(struct uring_send *u)
 
 bool uring_send_full(const struct uring_send *u)
 {
-	return u->queued == URING_SEND_ENTRIES;
+	return u->queued == URING_SEND_ENTRIES ||
+	       URING_SEND_POOL - u->bufs_used < URING_SEND_MIN_BUFS;
 }
 
-uv_buf_t *uring_send_bufs(struct uring_send *u)
+uv_buf_t *uring_send_bufs(struct uring_send *u, unsigned *room)
 {
-	return u->slots[u->queued].bufs;
+	unsigned left = URING_SEND_POOL - u->bufs_used;
+	*room = left < URING_SEND_MAX_BUFS ? left : URING_SEND_MAX_BUFS;
+	return &u->pool[u->bufs_used];
 }
 
 void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who)
@@ -76,12 +80,14 @@ void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who)
 	/* The SQ has as many entries as there are slots, and is empty
 	 * between runs: there is always one. */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	uv_buf_t *bufs = &u->pool[u->bufs_used];
+	u->bufs_used += n;
 	slot->who = who;
 	slot->asked = 0;
 	for (unsigned i = 0; i < n; i++)
-		slot->asked += slot->bufs[i].len;
+		slot->asked += bufs[i].len;
 	memset(&slot->msg, 0, sizeof(slot->msg));
-	slot->msg.msg_iov = (struct iovec *)slot->bufs;
+	slot->msg.msg_iov = (struct iovec *)bufs;
 	slot->msg.msg_iovlen = n;
 	/* MSG_DONTWAIT: a full socket answers -EAGAIN now instead of being
 	 * polled by the ring; MSG_NOSIGNAL: a closed peer is an error, not a
@@ -123,6 +129,7 @@ bool uring_send_run(struct uring_send *u, uring_send_done_cb *done, void *arg)
 	if (queued == 0)
 		return true;
 	u->queued = 0;
+	u->bufs_used = 0;
 	int rc;
 	do
 		rc = io_uring_submit_and_wait(&u->ring, queued);

@@ -19,8 +19,14 @@
 
 /* Sends one submission holds at most (more are run in chunks). */
 #define URING_SEND_ENTRIES 256
-/* Buffers one send holds at most (as tcp.c's writev). */
-#define URING_SEND_BUFS 64
+/* Buffers of all the sends of one submission (256 KiB of iovecs): a
+ * saturated turn queues more than tcp.c's 64 for a peer, and what one
+ * send leaves would take a writev of its own. */
+#define URING_SEND_POOL 16384
+/* Buffers one send holds at most (the kernel's UIO_MAXIOV). */
+#define URING_SEND_MAX_BUFS 1024
+/* Fewer left than this in the pool: the submission is full. */
+#define URING_SEND_MIN_BUFS 64
 
 struct uring_send;
 
@@ -30,8 +36,9 @@ struct uring_send *uring_send_new(const char **cause);
 void uring_send_free(struct uring_send *u);
 /* True when no slot is left: run what is queued first. */
 bool uring_send_full(const struct uring_send *u);
-/* The next slot's URING_SEND_BUFS buffers, for the caller to fill. */
-uv_buf_t *uring_send_bufs(struct uring_send *u);
+/* The next send's buffers, for the caller to fill: *room of them (at
+ * least URING_SEND_MIN_BUFS unless full). */
+uv_buf_t *uring_send_bufs(struct uring_send *u, unsigned *room);
 /* Queues the next slot: its first n buffers, to fd, on behalf of who. */
 void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who);
 
