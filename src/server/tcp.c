@@ -238,7 +238,8 @@ static void on_sent(void *who, int result, size_t asked, void *arg)
 	}
 	if (result > 0)
 		outq_consume(&c->out, (size_t)result);
-	/* All of it went: the kick's writev sends what did not fit in one. */
+	/* Short of what was asked, the socket is full: the kick hands the rest
+	 * to uv_write. All of it: the kick's writev sends what did not fit. */
 	p->refused = (size_t)(result < 0 ? 0 : result) < asked;
 }
 

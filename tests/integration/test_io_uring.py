@@ -15,9 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, SANITIZER_ENV, TIMEOUT, VALGRIND, assert_no_sanitizer_report
-
-pytestmark = pytest.mark.skipif(VALGRIND, reason="memcheck does not follow io_uring's buffers")
+from conftest import BUILD, SANITIZER_ENV, TIMEOUT, VALGRIND_PREFIX, assert_no_sanitizer_report
 
 
 def ring_completions(pid):
@@ -137,7 +135,7 @@ def test_a_peer_that_vanishes_is_closed_and_the_others_carry_on(start_server):
 
 def test_binary_fan_out_loses_nothing(start_server):
     srv = uring_server(start_server)
-    proc = subprocess.run([str(BUILD / "chatroom-bench"), "throughput", "-t", "chatroom", "-p",
+    proc = subprocess.run([*VALGRIND_PREFIX, str(BUILD / "chatroom-bench"), "throughput", "-t", "chatroom", "-p",
                            str(srv.port), "-n", "100", "-s", "5", "-w", "8", "-d", "1", "-P",
                            str(srv.proc.pid)],
                           capture_output=True, text=True, timeout=120, env={**SANITIZER_ENV})
