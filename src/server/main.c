@@ -202,6 +202,9 @@ static const struct setting rows[] = {
 	 .max = 100000, .cause = "at most 100000 microseconds",
 	 .help = "flush at most every N microseconds, so a busy room's messages share "
 		 "writes; 0: every loop turn"},
+	{"IO_URING", "io-uring", 0, NULL, &settings_yes_no, FIELD(server.io_uring),
+	 .help = "send a loop turn's TCP output in one system call (io_uring); writev "
+		 "when the kernel refuses it"},
 	{"IMAGE_MAX_BYTES", "image-max-bytes", 0, "BYTES", &settings_bytes,
 	 FIELD(server.image_max_bytes), .min = 1024, .max = IMAGE_MAX_ALLOWED,
 	 .cause = "at most 6 MiB less 64 KiB", .help = "the largest picture relayed"},

@@ -42,6 +42,9 @@ struct server_config {
 	/* Flushes at most this often (0: every loop turn). A busy room's
 	 * messages then share fewer, larger writes. */
 	unsigned coalesce_us;
+	/* A flush's TCP sends go to the kernel together, through io_uring
+	 * (tcp_send_turn), instead of one writev each. */
+	bool io_uring;
 	size_t image_max_bytes;    /* the largest picture relayed */
 	/* Private messages go into the conversation log too (off: they are
 	 * between two people). */

@@ -14,6 +14,8 @@
 
 #include "conn.h"
 #include "log.h"
+#include "server_config.h"
+#include "uring_send.h"
 
 /* At most this many buffers per write: several senders' messages of one
  * loop turn leave in a single writev. */
@@ -25,6 +27,10 @@ struct tcp_peer {
 	struct tcp_server *server;
 	uv_write_t *write_req;     /* made for the first write the socket refused */
 	bool writing;
+	/* Left by tcp_send_turn for this turn's kick: the socket refused part
+	 * of the output, or the send failed (a negative errno). */
+	bool refused;
+	int send_error;
 };
 
 static struct tcp_peer *peer_of(struct conn *c)
@@ -139,7 +145,16 @@ static void write_later(struct conn *c)
 /* While a uv_write is under way, on_written reports it (conn_wrote). */
 static void tcp_kick(struct conn *c)
 {
-	if (peer_of(c)->writing || !write_now(c))
+	struct tcp_peer *p = peer_of(c);
+	bool refused = p->refused;
+	p->refused = false;
+	if (p->send_error != 0) {
+		int error = p->send_error;
+		p->send_error = 0;
+		conn_close(c, uv_strerror(error));
+		return;
+	}
+	if (p->writing || (!refused && !write_now(c)))
 		return;
 	if (c->out.count > 0)
 		write_later(c);
@@ -207,6 +222,61 @@ static const struct transport_ops tcp_transport = {
 	.input_waiting = tcp_input_waiting,
 	.give_socket = tcp_give_socket,
 };
+
+/* ---- a turn's sends through io_uring (--io-uring) ------------------------ */
+
+static void on_sent(void *who, int result, size_t asked, void *arg)
+{
+	(void)arg;
+	struct conn *c = who;
+	struct tcp_peer *p = peer_of(c);
+	if (result == -ECANCELED)
+		return; /* never submitted: the kick writes as usual */
+	if (result < 0 && result != -EAGAIN) {
+		p->send_error = result;
+		return;
+	}
+	if (result > 0)
+		outq_consume(&c->out, (size_t)result);
+	/* Short of what was asked, the socket is full: the kick hands the rest
+	 * to uv_write. All of it: the kick's writev sends what did not fit. */
+	p->refused = (size_t)(result < 0 ? 0 : result) < asked;
+}
+
+static void send_queued(struct tcp_server *t)
+{
+	if (uring_send_run(t->uring, on_sent, NULL))
+		return;
+	log_warn("io_uring failed: sending with writev from now on");
+	uring_send_free(t->uring);
+	t->uring = NULL;
+}
+
+void tcp_send_turn(struct tcp_server *t)
+{
+	if (t->uring == NULL)
+		return;
+	struct conn *c;
+	LIST_FOREACH(c, &t->conns->pending, pending_link) {
+		struct tcp_peer *p = peer_of(c);
+		uv_os_fd_t fd;
+		/* As conn_flush would kick it: a doomed or closed conn is not. */
+		if (c->transport != &tcp_transport || !c->proto_started ||
+		    (c->closing && !c->draining) || c->doom != CONN_FINE || c->out.count == 0 ||
+		    p->writing || p->refused || p->send_error != 0 ||
+		    uv_fileno((uv_handle_t *)&p->handle, &fd) < 0)
+			continue;
+		if (uring_send_full(t->uring)) {
+			send_queued(t);
+			if (t->uring == NULL)
+				return;
+		}
+		unsigned room;
+		uv_buf_t *bufs = uring_send_bufs(t->uring, &room);
+		uring_send_queue(t->uring, fd, outq_peek(&c->out, bufs, room), c);
+	}
+	send_queued(t);
+}
 
 /* ---- accepting ---------------------------------------------------------- */
 
@@ -406,11 +476,22 @@ int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int p
 		return rc;
 	}
 	t->listening = true;
+	t->uring = NULL;
+	if (conns->cfg->io_uring) {
+		const char *why = NULL;
+		t->uring = uring_send_new(&why);
+		if (t->uring == NULL)
+			log_warn("io_uring refused (%s): sending with writev", why);
+		else
+			log_info("sending through io_uring");
+	}
 	return 0;
 }
 
 void tcp_stop(struct tcp_server *t)
 {
+	uring_send_free(t->uring); /* the flushes of the shutdown use writev */
+	t->uring = NULL;
 	if (!t->listening)
 		return;
 	t->listening = false;

@@ -86,6 +86,9 @@ class Server:
         if "--log" not in args:
             self.chatlog_path = tmp_path / f"conversation-{stamp}.log"
             args = ("--log", str(self.chatlog_path), *args)
+        # CHATROOM_SERVER_ARGS: options for every server of the run (say
+        # --io-uring, to run a file's tests through that path too).
+        args = (*args, *os.environ.get("CHATROOM_SERVER_ARGS", "").split())
         self.args = args
         self.proc = subprocess.Popen(
             [*VALGRIND_PREFIX, str(SERVER_BIN), "-a", "127.0.0.1", "-p", "0", *args],

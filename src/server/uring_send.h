@@ -1,0 +1,55 @@
+/*
+ * uring_send: a loop turn's socket sends submitted together through
+ * io_uring (--io-uring), one system call for many peers instead of one
+ * writev each. Every send is non-blocking (MSG_DONTWAIT): a full socket
+ * completes at once with -EAGAIN rather than waiting in the ring, so the
+ * ring holds nothing between turns and libuv keeps the event loop.
+ *
+ * The caller fills the next slot's buffers (uring_send_bufs), queues it
+ * (uring_send_queue), and runs the lot (uring_send_run), which submits
+ * them, waits for every completion and reports each. Buffers must stay
+ * valid until uring_send_run returns.
+ */
+#ifndef CHATROOM_URING_SEND_H
+#define CHATROOM_URING_SEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+/* Sends one submission holds at most (more are run in chunks). */
+#define URING_SEND_ENTRIES 256
+/* Buffers of all the sends of one submission (256 KiB of iovecs): a
+ * saturated turn queues more than tcp.c's 64 for a peer, and what one
+ * send leaves would take a writev of its own. */
+#define URING_SEND_POOL 16384
+/* Buffers one send holds at most (the kernel's UIO_MAXIOV). */
+#define URING_SEND_MAX_BUFS 1024
+/* Fewer left than this in the pool: the submission is full. */
+#define URING_SEND_MIN_BUFS 64
+
+struct uring_send;
+
+/* A ring, or NULL with *cause (io_uring refused: an old kernel, a
+ * container's seccomp filter, kernel.io_uring_disabled). */
+struct uring_send *uring_send_new(const char **cause);
+void uring_send_free(struct uring_send *u);
+/* True when no slot is left: run what is queued first. */
+bool uring_send_full(const struct uring_send *u);
+/* The next send's buffers, for the caller to fill: *room of them (at
+ * least URING_SEND_MIN_BUFS unless full). */
+uv_buf_t *uring_send_bufs(struct uring_send *u, unsigned *room);
+/* Queues the next slot: its first n buffers, to fd, on behalf of who. */
+void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who);
+
+/* A send's outcome: bytes sent (maybe fewer than asked), or -errno
+ * (-EAGAIN: the socket took nothing). */
+typedef void uring_send_done_cb(void *who, int result, size_t asked, void *arg);
+
+/* Submits every queued send, waits for them all and calls done for each.
+ * Returns false if the ring failed as a whole: a send never submitted is
+ * reported -ECANCELED (nothing went out), one whose outcome is unknown
+ * -EIO; the ring must not be used again (uring_send_free it). */
+bool uring_send_run(struct uring_send *u, uring_send_done_cb *done, void *arg);
+
+#endif
