@@ -6,6 +6,7 @@ text peer's first line and never answered."""
 import socket
 
 from conftest import ROOT, TIMEOUT
+from test_abuse import read_until_closed
 from test_tls import ca, tls_server  # noqa: F401 (fixture)
 from test_web import http_get, web  # noqa: F401 (fixture)
 
@@ -29,12 +30,7 @@ def test_head_in_clear_on_the_tls_port_is_told_to_use_https(start_server, ca):
     srv = tls_server(start_server, ca)
     s = socket.create_connection(("127.0.0.1", srv.tls_port), timeout=TIMEOUT)
     s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
-    answer = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        answer += chunk
+    answer = read_until_closed(s)
     s.close()
     assert answer.startswith(b"HTTP/1.1 400 ")
     srv.wait_log(r"refused: an HTTP request in clear \(use https://\)")
