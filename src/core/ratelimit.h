@@ -27,6 +27,11 @@ struct token_level {
 /* Starts full. */
 void level_init(struct token_level *l, double burst, int64_t now_ms);
 bool level_take(struct token_level *l, double rate, double burst, double cost, int64_t now_ms);
+/* Starts full whatever its burst (which is not known here): the first
+ * take caps it at the burst it is given. */
+void level_init_full(struct token_level *l, int64_t now_ms);
+/* True when it would be full by now: a new level would be the same. */
+bool level_full(const struct token_level *l, double rate, double burst, int64_t now_ms);
 
 /* Starts full. */
 void bucket_init(struct token_bucket *b, double rate, double burst, int64_t now_ms);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "lasting.h"
 #include "log.h"
 #include "server_config.h"
 
@@ -94,6 +95,7 @@ static void conn_free(struct conn *c)
 	if (c->proto_started && c->proto->on_stop != NULL)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
+	conn_budgets_forget(c);
 	free(c->addr_block);
 	if (c->slab > 0)
 		slab_free(&c->set->slabs[c->slab - 1], c);
@@ -376,21 +378,49 @@ static void conn_flush(struct conn *c)
 
 /* ---- flood control and errors ------------------------------------------- */
 
+struct conn_budgets *conn_budgets(struct conn *c)
+{
+	if (c->budgets != NULL)
+		return c->budgets;
+	struct conn_budgets *b = lasting_alloc(sizeof(*b));
+	if (b == NULL) {
+		conn_close(c, "out of memory for its budgets");
+		return NULL;
+	}
+	int64_t now = clock_ms();
+	level_init_full(&b->messages, now);
+	level_init_full(&b->bytes, now);
+	level_init_full(&b->pictures, now);
+	level_init_full(&b->room_creations, now);
+	c->budgets = b;
+	return b;
+}
+
+void conn_budgets_forget(struct conn *c)
+{
+	lasting_free(c->budgets, sizeof(*c->budgets));
+	c->budgets = NULL;
+}
+
 bool conn_charge(struct conn *c, unsigned cost, size_t len)
 {
-	int64_t now = clock_ms();
 	const struct server_config *cfg = c->set->cfg;
-	if (level_take(&c->flood_messages, cfg->flood_rate, cfg->flood_burst, (double)cost, now) &&
-	    level_take(&c->flood_bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, (double)len,
-		       now)) {
-		c->flood_strikes = 0;
+	if (cfg->flood_rate <= 0 && cfg->flood_bytes_rate <= 0)
+		return true; /* no limits: nothing to count */
+	struct conn_budgets *b = conn_budgets(c);
+	if (b == NULL)
+		return false;
+	int64_t now = clock_ms();
+	if (level_take(&b->messages, cfg->flood_rate, cfg->flood_burst, (double)cost, now) &&
+	    level_take(&b->bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, (double)len, now)) {
+		b->strikes = 0;
 		return true;
 	}
-	if (++c->flood_strikes >= c->set->cfg->flood_strikes) {
+	if (++b->strikes >= c->set->cfg->flood_strikes) {
 		conn_refuse(c, CHAT_ERR_FLOODED, NULL, "flooding");
 		return false;
 	}
-	if (c->flood_strikes == 1) {
+	if (b->strikes == 1) {
 		log_info("%s floods: messages dropped", c->addr);
 		conn_error(c, CHAT_ERR_FLOODING, NULL);
 	}
@@ -526,8 +556,6 @@ void conn_open(struct conn *c)
 	outq_init(&c->out);
 	c->connected_ms = clock_ms();
 	c->last_heard_ms = c->connected_ms;
-	level_init(&c->flood_messages, cfg->flood_burst, c->connected_ms);
-	level_init(&c->flood_bytes, cfg->flood_bytes_burst, c->connected_ms);
 	/* Until its first bytes tell, it is taken for a text peer listening:
 	 * it hears its room, but nothing is flushed to it yet. */
 	if (!c->sniffed)

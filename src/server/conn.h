@@ -134,6 +134,17 @@ struct conns {
 /* Why a conn must go at the next flush (see conn_send). */
 enum conn_doom { CONN_FINE, CONN_SLOW_READER, CONN_OUT_OF_MEMORY };
 
+/* A peer's budgets; their rates and bursts are settings or constants,
+ * given where they are taken. Made full at its first request and let go
+ * by the sweep once full again (server.c): most peers are idle. */
+struct conn_budgets {
+	struct token_level messages;        /* --flood-rate, --flood-burst */
+	struct token_level bytes;           /* --flood-bytes-rate, -burst */
+	struct token_level pictures;        /* picture.c: PICTURE_BYTES_* */
+	struct token_level room_creations;  /* hub.c: HUB_ROOMS_PER_CONN */
+	unsigned strikes;                   /* refused requests in a row */
+};
+
 struct conn {
 	/* What every delivery reads (hub_events.c's fan-out, conn_send), together
 	 * at the start: a broadcast to thousands touches one or two cache
@@ -200,13 +211,9 @@ struct conn {
 	int64_t connected_ms;
 	int64_t last_heard_ms;    /* its last line or frame */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
-	/* Its budgets; their rates and bursts are settings or constants,
-	 * given where they are taken. */
-	struct token_level flood_messages;  /* --flood-rate, --flood-burst */
-	struct token_level flood_bytes;     /* --flood-bytes-rate, -burst */
-	struct token_level flood_pictures;  /* picture.c: PICTURE_BYTES_* */
-	unsigned flood_strikes;   /* refused requests in a row */
-	struct token_level room_creations;  /* hub.c: HUB_ROOMS_PER_CONN */
+	/* Its budgets (struct conn_budgets), made when it first spends: an
+	 * idle peer has none, as good as full ones (conn_budgets). */
+	struct conn_budgets *budgets;
 	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
 	struct social *social;    /* social.c: away, ignores (NULL until used) */
 
@@ -290,6 +297,10 @@ bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struc
  * returns what all conns hold. Let go at the close. */
 size_t conn_hold_input(struct conn *c, size_t bytes);
 
+/* c's budgets, made full on first use; NULL when out of memory (c is
+ * then closed). conn_budgets_forget lets them go (full again). */
+struct conn_budgets *conn_budgets(struct conn *c);
+void conn_budgets_forget(struct conn *c);
 /* Flood control: takes cost tokens and len bytes from c's budget; false
  * (and the peer told, or dropped after --flood-strikes) when over. */
 bool conn_charge(struct conn *c, unsigned cost, size_t len);

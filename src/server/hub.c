@@ -76,7 +76,6 @@ struct seat *hub_seat(const struct conn *c, const struct room *room)
 
 void hub_add(struct hub *h, struct conn *c)
 {
-	level_init(&c->room_creations, HUB_ROOMS_PER_CONN, clock_ms());
 	LIST_INIT(&c->seats);
 	room_sit(c, h->last_event_id, h->rooms.default_room);
 	c->room = h->rooms.default_room;
@@ -203,11 +202,13 @@ static struct token_bucket *creator_bucket(struct hub *h, const struct conn *c, 
 /* c may make one more room now: charged to it and to its address. */
 static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
 {
-	if (!level_take(&c->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, 1.0, now))
+	struct conn_budgets *b = conn_budgets(c);
+	if (b == NULL ||
+	    !level_take(&b->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, 1.0, now))
 		return false;
 	struct token_bucket *address = creator_bucket(h, c, now);
 	if (address != NULL && !bucket_take(address, 1.0, now)) {
-		c->room_creations.tokens += 1.0; /* given back: nothing was made */
+		b->room_creations.tokens += 1.0; /* given back: nothing was made */
 		return false;
 	}
 	return true;

@@ -214,7 +214,10 @@ static bool within_budget(struct hub *h, struct conn *c, size_t len)
 	(void)h;
 	if (!conn_charge(c, CONN_COST_LINE, 0))
 		return false;
-	if (level_take(&c->flood_pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, (double)len,
+	struct conn_budgets *b = conn_budgets(c);
+	if (b == NULL)
+		return false;
+	if (level_take(&b->pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, (double)len,
 		       clock_ms()))
 		return true;
 	log_info("%s sends pictures too fast: one refused", c->addr);

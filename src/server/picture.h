@@ -11,7 +11,7 @@
  * memory (conn_job_begin) until it is empty, even if the peer has gone.
  *
  * Bounds: each sender's pictures cost bytes from its own budget
- * (conn.flood_pictures); what waits behind a picture is bounded per sender
+ * (struct conn_budgets); what waits behind a picture is bounded per sender
  * and server-wide; a decode has a deadline and is cancelled when the
  * server stops, so neither a slow picture nor SIGTERM waits on another.
  */

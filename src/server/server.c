@@ -31,8 +31,6 @@ static void on_opened(struct conn *c)
 	unsigned n = strcount_add(&s->per_address, c->addr_key);
 	c->counted_address = n > 0;
 	c->address_count = n;
-	/* Its own budget of picture bytes (picture.c), apart from the chat's. */
-	level_init(&c->flood_pictures, PICTURE_BYTES_BURST, c->connected_ms);
 	hub_add(&s->hub, c);
 	if (s->conns.count > s->cfg.max_connections)
 		conn_refuse(c, CHAT_ERR_SERVER_FULL, NULL, "server full");
@@ -144,6 +142,21 @@ static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t
 	       now - c->last_heard_ms > (int64_t)s->cfg.idle_ms;
 }
 
+/* An idle peer's housekeeping: what its output kept, and its budgets
+ * once they are full again (a new set would be the same). */
+static void trim(struct conn *c, int64_t now)
+{
+	conn_trim(c);
+	const struct conn_budgets *b = c->budgets;
+	const struct server_config *cfg = c->set->cfg;
+	if (b != NULL && b->strikes == 0 &&
+	    level_full(&b->messages, cfg->flood_rate, cfg->flood_burst, now) &&
+	    level_full(&b->bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, now) &&
+	    level_full(&b->pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, now) &&
+	    level_full(&b->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, now))
+		conn_budgets_forget(c);
+}
+
 /* Peers that never said a first line (a binary one: never got its
  * welcome), anonymous ones gone quiet, or those too far behind. */
 static void sweep_conns(struct server *s)
@@ -164,7 +177,7 @@ static void sweep_conns(struct server *s)
 			 now - c->soft_since_ms > (int64_t)s->cfg.soft_queue_ms)
 			conn_close(c, "slow reader: behind for too long");
 		else
-			conn_trim(c);
+			trim(c, now);
 		c = next;
 	}
 }

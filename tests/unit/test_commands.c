@@ -267,7 +267,6 @@ static struct conn *peer(struct chat *t, const char *pseudo)
 				 .sin_addr.s_addr = htonl(0xc0000200u + (uint32_t)c->id)};
 	conn_set_address(c, (const struct sockaddr *)&sa);
 	outq_init(&c->out);
-	level_init(&c->flood_messages, 1, 0); /* no limit: t->cfg.flood_rate is 0 */
 	hub_add(&t->hub, c);
 	if (pseudo != NULL) {
 		char skeleton[NAMES_SKELETON_MAX], why[128];
