@@ -72,7 +72,7 @@ static void run_join(struct hub *h, struct conn *c, const char *room, size_t len
 	if (c->several_rooms && c->seat_count >= h->max_seats) {
 		/* Refused before a room is made for it. */
 		char why[128];
-		snprintf(why, sizeof(why), TEXT_ERR_SEATS, c->seat_count);
+		snprintf(why, sizeof(why), TEXT_ERR_SEATS, (size_t)c->seat_count);
 		conn_error(c, CHAT_ERR_ROOM, why);
 		return;
 	}
@@ -90,7 +90,7 @@ static void run_join(struct hub *h, struct conn *c, const char *room, size_t len
 		int rc = hub_enter(h, c, to);
 		if (rc < 0) {
 			char why[128];
-			snprintf(why, sizeof(why), TEXT_ERR_SEATS, c->seat_count);
+			snprintf(why, sizeof(why), TEXT_ERR_SEATS, (size_t)c->seat_count);
 			conn_error(c, CHAT_ERR_ROOM, rc == -ENOSPC ? why : TEXT_ERR_NO_MEMORY);
 			return;
 		}

@@ -210,7 +210,7 @@ void conn_timer_stop(struct conn *c)
 size_t conn_hold_input(struct conn *c, size_t bytes)
 {
 	c->set->held_input = c->set->held_input - c->held_input + bytes;
-	c->held_input = bytes;
+	c->held_input = (uint32_t)bytes;
 	return c->set->held_input;
 }
 

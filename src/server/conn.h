@@ -159,21 +159,25 @@ struct conn {
 	bool closing;
 	bool draining;
 	bool pending;  /* in set->pending */
-	enum conn_doom doom;
+	unsigned char doom; /* enum conn_doom, in a byte */
+	/* Small fields where they fill holes: an idle peer is mostly this
+	 * struct, so its padding counts (see docs/benchmarks.md). */
+	bool proto_started;
+	bool sniffed;         /* its first bytes named the protocol */
+	unsigned char slab;   /* 1 + its slab in set->slabs; 0: from malloc */
 	struct outq out;
 	struct conns *set;
 	LIST_ENTRY(conn) pending_link;
 	LIST_ENTRY(conn) link;        /* in set->all */
 
 	void *proto_data;     /* the protocol's, from on_start to on_stop */
-	bool proto_started;
-	bool sniffed;         /* its first bytes named the protocol */
 	unsigned char first_len;           /* first bytes held while the */
 	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
-	unsigned char slab;   /* 1 + its slab in set->slabs; 0: from malloc */
-	/* Small fields where they fill holes: an idle peer is mostly this
-	 * struct, so its padding counts (see docs/benchmarks.md). */
 	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
+	bool has_pseudo;
+	bool seen_line;           /* its first line arrived (binary: its welcome) */
+	bool counted_address;     /* in the server's per-address counts */
+	uint16_t port;            /* of its address (below) */
 
 	const struct transport_ops *transport;
 	size_t in_flight; /* bytes of `out` a transport write holds */
@@ -183,7 +187,6 @@ struct conn {
 	/* Its seats (seat.h), one a room it is in (from the start, even
 	 * before it has a pseudo); the first one is `home`. */
 	struct seat_list seats;
-	size_t seat_count;
 	struct seat home;
 	/* Its address as three strings, all in addr_text for an IPv4 peer
 	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
@@ -196,13 +199,9 @@ struct conn {
 	char *addr_block;     /* NULL: they are in addr_text */
 	char addr_text[CONN_ADDR_INLINE];
 	char pseudo[CONN_MAX_PSEUDO + 1];
-	bool has_pseudo;
-	bool seen_line;           /* its first line arrived (binary: its welcome) */
-	bool counted_address;     /* in the server's per-address counts */
-	unsigned port;
-	uint64_t user_id; /* 0 until it has a pseudo */
-	int colour;       /* xterm-256 index, -1 until it has a pseudo */
+	int16_t colour;   /* xterm-256 index, -1 until it has a pseudo */
 	unsigned address_count;   /* connections from its address, itself included */
+	uint64_t user_id; /* 0 until it has a pseudo */
 	/* Its resume session (users.h) while here, NULL for none: a binary or
 	 * web peer's, whose token only its welcome carried. */
 	struct session_entry *session;
@@ -226,7 +225,8 @@ struct conn {
 	void (*timer_fn)(struct conn *c);
 	unsigned open_handles;    /* the transport's, as one */
 	unsigned jobs;            /* work off the loop thread that will come back */
-	size_t held_input;        /* unfinished input it holds (conn_hold_input) */
+	uint32_t held_input;      /* unfinished input it holds (conn_hold_input): a frame, < 64 MiB */
+	unsigned seat_count;      /* its seats (above) */
 
 	max_align_t transport_state[]; /* the transport's (conn_transport) */
 };

@@ -41,7 +41,7 @@ static void keep_address(struct conn *c, const char *ip, unsigned port, const ch
 		memcpy(at + ip_len + addr_len, key, key_len);
 		c->addr_key = at + ip_len + addr_len;
 	}
-	c->port = port;
+	c->port = (uint16_t)port;
 }
 
 void conn_set_address(struct conn *c, const struct sockaddr *sa)

@@ -19,8 +19,10 @@ void outq_clear(struct outq *q)
 
 static int grow(struct outq *q)
 {
-	size_t cap = q->cap ? q->cap * 2 : 8; /* a power of two: indexes wrap by mask */
-	struct frame **items = malloc(cap * sizeof(*items));
+	uint32_t cap = q->cap ? q->cap * 2 : 8; /* a power of two: indexes wrap by mask */
+	if (cap == 0)
+		return -ENOMEM; /* 2^32 frames: never, but not a wrap either */
+	struct frame **items = malloc((size_t)cap * sizeof(*items));
 	if (items == NULL)
 		return -ENOMEM;
 	/* Unroll the ring so the new one starts at index 0. */
@@ -70,7 +72,7 @@ void outq_consume(struct outq *q, size_t n)
 		if (f->len > OUTQ_BULK_FRAME)
 			q->bulk -= n < left ? n : left;
 		if (n < left) {
-			q->head_off += n;
+			q->head_off += (uint32_t)n;
 			return;
 		}
 		n -= left;
@@ -101,7 +103,7 @@ void outq_drop_unsent(struct outq *q, size_t in_flight)
 			q->bulk -= f->len;
 		frame_unref(f);
 	}
-	q->count = keep;
+	q->count = (uint32_t)keep;
 }
 
 void outq_trim(struct outq *q)

@@ -10,16 +10,19 @@
 #define CHATROOM_OUTQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "frame.h"
 
 struct outq {
 	struct frame **items;
-	size_t cap;
-	size_t head;
-	size_t count;
-	size_t head_off; /* bytes of items[head] already written */
+	/* 32-bit: frames are far fewer, and far smaller, than 4 G (a ring in
+	 * every conn, idle peers' memory counts: docs/benchmarks.md). */
+	uint32_t cap;
+	uint32_t head;
+	uint32_t count;
+	uint32_t head_off; /* bytes of items[head] already written */
 	size_t bytes;    /* unwritten bytes in the whole queue */
 	size_t bulk;     /* of which in pictures (frames over OUTQ_BULK_FRAME) */
 };
