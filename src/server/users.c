@@ -7,14 +7,21 @@
 
 #include "lasting.h"
 
-/* What one address holds, so that it is bounded on its own and its own
- * oldest entries make room first. One per address with an online session
- * too: its key takes what it needs (an IPv4 peer's, 16 bytes at most). */
+/* What waits of an address's, oldest first, so that its own oldest
+ * entries make room first. */
+struct address_queues {
+	GQueue away;         /* its away sessions */
+	GQueue departed;     /* its departures */
+};
+
+/* What one address holds, so that it is bounded on its own. One per
+ * address with an online session too, so it is small: its queues only
+ * while something of its waits, its key at its length (an IPv4 peer's,
+ * 16 bytes at most). */
 struct user_address {
 	unsigned sessions;   /* online and away */
 	unsigned departures;
-	GQueue away;         /* its away sessions, oldest first */
-	GQueue departed;     /* its departures, oldest first */
+	struct address_queues *queues; /* NULL while nothing waits */
 	char key[];          /* at most USERS_ADDRESS_MAX bytes with its NUL */
 };
 
@@ -73,6 +80,7 @@ static void session_free(void *p)
 static void address_free(void *p)
 {
 	struct user_address *a = p;
+	lasting_free(a->queues, sizeof(*a->queues));
 	lasting_free(a, address_size(strlen(a->key)));
 }
 
@@ -126,16 +134,30 @@ static struct user_address *address_get(struct users *u, const char *key)
 	if (a == NULL)
 		return NULL;
 	memcpy(a->key, key, len); /* zeroed: its NUL is there */
-	g_queue_init(&a->away);
-	g_queue_init(&a->departed);
 	g_hash_table_insert(u->addresses, a->key, a);
 	return a;
 }
 
 static void address_release(struct users *u, struct user_address *a)
 {
-	if (a->sessions == 0 && a->departures == 0)
+	if (a->sessions == 0 && a->departures == 0) {
 		g_hash_table_remove(u->addresses, a->key);
+		return;
+	}
+	if (a->queues != NULL && g_queue_is_empty(&a->queues->away) &&
+	    g_queue_is_empty(&a->queues->departed)) {
+		lasting_free(a->queues, sizeof(*a->queues));
+		a->queues = NULL;
+	}
+}
+
+/* a's queues, made when something of its first waits (zeroed: empty
+ * queues); NULL when out of memory. */
+static struct address_queues *address_queues(struct user_address *a)
+{
+	if (a->queues == NULL)
+		a->queues = lasting_alloc(sizeof(*a->queues));
+	return a->queues;
 }
 
 static void unhold(struct users *u, struct session_entry *e)
@@ -151,10 +173,11 @@ static void unhold(struct users *u, struct session_entry *e)
 static void back_from_away(struct users *u, struct session_entry *e)
 {
 	g_queue_unlink(&u->away, &e->away->away_link);
-	g_queue_unlink(&e->address->away, &e->away->address_link);
+	g_queue_unlink(&e->address->queues->away, &e->away->address_link);
 	unhold(u, e);
 	lasting_free(e->away, sizeof(*e->away));
 	e->away = NULL;
+	address_release(u, e->address); /* its queues, if now empty */
 }
 
 static void drop_session(struct users *u, struct session_entry *e)
@@ -167,9 +190,9 @@ static void drop_session(struct users *u, struct session_entry *e)
 	address_release(u, a);
 }
 
-static struct session_entry *oldest_away(GQueue *q)
+static struct session_entry *oldest_away(const GQueue *q)
 {
-	return q->head != NULL ? q->head->data : NULL;
+	return q != NULL && q->head != NULL ? q->head->data : NULL;
 }
 
 static void evict(struct users *u, struct session_entry *e)
@@ -184,7 +207,7 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 {
 	struct user_address *a = address_find(u, address);
 	if (a != NULL && a->sessions >= u->per_address) {
-		struct session_entry *old = oldest_away(&a->away);
+		struct session_entry *old = oldest_away(a->queues != NULL ? &a->queues->away : NULL);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
@@ -213,7 +236,8 @@ void users_session_away(struct users *u, struct session_entry *e, const struct s
 {
 	if (e->away != NULL)
 		return;
-	if (u->grace_ms <= 0 || (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
+	if (u->grace_ms <= 0 || address_queues(e->address) == NULL ||
+	    (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
 		drop_session(u, e); /* out of memory: only a resume is lost */
 		return;
 	}
@@ -224,7 +248,7 @@ void users_session_away(struct users *u, struct session_entry *e, const struct s
 	w->away_link.data = e;
 	w->address_link.data = e;
 	g_queue_push_tail_link(&u->away, &w->away_link);
-	g_queue_push_tail_link(&e->address->away, &w->address_link);
+	g_queue_push_tail_link(&e->address->queues->away, &w->address_link);
 	g_hash_table_insert(u->held, w->s.skeleton, e);
 }
 
@@ -288,7 +312,7 @@ static void drop_departure(struct users *u, struct departed *d)
 	struct user_address *a = address_find(u, d->address);
 	g_queue_unlink(&u->departed, &d->link);
 	if (a != NULL) {
-		g_queue_unlink(&a->departed, &d->address_link);
+		g_queue_unlink(&a->queues->departed, &d->address_link);
 		a->departures--;
 		address_release(u, a);
 	}
@@ -310,12 +334,14 @@ void users_departed(struct users *u, const char *pseudo, const char *skeleton,
 	users_forget_departure(u, skeleton);
 	struct user_address *a = address_find(u, address);
 	if (a != NULL && a->departures >= u->per_address)
-		drop_departure(u, a->departed.head->data);
+		drop_departure(u, a->queues->departed.head->data);
 	if (g_queue_get_length(&u->departed) >= u->max_departed)
 		drop_departure(u, u->departed.head->data);
 	struct departed *d = calloc(1, sizeof(*d));
-	if (d == NULL || (a = address_get(u, address)) == NULL) {
+	if (d == NULL || (a = address_get(u, address)) == NULL || address_queues(a) == NULL) {
 		free(d);
+		if (a != NULL)
+			address_release(u, a); /* made for it, perhaps */
 		return; /* only a "welcome back" is lost */
 	}
 	snprintf(d->pseudo, sizeof(d->pseudo), "%s", pseudo);
@@ -328,7 +354,7 @@ void users_departed(struct users *u, const char *pseudo, const char *skeleton,
 	d->address_link.data = d;
 	g_hash_table_insert(u->departures, d->skeleton, d);
 	g_queue_push_tail_link(&u->departed, &d->link);
-	g_queue_push_tail_link(&a->departed, &d->address_link);
+	g_queue_push_tail_link(&a->queues->departed, &d->address_link);
 	a->departures++;
 }
 
