@@ -77,9 +77,16 @@ static void session_free(void *p)
 	lasting_free(e, sizeof(*e));
 }
 
-static void address_free(void *p)
+/* The addresses table holds each entry's key as both key and value: GLib
+ * then keeps one array for both, 8 bytes less a slot. */
+static struct user_address *address_of_key(char *key)
 {
-	struct user_address *a = p;
+	return (struct user_address *)(void *)(key - offsetof(struct user_address, key));
+}
+
+static void address_free(void *key)
+{
+	struct user_address *a = address_of_key(key);
 	lasting_free(a->queues, sizeof(*a->queues));
 	lasting_free(a, address_size(strlen(a->key)));
 }
@@ -95,7 +102,7 @@ int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
 	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, session_free);
 	u->held = g_hash_table_new(g_str_hash, g_str_equal);
 	u->departures = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, address_free);
+	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, address_free, NULL);
 	g_queue_init(&u->away);
 	g_queue_init(&u->departed);
 	return 0;
@@ -121,7 +128,8 @@ void users_free(struct users *u)
 
 static struct user_address *address_find(const struct users *u, const char *key)
 {
-	return g_hash_table_lookup(u->addresses, key);
+	char *found = g_hash_table_lookup(u->addresses, key);
+	return found != NULL ? address_of_key(found) : NULL;
 }
 
 static struct user_address *address_get(struct users *u, const char *key)
@@ -134,7 +142,7 @@ static struct user_address *address_get(struct users *u, const char *key)
 	if (a == NULL)
 		return NULL;
 	memcpy(a->key, key, len); /* zeroed: its NUL is there */
-	g_hash_table_insert(u->addresses, a->key, a);
+	g_hash_table_add(u->addresses, a->key);
 	return a;
 }
 
