@@ -94,6 +94,28 @@ static void level_as_bucket(void **state)
 	assert_true(level_take(&l, 0.0, 5.0, 1000.0, 0)); /* rate 0: no limit */
 }
 
+/* A level made full without its burst (a peer's budgets, made at its
+ * first request) behaves as one made with it, from its first take on,
+ * even within the same millisecond; level_full says when it may go. */
+static void full_level_as_initialised_one(void **state)
+{
+	(void)state;
+	struct token_level lazy, made;
+	level_init_full(&lazy, 1000);
+	level_init(&made, 5.0, 1000);
+	assert_true(level_full(&lazy, 2.0, 5.0, 1000));
+	const int64_t at[] = {1000, 1000, 1000, 1000, 1000, 1000, 1400, 1500, 1500, 9000, 9000};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		assert_int_equal(level_take(&lazy, 2.0, 5.0, 1.0, at[i]),
+				 level_take(&made, 2.0, 5.0, 1.0, at[i]));
+		assert_true(lazy.tokens == made.tokens);
+	}
+	/* 3 of 5 left at 9000: full again 1 s later, not before. */
+	assert_false(level_full(&lazy, 2.0, 5.0, 9999));
+	assert_true(level_full(&lazy, 2.0, 5.0, 10000));
+	assert_true(level_full(&lazy, 0.0, 5.0, 9000)); /* rate 0: no limit */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +126,7 @@ int main(void)
 		cmocka_unit_test(clock_going_back_adds_nothing),
 		cmocka_unit_test(full_once_refilled),
 		cmocka_unit_test(level_as_bucket),
+		cmocka_unit_test(full_level_as_initialised_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
