@@ -292,6 +292,7 @@ static void chat_close(struct chat *t, struct conn **peers, size_t n)
 		t->hub.quiet = true; /* nobody is told, as when the server stops */
 		hub_remove(&t->hub, peers[i]);
 		outq_clear(&peers[i]->out);
+		conn_budgets_forget(peers[i]); /* made by its first JOIN */
 		if (peers[i]->pending)
 			LIST_REMOVE(peers[i], pending_link);
 		free(peers[i]);
