@@ -119,9 +119,10 @@ start_chatroom --history "$OUT/history.jsonl" --fsync everysec
 HIST_PID=$CHAT_PID HIST_PORT=$CHAT_PORT
 start_chatroom --history none --coalesce-us 200
 COAL_PID=$CHAT_PID COAL_PORT=$CHAT_PORT
-# A turn's sends in one io_uring submission (off by default): its turns too.
-start_chatroom --history none --io-uring
-URING_PID=$CHAT_PID URING_PORT=$CHAT_PORT
+# One writev per peer instead of a turn's sends in one io_uring submission
+# (the default): its turns too.
+start_chatroom --history none --no-io-uring
+WRITEV_PID=$CHAT_PID WRITEV_PORT=$CHAT_PORT
 if [ -n "$BEFORE" ]; then
   CHAT_SERVER=$BEFORE start_chatroom --history none
   BEFORE_PID=$CHAT_PID BEFORE_PORT=$CHAT_PORT
@@ -152,13 +153,13 @@ for _ in $(seq "$REPEAT"); do
   each throughput "${TP[@]}"
   run throughput-history "${TP[@]}" -t chatroom -p "$HIST_PORT" -P "$HIST_PID"
   run throughput-coalesce "${TP[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
-  run throughput-uring "${TP[@]}" -t chatroom -p "$URING_PORT" -P "$URING_PID"
+  run throughput-writev "${TP[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   each window8 "${W8[@]}"
   run window8-coalesce "${W8[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
-  run window8-uring "${W8[@]}" -t chatroom -p "$URING_PORT" -P "$URING_PID"
+  run window8-writev "${W8[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   each window1 "${W1[@]}"
   run window1-coalesce "${W1[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
-  run window1-uring "${W1[@]}" -t chatroom -p "$URING_PORT" -P "$URING_PID"
+  run window1-writev "${W1[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
 done
@@ -171,7 +172,7 @@ stop "$REDIS_PID"
 
 stop "$HIST_PID"
 stop "$COAL_PID"
-stop "$URING_PID"
+stop "$WRITEV_PID"
 rm -f "$OUT/history.jsonl"
 
 # Idle connections, each run on a fresh server: 2000 users in one room

@@ -108,7 +108,7 @@ NAMES = {"chatroom": "chatroom (binary)", "text": "chatroom (text)",
          "before": "before: main (binary)", "before-text": "before: main (text)",
          "history": "chatroom (binary, history on disk)",
          "coalesce": "chatroom (binary, `--coalesce-us 200`)",
-         "uring": "chatroom (binary, `--io-uring`)", "redis": "redis pub/sub"}
+         "writev": "chatroom (binary, `--no-io-uring`: writev)", "redis": "redis pub/sub"}
 
 
 def throughput_table(w, runs, scenario, kinds):
@@ -167,11 +167,11 @@ def main():
     w(f"- run on {datetime.date.today().isoformat()}\n")
 
     w("## Fan-out throughput: N=1000 in one room, S=10 senders, 8 in flight each, 64 B\n")
-    w8 = throughput_table(w, runs, "window8", kinds + ["coalesce", "uring", "redis"])
+    w8 = throughput_table(w, runs, "window8", kinds + ["coalesce", "writev", "redis"])
     w("## The same, 16 in flight each\n")
-    tp = throughput_table(w, runs, "throughput", kinds + ["history", "coalesce", "uring", "redis"])
+    tp = throughput_table(w, runs, "throughput", kinds + ["history", "coalesce", "writev", "redis"])
     w("## Without pipelining: the same, 1 message in flight per sender\n")
-    w1 = throughput_table(w, runs, "window1", kinds + ["coalesce", "uring", "redis"])
+    w1 = throughput_table(w, runs, "window1", kinds + ["coalesce", "writev", "redis"])
     w("Spread of deliveries/s over the repeated runs (min–max), the noise of this machine:\n")
     w("| scenario | " + " | ".join(NAMES[k] for k in kinds + ["redis"]) + " |")
     w("|---|" + "---:|" * (len(kinds) + 1))

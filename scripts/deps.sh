@@ -39,7 +39,7 @@ packages=(
   openssl               # make run TLS=1 makes a self-signed certificate with it
   libwebsockets-dev     # the web client: HTTP and WebSocket on our loop (src/server/web.c)
   libwebsockets-evlib-uv  # ... its libuv support, a plugin loaded at run time
-  liburing-dev          # --io-uring: a loop turn's sends in one system call (uring_send.c)
+  liburing-dev          # io_uring (IO_URING): a loop turn's sends in one system call (uring_send.c)
 )
 # `deps.sh test` (make test): the tools the tests run.
 test_packages=(

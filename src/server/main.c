@@ -202,9 +202,10 @@ static const struct setting rows[] = {
 	 .max = 100000, .cause = "at most 100000 microseconds",
 	 .help = "flush at most every N microseconds, so a busy room's messages share "
 		 "writes; 0: every loop turn"},
-	{"IO_URING", "io-uring", 0, NULL, &settings_yes_no, FIELD(server.io_uring),
-	 .help = "send a loop turn's TCP output in one system call (io_uring); writev "
-		 "when the kernel refuses it"},
+	{"IO_URING", "no-io-uring", 0, NULL, &settings_yes_no, FIELD(server.io_uring),
+	 .flag_value = "no",
+	 .help = "one writev per peer instead of a loop turn's TCP output in one system "
+		 "call (io_uring, the default; writev too when the kernel refuses it)"},
 	{"IMAGE_MAX_BYTES", "image-max-bytes", 0, "BYTES", &settings_bytes,
 	 FIELD(server.image_max_bytes), .min = 1024, .max = IMAGE_MAX_ALLOWED,
 	 .cause = "at most 6 MiB less 64 KiB", .help = "the largest picture relayed"},
@@ -298,6 +299,7 @@ int main(int argc, char **argv)
 			.idle_ms = SERVER_DEFAULT_IDLE_MS,
 			.max_rooms = ROOMS_DEFAULT_MAX,
 			.max_rooms_per_peer = HUB_DEFAULT_SEATS,
+			.io_uring = true, /* less CPU per delivery (docs/benchmarks.md) */
 			.image_max_bytes = IMAGE_DEFAULT_MAX_BYTES,
 			.tls_port = TLS_DEFAULT_PORT,
 			.tls_handshake_ms = TLS_DEFAULT_HANDSHAKE_MS,

@@ -62,7 +62,7 @@ static const struct conn_hooks hooks = {on_opened, on_left, on_closed};
  * are flushed now too (conns_flush). */
 static void flush_pending(struct server *s)
 {
-	tcp_send_turn(&s->tcp); /* --io-uring: the TCP peers' sends at once */
+	tcp_send_turn(&s->tcp); /* io_uring: the TCP peers' sends at once */
 	conns_flush(&s->conns);
 	s->last_flush_ns = uv_hrtime();
 }

@@ -223,7 +223,7 @@ static const struct transport_ops tcp_transport = {
 	.give_socket = tcp_give_socket,
 };
 
-/* ---- a turn's sends through io_uring (--io-uring) ------------------------ */
+/* ---- a turn's sends through io_uring (IO_URING) ------------------------- */
 
 static void on_sent(void *who, int result, size_t asked, void *arg)
 {

@@ -28,7 +28,7 @@ struct tcp_server {
 	struct conns *conns; /* where accepted peers go */
 	char read_buf[TCP_READ_BUF_SIZE];
 	bool read_buf_lent;
-	struct uring_send *uring; /* --io-uring's ring (uring_send.h); NULL: writev */
+	struct uring_send *uring; /* IO_URING's ring (uring_send.h); NULL: writev */
 };
 
 /* Listens on address:port (numeric or a host name; port 0 picks one), or
@@ -49,7 +49,7 @@ void tcp_log_listener(uv_tcp_t *listener, const char *what);
 /* Bytes the kernel holds unread on this socket (0 when it cannot tell,
  * so a silence still ends): for every transport on a TCP socket. */
 bool tcp_input_waiting_on(uv_handle_t *socket);
-/* With --io-uring, before the flush (conns_flush): the turn's sends of
+/* With io_uring, before the flush (conns_flush): the turn's sends of
  * every plain TCP peer with output, in one system call. What a socket
  * refused, its flush hands to libuv (uv_write) without trying again. */
 void tcp_send_turn(struct tcp_server *t);

@@ -1,6 +1,6 @@
 /*
  * uring_send: a loop turn's socket sends submitted together through
- * io_uring (--io-uring), one system call for many peers instead of one
+ * io_uring (the default; --no-io-uring: writev), one system call for many peers instead of one
  * writev each. Every send is non-blocking (MSG_DONTWAIT): a full socket
  * completes at once with -EAGAIN rather than waiting in the ring, so the
  * ring holds nothing between turns and libuv keeps the event loop.

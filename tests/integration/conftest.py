@@ -87,7 +87,7 @@ class Server:
             self.chatlog_path = tmp_path / f"conversation-{stamp}.log"
             args = ("--log", str(self.chatlog_path), *args)
         # CHATROOM_SERVER_ARGS: options for every server of the run (say
-        # --io-uring, to run a file's tests through that path too).
+        # --no-io-uring, to run a file's tests through that path too).
         args = (*args, *os.environ.get("CHATROOM_SERVER_ARGS", "").split())
         self.args = args
         self.proc = subprocess.Popen(

@@ -1,4 +1,5 @@
-"""--io-uring: a loop turn's TCP sends go to the kernel in one system call.
+"""io_uring (the default): a loop turn's TCP sends go to the kernel in one
+system call; --no-io-uring sends with one writev per peer.
 The same conversation as without it, in order, to fast readers, to a
 reader whose socket fills (those sends fall back to libuv's uv_write),
 and a peer that vanishes is closed while the others carry on.
@@ -33,7 +34,7 @@ def ring_completions(pid):
 
 
 def uring_server(start_server, *args):
-    srv = start_server("--io-uring", "--flood-rate", "0", *args)
+    srv = start_server("--flood-rate", "0", *args)
     m = srv.wait_log(r"sending through io_uring|io_uring refused \(([^)]*)\)")
     if m.group(0).startswith("io_uring refused"):
         pytest.skip(f"this kernel refuses io_uring: {m.group(1)}")
@@ -144,3 +145,15 @@ def test_binary_fan_out_loses_nothing(start_server):
     assert proc.returncode == 0, out
     r = dict(kv.split("=", 1) for kv in out.split("RESULT ", 1)[1].split("\n")[0].split())
     assert int(r["received"]) == int(r["expected"]) > 0 and r["lost"] == "0", out
+
+
+def test_no_io_uring_writes_with_writev_and_the_conversation_goes_on(start_server):
+    srv = start_server("--no-io-uring", "--flood-rate", "0")
+    a, b = srv.peer(), srv.peer()
+    a.join("a")
+    b.join("b")
+    a.expect("Annonce : b a rejoint la chatroom")
+    a.send("".join(f"m{i}\n" for i in range(100)))
+    assert [b.line() for _ in range(100)] == [f"a a dit : m{i}" for i in range(100)]
+    assert ring_completions(srv.proc.pid) is None, "an io_uring despite --no-io-uring"
+    assert "io_uring" not in srv.log()
