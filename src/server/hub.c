@@ -204,7 +204,7 @@ static bool may_make_room(struct hub *h, struct conn *c, int64_t now)
 {
 	struct conn_budgets *b = conn_budgets(c);
 	if (b == NULL ||
-	    !level_take(&b->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, 1.0, now))
+	    !level_take(&b->room_creations, HUB_ROOM_CREATIONS_PER_S, HUB_ROOMS_PER_CONN, 1.0, now))
 		return false;
 	struct token_bucket *address = creator_bucket(h, c, now);
 	if (address != NULL && !bucket_take(address, 1.0, now)) {

@@ -59,6 +59,9 @@ struct held_broadcast {
  * then as many a minute. A class sets up its rooms; a flood of new names
  * is refused. */
 #define HUB_ROOMS_PER_CONN 10
+/* ... given back at that many a minute (hub.c takes, server.c's sweep
+ * checks it is full again). */
+#define HUB_ROOM_CREATIONS_PER_S (HUB_ROOMS_PER_CONN / 60.0)
 #define HUB_ROOMS_PER_ADDRESS 30
 /* A room of arrivals and departures only goes once empty this long (a
  * picture still being decoded for it may come in meanwhile). */

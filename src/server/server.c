@@ -153,7 +153,7 @@ static void trim(struct conn *c, int64_t now)
 	    level_full(&b->messages, cfg->flood_rate, cfg->flood_burst, now) &&
 	    level_full(&b->bytes, cfg->flood_bytes_rate, cfg->flood_bytes_burst, now) &&
 	    level_full(&b->pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, now) &&
-	    level_full(&b->room_creations, HUB_ROOMS_PER_CONN / 60.0, HUB_ROOMS_PER_CONN, now))
+	    level_full(&b->room_creations, HUB_ROOM_CREATIONS_PER_S, HUB_ROOMS_PER_CONN, now))
 		conn_budgets_forget(c);
 }
 
