@@ -38,6 +38,17 @@ def wait_input(tmux, wanted, timeout=TIMEOUT):
     raise AssertionError(f"input row {input_row(tmux)!r}, not {wanted!r}")
 
 
+def wait_flat(tmux, wanted, timeout=TIMEOUT):
+    """Wait until `wanted` is on screen, reading rows joined by single spaces."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        flat = " ".join(tmux.screen("c").split())
+        if wanted in flat:
+            return flat
+        time.sleep(0.05)
+    raise AssertionError(f"{wanted!r} not on screen:\n{tmux.screen('c')}")
+
+
 def line_with(peer, prefix):
     while True:
         line = peer.line()
@@ -81,9 +92,10 @@ def test_a_pasted_20_kb_line_is_refused_visibly(server, tmux, tmp_path):
     peer.skip_until("Annonce : colleur a rejoint la chatroom")
     text = long_line(20 * 1024)
     paste(tmux, tmp_path, text)
-    screen = " ".join(tmux.wait_for("c", "Trop long").split())
-    assert (f"Trop long : {len(text.encode())} octets, au plus 16384 par message ; rien n'est "
-            "envoyé, rien n'est ajouté à la ligne.") in screen
+    # The notice wraps over two rows; wait for the whole of it, since tmux may
+    # show the screen between the rows' updates (the second row not yet drawn).
+    wait_flat(tmux, f"Trop long : {len(text.encode())} octets, au plus 16384 par message ; "
+              "rien n'est envoyé, rien n'est ajouté à la ligne.")
     wait_input(tmux, ">")  # nothing half-pasted
     tmux.keys("c", "Enter")
     peer.silent(0.5)
