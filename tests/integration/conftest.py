@@ -383,12 +383,18 @@ class Tmux:
         return self.run("capture-pane", "-p", "-t", self.target(name))
 
     def wait_for(self, name, text, timeout=TIMEOUT):
+        """The screen once `text` is on it and two captures agree: tmux may
+        be read between the rows of one redraw (seen in CI under ASan)."""
         deadline = time.monotonic() + timeout
+        previous = None
         while time.monotonic() < deadline:
             screen = self.screen(name)
-            if text in screen:
+            if text in screen and screen == previous:
                 return screen
-            time.sleep(0.05)
+            previous = screen if text in screen else None
+            time.sleep(0.03 if previous else 0.05)
+        if previous is not None:  # on screen, but the screen never settled
+            return previous
         raise AssertionError(f"{text!r} not on screen:\n{self.screen(name)}")
 
     def kill(self):
