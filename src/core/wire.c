@@ -489,6 +489,23 @@ int wire_decode_payload(uint8_t type, const char *p, size_t len,
 	return 0;
 }
 
+/* Skips the event head of MESSAGE (get_event_head without its values nor
+ * the UTF-8 checks), then reads the text's length. */
+int wire_peek_text(const char *payload, size_t len, struct wire_str *text)
+{
+	struct reader r = {(const unsigned char *)payload, len, NULL, 0};
+	struct wire_str skipped;
+	const size_t fixed = 8 + 8 + 8 + 2; /* id, time, user id, colour */
+	if (r.left < fixed)
+		return -EBADMSG;
+	r.p += fixed;
+	r.left -= fixed;
+	if (!get_bytes(&r, NAME_MAX_BYTES, &skipped) || !get_bytes(&r, NAME_MAX_BYTES, &skipped) ||
+	    !get_bytes(&r, WIRE_MAX_TEXT, text))
+		return r.code == WIRE_ERR_TOO_LARGE ? -E2BIG : -EBADMSG;
+	return 0;
+}
+
 size_t wire_entries(const struct wire_msg *m, struct wire_entry *out, size_t max)
 {
 	struct reader r = {(const unsigned char *)m->list, m->list_len, NULL, 0};
@@ -562,16 +579,6 @@ static int read_header(struct wire_decoder *d, const char *p, size_t len, uint8_
 	return 1;
 }
 
-static int decode_frame(struct wire_decoder *d, uint8_t type, const char *payload,
-			size_t len, struct wire_msg *m)
-{
-	const char *cause = NULL;
-	uint16_t code = 0;
-	int rc = wire_decode_payload(type, payload, len, m, &cause, &code);
-	if (rc < 0)
-		return error(d, rc, cause, code);
-	return 1;
-}
 
 /* Text lines start with a printable byte; every frame type is below 0x20. */
 static void skip_text_preamble(struct wire_decoder *d)
@@ -587,7 +594,7 @@ static void skip_text_preamble(struct wire_decoder *d)
 	}
 }
 
-int wire_next(struct wire_decoder *d, struct wire_msg *m)
+int wire_next_frame(struct wire_decoder *d, uint8_t *type, struct wire_str *payload)
 {
 	if (d->stash_returned) {
 		/* The frame handed out last time is done with: an idle peer
@@ -600,17 +607,16 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 		if (d->skip_text_preamble)
 			return 0;
 	}
-	uint8_t type;
 	size_t payload_len, header_len;
 
 	if (d->stash.len > 0) {
 		/* Complete the stashed frame: first its header, then its payload. */
-		int rc = read_header(d, d->stash.data, d->stash.len, &type, &payload_len, &header_len);
+		int rc = read_header(d, d->stash.data, d->stash.len, type, &payload_len, &header_len);
 		while (rc == 0 && d->chunk_pos < d->chunk_len) {
 			if (buffer_add(&d->stash, d->chunk + d->chunk_pos, 1) < 0)
 				return error(d, -ENOMEM, "out of memory", WIRE_ERR_TOO_LARGE);
 			d->chunk_pos++;
-			rc = read_header(d, d->stash.data, d->stash.len, &type, &payload_len, &header_len);
+			rc = read_header(d, d->stash.data, d->stash.len, type, &payload_len, &header_len);
 		}
 		if (rc <= 0)
 			return rc;
@@ -623,17 +629,19 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 		if (take < want)
 			return 0;
 		d->stash_returned = true;
-		return decode_frame(d, type, d->stash.data + header_len, payload_len, m);
+		*payload = (struct wire_str){d->stash.data + header_len, payload_len};
+		return 1;
 	}
 
 	const char *p = d->chunk + d->chunk_pos;
 	size_t left = d->chunk_len - d->chunk_pos;
-	int rc = read_header(d, p, left, &type, &payload_len, &header_len);
+	int rc = read_header(d, p, left, type, &payload_len, &header_len);
 	if (rc < 0)
 		return rc;
 	if (rc == 1 && header_len + payload_len <= left) {
 		d->chunk_pos += header_len + payload_len;
-		return decode_frame(d, type, p + header_len, payload_len, m);
+		*payload = (struct wire_str){p + header_len, payload_len};
+		return 1;
 	}
 	/* A frame split across reads: keep what there is (its length, when
 	 * known, was checked against the limit above). */
@@ -641,4 +649,19 @@ int wire_next(struct wire_decoder *d, struct wire_msg *m)
 		return error(d, -ENOMEM, "out of memory", WIRE_ERR_TOO_LARGE);
 	d->chunk_pos = d->chunk_len;
 	return 0;
+}
+
+int wire_next(struct wire_decoder *d, struct wire_msg *m)
+{
+	uint8_t type;
+	struct wire_str payload;
+	int rc = wire_next_frame(d, &type, &payload);
+	if (rc <= 0)
+		return rc;
+	const char *cause = NULL;
+	uint16_t code = 0;
+	rc = wire_decode_payload(type, payload.ptr, payload.len, m, &cause, &code);
+	if (rc < 0)
+		return error(d, rc, cause, code);
+	return 1;
 }

@@ -188,6 +188,22 @@ void wire_feed(struct wire_decoder *d, const char *data, size_t len);
  */
 int wire_next(struct wire_decoder *d, struct wire_msg *m);
 
+/*
+ * wire_next without the decoding: 1 with the next frame's type byte and
+ * payload (valid until the next call), 0 or an error as wire_next. For a
+ * reader that decodes only some frames in full (chatroom-bench).
+ */
+int wire_next_frame(struct wire_decoder *d, uint8_t *type, struct wire_str *payload);
+
+/*
+ * The text of a MESSAGE payload, reading only the lengths before it: no
+ * other field is decoded and the text is NOT checked to be UTF-8. Only for
+ * a reader that counts and compares bytes (chatroom-bench); whatever is
+ * shown goes through wire_decode_payload. 0 with *text set; -EBADMSG or
+ * -E2BIG where wire_decode_payload would fail on the lengths.
+ */
+int wire_peek_text(const char *payload, size_t len, struct wire_str *text);
+
 /* Decodes one frame's payload (no header); used by wire_next and tests. */
 int wire_decode_payload(uint8_t type, const char *p, size_t len,
 			struct wire_msg *m, const char **cause, uint16_t *code);

@@ -354,6 +354,64 @@ static void hello_magic(void **state)
 	assert_false(wire_is_hello_prefix("", 0));
 }
 
+/* wire_peek_text: the text of a MESSAGE as wire_decode_payload reads it,
+ * the other fields skipped, the lengths still checked, no UTF-8 check. */
+static void peek_text_reads_only_the_text(void **state)
+{
+	(void)state;
+	struct wire_msg said = {.type = WIRE_MESSAGE, .id = 7, .time_ms = 9, .user_id = 3,
+				.colour = 12, .pseudo = S("alice"), .room = S("hall"),
+				.text = S("h\xc3\xa9llo")};
+	struct frame *f = wire_encode(&said);
+	assert_non_null(f);
+	/* Fed a byte at a time: the frame comes out of the stash whole. */
+	struct wire_decoder d;
+	wire_decoder_init(&d, WIRE_MAX_FRAME);
+	uint8_t type = 0;
+	struct wire_str payload = {0}, text;
+	for (size_t i = 0; i < f->len; i++) {
+		wire_feed(&d, f->data + i, 1);
+		assert_int_equal(wire_next_frame(&d, &type, &payload), i + 1 == f->len ? 1 : 0);
+	}
+	assert_int_equal(type, WIRE_MESSAGE);
+	assert_int_equal(wire_peek_text(payload.ptr, payload.len, &text), 0);
+	assert_str(text, said.text);
+	struct wire_msg m;
+	const char *cause;
+	uint16_t code;
+	assert_int_equal(wire_decode_payload(type, payload.ptr, payload.len, &m, &cause, &code), 0);
+	assert_ptr_equal(text.ptr, m.text.ptr);
+	/* Every cut short is refused, as the full decoder refuses it. */
+	for (size_t len = 0; len < payload.len; len++) {
+		assert_int_equal(wire_peek_text(payload.ptr, len, &text), -EBADMSG);
+		assert_int_equal(wire_decode_payload(type, payload.ptr, len, &m, &cause, &code),
+				 -EBADMSG);
+	}
+	wire_decoder_free(&d);
+	frame_unref(f);
+
+	/* Bad UTF-8 passes (only the full decoder checks it). */
+	char cut[26 + 3 + 2] = {[26] = 0, [27] = 0, [28] = 2, [29] = 'a', [30] = (char)0xc3};
+	assert_int_equal(wire_peek_text(cut, sizeof(cut), &text), 0);
+	assert_int_equal(text.len, 2);
+	assert_int_equal(wire_decode_payload(WIRE_MESSAGE, cut, sizeof(cut), &m, &cause, &code),
+			 -EBADMSG);
+	/* A text past WIRE_MAX_TEXT, or a name past its limit, is too large. */
+	size_t big = WIRE_MAX_TEXT + 1;
+	char *huge = calloc(1, 26 + 2 + 3 + big);
+	assert_non_null(huge);
+	huge[28] = (char)(0x80 | (big & 0x7f));
+	huge[29] = (char)(0x80 | ((big >> 7) & 0x7f));
+	huge[30] = (char)(big >> 14);
+	assert_int_equal(wire_peek_text(huge, 26 + 2 + 3 + big, &text), -E2BIG);
+	assert_int_equal(wire_decode_payload(WIRE_MESSAGE, huge, 26 + 2 + 3 + big, &m, &cause,
+					     &code), -E2BIG);
+	huge[26] = (char)0x81;
+	huge[27] = 0x02; /* a 257-byte pseudo */
+	assert_int_equal(wire_peek_text(huge, 26 + 2 + 3 + big, &text), -E2BIG);
+	free(huge);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +425,7 @@ int main(void)
 		cmocka_unit_test(lying_lengths_and_bad_utf8),
 		cmocka_unit_test(hello_magic),
 		cmocka_unit_test(text_lines_before_the_first_frame_are_skipped),
+		cmocka_unit_test(peek_text_reads_only_the_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
