@@ -26,9 +26,8 @@ static int each_line(struct parse_state *st, const char *data, size_t len, void 
 		     payload_cb on_payload, void (*line_cb)(const char *, size_t, void *, payload_cb))
 {
 	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] != '\n')
-			continue;
+	for (const char *nl; (nl = memchr(data + start, '\n', len - start)) != NULL;) {
+		size_t i = (size_t)(nl - data);
 		if (st->partial.len > 0) {
 			buffer_add(&st->partial, data + start, i - start);
 			line_cb(st->partial.data, st->partial.len, peer, on_payload);
@@ -99,14 +98,25 @@ static int binary_feed(struct parse_state *st, const char *data, size_t len, voi
 	}
 	wire_feed(&st->frames, data, len);
 	for (;;) {
+		uint8_t type;
+		struct wire_str frame, text;
+		int rc = wire_next_frame(&st->frames, &type, &frame);
+		if (rc <= 0)
+			return rc;
+		/* A MESSAGE is read for its text alone (the payload's header is
+		 * what is checked); any other frame is decoded whole, so a
+		 * malformed one still stops the run. */
+		if (type == WIRE_MESSAGE) {
+			if (wire_peek_text(frame.ptr, frame.len, &text) < 0)
+				return -1;
+			on_payload(peer, text.ptr, text.len);
+			continue;
+		}
 		struct wire_msg m;
-		int rc = wire_next(&st->frames, &m);
-		if (rc == 0)
-			return 0;
-		if (rc < 0)
+		const char *cause;
+		uint16_t code;
+		if (wire_decode_payload(type, frame.ptr, frame.len, &m, &cause, &code) < 0)
 			return -1;
-		if (m.type == WIRE_MESSAGE)
-			on_payload(peer, m.text.ptr, m.text.len);
 	}
 }
 

@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 
+/* The smallest -b: a payload's header (bench.c) fits in it. */
+#define BENCH_MIN_SIZE 40
+
 struct bench_options {
 	const char *mode, *target, *host;
 	const char *nodes; /* "PORT,PORT,...": a cluster's nodes on host; NULL: port */

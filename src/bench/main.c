@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 	o.mode = argv[optind];
 	if (adapter_find(o.target) == NULL || (strcmp(o.mode, "throughput") && strcmp(o.mode, "rtt") &&
 					       strcmp(o.mode, "idle")) || o.n < 2 || o.s < 1 ||
-	    o.window < 1 || o.size < 40 || o.seconds <= 0 || o.room_size < 0 ||
+	    o.window < 1 || o.size < BENCH_MIN_SIZE || o.seconds <= 0 || o.room_size < 0 ||
 	    (o.step && strcmp(o.mode, "rtt"))) {
 		fprintf(stderr, "chatroom-bench: bad mode, target or numbers\n");
 		usage(stderr);
