@@ -45,7 +45,15 @@ static int each_line(struct parse_state *st, const char *data, size_t len, void 
 static void text_line(const char *line, size_t len, void *peer, payload_cb on_payload)
 {
 	static const char said[] = " a dit : ";
-	const char *p = memmem(line, len, said, sizeof(said) - 1);
+	const size_t colon = sizeof(said) - 3; /* where said has its ':' */
+	/* Usually the line's first ':' is said's (a pseudo has none), and
+	 * then said starts there first: any earlier one has an earlier ':'.
+	 * memchr is much cheaper than memmem on every line. */
+	const char *c = memchr(line, ':', len);
+	const char *p = c != NULL && (size_t)(c - line) >= colon &&
+			(size_t)(line + len - c) >= 2 &&
+			memcmp(c - colon, said, sizeof(said) - 1) == 0
+		? c - colon : memmem(line, len, said, sizeof(said) - 1);
 	if (p != NULL) {
 		p += sizeof(said) - 1;
 		on_payload(peer, p, len - (size_t)(p - line));
