@@ -63,6 +63,16 @@ unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max)
 	return n;
 }
 
+void outq_copy(const struct outq *q, char *dst)
+{
+	for (size_t i = 0; i < q->count; i++) {
+		const struct frame *f = q->items[(q->head + i) & (q->cap - 1)];
+		size_t off = i == 0 ? q->head_off : 0;
+		memcpy(dst, f->data + off, f->len - off);
+		dst += f->len - off;
+	}
+}
+
 void outq_consume(struct outq *q, size_t n)
 {
 	q->bytes -= n;

@@ -38,6 +38,8 @@ void outq_clear(struct outq *q);
 int outq_push(struct outq *q, struct frame *f);
 /* Fills up to max buffers with the unwritten bytes, oldest first. */
 unsigned outq_peek(const struct outq *q, uv_buf_t *bufs, unsigned max);
+/* Copies every unwritten byte, oldest first, to dst (q->bytes of room). */
+void outq_copy(const struct outq *q, char *dst);
 /* Forgets n written bytes, releasing every frame they complete. */
 void outq_consume(struct outq *q, size_t n);
 /* Drops the frames not yet begun: keeps a partly written head and those

@@ -271,6 +271,13 @@ void tcp_send_turn(struct tcp_server *t)
 			if (t->uring == NULL)
 				return;
 		}
+		size_t space;
+		char *gather = uring_send_gather(t->uring, &space);
+		if (c->out.count > 1 && c->out.bytes <= space) {
+			outq_copy(&c->out, gather);
+			uring_send_queue_gathered(t->uring, fd, c->out.bytes, c);
+			continue;
+		}
 		unsigned room;
 		uv_buf_t *bufs = uring_send_bufs(t->uring, &room);
 		uring_send_queue(t->uring, fd, outq_peek(&c->out, bufs, room), c);

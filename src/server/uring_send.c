@@ -26,8 +26,10 @@ struct uring_send {
 	struct io_uring ring;
 	unsigned queued;
 	unsigned bufs_used; /* of pool, by the queued sends */
+	size_t bytes_used;  /* of gathered, by the queued sends */
 	struct uring_slot slots[URING_SEND_ENTRIES];
 	uv_buf_t pool[URING_SEND_POOL];
+	char gathered[URING_SEND_GATHER_POOL];
 };
 
 struct uring_send *uring_send_new(const char **cause)
@@ -64,7 +66,8 @@ void uring_send_free(struct uring_send *u)
 bool uring_send_full(const struct uring_send *u)
 {
 	return u->queued == URING_SEND_ENTRIES ||
-	       URING_SEND_POOL - u->bufs_used < URING_SEND_MIN_BUFS;
+	       URING_SEND_POOL - u->bufs_used < URING_SEND_MIN_BUFS ||
+	       URING_SEND_GATHER_POOL - u->bytes_used < URING_SEND_GATHER_MAX;
 }
 
 uv_buf_t *uring_send_bufs(struct uring_send *u, unsigned *room)
@@ -93,6 +96,26 @@ void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who)
 	 * polled by the ring; MSG_NOSIGNAL: a closed peer is an error, not a
 	 * SIGPIPE. */
 	io_uring_prep_sendmsg(sqe, fd, &slot->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	io_uring_sqe_set_data(sqe, slot);
+	u->queued++;
+}
+
+char *uring_send_gather(struct uring_send *u, size_t *room)
+{
+	size_t left = URING_SEND_GATHER_POOL - u->bytes_used;
+	*room = left < URING_SEND_GATHER_MAX ? left : URING_SEND_GATHER_MAX;
+	return &u->gathered[u->bytes_used];
+}
+
+void uring_send_queue_gathered(struct uring_send *u, int fd, size_t len, void *who)
+{
+	struct uring_slot *slot = &u->slots[u->queued];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring); /* as in uring_send_queue */
+	char *bytes = &u->gathered[u->bytes_used];
+	u->bytes_used += len;
+	slot->who = who;
+	slot->asked = len;
+	io_uring_prep_send(sqe, fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	io_uring_sqe_set_data(sqe, slot);
 	u->queued++;
 }
@@ -130,6 +153,7 @@ bool uring_send_run(struct uring_send *u, uring_send_done_cb *done, void *arg)
 		return true;
 	u->queued = 0;
 	u->bufs_used = 0;
+	u->bytes_used = 0;
 	int rc;
 	do
 		rc = io_uring_submit_and_wait(&u->ring, queued);

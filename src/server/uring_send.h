@@ -27,6 +27,13 @@
 #define URING_SEND_MAX_BUFS 1024
 /* Fewer left than this in the pool: the submission is full. */
 #define URING_SEND_MIN_BUFS 64
+/* A send of this many bytes at most is copied into one buffer and goes
+ * out as one IORING_OP_SEND: a turn's frames to a peer are many and small
+ * (~30 chat lines), and the kernel takes one buffer for less than it
+ * takes their iovecs (docs/benchmarks.md). The submission's buffer holds
+ * URING_SEND_GATHER_POOL bytes. */
+#define URING_SEND_GATHER_MAX (16u * 1024)
+#define URING_SEND_GATHER_POOL (128u * 1024)
 
 struct uring_send;
 
@@ -41,6 +48,11 @@ bool uring_send_full(const struct uring_send *u);
 uv_buf_t *uring_send_bufs(struct uring_send *u, unsigned *room);
 /* Queues the next slot: its first n buffers, to fd, on behalf of who. */
 void uring_send_queue(struct uring_send *u, int fd, unsigned n, void *who);
+/* Room for the next send's bytes, copied by the caller: *room of them
+ * (at least URING_SEND_GATHER_MAX unless full). */
+char *uring_send_gather(struct uring_send *u, size_t *room);
+/* Queues the next slot: the first len bytes of uring_send_gather's room. */
+void uring_send_queue_gathered(struct uring_send *u, int fd, size_t len, void *who);
 
 /* A send's outcome: bytes sent (maybe fewer than asked), or -errno
  * (-EAGAIN: the socket took nothing). */

@@ -70,6 +70,16 @@ def test_a_room_conversation_goes_through_the_ring_in_order(start_server):
 
 
 def test_a_reader_whose_socket_fills_still_gets_everything_in_order(start_server):
+    slow_reader_gets_everything(start_server, 4000, "x" * 500)
+
+
+def test_short_lines_copied_into_one_send_reach_a_filling_socket_in_order(start_server):
+    # A turn's lines to a peer under 16 KiB go as one buffer (a copy): cut
+    # short by the full socket, the rest still follows, once, in order.
+    slow_reader_gets_everything(start_server, 20000, "y" * 40)
+
+
+def slow_reader_gets_everything(start_server, count, body):
     srv = uring_server(start_server, "--max-queue", str(16 << 20), "--soft-queue",
                        str(16 << 20))
     watcher = srv.peer()
@@ -83,7 +93,7 @@ def test_a_reader_whose_socket_fills_still_gets_everything_in_order(start_server
     talker.join("talker")
     watcher.expect("Annonce : talker a rejoint la chatroom")
 
-    count, body = 4000, "x" * 500  # 2 MB: far more than the slow socket holds
+    # 2 MB / 1 MB: far more than the slow socket holds
 
     def talk():
         for k in range(0, count, 100):

@@ -105,6 +105,35 @@ static void the_ring_grows_across_its_wrap(void **state)
 	outq_clear(&q);
 }
 
+/* outq_copy (one buffer for a ring send) gives the bytes outq_peek's
+ * buffers hold: from a partly written head, across the ring's wrap. */
+static void a_copy_holds_what_peek_would_send(void **state)
+{
+	(void)state;
+	struct outq q;
+	outq_init(&q);
+	for (int i = 0; i < 6; i++) {
+		struct frame *f = frame_printf("%d,", i * 11);
+		outq_push(&q, f);
+		frame_unref(f);
+	}
+	outq_consume(&q, 7); /* "0,11,22" of "0,11,22,33,44,55,": the head is partly written */
+	for (int i = 6; i < 10; i++) { /* past the first capacity, 8: wraps */
+		struct frame *f = frame_printf("%d,", i * 11);
+		outq_push(&q, f);
+		frame_unref(f);
+	}
+	char peeked[128], copied[128];
+	size_t len = unwritten(&q, peeked, sizeof(peeked));
+	assert_string_equal(peeked, ",33,44,55,66,77,88,99,");
+	assert_int_equal(q.bytes, len);
+	memset(copied, '#', sizeof(copied));
+	outq_copy(&q, copied);
+	assert_memory_equal(copied, peeked, len);
+	assert_int_equal(copied[len], '#'); /* not a byte more */
+	outq_clear(&q);
+}
+
 static void empty_frames_are_not_queued(void **state)
 {
 	(void)state;
@@ -201,6 +230,7 @@ int main(void)
 		cmocka_unit_test(frames_are_shared_not_copied),
 		cmocka_unit_test(a_partial_write_keeps_the_rest_in_order),
 		cmocka_unit_test(the_ring_grows_across_its_wrap),
+		cmocka_unit_test(a_copy_holds_what_peek_would_send),
 		cmocka_unit_test(empty_frames_are_not_queued),
 		cmocka_unit_test(pictures_are_counted_apart),
 		cmocka_unit_test(unsent_frames_are_dropped_but_not_one_begun),
