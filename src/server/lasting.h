@@ -6,7 +6,7 @@
  * here they are packed with their like, by size class.
  *
  * A binary peer's protocol state and resume session (binpeer.c, users.c)
- * come from here too.
+ * come from here too, and the strings of a room's last events (event.c).
  *
  * Loop thread only, as everything that uses it.
  */

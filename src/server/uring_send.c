@@ -1,11 +1,14 @@
 #include "uring_send.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -26,6 +29,7 @@ struct uring_send {
 	struct io_uring ring;
 	unsigned queued;
 	unsigned bufs_used; /* of pool, by the queued sends */
+	unsigned bufs_peak; /* the most of pool a run used since the last trim */
 	struct uring_slot slots[URING_SEND_ENTRIES];
 	uv_buf_t pool[URING_SEND_POOL];
 };
@@ -59,6 +63,20 @@ void uring_send_free(struct uring_send *u)
 		return;
 	io_uring_queue_exit(&u->ring);
 	free(u);
+}
+
+void uring_send_trim(struct uring_send *u)
+{
+	if (u == NULL || u->bufs_peak == 0)
+		return;
+	/* The whole pages of what was touched, inside our own allocation;
+	 * they come back zeroed on the next burst's first use. */
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)u->pool + page - 1) & ~(page - 1);
+	uintptr_t to = (uintptr_t)(u->pool + u->bufs_peak) & ~(page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	u->bufs_peak = 0;
 }
 
 bool uring_send_full(const struct uring_send *u)
@@ -129,6 +147,8 @@ bool uring_send_run(struct uring_send *u, uring_send_done_cb *done, void *arg)
 	if (queued == 0)
 		return true;
 	u->queued = 0;
+	if (u->bufs_used > u->bufs_peak)
+		u->bufs_peak = u->bufs_used;
 	u->bufs_used = 0;
 	int rc;
 	do
