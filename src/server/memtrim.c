@@ -12,6 +12,7 @@
 #endif
 #endif
 
+#ifndef MEMTRIM_NO_CACHE
 /* glibc's defaults (malloc/malloc.c): 64 sizes 16 bytes apart, chunks of
  * 32 to 1040 bytes (requests of 24 to 1032), 7 of each. A cache tuned
  * otherwise (GLIBC_TUNABLES) is emptied in part, which is still right. */
@@ -31,9 +32,8 @@ static void *free_all(void *arg)
 	return NULL;
 }
 
-void memtrim(void)
+static void empty_cache(void)
 {
-#ifndef MEMTRIM_NO_CACHE
 	struct held h = {.n = 0};
 	/* Each request is served from the cache first: 7 of each size empty it. */
 	for (size_t size = 24; size <= 24 + 16 * (TCACHE_SIZES - 1); size += 16)
@@ -47,6 +47,13 @@ void memtrim(void)
 		pthread_join(t, NULL);
 	else
 		free_all(&h); /* back into the cache: as before */
+}
+#endif
+
+void memtrim(void)
+{
+#ifndef MEMTRIM_NO_CACHE
+	empty_cache();
 #endif
 	malloc_trim(0);
 }
