@@ -117,7 +117,7 @@ static int upper(const char *in, size_t len, char *out, size_t cap, size_t *out_
  * and L end up one letter, which costs a few distinct pseudos ("aiice" is
  * taken when "alice" is) and spares a look-alike.
  */
-int names_skeleton(const char *name, size_t len, char *out, size_t cap)
+int names_skeleton_unicode(const char *name, size_t len, char *out, size_t cap)
 {
 	char a[NAMES_WORK_MAX], b[NAMES_WORK_MAX];
 	size_t n;
@@ -128,6 +128,68 @@ int names_skeleton(const char *name, size_t len, char *out, size_t cap)
 	    confusable(a, n, b, sizeof(b), &n) < 0)
 		return -EINVAL;
 	return map(b, n, fold_options, out, cap, &n);
+}
+
+/* ---- ASCII names, without ICU --------------------------------------- */
+
+/*
+ * Most names are ASCII, and for them the steps above come down to a
+ * letter-by-letter table: ICU's code and data pages (about 200 KB, touched
+ * by the first name a server sees) are then never needed. The tables are
+ * ICU's own answers: tests/unit/test_names.c compares them with the
+ * general path for every ASCII letter, pair and repetition.
+ */
+
+/* Longer ASCII names take the general path, whose work buffers then
+ * decide what fits, as before. */
+#define NAMES_ASCII_FAST_MAX 64
+
+static bool is_short_ascii(const char *name, size_t len)
+{
+	if (len > NAMES_ASCII_FAST_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == 0 || c >= 0x80)
+			return false; /* a NUL ends the general path's C strings */
+	}
+	return true;
+}
+
+/* The skeleton of one ASCII letter (1 to 127): folded small, then TR39's
+ * prototype; `one` holds it when it is the letter itself. */
+static const char *ascii_skeleton_of(unsigned char c, char one[2])
+{
+	switch (c) {
+	case '"': return "''";
+	case '%': return "o/0";
+	case '`': return "'";
+	case '0': case 'O': case 'o': return "o";
+	case '1': case 'I': case 'i': case 'L': case 'l': case '|': return "l";
+	case 'M': case 'm': return "rn";
+	default:
+		one[0] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		one[1] = '\0';
+		return one;
+	}
+}
+
+int names_skeleton(const char *name, size_t len, char *out, size_t cap)
+{
+	if (!is_short_ascii(name, len))
+		return names_skeleton_unicode(name, len, out, cap);
+	size_t pos = 0;
+	for (size_t i = 0; i < len; i++) {
+		char one[2];
+		const char *p = ascii_skeleton_of((unsigned char)name[i], one);
+		size_t n = strlen(p);
+		if (pos + n + 1 > cap)
+			return -EINVAL;
+		memcpy(out + pos, p, n);
+		pos += n;
+	}
+	out[pos] = '\0';
+	return 0;
 }
 
 /* ---- character classes -------------------------------------------------- */
@@ -152,6 +214,8 @@ static bool any(const char *name, size_t len, bool (*visit)(unsigned cp))
  * code points reserved as ignorable (U+2065, U+FFF0...). */
 static bool is_invisible(unsigned cp)
 {
+	if (cp < 0x80)
+		return false; /* no ASCII character is (ICU agrees: test_names.c) */
 	return u_hasBinaryProperty((UChar32)cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
 }
 
@@ -162,12 +226,16 @@ bool names_has_invisible(const char *name, size_t len)
 
 bool names_is_blank(unsigned cp)
 {
+	if (cp < 0x80)
+		return cp == ' '; /* the one ASCII Zs: no utf8proc table pages */
 	return cp == 0x2800 || utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_ZS;
 }
 
 /* A letter, digit, punctuation or symbol that is not blank shows. */
 static bool is_visible(unsigned cp)
 {
+	if (cp < 0x80)
+		return cp > ' ' && cp < 0x7f; /* all but controls and the space */
 	if (names_is_blank(cp) || is_invisible(cp))
 		return false;
 	switch (utf8proc_category((utf8proc_int32_t)cp)) {
@@ -203,6 +271,8 @@ bool names_looks_empty(const char *name, size_t len)
 
 static bool is_unassigned(unsigned cp)
 {
+	if (cp < 0x80)
+		return false;
 	utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
 	return c == UTF8PROC_CATEGORY_CN || c == UTF8PROC_CATEGORY_CO ||
 	       c == UTF8PROC_CATEGORY_CS;
@@ -214,6 +284,15 @@ bool names_has_unassigned(const char *name, size_t len)
 }
 
 enum names_spoof names_spoof_check(const char *name, size_t len)
+{
+	/* One script (its restriction level is "ASCII"), one set of digits,
+	 * no marks: nothing to find (ICU agrees: test_names.c). */
+	if (is_short_ascii(name, len))
+		return NAMES_SPOOF_NONE;
+	return names_spoof_check_unicode(name, len);
+}
+
+enum names_spoof names_spoof_check_unicode(const char *name, size_t len)
 {
 	const USpoofChecker *sc = spoof();
 	if (sc == NULL || len > INT32_MAX)
@@ -234,6 +313,15 @@ enum names_spoof names_spoof_check(const char *name, size_t len)
 int names_normalise(const char *name, size_t len, bool compat, char *out,
 		    size_t cap, size_t *out_len)
 {
+	if (is_short_ascii(name, len)) {
+		/* ASCII is its own NFC and NFKC. */
+		*out_len = len;
+		if (len + 1 > cap)
+			return -EINVAL;
+		memcpy(out, name, len);
+		out[len] = '\0';
+		return 0;
+	}
 	if (!utf8_is_valid(name, len))
 		return -EINVAL;
 	return map(name, len,

@@ -13,7 +13,8 @@
  * after: the one global of the program, because opening it loads the
  * confusables data, and a const checker is thread-safe for checks and
  * skeletons (ICU, uspoof.h "Thread Safety"). If ICU cannot open it, every
- * name is refused rather than compared loosely.
+ * name is refused rather than compared loosely, but for the short ASCII
+ * names answered from a table of ICU's answers (names.c), without ICU.
  */
 #ifndef CHATROOM_NAMES_H
 #define CHATROOM_NAMES_H
@@ -28,6 +29,10 @@
 /* Writes the skeleton (terminated) into out; 0, or -EINVAL for text that
  * is not valid UTF-8, holds unassigned code points or does not fit. */
 int names_skeleton(const char *name, size_t len, char *out, size_t cap);
+/* The same through ICU and utf8proc whatever the name: names_skeleton
+ * takes this path for all but short ASCII names (a table of ICU's
+ * answers: no ICU pages touched); the tests compare the two. */
+int names_skeleton_unicode(const char *name, size_t len, char *out, size_t cap);
 
 /* True when the text holds a default-ignorable (invisible) code point,
  * such as U+200B ZERO WIDTH SPACE, U+2060 WORD JOINER, the bidi marks
@@ -56,6 +61,9 @@ enum names_spoof {
 	NAMES_SPOOF_MARKS,   /* marks that hide or pile up (i + U+0307) */
 };
 enum names_spoof names_spoof_check(const char *name, size_t len);
+/* The same through ICU whatever the name (names_spoof_check answers short
+ * ASCII names itself); for the tests. */
+enum names_spoof names_spoof_check_unicode(const char *name, size_t len);
 
 /* Writes the NFC form (compat false) or the NFKC form (compat true) of
  * name, terminated, into out; 0 with its length in *out_len, or -EINVAL

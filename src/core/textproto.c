@@ -210,6 +210,9 @@ static bool room_char_ok(unsigned cp, bool first)
 {
 	if (cp == '-' || cp == '_' || cp == '.')
 		return true;
+	if (cp < 0x80) /* ASCII's letters and digits, without utf8proc's tables */
+		return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') ||
+		       (cp >= 'a' && cp <= 'z');
 	switch (utf8proc_category((utf8proc_int32_t)cp)) {
 	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
 	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:

@@ -55,7 +55,9 @@ static struct frame *history_frame(struct hub *h, struct room *room, uint64_t up
 	/* Pictures travel in it too, the newest first while they fit. */
 	size_t with_data_from = room->recent_count, budget = BINHISTORY_IMAGE_BYTES;
 	for (size_t i = room->recent_count; i-- > 0;) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->image == NULL || ev->id > upto)
 			continue;
 		if (ev->image_len / 3 * 4 > budget)
@@ -66,7 +68,9 @@ static struct frame *history_frame(struct hub *h, struct room *room, uint64_t up
 	struct buffer json = {0};
 	buffer_add(&json, "[", 1);
 	for (size_t i = 0; i < room->recent_count; i++) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->id > upto)
 			continue;
 		history_serialise(&json, ev, i < with_data_from);
@@ -94,7 +98,9 @@ static bool only_presence_since(const struct hub *h, const struct room *room, ui
 				uint64_t upto)
 {
 	for (size_t i = room->recent_count; i-- > 0;) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->id <= from)
 			return true;
 		if (ev->id <= upto && event_has_text(ev))
@@ -113,7 +119,7 @@ static void send_full_history(struct hub *h, struct conn *c, struct room *room,
 {
 	uint64_t upto = 0; /* the newest event it may see (ids grow along the ring) */
 	for (size_t i = room->recent_count; i-- > 0;) {
-		uint64_t id = room_recent(&h->rooms, room, i)->id;
+		uint64_t id = room_recent_id(&h->rooms, room, i);
 		if (id <= visible) {
 			upto = id;
 			break;
@@ -136,7 +142,9 @@ void binhistory_send(struct conn *c, struct room *room, uint64_t after_id)
 		/* Its own messages it has shown already, as it sent them (the
 		 * server never echoes them, so their ids are unknown to it). */
 		for (size_t i = 0; i < room->recent_count; i++) {
-			const struct event *ev = room_recent(&h->rooms, room, i);
+			struct event read;
+			room_recent_event(&h->rooms, room, i, &read);
+			const struct event *ev = &read;
 			bool own = event_has_text(ev) && ev->sender_id == c->user_id;
 			if (ev->id > after_id && ev->id <= visible && !own)
 				conn_reply(c, event_wire_frame(ev));

@@ -181,9 +181,13 @@ static void run_search(struct hub *h, struct conn *c, const char *arg, size_t le
 	}
 	for (size_t i = 0; i < n; i++)
 		visible[i] = hub_heard_id(h); /* what it was sent live counts too */
+	struct event events[SEARCH_MAX_RESULTS]; /* pointing into the rooms' records */
 	const struct event *found[SEARCH_MAX_RESULTS];
 	bool cut;
-	size_t count = search_run(&q, &h->rooms, rooms, visible, n, found, SEARCH_MAX_RESULTS, &cut);
+	size_t count = search_run(&q, &h->rooms, rooms, visible, n, events, SEARCH_MAX_RESULTS,
+				  &cut);
+	for (size_t i = 0; i < count; i++)
+		found[i] = &events[i];
 	search_query_free(&q);
 	/* The query as the peer may see it again: cleaned like any line. */
 	char shown[SEARCH_MAX_QUERY + 1];

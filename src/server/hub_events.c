@@ -168,7 +168,9 @@ static void on_snapshot(struct history_log *log, uint64_t up_to_id)
 	struct room *room;
 	TAILQ_FOREACH_REVERSE(room, &h->rooms.by_activity, room_activity, activity)
 		for (size_t i = 0; i < room->recent_count; i++) {
-			const struct event *ev = room_recent(&h->rooms, room, i);
+			struct event read;
+			room_recent_event(&h->rooms, room, i, &read);
+			const struct event *ev = &read;
 			if (ev->id <= up_to_id)
 				history_serialise(&log->compact, ev, false);
 		}

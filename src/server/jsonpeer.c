@@ -239,7 +239,9 @@ static void send_events(struct conn *c, struct room *room, uint64_t after, uint6
 	uint64_t visible = hub_visible_id(h, c, room);
 	size_t first = room->recent_count, last = 0, picked = 0;
 	for (size_t i = room->recent_count; i-- > 0;) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->id > visible || (before > 0 && ev->id >= before))
 			continue;
 		if (after > 0 ? ev->id <= after : picked == JSONPEER_HISTORY_PAGE)
@@ -253,7 +255,7 @@ static void send_events(struct conn *c, struct room *room, uint64_t after, uint6
 	if (after > 0 && room->recent_count > 0) {
 		/* The ring forgets its oldest first: full, and starting past
 		 * the id asked for, it may have forgotten what followed it. */
-		uint64_t oldest = room_recent(&h->rooms, room, 0)->id;
+		uint64_t oldest = room_recent_id(&h->rooms, room, 0);
 		truncated = room->recent_count >= h->rooms.history_cap && oldest > after + 1;
 	}
 	struct buffer json = {0};
@@ -273,7 +275,9 @@ static void send_events(struct conn *c, struct room *room, uint64_t after, uint6
 	size_t budget = JSONPEER_HISTORY_IMAGE_BYTES;
 	bool any = false;
 	for (size_t i = first; picked > 0 && i <= last; i++) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->id > visible || (before > 0 && ev->id >= before))
 			continue;
 		if (after > 0 && event_has_text(ev) && ev->sender_id == c->user_id)

@@ -6,7 +6,7 @@
  * here they are packed with their like, by size class.
  *
  * A binary peer's protocol state and resume session (binpeer.c, users.c)
- * come from here too.
+ * come from here too, and a room's last events and their ring (room.c).
  *
  * Loop thread only, as everything that uses it.
  */
@@ -24,6 +24,6 @@ void lasting_free(void *p, size_t size);
 char *lasting_strdup(const char *s);
 void lasting_strfree(void *s);
 
-#define LASTING_MAX 512
+#define LASTING_MAX 1024
 
 #endif

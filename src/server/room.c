@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "frame.h"
+#include "lasting.h"
 
 /* ---- making and dropping ------------------------------------------------ */
 
@@ -18,11 +19,13 @@ static void drop_history_frame(struct rooms *r, struct room *room)
 	room->history_frame = NULL;
 }
 
+static void kept_free(struct kept_event *k);
+
 static void room_free(struct rooms *r, struct room *room)
 {
 	for (size_t i = 0; i < room->recent_count; i++)
-		event_copy_free(&room->recent[(room->recent_head + i) % r->history_cap]);
-	free(room->recent);
+		kept_free(room->recent[i]);
+	lasting_free(room->recent, room->recent_alloc * sizeof(*room->recent));
 	drop_history_frame(r, room);
 	free(room);
 }
@@ -205,6 +208,95 @@ void room_stand_all(struct conn *c, int64_t now_ms)
 
 /* ---- history ------------------------------------------------------------ */
 
+/*
+ * A remembered event, one allocation: what event_copy kept, without the
+ * publishing-only fields (msg_id, sender_key) and, when it is the room's
+ * own name (it nearly always is), without the room. Then inline: pseudo
+ * '\0', the room '\0' when kept, text '\0', and for a picture its
+ * struct kept_picture and file bytes.
+ */
+struct kept_event {
+	uint64_t id;
+	int64_t time_ms;
+	uint64_t sender_id;
+	uint32_t text_len;
+	uint32_t image_len;
+	uint16_t pseudo_len;
+	int16_t colour;    /* -1..255 */
+	uint8_t room_len;  /* 0: the room's own name */
+	uint8_t kind;
+	bool default_room;
+	char bytes[];
+};
+
+struct kept_picture {
+	const char *mime; /* a static string */
+	int32_t width, height;
+};
+
+static struct kept_event *kept_new(const struct room *room, const struct event *ev)
+{
+	size_t pseudo_len = strlen(ev->pseudo), room_len = strlen(ev->room);
+	if (pseudo_len > UINT16_MAX || room_len > UINT8_MAX || ev->text_len > UINT32_MAX)
+		return NULL;
+	if (strcmp(ev->room, room->name) == 0)
+		room_len = 0;
+	bool picture = ev->kind == EVENT_IMAGE;
+	size_t image_len = picture && ev->image != NULL &&
+		ev->image_len <= EVENT_IMAGE_KEEP_BYTES ? ev->image_len : 0;
+	size_t size = sizeof(struct kept_event) + pseudo_len + 1 +
+		(room_len > 0 ? room_len + 1 : 0) + ev->text_len + 1 +
+		(picture ? sizeof(struct kept_picture) : 0) + image_len;
+	struct kept_event *k = lasting_alloc(size);
+	if (k == NULL)
+		return NULL;
+	*k = (struct kept_event){
+		.id = ev->id, .time_ms = ev->time_ms, .sender_id = ev->sender_id,
+		.text_len = (uint32_t)ev->text_len, .image_len = (uint32_t)image_len,
+		.pseudo_len = (uint16_t)pseudo_len, .colour = (int16_t)ev->colour,
+		.room_len = (uint8_t)room_len, .kind = (uint8_t)ev->kind,
+		.default_room = ev->default_room,
+	};
+	char *s = k->bytes;
+	memcpy(s, ev->pseudo, pseudo_len + 1);
+	s += pseudo_len + 1;
+	if (room_len > 0) {
+		memcpy(s, ev->room, room_len + 1);
+		s += room_len + 1;
+	}
+	if (ev->text_len > 0)
+		memcpy(s, ev->text, ev->text_len);
+	s[ev->text_len] = '\0';
+	s += ev->text_len + 1;
+	if (picture) {
+		struct kept_picture pic = {ev->mime, ev->width, ev->height};
+		memcpy(s, &pic, sizeof(pic)); /* s is not aligned */
+		s += sizeof(pic);
+		if (image_len > 0)
+			memcpy(s, ev->image, image_len);
+	}
+	return k;
+}
+
+/* What kept_new allocated for k. */
+static size_t kept_size(const struct kept_event *k)
+{
+	return sizeof(struct kept_event) + k->pseudo_len + 1 +
+	       (k->room_len > 0 ? k->room_len + 1u : 0) + k->text_len + 1 +
+	       (k->kind == EVENT_IMAGE ? sizeof(struct kept_picture) : 0) + k->image_len;
+}
+
+static void kept_free(struct kept_event *k)
+{
+	lasting_free(k, kept_size(k));
+}
+
+static const struct kept_event *kept_at(const struct rooms *r, const struct room *room,
+					size_t i)
+{
+	return room->recent[(room->recent_head + i) % r->history_cap];
+}
+
 int room_remember(struct rooms *r, struct room *room, const struct event *ev,
 		  int64_t active_ms)
 {
@@ -215,33 +307,70 @@ int room_remember(struct rooms *r, struct room *room, const struct event *ev,
 	}
 	if (r->history_cap == 0)
 		return 0;
-	if (room->recent == NULL) {
-		room->recent = calloc(r->history_cap, sizeof(*room->recent));
-		if (room->recent == NULL)
+	/* The ring grows as events come; until it is full its head is 0. */
+	if (room->recent_count == room->recent_alloc && room->recent_alloc < r->history_cap) {
+		size_t alloc = room->recent_alloc == 0 ? 4 : room->recent_alloc * 2;
+		if (alloc > r->history_cap)
+			alloc = r->history_cap;
+		struct kept_event **grown = lasting_alloc(alloc * sizeof(*grown));
+		if (grown == NULL)
 			return -ENOMEM;
+		if (room->recent_count > 0)
+			memcpy(grown, room->recent, room->recent_count * sizeof(*grown));
+		lasting_free(room->recent, room->recent_alloc * sizeof(*grown));
+		room->recent = grown;
+		room->recent_alloc = alloc;
 	}
-	struct event_copy copy;
-	int rc = event_copy_init(&copy, ev);
-	if (rc < 0)
-		return rc;
+	struct kept_event *k = kept_new(room, ev);
+	if (k == NULL)
+		return -ENOMEM;
 	room->said += event_has_text(ev);
 	if (room->recent_count == r->history_cap) {
-		struct event_copy *oldest = &room->recent[room->recent_head];
-		room->said -= event_has_text(&oldest->ev);
-		event_copy_free(oldest);
-		*oldest = copy;
+		struct kept_event **oldest = &room->recent[room->recent_head];
+		room->said -= event_has_text(&(struct event){.kind = (*oldest)->kind});
+		kept_free(*oldest);
+		*oldest = k;
 		room->recent_head = (room->recent_head + 1) % r->history_cap;
 	} else {
-		room->recent[(room->recent_head + room->recent_count) % r->history_cap] = copy;
-		room->recent_count++;
+		room->recent[room->recent_count++] = k;
 	}
 	return 0;
 }
 
-const struct event *room_recent(const struct rooms *r, const struct room *room,
-				size_t i)
+uint64_t room_recent_id(const struct rooms *r, const struct room *room, size_t i)
 {
-	return &room->recent[(room->recent_head + i) % r->history_cap].ev;
+	return kept_at(r, room, i)->id;
+}
+
+void room_recent_event(const struct rooms *r, const struct room *room, size_t i,
+		       struct event *out)
+{
+	const struct kept_event *k = kept_at(r, room, i);
+	const char *s = k->bytes;
+	*out = (struct event){
+		.kind = (enum event_kind)k->kind, .id = k->id, .time_ms = k->time_ms,
+		.sender_id = k->sender_id, .colour = k->colour, .default_room = k->default_room,
+		.text_len = k->text_len, .pseudo = s, .room = room->name,
+	};
+	s += k->pseudo_len + 1;
+	if (k->room_len > 0) {
+		out->room = s;
+		s += k->room_len + 1;
+	}
+	out->text = s;
+	s += k->text_len + 1;
+	if (k->kind == EVENT_IMAGE) {
+		struct kept_picture pic;
+		memcpy(&pic, s, sizeof(pic));
+		out->mime = pic.mime;
+		out->width = pic.width;
+		out->height = pic.height;
+		s += sizeof(pic);
+		if (k->image_len > 0) {
+			out->image = (const unsigned char *)s;
+			out->image_len = k->image_len;
+		}
+	}
 }
 
 void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,

@@ -27,6 +27,7 @@
 
 struct conn;
 struct frame;
+struct kept_event;
 
 /* The longest topic, in bytes: a line of a terminal, twice. */
 #define ROOM_TOPIC_MAX 300
@@ -37,8 +38,10 @@ struct room {
 	bool is_default;
 	struct seat_list members; /* through seat.in_room */
 	size_t member_count;
-	/* A ring of the last events, oldest at `recent_head`. */
-	struct event_copy *recent;
+	/* A ring of the last events (room.c's compact records), oldest at
+	 * `recent_head`; it grows to history_cap as events come. */
+	struct kept_event **recent;
+	size_t recent_alloc;
 	size_t recent_head;
 	size_t recent_count;
 	size_t said;            /* of which messages and pictures */
@@ -116,9 +119,14 @@ void room_stand_all(struct conn *c, int64_t now_ms);
  * active at active_ms (clock.h's clock_ms). 0 or -ENOMEM. */
 int room_remember(struct rooms *r, struct room *room, const struct event *ev,
 		  int64_t active_ms);
-/* The i-th remembered event, oldest first (i < recent_count). */
-const struct event *room_recent(const struct rooms *r, const struct room *room,
-				size_t i);
+/* The id of the i-th remembered event, oldest first (i < recent_count). */
+uint64_t room_recent_id(const struct rooms *r, const struct room *room, size_t i);
+/* Fills *out with the i-th remembered event, oldest first (i < recent_count).
+ * Its strings and picture point into the room's record: valid until the
+ * room's next event (room_remember) or its end, so use them before. Not
+ * kept: msg_id and sender_key (publishing only), 0 and NULL. */
+void room_recent_event(const struct rooms *r, const struct room *room, size_t i,
+		       struct event *out);
 /* Keeps f (a reference is taken) as the room's HISTORY frame of the
  * events up to upto, built at now_ms, when the budget allows. */
 void room_keep_history(struct rooms *r, struct room *room, struct frame *f, uint64_t upto,

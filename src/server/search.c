@@ -104,7 +104,7 @@ bool search_match(const struct search_query *q, const struct event *ev, size_t *
 
 size_t search_run(const struct search_query *q, const struct rooms *r,
 		  struct room *const *rooms, const uint64_t *visible, size_t room_count,
-		  const struct event **out, size_t max, bool *cut)
+		  struct event *out, size_t max, bool *cut)
 {
 	/* A cursor per room, from its newest event back: a merge by id, so
 	 * the newest matches come first whichever room holds them. */
@@ -116,28 +116,30 @@ size_t search_run(const struct search_query *q, const struct rooms *r,
 	size_t n = 0, scanned = 0;
 	*cut = false;
 	for (;;) {
-		const struct event *newest = NULL;
-		size_t from = 0;
+		uint64_t newest_id = 0;
+		size_t from = room_count;
 		for (size_t i = 0; i < room_count; i++) {
 			/* Past what it may see: skipped. */
-			while (next[i] > 0 && room_recent(r, rooms[i], next[i] - 1)->id > visible[i])
+			while (next[i] > 0 && room_recent_id(r, rooms[i], next[i] - 1) > visible[i])
 				next[i]--;
 			if (next[i] == 0)
 				continue;
-			const struct event *ev = room_recent(r, rooms[i], next[i] - 1);
-			if (newest == NULL || ev->id > newest->id) {
-				newest = ev;
+			uint64_t id = room_recent_id(r, rooms[i], next[i] - 1);
+			if (from == room_count || id > newest_id) {
+				newest_id = id;
 				from = i;
 			}
 		}
-		if (newest == NULL)
+		if (from == room_count)
 			break;
 		if (scanned >= SEARCH_MAX_SCAN_BYTES) {
 			*cut = true;
 			break;
 		}
 		next[from]--;
-		if (search_match(q, newest, &scanned)) {
+		struct event newest;
+		room_recent_event(r, rooms[from], next[from], &newest);
+		if (search_match(q, &newest, &scanned)) {
 			if (n == max) {
 				*cut = true;
 				break;

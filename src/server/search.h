@@ -65,6 +65,6 @@ bool search_match(const struct search_query *q, const struct event *ev, size_t *
  * matched. Returns how many. */
 size_t search_run(const struct search_query *q, const struct rooms *r,
 		  struct room *const *rooms, const uint64_t *visible, size_t room_count,
-		  const struct event **out, size_t max, bool *cut);
+		  struct event *out, size_t max, bool *cut);
 
 #endif

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -14,6 +13,7 @@
 #include "jsonpeer.h"
 #include "clock.h"
 #include "log.h"
+#include "memtrim.h"
 #include "moderation.h"
 #include "msgack.h"
 #include "privdrop.h"
@@ -188,8 +188,10 @@ static void on_tick(uv_timer_t *timer)
 	sweep_conns(s);
 	/* Give back to the system what a burst (a join storm, a flood of
 	 * broadcasts) left free in the heap, so memory follows the load. */
-	if (++s->ticks % 5 == 0)
-		malloc_trim(0);
+	if (++s->ticks % 5 == 0) {
+		memtrim();
+		tcp_trim_memory(&s->tcp);
+	}
 	textlog_tick(&s->chatlog);
 	hub_tick(&s->hub);
 }

@@ -41,7 +41,9 @@ struct slab_block {
 
 size_t slab_size_for(size_t size)
 {
-	size_t align = sizeof(max_align_t);
+	/* Its alignment (16), not its size (32 with GCC on x86-64): what
+	 * malloc promises, and a 48-byte object is not rounded to 64. */
+	size_t align = _Alignof(max_align_t);
 	if (size < sizeof(struct slab_free))
 		size = sizeof(struct slab_free);
 	return (size + align - 1) / align * align;

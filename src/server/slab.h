@@ -22,7 +22,7 @@ struct slab_block;
 LIST_HEAD(slab_block_list, slab_block);
 
 struct slab {
-	size_t size;      /* of an object, rounded up to max_align_t */
+	size_t size;      /* of an object, rounded up to _Alignof(max_align_t) */
 	unsigned per_block;
 	/* Blocks with a free slot, and full ones. */
 	struct slab_block_list partial;

@@ -285,6 +285,11 @@ void tcp_send_turn(struct tcp_server *t)
 	send_queued(t);
 }
 
+void tcp_trim_memory(struct tcp_server *t)
+{
+	uring_send_trim(t->uring);
+}
+
 /* ---- accepting ---------------------------------------------------------- */
 
 /* A peer that vanished without a word (cable pulled, laptop shut) is

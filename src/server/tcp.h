@@ -53,6 +53,8 @@ bool tcp_input_waiting_on(uv_handle_t *socket);
  * every plain TCP peer with output, in one system call. What a socket
  * refused, its flush hands to libuv (uv_write) without trying again. */
 void tcp_send_turn(struct tcp_server *t);
+/* Gives back what a burst of sends left resident (uring_send_trim). */
+void tcp_trim_memory(struct tcp_server *t);
 /* No new peers from now on (the listener's handle closes). */
 void tcp_stop(struct tcp_server *t);
 

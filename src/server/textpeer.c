@@ -53,14 +53,16 @@ static void send_history(struct conn *c, struct room *room, uint64_t after_id)
 	uint64_t visible = hub_visible_id(h, c, room);
 	size_t count = 0;
 	for (size_t i = 0; i < room->recent_count; i++) {
-		uint64_t id = room_recent(&h->rooms, room, i)->id;
+		uint64_t id = room_recent_id(&h->rooms, room, i);
 		count += id > after_id && id <= visible;
 	}
 	if (count == 0)
 		return;
 	reply_line(c, TEXT_HISTORY_START "\n", room->name, count);
 	for (size_t i = 0; i < room->recent_count; i++) {
-		const struct event *ev = room_recent(&h->rooms, room, i);
+		struct event read;
+		room_recent_event(&h->rooms, room, i, &read);
+		const struct event *ev = &read;
 		if (ev->id > after_id && ev->id <= visible)
 			conn_reply(c, event_text_history_frame(ev));
 	}

@@ -1,11 +1,14 @@
 #include "uring_send.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -27,6 +30,9 @@ struct uring_send {
 	unsigned queued;
 	unsigned bufs_used; /* of pool, by the queued sends */
 	size_t bytes_used;  /* of gathered, by the queued sends */
+	/* The most of pool and of gathered a run used since the last trim. */
+	unsigned bufs_peak;
+	size_t bytes_peak;
 	struct uring_slot slots[URING_SEND_ENTRIES];
 	uv_buf_t pool[URING_SEND_POOL];
 	char gathered[URING_SEND_GATHER_POOL];
@@ -61,6 +67,29 @@ void uring_send_free(struct uring_send *u)
 		return;
 	io_uring_queue_exit(&u->ring);
 	free(u);
+}
+
+/* The whole pages of the first `touched` bytes at start, inside our own
+ * allocation; they come back zeroed on the next burst's first use. */
+static void give_back(void *start, size_t touched)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)start + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)start + touched) & ~(page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
+void uring_send_trim(struct uring_send *u)
+{
+	if (u == NULL)
+		return;
+	if (u->bufs_peak > 0)
+		give_back(u->pool, u->bufs_peak * sizeof(*u->pool));
+	if (u->bytes_peak > 0)
+		give_back(u->gathered, u->bytes_peak);
+	u->bufs_peak = 0;
+	u->bytes_peak = 0;
 }
 
 bool uring_send_full(const struct uring_send *u)
@@ -152,6 +181,10 @@ bool uring_send_run(struct uring_send *u, uring_send_done_cb *done, void *arg)
 	if (queued == 0)
 		return true;
 	u->queued = 0;
+	if (u->bufs_used > u->bufs_peak)
+		u->bufs_peak = u->bufs_used;
+	if (u->bytes_used > u->bytes_peak)
+		u->bytes_peak = u->bytes_used;
 	u->bufs_used = 0;
 	u->bytes_used = 0;
 	int rc;

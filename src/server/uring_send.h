@@ -41,6 +41,11 @@ struct uring_send;
  * container's seccomp filter, kernel.io_uring_disabled). */
 struct uring_send *uring_send_new(const char **cause);
 void uring_send_free(struct uring_send *u);
+/* Gives back to the system the pages of the buffer pool and of the copy
+ * buffer the runs since the last call touched: a burst's turns fill up to
+ * 256 + 128 KiB of them, which a server gone quiet need not keep
+ * resident. Called now and then (the server's 5 s trim); NULL: nothing. */
+void uring_send_trim(struct uring_send *u);
 /* True when no slot is left: run what is queued first. */
 bool uring_send_full(const struct uring_send *u);
 /* The next send's buffers, for the caller to fill: *room of them (at

@@ -1,12 +1,17 @@
 /* Name identity: look-alikes share a skeleton (TR39 through ICU and
  * utf8proc); invisible, blank and mixed-script text is seen. The cases
  * are the security review's (2026-11, M3, L7, I3 and "what held up"). */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unicode/uchar.h>
+#include <utf8proc.h>
 
 #include "names.h"
 
@@ -233,6 +238,107 @@ static void threads_share_one_checker(void **state)
 	assert_string_equal(out[0], alice);
 }
 
+/* Short ASCII names are answered from a table, without ICU (names.c): it
+ * must say what ICU says, letter by letter, at every boundary between two
+ * letters, at the longest length the table takes, and when out is short. */
+static void skeleton_paths_agree(const char *name, size_t len, size_t cap)
+{
+	char fast[NAMES_SKELETON_MAX * 2], general[NAMES_SKELETON_MAX * 2];
+	int a = names_skeleton(name, len, fast, cap);
+	int b = names_skeleton_unicode(name, len, general, cap);
+	if (a != b || (a == 0 && strcmp(fast, general) != 0))
+		fail_msg("'%.*s' (cap %zu): table %d '%s', ICU %d '%s'", (int)len, name, cap,
+			 a, a == 0 ? fast : "", b, b == 0 ? general : "");
+}
+
+static void ascii_skeletons_are_icus(void **state)
+{
+	(void)state;
+	char s[80];
+	for (int c = 1; c < 128; c++) {
+		s[0] = (char)c;
+		skeleton_paths_agree(s, 1, NAMES_SKELETON_MAX);
+		for (int d = 1; d < 128; d++) {
+			s[1] = (char)d;
+			skeleton_paths_agree(s, 2, NAMES_SKELETON_MAX);
+		}
+		/* 64 letters, the most the table takes; 65 go to ICU. */
+		memset(s, c, 65);
+		skeleton_paths_agree(s, 64, sizeof(s) * 4);
+		skeleton_paths_agree(s, 65, sizeof(s) * 4);
+		for (size_t cap = 1; cap < 8; cap++)
+			skeleton_paths_agree(s, 3, cap);
+	}
+	/* Names as people write them, from a fixed pseudo-random sequence. */
+	unsigned seed = 22;
+	for (int n = 0; n < 20000; n++) {
+		size_t len = 1 + (seed = seed * 1103515245u + 12345u) % 32;
+		for (size_t i = 0; i < len; i++)
+			s[i] = (char)(1 + (seed = seed * 1103515245u + 12345u) / 65536 % 127);
+		skeleton_paths_agree(s, len, NAMES_SKELETON_MAX);
+	}
+	/* NUL and anything over 0x7f take ICU's path, as before. */
+	skeleton_paths_agree("a\0b", 3, NAMES_SKELETON_MAX);
+	skeleton_paths_agree("caf\xc3\xa9", 5, NAMES_SKELETON_MAX);
+}
+
+static void ascii_has_nothing_to_spoof(void **state)
+{
+	(void)state;
+	for (unsigned cp = 0; cp < 0x80; cp++)
+		assert_false(u_hasBinaryProperty((UChar32)cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT));
+	char s[2];
+	for (int c = 1; c < 128; c++) {
+		s[0] = (char)c;
+		assert_int_equal(names_spoof_check_unicode(s, 1), NAMES_SPOOF_NONE);
+		for (int d = 1; d < 128; d++) {
+			s[1] = (char)d;
+			assert_int_equal(names_spoof_check_unicode(s, 2), NAMES_SPOOF_NONE);
+			assert_int_equal(names_spoof_check(s, 2), NAMES_SPOOF_NONE);
+		}
+	}
+	assert_int_equal(names_spoof_check_unicode("12\xd9\xa3", 4), NAMES_SPOOF_NUMBERS);
+	assert_int_equal(names_spoof_check("12\xd9\xa3", 4), NAMES_SPOOF_NUMBERS);
+}
+
+/* ASCII's classes and normal forms are answered without utf8proc's
+ * tables (names.c): they must be utf8proc's. */
+static void ascii_classes_are_utf8procs(void **state)
+{
+	(void)state;
+	for (unsigned cp = 0; cp < 0x80; cp++) {
+		utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+		assert_int_equal(names_is_blank(cp), c == UTF8PROC_CATEGORY_ZS);
+		char one[1] = {(char)cp};
+		assert_int_equal(names_has_unassigned(one, 1), c == UTF8PROC_CATEGORY_CN);
+		bool shows = c != UTF8PROC_CATEGORY_ZS && c != UTF8PROC_CATEGORY_CC;
+		assert_int_equal(names_looks_empty(one, 1), !shows);
+	}
+	char s[2], out[8];
+	for (int c = 1; c < 128; c++) {
+		s[0] = (char)c;
+		for (int d = 1; d < 128; d++) {
+			s[1] = (char)d;
+			for (int compat = 0; compat < 2; compat++) {
+				utf8proc_uint8_t *ref = NULL;
+				utf8proc_ssize_t n = utf8proc_map(
+					(const utf8proc_uint8_t *)s, 2, &ref,
+					UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+						(compat ? UTF8PROC_COMPAT : 0));
+				size_t len = 0;
+				assert_int_equal(names_normalise(s, 2, compat, out, sizeof(out), &len), 0);
+				assert_int_equal(len, (size_t)n);
+				assert_memory_equal(out, ref, (size_t)n + 1);
+				free(ref);
+			}
+		}
+	}
+	size_t len = 0;
+	assert_int_equal(names_normalise("abc", 3, true, out, 3, &len), -EINVAL);
+	assert_int_equal(names_normalise("abc", 3, true, out, 4, &len), 0);
+	assert_string_equal(out, "abc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +354,9 @@ int main(void)
 		cmocka_unit_test(colons_are_seen_in_disguise),
 		cmocka_unit_test(normal_forms),
 		cmocka_unit_test(bad_text_has_no_skeleton),
+		cmocka_unit_test(ascii_skeletons_are_icus),
+		cmocka_unit_test(ascii_has_nothing_to_spoof),
+		cmocka_unit_test(ascii_classes_are_utf8procs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

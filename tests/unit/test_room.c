@@ -139,11 +139,92 @@ static void the_ring_keeps_the_last_events_in_order(void **state)
 	remember(&r, room, EVENT_LEAVE, 4, 0);
 	remember(&r, room, EVENT_MESSAGE, 5, 0);
 	assert_int_equal(room->recent_count, 3);
-	assert_int_equal(room_recent(&r, room, 0)->id, 3);
-	assert_int_equal(room_recent(&r, room, 1)->id, 4);
-	assert_int_equal(room_recent(&r, room, 2)->id, 5);
-	assert_string_equal(room_recent(&r, room, 0)->text, "salut");
+	assert_int_equal(room_recent_id(&r, room, 0), 3);
+	assert_int_equal(room_recent_id(&r, room, 1), 4);
+	assert_int_equal(room_recent_id(&r, room, 2), 5);
+	struct event ev;
+	room_recent_event(&r, room, 0, &ev);
+	assert_string_equal(ev.text, "salut");
 	assert_int_equal(room->said, 2); /* what left the ring no longer counts */
+	rooms_free(&r);
+}
+
+/* Past the cap many times over: the oldest go, the order stays, and what
+ * is read back is exactly what was kept, field by field. */
+static void kept_events_read_back_exactly_after_wrapping(void **state)
+{
+	(void)state;
+	struct rooms r;
+	rooms_init(&r, 5, 10);
+	struct room *room = make(&r, "ring", 0);
+	for (uint64_t id = 1; id <= 23; id++)
+		remember(&r, room, id % 2 ? EVENT_MESSAGE : EVENT_JOIN, id, 0);
+	assert_int_equal(room->recent_count, 5);
+	for (size_t i = 0; i < 5; i++) {
+		struct event ev;
+		room_recent_event(&r, room, i, &ev);
+		assert_int_equal(ev.id, 19 + i);
+		assert_int_equal(room_recent_id(&r, room, i), 19 + i);
+		assert_int_equal(ev.kind, (19 + i) % 2 ? EVENT_MESSAGE : EVENT_JOIN);
+		assert_string_equal(ev.pseudo, "alice");
+		assert_string_equal(ev.room, "ring");
+		assert_int_equal(ev.text_len, ev.kind == EVENT_MESSAGE ? 5 : 0);
+	}
+	assert_int_equal(room->said, 3);
+
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G', 0, 1, 2, 3};
+	char *long_text = malloc(10001);
+	for (size_t i = 0; i < 10000; i++)
+		long_text[i] = (char)('a' + i % 26);
+	long_text[10000] = '\0';
+	struct event picture = {
+		.kind = EVENT_IMAGE, .id = 30, .time_ms = 1700000000123, .sender_id = 77,
+		.pseudo = "bob", .colour = 203, .room = "ring", .text = "##\n##", .text_len = 5,
+		.mime = "image/png", .width = 640, .height = 480, .image = png,
+		.image_len = sizeof(png), .msg_id = 9, .sender_key = "k",
+	};
+	struct event said = {
+		.kind = EVENT_MESSAGE, .id = 31, .time_ms = -5, .sender_id = UINT64_MAX,
+		.pseudo = "127.0.0.1:54321", .colour = -1, .room = "Ring", /* a look-alike */
+		.text = long_text, .text_len = 10000, .default_room = true,
+	};
+	assert_int_equal(room_remember(&r, room, &picture, 1), 0);
+	assert_int_equal(room_remember(&r, room, &said, 2), 0);
+	free(long_text); /* kept copies do not borrow */
+	struct event ev;
+	room_recent_event(&r, room, 3, &ev);
+	assert_int_equal(ev.kind, EVENT_IMAGE);
+	assert_int_equal(ev.id, 30);
+	assert_int_equal(ev.time_ms, 1700000000123);
+	assert_int_equal(ev.sender_id, 77);
+	assert_string_equal(ev.pseudo, "bob");
+	assert_int_equal(ev.colour, 203);
+	assert_string_equal(ev.room, "ring");
+	assert_int_equal(ev.text_len, 5);
+	assert_memory_equal(ev.text, "##\n##", 6);
+	assert_string_equal(ev.mime, "image/png");
+	assert_int_equal(ev.width, 640);
+	assert_int_equal(ev.height, 480);
+	assert_int_equal(ev.image_len, sizeof(png));
+	assert_memory_equal(ev.image, png, sizeof(png));
+	assert_false(ev.default_room);
+	assert_int_equal(ev.msg_id, 0); /* publishing only */
+	assert_null(ev.sender_key);
+	room_recent_event(&r, room, 4, &ev);
+	assert_int_equal(ev.kind, EVENT_MESSAGE);
+	assert_int_equal(ev.id, 31);
+	assert_int_equal(ev.time_ms, -5);
+	assert_true(ev.sender_id == UINT64_MAX);
+	assert_string_equal(ev.pseudo, "127.0.0.1:54321");
+	assert_int_equal(ev.colour, -1);
+	assert_string_equal(ev.room, "Ring"); /* as the event spelt it */
+	assert_int_equal(ev.text_len, 10000);
+	assert_int_equal(strlen(ev.text), 10000);
+	for (size_t i = 0; i < 10000; i++)
+		assert_int_equal(ev.text[i], 'a' + i % 26);
+	assert_true(ev.default_room);
+	assert_null(ev.image);
+	assert_null(ev.mime);
 	rooms_free(&r);
 }
 
@@ -228,6 +309,7 @@ int main(void)
 		cmocka_unit_test(the_cap_reaps_then_evicts_then_refuses),
 		cmocka_unit_test(reaping_keeps_people_conversation_and_the_default),
 		cmocka_unit_test(the_ring_keeps_the_last_events_in_order),
+		cmocka_unit_test(kept_events_read_back_exactly_after_wrapping),
 		cmocka_unit_test(a_listing_puts_rooms_with_people_first),
 		cmocka_unit_test(members_are_counted_and_the_room_knows_when_it_emptied),
 		cmocka_unit_test(a_history_frame_is_kept_within_the_budget),

@@ -92,23 +92,23 @@ static void newest_first_across_rooms_and_capped(void **state)
 	uint64_t visible[] = {UINT64_MAX, 4}; /* b's event 5 is not to be seen */
 	struct search_query q;
 	assert_int_equal(search_parse("carte", 5, &q), SEARCH_OK);
-	const struct event *out[3];
+	struct event out[3];
 	bool cut;
 	size_t n = search_run(&q, &r, rooms, visible, 2, out, 3, &cut);
 	assert_int_equal(n, 3);
 	assert_false(cut);
-	assert_int_equal(out[0]->id, 4);
-	assert_int_equal(out[1]->id, 2);
-	assert_int_equal(out[2]->id, 1);
+	assert_int_equal(out[0].id, 4);
+	assert_int_equal(out[1].id, 2);
+	assert_int_equal(out[2].id, 1);
 	n = search_run(&q, &r, rooms, visible, 2, out, 2, &cut);
 	assert_int_equal(n, 2);
 	assert_true(cut); /* "carte un" was left */
 	visible[1] = UINT64_MAX;
-	const struct event *all[8];
+	struct event all[8];
 	n = search_run(&q, &r, rooms, visible, 2, all, 8, &cut);
 	assert_int_equal(n, 4);
 	assert_false(cut);
-	assert_int_equal(all[0]->id, 5);
+	assert_int_equal(all[0].id, 5);
 	search_query_free(&q);
 	rooms_free(&r);
 }
@@ -129,7 +129,7 @@ static void the_text_read_is_bounded(void **state)
 	uint64_t visible[] = {UINT64_MAX};
 	struct search_query q;
 	assert_int_equal(search_parse("nulle", 5, &q), SEARCH_OK);
-	const struct event *out[SEARCH_MAX_RESULTS];
+	struct event out[SEARCH_MAX_RESULTS];
 	bool cut;
 	/* 3 MB held: it stops after 1 MiB, found nothing, and says so. */
 	assert_int_equal(search_run(&q, &r, rooms, visible, 1, out, SEARCH_MAX_RESULTS, &cut), 0);

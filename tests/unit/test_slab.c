@@ -18,13 +18,13 @@ static void objects_are_zeroed_and_apart(void **state)
 	(void)state;
 	struct slab s;
 	slab_init(&s, 100);
-	assert_int_equal(s.size % sizeof(max_align_t), 0);
+	assert_int_equal(s.size % _Alignof(max_align_t), 0);
 	assert_true(s.size >= 100);
 	static unsigned char *got[MANY];
 	for (int i = 0; i < MANY; i++) {
 		got[i] = slab_alloc(&s);
 		assert_non_null(got[i]);
-		assert_int_equal((uintptr_t)got[i] % sizeof(max_align_t), 0);
+		assert_int_equal((uintptr_t)got[i] % _Alignof(max_align_t), 0);
 		for (size_t k = 0; k < 100; k++)
 			assert_int_equal(got[i][k], 0);
 		memset(got[i], 0xa5, 100);
@@ -127,10 +127,24 @@ static void one_slab_per_size(void **state)
 	slab_destroy(b);
 }
 
+/* Sizes are rounded to what alignment needs (16 bytes), no more: a
+ * 48-byte object is 48, not the 64 that rounding to sizeof(max_align_t)
+ * (32 with GCC on x86-64) made of it. */
+static void sizes_round_to_the_alignment(void **state)
+{
+	(void)state;
+	assert_int_equal(slab_size_for(1), 16);
+	assert_int_equal(slab_size_for(17), 32);
+	assert_int_equal(slab_size_for(48), 48);
+	assert_int_equal(slab_size_for(720), 720);
+	assert_int_equal(slab_size_for(721), 736);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(objects_are_zeroed_and_apart),
+		cmocka_unit_test(sizes_round_to_the_alignment),
 		cmocka_unit_test(empty_blocks_go_back),
 		cmocka_unit_test(lasting_sizes_and_strings),
 		cmocka_unit_test(one_slab_per_size),

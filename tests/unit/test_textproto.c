@@ -1,10 +1,12 @@
 /* The text protocol's first line, and pseudo and room rules (the security
  * review's M3, L7 and I3 cases, and issue 17's room names). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "textproto.h"
 
@@ -283,6 +285,22 @@ static void typed_room_names_are_normalised(void **state)
 	normalise_refused("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "le nom du salon dépasse 32 octets");
 }
 
+/* ASCII room letters are judged without utf8proc (textproto.c): as its
+ * categories say, letters and digits, and '-', '_', '.'. */
+static void ascii_room_letters_are_utf8procs(void **state)
+{
+	(void)state;
+	const char *cause;
+	for (unsigned cp = 0x21; cp < 0x7f; cp++) {
+		utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+		bool ok = c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
+			  c == UTF8PROC_CATEGORY_ND || cp == '-' || cp == '_' || cp == '.';
+		char name[3] = {'a', (char)cp, 'b'};
+		if ((textproto_check_room(name, 3, &cause) == 0) != ok)
+			fail_msg("room 'a%cb': %s", (char)cp, ok ? "refused" : "accepted");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +313,7 @@ int main(void)
 		cmocka_unit_test(look_alike_rooms),
 		cmocka_unit_test(rooms_are_letters_digits_and_three_signs),
 		cmocka_unit_test(typed_room_names_are_normalised),
+		cmocka_unit_test(ascii_room_letters_are_utf8procs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
