@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -13,7 +14,6 @@
 #include "jsonpeer.h"
 #include "clock.h"
 #include "log.h"
-#include "memtrim.h"
 #include "moderation.h"
 #include "msgack.h"
 #include "privdrop.h"
@@ -189,7 +189,7 @@ static void on_tick(uv_timer_t *timer)
 	/* Give back to the system what a burst (a join storm, a flood of
 	 * broadcasts) left free in the heap, so memory follows the load. */
 	if (++s->ticks % 5 == 0) {
-		memtrim();
+		malloc_trim(0);
 		tcp_trim_memory(&s->tcp);
 	}
 	textlog_tick(&s->chatlog);
