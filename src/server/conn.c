@@ -214,7 +214,8 @@ size_t conn_hold_input(struct conn *c, size_t bytes)
 	return c->set->held_input;
 }
 
-void conn_close(struct conn *c, const char *reason)
+/* `flushed`: it was closing after a flush, and it is written all. */
+static void close_conn(struct conn *c, const char *reason, bool flushed)
 {
 	if (c->closing && !c->draining)
 		return;
@@ -229,9 +230,32 @@ void conn_close(struct conn *c, const char *reason)
 	unmark_pending(c);
 	LIST_REMOVE(c, link);
 	c->set->count--;
-	c->set->hooks.closed(c);
 	conn_timer_stop(c);
+	if (flushed && c->transport->close_flushed != NULL) {
+		/* The transport first (it closes asynchronously): the owner's
+		 * stop may follow, and must find this close under way. */
+		c->transport->close_flushed(c);
+		c->set->hooks.closed(c);
+		return;
+	}
+	c->set->hooks.closed(c);
 	c->transport->close(c);
+}
+
+void conn_close(struct conn *c, const char *reason)
+{
+	close_conn(c, reason, false);
+}
+
+/* Its queue is written (in the flush or a write's callback: outside its
+ * protocol's), so its protocol's state goes now, not with its memory:
+ * its input ended with the drain, its transport may linger (tcp.c). */
+static void close_drained(struct conn *c)
+{
+	if (c->proto_started && c->proto->on_stop != NULL)
+		c->proto->on_stop(c);
+	c->proto_started = false; /* not stopped again when freed */
+	close_conn(c, "drained", true);
 }
 
 static void on_drain_deadline(struct conn *c)
@@ -328,7 +352,7 @@ void conn_wrote(struct conn *c, size_t n)
 	}
 	c->soft_since_ms = 0;
 	if (c->draining)
-		conn_close(c, "drained");
+		close_drained(c);
 }
 
 void conn_trim(struct conn *c)
@@ -358,7 +382,7 @@ static void conn_flush(struct conn *c)
 	if (c->out.count == 0) {
 		c->soft_since_ms = 0;
 		if (c->draining)
-			conn_close(c, "drained");
+			close_drained(c);
 		return;
 	}
 	/* The limits count everything unread, the write under way included. */
@@ -434,6 +458,8 @@ void conn_error(struct conn *c, enum chat_error error, const char *detail)
 
 void conn_refuse(struct conn *c, enum chat_error error, const char *detail, const char *why)
 {
+	if (c->closing)
+		return; /* and its protocol may be stopped already (close_drained) */
 	/* Told in the protocol it is taken for, even before it said a word. */
 	if (!c->proto_started)
 		conn_set_proto(c, c->proto);

@@ -80,6 +80,10 @@ struct transport_ops {
 	/* Lets go: what is unwritten is dropped, and once every handle is
 	 * closed the transport calls conn_transport_closed. */
 	void (*close)(struct conn *c);
+	/* Optional (NULL: close): as close, once a peer closed with
+	 * conn_close_after_flush has been written all it was owed, so the
+	 * transport may end gently, if not at once (tcp.c lingers). */
+	void (*close_flushed)(struct conn *c);
 	/* An idle peer's housekeeping: give back what writing kept. */
 	void (*trim)(struct conn *c);
 	/* True when bytes have arrived that were not read yet. */

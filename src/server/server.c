@@ -32,6 +32,7 @@ static void on_opened(struct conn *c)
 	c->counted_address = n > 0;
 	c->address_count = n;
 	hub_add(&s->hub, c);
+	tcp_make_room(&s->tcp); /* a newcomer before a lingering close */
 	if (s->conns.count > s->cfg.max_connections)
 		conn_refuse(c, CHAT_ERR_SERVER_FULL, NULL, "server full");
 	else if (c->counted_address && c->address_count > s->cfg.max_per_address)
@@ -330,6 +331,7 @@ static int undo_start(struct server *s, int rc)
 	s->hub.chatlog = NULL;
 	picture_close(&s->pictures);
 	conns_close(&s->conns);
+	tcp_finish(&s->tcp);
 	return rc;
 }
 
@@ -485,6 +487,7 @@ static void finish_stop_if_idle(struct server *s)
 		return;
 	picture_close(&s->pictures);
 	conns_close(&s->conns);
+	tcp_finish(&s->tcp);
 	web_stop(s->web); /* its WebSockets have drained: they were conns */
 	uv_close((uv_handle_t *)&s->flusher, NULL);
 	if (s->coalesce_fd >= 0)

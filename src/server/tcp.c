@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "linger.h"
 #include "log.h"
 #include "server_config.h"
 #include "uring_send.h"
@@ -184,6 +185,28 @@ static void tcp_close(struct conn *c)
 	uv_close((uv_handle_t *)&peer_of(c)->handle, on_closed);
 }
 
+/* All it was owed is written: it lingers (linger.h; at the stop only
+ * while its output is unacknowledged) if the conns and lingering closes,
+ * a descriptor each, stay within --max-connections (c counts among the
+ * conns no more, so it takes one more: the oldest lingering one is cut
+ * for it if need be); else it is closed at once, its FIN first. */
+static void tcp_close_flushed(struct conn *c)
+{
+	struct tcp_server *t = peer_of(c)->server;
+	size_t max = t->conns->cfg->max_connections;
+	while (t->conns->count + linger_count(&t->lingers) >= max && linger_cut_oldest(&t->lingers))
+		;
+	bool room = t->conns->count + linger_count(&t->lingers) < max;
+	linger_close(&t->lingers, &peer_of(c)->handle, room);
+}
+
+void tcp_make_room(struct tcp_server *t)
+{
+	while (linger_count(&t->lingers) > 0 &&
+	       t->conns->count + linger_count(&t->lingers) > t->conns->cfg->max_connections)
+		linger_cut_oldest(&t->lingers);
+}
+
 /* What the kernel holds for us: 0 when it cannot tell, so a silence
  * still ends. */
 bool tcp_input_waiting_on(uv_handle_t *socket)
@@ -218,6 +241,7 @@ static const struct transport_ops tcp_transport = {
 	.kick = tcp_kick,
 	.set_reading = tcp_set_reading,
 	.close = tcp_close,
+	.close_flushed = tcp_close_flushed,
 	.trim = tcp_trim,
 	.input_waiting = tcp_input_waiting,
 	.give_socket = tcp_give_socket,
@@ -488,6 +512,7 @@ int tcp_listen(struct tcp_server *t, uv_loop_t *loop, const char *address, int p
 		return rc;
 	}
 	t->listening = true;
+	lingers_init(&t->lingers, loop, on_closed);
 	t->uring = NULL;
 	if (conns->cfg->io_uring) {
 		const char *why = NULL;
@@ -508,4 +533,10 @@ void tcp_stop(struct tcp_server *t)
 		return;
 	t->listening = false;
 	uv_close((uv_handle_t *)&t->listener, NULL);
+	lingers_stop(&t->lingers);
+}
+
+void tcp_finish(struct tcp_server *t)
+{
+	lingers_finish(&t->lingers);
 }

@@ -3,7 +3,9 @@
  * systemd), and for each peer a uv_tcp_t inside its conn (conn_transport):
  * reads land in one loop-wide buffer and go to conn_received; c->out
  * leaves in one writev a loop turn (uv_try_write, the rest as a uv_write);
- * keepalive finds peers that vanished without a word.
+ * keepalive finds peers that vanished without a word. A peer closed once
+ * it has been sent all it was owed (conn_close_after_flush) lingers
+ * (linger.h): its FIN first, its input dropped until its own end.
  *
  * struct tcp_server is its owner's (struct server); tcp.c owns the
  * listener handle in it and every peer's handle and write request, freed
@@ -14,6 +16,8 @@
 
 #include <stdbool.h>
 #include <uv.h>
+
+#include "linger.h"
 
 struct conns;
 struct uring_send;
@@ -29,6 +33,9 @@ struct tcp_server {
 	char read_buf[TCP_READ_BUF_SIZE];
 	bool read_buf_lent;
 	struct uring_send *uring; /* IO_URING's ring (uring_send.h); NULL: writev */
+	/* Closes that linger (linger.h): each still holds a descriptor, so
+	 * they count with the conns against --max-connections. */
+	struct lingers lingers;
 };
 
 /* Listens on address:port (numeric or a host name; port 0 picks one), or
@@ -53,9 +60,15 @@ bool tcp_input_waiting_on(uv_handle_t *socket);
  * every plain TCP peer with output, in one system call. What a socket
  * refused, its flush hands to libuv (uv_write) without trying again. */
 void tcp_send_turn(struct tcp_server *t);
+/* A newcomer was counted: lingering closes give their descriptors back
+ * while they and the conns together are more than --max-connections. */
+void tcp_make_room(struct tcp_server *t);
 /* Gives back what a burst of sends left resident (uring_send_trim). */
 void tcp_trim_memory(struct tcp_server *t);
-/* No new peers from now on (the listener's handle closes). */
+/* No new peers from now on (the listener's handle closes); a close lingers
+ * only while its peer has not acknowledged all of its output (lingers_stop). */
 void tcp_stop(struct tcp_server *t);
+/* Every conn is closed: the lingering closes' timer goes with the last. */
+void tcp_finish(struct tcp_server *t);
 
 #endif
