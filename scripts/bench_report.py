@@ -130,6 +130,19 @@ def throughput_table(w, runs, scenario, kinds):
     return rows
 
 
+def rounds(runs, label, other, key, op):
+    """op(label's run, other's run) round by round: the servers take turns
+    within a round, so a pair shares the machine's speed of the moment."""
+    return [op(num(a, key), num(b, key))
+            for a, b in zip(runs.get(label, []), runs.get(other, []))
+            if num(a, key) is not None and num(b, key)]
+
+
+def middle(values):
+    vs = sorted(values)
+    return vs[(len(vs) - 1) // 2] if vs else None
+
+
 def spread(runs, label, key):
     """min–max of a scenario's repeated runs: the noise, beside the median."""
     vs = [num(r, key) for r in runs.get(label, []) if num(r, key) is not None]
@@ -233,17 +246,28 @@ def main():
     le = lambda a, b: a <= b  # noqa: E731
     ge = lambda a, b: a >= b  # noqa: E731
     targets = []
-    for rows, title in ((w8, "8"), (tp, "16")):
+    # Judged on the median of the rounds' ratios (each round's pair ran
+    # within seconds of each other); the median runs' ratio is shown beside.
+    def by_round(rows, scenario, k, key):
+        qs = rounds(runs, f"{scenario}-{k}", f"{scenario}-redis", key, ratio)
+        listed = " / ".join(fmt(q, 2) for q in qs)
+        return middle(qs), listed
+
+    for rows, scenario, title in ((w8, "window8", "8"), (tp, "throughput", "16")):
         for k in ("chatroom", "text"):
             c, r = num(rows[k], "cpu_ns_per_delivery"), num(rows["redis"], "cpu_ns_per_delivery")
+            q, listed = by_round(rows, scenario, k, "cpu_ns_per_delivery")
             targets.append((f"{title} in flight, {NAMES[k]}: server CPU per delivery ≤ 0.5× Redis's",
-                            f"{fmt(c)} vs {fmt(r)} ns ({fmt(ratio(c, r), 2, '×')})",
-                            cmp(ratio(c, r), le, 0.5)))
-    for rows, title in ((w8, "8"), (w1, "1")):
+                            f"{fmt(q, 2, '×')} (rounds {listed}); median runs {fmt(c)} vs "
+                            f"{fmt(r)} ns ({fmt(ratio(c, r), 2, '×')})",
+                            cmp(q, le, 0.5)))
+    for rows, scenario, title in ((w8, "window8", "8"), (w1, "window1", "1")):
         for k in ("chatroom", "text"):
-            q = ratio(num(rows[k], "deliveries_per_s"), num(rows["redis"], "deliveries_per_s"))
+            m = ratio(num(rows[k], "deliveries_per_s"), num(rows["redis"], "deliveries_per_s"))
+            q, listed = by_round(rows, scenario, k, "deliveries_per_s")
             targets.append((f"{title} in flight, {NAMES[k]}: deliveries/s ≥ 1.5× Redis's",
-                            fmt(q, 2, "×"), cmp(q, ge, 1.5)))
+                            f"{fmt(q, 2, '×')} (rounds {listed}); median runs {fmt(m, 2, '×')}",
+                            cmp(q, ge, 1.5)))
     lost = [num(r, "lost") for rs in runs.values() for r in rs
             if r.get("mode") == "throughput" and num(r, "lost") is not None]
     targets.append(("lost = 0 (every throughput run)", f"{len(lost)} runs, {fmt(sum(lost))} lost in all",
@@ -270,6 +294,10 @@ def main():
                     fmt(None if hist_cost is None else 100 * hist_cost, 1, " %"),
                     cmp(hist_cost, le, 0.10)))
     w("## Targets (issue 22)\n")
+    w("A ratio to Redis is taken round by round (in a round the servers run one "
+      "after the other, within seconds, so both meet the machine's speed of that "
+      "minute) and the median of the rounds judged; the ratio of the median runs, "
+      "which may come from different rounds, is shown beside it.\n")
     w("| target | this run | |")
     w("|---|---|---|")
     for name, value, ok in targets:
