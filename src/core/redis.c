@@ -83,9 +83,13 @@ void redis_rearm(struct redis *r)
 		at = r->tcp_open ? UINT64_MAX : r->retry_at; /* else the close callback sets it */
 	else if (r->state == REDIS_CONNECTING)
 		at = r->attempt_deadline;
-	else if (r->o.ping_interval_ms > 0 && !r->ping_out)
-		at = r->last_io + r->o.ping_interval_ms;
 	struct pending *head = STAILQ_FIRST(&r->pending);
+	/* A ping only on a quiet connection (as on_timer sends it): a waiting
+	 * command has its own deadline, and a ping time that passed while it
+	 * waits would fire the timer again at once, for ever (the loop's
+	 * clock does not move within its timers). */
+	if (r->state == REDIS_READY && head == NULL && r->o.ping_interval_ms > 0 && !r->ping_out)
+		at = r->last_io + r->o.ping_interval_ms;
 	if (head != NULL && head->deadline < at)
 		at = head->deadline;
 	if (at == UINT64_MAX) {
@@ -512,8 +516,12 @@ static void on_timer(uv_timer_t *t)
 		if (head == NULL && r->o.ping_interval_ms > 0 && !r->ping_out &&
 		    now >= r->last_io + r->o.ping_interval_ms) {
 			const char *argv[1] = { "PING" };
-			if (redis_push_argv(r, 1, argv, NULL, PENDING_PING, "PING", NULL, NULL) == 0)
-				r->ping_out = true;
+			int rc = redis_push_argv(r, 1, argv, NULL, PENDING_PING, "PING", NULL, NULL);
+			if (rc < 0) { /* else the ping, due, would be tried again at once */
+				redis_drop(r, rc, redis_cause(r, "%s: ping: %s", r->name, uv_strerror(rc)));
+				return;
+			}
+			r->ping_out = true;
 			head = STAILQ_FIRST(&r->pending);
 		}
 		break;

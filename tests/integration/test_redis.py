@@ -181,6 +181,28 @@ def test_overdue_reply_resets_the_connection():
         fake.close()
 
 
+def test_a_slow_reply_past_the_ping_interval_does_not_freeze_the_loop():
+    """A command still waiting when the connection's ping falls due (its
+    last reply older than the ping interval): no ping is sent while a
+    command waits, so the timer must wait for the command's deadline,
+    not fire again at once for ever (the loop then froze)."""
+    def handler(args):
+        return setup_answer(args) or b""  # the rest never answered
+    fake = FakeRedis(handler)
+    try:
+        p = Probe(url(fake.port), "-t", "1000", "-i", "200", "-b", "50", "-B", "50")
+        p.expect("ready cmd")
+        time.sleep(0.1)  # the last reply (the setup's) ages
+        start = time.monotonic()
+        i = p.cmd("GET", "x")
+        p.expect(r"error %d ETIMEDOUT" % i, timeout=5 * SLOW)
+        took = time.monotonic() - start
+        finish(p)
+        assert 0.9 < took < 2.0 * SLOW, took
+    finally:
+        fake.close()
+
+
 def test_redis_stopped_and_restarted(redis):
     """Commands waiting when Redis goes get an error, once; commands while
     it is away are refused; both connections come back by themselves."""
