@@ -64,13 +64,13 @@ static const char sync_lua[] =
 	"else redis.call('HDEL', KEYS[3], field) end\n"
 	"return 1\n";
 
-/* KEYS: nodes. ARGV: node, ttl (negative: dead now, at a stop). */
+/* KEYS: nodes. ARGV: node, ttl (negative: dead now, at a stop). 1 when
+ * the node was not listed: taken for dead, its members were dropped. */
 static const char beat_lua[] =
 	"if redis.replicate_commands then redis.replicate_commands() end\n"
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))\n"
-	"return 1\n";
+	"return redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))\n";
 
 /* KEYS: nodes, who:{R}. ARGV: the asking node, max. The other live
  * nodes' members. */
@@ -194,6 +194,25 @@ static int send_script(struct cluster_who *cw, const struct redis_script *s, int
 	return rc;
 }
 
+static void write_all_again(struct cluster_who *cw)
+{
+	GHashTableIter it;
+	gpointer value;
+	g_hash_table_iter_init(&it, cw->synced);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		((struct synced *)value)->digest = 0;
+}
+
+/* A node stalled past its beat's lifetime (a paused machine) was taken for
+ * dead and its members dropped: they are written again at the next tick. */
+static void on_beat(struct redis *r, int status, redisReply *x, void *data)
+{
+	struct cluster_who *cw = ((struct request *)data)->cw;
+	if (!cw->closed && status == 0 && x->type == REDIS_REPLY_INTEGER && x->integer == 1)
+		write_all_again(cw);
+	on_written(r, status, x, data);
+}
+
 static void beat(struct cluster_who *cw, const char *ttl)
 {
 	struct request *q = calloc(1, sizeof(*q));
@@ -201,7 +220,7 @@ static void beat(struct cluster_who *cw, const char *ttl)
 		return;
 	q->cw = cw;
 	const char *argv[] = {KEY_NODES, cw->node, ttl};
-	(void)send_script(cw, &cw->beat, 1, 2, argv, q, on_written);
+	(void)send_script(cw, &cw->beat, 1, 2, argv, q, on_beat);
 }
 
 static uint64_t digest(const struct chat_entry *e, size_t n, size_t count, const char *name)
@@ -305,11 +324,7 @@ static void on_tick(uv_timer_t *t)
 
 void cluster_who_ready(struct cluster_who *cw)
 {
-	GHashTableIter it;
-	gpointer value;
-	g_hash_table_iter_init(&it, cw->synced);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		((struct synced *)value)->digest = 0;
+	write_all_again(cw);
 	cw->ticks = 0; /* beat at the next tick */
 }
 

@@ -123,6 +123,27 @@ def test_who_forgets_a_dead_node_and_a_stopped_one(start_server, redis):
     nodes.pop()
 
 
+def test_a_node_taken_for_dead_lists_its_members_again_once_it_beats(start_server, redis):
+    # A node stalled past its beat's lifetime (a paused VM, a debugger) is
+    # taken for dead and its members dropped from Redis; once it beats
+    # again they must come back, though nothing changed in its room.
+    nodes = start_nodes(start_server, redis, 2)
+    ana = Peer(nodes[0].port)
+    ana.join("ana")
+    bob = Peer(nodes[1].port)
+    bob.join("bob")
+    assert until(lambda: who(ana), {"ana", "bob"}, SETTLE)[0] == {"ana", "bob"}
+    nodes[1].proc.send_signal(signal.SIGSTOP)
+    try:
+        got, _ = until(lambda: who(ana), {"ana"}, TTL + SETTLE)
+        assert got == {"ana"}
+    finally:
+        nodes[1].proc.send_signal(signal.SIGCONT)
+    got, _ = until(lambda: who(ana), {"ana", "bob"}, TTL / 3 + SETTLE)
+    assert got == {"ana", "bob"}
+    assert rooms(ana)[0] == {"general": 2}
+
+
 def test_redis_away_lists_this_node_and_says_so(start_server, redis):
     nodes = start_nodes(start_server, redis, 2)
     ana = Peer(nodes[0].port)
