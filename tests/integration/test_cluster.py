@@ -160,6 +160,24 @@ def test_redis_stopped_five_seconds_loses_nothing(start_server, redis):
         assert "never reached Redis" not in node.log()
 
 
+def test_redis_that_stops_answering_for_a_while_loses_nothing(start_server, redis):
+    # Paused, not gone: the connection stays open and commands wait for
+    # their answer past the link's ping interval (5 s). The node must go
+    # on (drop the link at a command's deadline, link again), not spin on
+    # its timer.
+    (node,) = start_nodes(start_server, redis, 1)
+    ana, bob = join_all([node], ["ana", "bob"])
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        ana.send("pendant la pause\n")
+        time.sleep(6.5)
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+    lines_until(bob, "ana a dit : pendant la pause", TIMEOUT + 10 * SLOW)
+    bob.send("après la pause\n")
+    lines_until(ana, "bob a dit : après la pause", TIMEOUT + 10 * SLOW)
+
+
 PSEUDO_TAKEN = "Erreur : le pseudo {} est déjà pris"
 
 
