@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server_config.h"
+#include "strcount.h"
 
 /* The start of a request held while the socket changes hands: a browser's
  * request line and headers fit well within it (lws refuses longer headers
@@ -23,7 +25,8 @@
  * with 1 KiB here, 7.5 KB with 4 KiB. */
 #define WEB_RX_BUFFER 1024
 /* HTTP peers that are no WebSocket (yet): page loads are short. Past
- * this many at once a newcomer is cut. */
+ * this many at once a newcomer is cut; past --max-per-address from one
+ * address, too, so that one address cannot take them all. */
 #define WEB_MAX_HTTP_PEERS 1024
 /* An HTTP peer that stalls in its headers, or idles between requests. */
 #define WEB_TIMEOUT_S 10
@@ -42,10 +45,18 @@ struct web {
 	struct lws_protocol_vhost_options headers[4];
 	char root[PATH_MAX];
 	size_t http_peers;  /* wsis that are no WebSocket conn */
-	struct sockaddr *adopting; /* the address of the peer being adopted */
+	struct strcount http_by_address; /* the same, by the conn's address key */
+	struct web_origin *adopting; /* where the peer being adopted comes from */
 	unsigned char *out; /* LWS_PRE bytes, then one frame (lws_write) */
 	size_t out_cap;
 	bool stopped;
+};
+
+/* Where a wsi's peer comes from, kept with the wsi (its opaque user
+ * data) from the handover to WSI_DESTROY. */
+struct web_origin {
+	struct sockaddr_storage address; /* AF_UNSPEC: unknown */
+	char key[CONN_ADDR_KEY_MAX];     /* counted in http_by_address */
 };
 
 /* A WebSocket's part of its conn (conn_transport). */
@@ -167,14 +178,19 @@ static int ws_established(struct web *w, struct lws *wsi, struct ws_session *s)
 	p->wsi = wsi;
 	p->web = w;
 	s->conn = c;
-	w->http_peers--; /* counted as a conn from now on */
 	/* The address the handover kept: a bridged (HTTPS) peer's socket is
 	 * a socketpair, whose peer name says nothing. */
 	if (lws_get_opaque_user_data(wsi) == NULL && w->adopting != NULL) {
 		lws_set_opaque_user_data(wsi, w->adopting);
 		w->adopting = NULL; /* the wsi's now, freed at WSI_DESTROY */
 	}
-	conn_set_address(c, lws_get_opaque_user_data(wsi));
+	struct web_origin *o = lws_get_opaque_user_data(wsi);
+	/* Counted as a conn from now on. */
+	w->http_peers--;
+	if (o != NULL)
+		strcount_remove(&w->http_by_address, o->key);
+	conn_set_address(c, o != NULL && o->address.ss_family != AF_UNSPEC
+				    ? (const struct sockaddr *)&o->address : NULL);
 	c->proto = w->ws_proto; /* no sniffing: the page speaks JSON */
 	c->sniffed = true;
 	conn_open(c);
@@ -188,8 +204,11 @@ static void ws_closed(struct ws_session *s)
 		return;
 	s->conn = NULL;
 	struct ws_peer *p = peer_of(c);
+	struct web_origin *o = lws_get_opaque_user_data(p->wsi);
 	p->wsi = NULL;
 	p->web->http_peers++; /* WSI_DESTROY counts it out */
+	if (o != NULL)
+		strcount_add(&p->web->http_by_address, o->key);
 	if (p->closing)
 		conn_transport_closed(c);
 	else
@@ -240,11 +259,15 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_WSI_CREATE:
 		w->http_peers++;
 		break;
-	case LWS_CALLBACK_WSI_DESTROY:
+	case LWS_CALLBACK_WSI_DESTROY: {
+		struct web_origin *o = lws_get_opaque_user_data(wsi);
 		w->http_peers--;
-		free(lws_get_opaque_user_data(wsi)); /* hand_over's address */
+		if (o != NULL)
+			strcount_remove(&w->http_by_address, o->key);
+		free(o); /* hand_over's */
 		lws_set_opaque_user_data(wsi, NULL);
 		break;
+	}
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return origin_allowed(wsi) ? 0 : -1;
 	case LWS_CALLBACK_ESTABLISHED:
@@ -282,18 +305,31 @@ static const struct lws_protocols protocols[] = {
 
 /* ---- the handover from the TCP transport -------------------------------- */
 
-/* The conn's address, for the WebSocket it may become (NULL: unknown). */
-static struct sockaddr *address_of(const struct conn *c)
+/* Where the conn comes from, for the wsi it becomes (and the WebSocket it
+ * may become), counted in w->http_by_address; NULL when out of memory. */
+static struct web_origin *origin_of(struct web *w, const struct conn *c)
 {
-	struct sockaddr_storage *ss = calloc(1, sizeof(*ss));
-	if (ss == NULL)
+	struct web_origin *o = calloc(1, sizeof(*o));
+	if (o == NULL)
 		return NULL;
-	if (uv_ip4_addr(c->ip, (int)c->port, (struct sockaddr_in *)ss) != 0 &&
-	    uv_ip6_addr(c->ip, (int)c->port, (struct sockaddr_in6 *)ss) != 0) {
-		free(ss);
+	if (uv_ip4_addr(c->ip, (int)c->port, (struct sockaddr_in *)&o->address) != 0 &&
+	    uv_ip6_addr(c->ip, (int)c->port, (struct sockaddr_in6 *)&o->address) != 0)
+		o->address.ss_family = AF_UNSPEC;
+	snprintf(o->key, sizeof(o->key), "%s", c->addr_key);
+	if (strcount_add(&w->http_by_address, o->key) == 0) {
+		free(o);
 		return NULL;
 	}
-	return (struct sockaddr *)ss;
+	return o;
+}
+
+/* An origin no wsi took. */
+static void origin_drop(struct web *w, struct web_origin *o)
+{
+	if (o == NULL)
+		return;
+	strcount_remove(&w->http_by_address, o->key);
+	free(o);
 }
 
 /* The request's first bytes, while the socket changes hands. */
@@ -316,6 +352,10 @@ static void hand_over(struct conn *c)
 		conn_close(c, "too many web peers");
 		return;
 	}
+	if (strcount_get(&w->http_by_address, c->addr_key) >= c->set->cfg->max_per_address) {
+		conn_close(c, "too many web peers from its address");
+		return;
+	}
 	int fd = c->transport->give_socket(c);
 	if (fd < 0) {
 		conn_close(c, strerror(-fd));
@@ -323,7 +363,7 @@ static void hand_over(struct conn *c)
 	}
 	/* Its address, for the WebSocket: ESTABLISHED may come inside the
 	 * adoption (the request whole in h->bytes), else later (opaque). */
-	w->adopting = address_of(c);
+	w->adopting = origin_of(w, c);
 	/* Closed first: the WebSocket takes its place in the per-address and
 	 * total counts. h stays until the conn's memory goes. */
 	conn_close(c, "handed to the web server");
@@ -335,7 +375,7 @@ static void hand_over(struct conn *c)
 	if (wsi != NULL && w->adopting != NULL)
 		lws_set_opaque_user_data(wsi, w->adopting);
 	else
-		free(w->adopting); /* NULL when ESTABLISHED took it */
+		origin_drop(w, w->adopting); /* NULL when ESTABLISHED took it */
 	w->adopting = NULL;
 }
 
@@ -468,6 +508,10 @@ int web_start(struct web **out, uv_loop_t *loop, struct conns *conns, const char
 	w->conns = conns;
 	w->ws_proto = ws_proto;
 	w->stopped = true; /* until it runs */
+	if (strcount_init(&w->http_by_address) < 0) {
+		*cause = "out of memory";
+		return -ENOMEM;
+	}
 	/* A mount needs an absolute origin; a missing root only costs 404s. */
 	if (realpath(root, w->root) == NULL) {
 		log_warn("web root %s: %s: the page will not be found", root, strerror(errno));
@@ -540,6 +584,7 @@ void web_free(struct web *w)
 	 * loop has closed lws's handles (as lws's own examples do). */
 	if (w->context != NULL)
 		lws_context_destroy(w->context);
+	strcount_free(&w->http_by_address);
 	free(w->out);
 	free(w);
 }

@@ -32,9 +32,9 @@ def wait_line(peer, wanted):
         seen.append(got)
 
 
-def http_get(port, path, extra="", method="GET"):
+def http_get(port, path, extra="", method="GET", source="127.0.0.1"):
     """(status line, headers, body) of one GET (or another method)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT, source_address=(source, 0))
     s.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
               "Connection: close\r\n\r\n".encode())
     data = b""
@@ -282,9 +282,51 @@ def test_no_web_root_no_web(start_server):
 # Its 1030 requests must be made within the web server's 10 s timeout, which
 # a sanitized build on a busy machine does not always manage.
 @pytest.mark.slow_under_asan
-def test_http_peers_are_bounded_while_the_chat_goes_on(web):
+def test_one_address_cannot_take_every_http_place(start_server):
+    """Unfinished requests from one address hold at most --max-per-address
+    places (the page's own connections are few): past that it is cut, and
+    a browser elsewhere still loads the page, the chat going on."""
+    srv = start_server("--web-root", WEB, "--max-per-address", "20")
+    nina, tom = srv.peer(), srv.peer()
+    nina.join("nina")
+    tom.join("tom")
+    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    held = []
+    try:
+        for i in range(40):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+            held.append(s)
+            # One at a time, each past the connection's own per-address count.
+            deadline = time.monotonic() + TIMEOUT
+            while (srv.log().count("(handed to the web server)") +
+                   srv.log().count("(too many web peers from its address)") <= i):
+                assert time.monotonic() < deadline, "neither handed over nor cut"
+                time.sleep(0.01)
+        srv.wait_log(r"disconnected \(too many web peers from its address\)")
+        assert " 200 " in http_get(srv.port, "/", source="127.0.0.2")[0]
+        tom.send("toujours là\n")
+        wait_line(nina, "tom a dit : toujours là")
+        cut = 0
+        with selectors.DefaultSelector() as ready:
+            for s in held:
+                ready.register(s, selectors.EVENT_READ)
+            for key, _ in ready.select(timeout=2.0):
+                try:
+                    cut += key.fileobj.recv(1) == b""
+                except ConnectionResetError:
+                    cut += 1
+        assert cut >= 20, cut
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_http_peers_are_bounded_while_the_chat_goes_on(start_server):
     """Unfinished requests (a slowloris) hold at most 1024 places; past
-    that a newcomer is cut at once, and the chat does not notice."""
+    that a newcomer is cut at once, and the chat does not notice. (All
+    from one address here: its own bound, --max-per-address, set above.)"""
+    web = start_server("--web-root", WEB, "--max-per-address", "4096")
     nina, tom = web.peer(), web.peer()
     nina.join("nina")
     tom.join("tom")
