@@ -176,6 +176,12 @@ struct wire_decoder {
 	bool in_text_line;
 };
 
+/* LEB128 at p[0..len), at most 4 bytes (28 bits: every length accepted
+ * fits): 1 with *out and *used, 0 when more bytes are needed, -1 when
+ * longer than 4 bytes. */
+int wire_varint_decode(const unsigned char *p, size_t len, uint64_t *out, size_t *used);
+
+/* The incremental decoder (wire_stream.c). */
 void wire_decoder_init(struct wire_decoder *d, size_t max_frame);
 void wire_decoder_free(struct wire_decoder *d);
 /* The chunk must stay valid until wire_next returns 0 or an error. */
