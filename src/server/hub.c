@@ -33,7 +33,8 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	     unsigned per_address, char *clean_buf, size_t clean_cap)
 {
 	memset(h, 0, sizeof(*h));
-	if (users_init(&h->users, return_grace_ms, per_address) < 0)
+	if (addresses_init(&h->addresses) < 0 ||
+	    users_init(&h->users, return_grace_ms, per_address, &h->addresses) < 0)
 		return -ENOMEM;
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
@@ -61,6 +62,7 @@ void hub_free(struct hub *h)
 	hub_drop_held(h);
 	rooms_free(&h->rooms);
 	users_free(&h->users);
+	addresses_free(&h->addresses); /* after users': it counts on them */
 }
 
 /* ---- membership --------------------------------------------------------- */

@@ -78,6 +78,8 @@ struct held_broadcast {
 struct hub {
 	struct rooms rooms;
 	struct users users;
+	/* Connections (server.c's count) and sessions (users.c's) by address. */
+	struct addresses addresses;
 	struct bus *bus;             /* events go out and come back through it */
 	struct history_log *history; /* NULL: nothing written to disk */
 	struct textlog *chatlog;     /* NULL: no conversation log file */

@@ -43,7 +43,6 @@ struct server {
 	char tls_cause[512];         /* why the certificate did not load */
 	struct conns conns;
 	struct sniffer sniffer;
-	struct strcount per_address; /* conns by address key */
 
 	uv_signal_t sigint;
 	uv_signal_t sigterm;

@@ -8,39 +8,32 @@
 #include "lasting.h"
 
 /* What waits of an address's, oldest first, so that its own oldest
- * entries make room first. */
+ * entries make room first: only while something waits (its online
+ * sessions are counted on its struct address, addresses.h). */
 struct address_queues {
 	GQueue away;         /* its away sessions */
 	GQueue departed;     /* its departures */
-};
-
-/* What one address holds, so that it is bounded on its own. One per
- * address with an online session too, so it is small: its queues only
- * while something of its waits, its key at its length (an IPv4 peer's,
- * 16 bytes at most). */
-struct user_address {
-	unsigned sessions;   /* online and away */
-	unsigned departures;
-	struct address_queues *queues; /* NULL while nothing waits */
+	unsigned departures; /* the length of `departed` */
 	char key[];          /* at most USERS_ADDRESS_MAX bytes with its NUL */
 };
 
-static size_t address_size(size_t key_len)
+static size_t queues_size(size_t key_len)
 {
-	return sizeof(struct user_address) + key_len + 1;
+	return sizeof(struct address_queues) + key_len + 1;
 }
 
 /* A session as the tables hold it. Online it is only this: most sessions
  * are, and the rest is their conns' (docs/benchmarks.md, "Idle memory"). */
 struct session_entry {
 	unsigned char digest[USERS_DIGEST_LEN]; /* the table's key */
-	struct user_address *address;           /* counts it */
+	struct address *address;                /* counts it (addresses.h) */
 	struct away *away;                      /* NULL while online */
 };
 
 /* What an away session brings back, and where it waits. */
 struct away {
 	struct session s;
+	struct address_queues *queues; /* its address's */
 	GList away_link;    /* in users.away */
 	GList address_link; /* in its address's away queue */
 };
@@ -77,23 +70,24 @@ static void session_free(void *p)
 	lasting_free(e, sizeof(*e));
 }
 
-/* The addresses table holds each entry's key as both key and value: GLib
+/* The waiting table holds each entry's key as both key and value: GLib
  * then keeps one array for both, 8 bytes less a slot. */
-static struct user_address *address_of_key(char *key)
+static struct address_queues *queues_of_key(char *key)
 {
-	return (struct user_address *)(void *)(key - offsetof(struct user_address, key));
+	return (struct address_queues *)(void *)(key - offsetof(struct address_queues, key));
 }
 
-static void address_free(void *key)
+static void queues_free(void *key)
 {
-	struct user_address *a = address_of_key(key);
-	lasting_free(a->queues, sizeof(*a->queues));
-	lasting_free(a, address_size(strlen(a->key)));
+	struct address_queues *q = queues_of_key(key);
+	lasting_free(q, queues_size(strlen(q->key)));
 }
 
-int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
+int users_init(struct users *u, int64_t grace_ms, unsigned per_address,
+	       struct addresses *addresses)
 {
 	memset(u, 0, sizeof(*u));
+	u->addresses = addresses;
 	u->grace_ms = grace_ms;
 	u->per_address = per_address > 0 ? per_address : 1;
 	u->max_sessions = USERS_MAX_SESSIONS;
@@ -102,7 +96,7 @@ int users_init(struct users *u, int64_t grace_ms, unsigned per_address)
 	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, session_free);
 	u->held = g_hash_table_new(g_str_hash, g_str_equal);
 	u->departures = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	u->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, address_free, NULL);
+	u->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, queues_free, NULL);
 	g_queue_init(&u->away);
 	g_queue_init(&u->departed);
 	return 0;
@@ -119,53 +113,40 @@ void users_free(struct users *u)
 		g_hash_table_destroy(u->sessions);
 	if (u->departures != NULL)
 		g_hash_table_destroy(u->departures);
-	if (u->addresses != NULL)
-		g_hash_table_destroy(u->addresses);
-	u->held = u->sessions = u->departures = u->addresses = NULL;
+	if (u->waiting != NULL)
+		g_hash_table_destroy(u->waiting);
+	u->held = u->sessions = u->departures = u->waiting = NULL;
 }
 
-/* ---- addresses ---------------------------------------------------------- */
+/* ---- what waits of an address ------------------------------------------ */
 
-static struct user_address *address_find(const struct users *u, const char *key)
+static struct address_queues *queues_find(const struct users *u, const char *key)
 {
-	char *found = g_hash_table_lookup(u->addresses, key);
-	return found != NULL ? address_of_key(found) : NULL;
+	char *found = g_hash_table_lookup(u->waiting, key);
+	return found != NULL ? queues_of_key(found) : NULL;
 }
 
-static struct user_address *address_get(struct users *u, const char *key)
+/* key's queues, made (empty) when nothing of its waits yet; NULL when out
+ * of memory. */
+static struct address_queues *queues_get(struct users *u, const char *key)
 {
-	struct user_address *a = address_find(u, key);
-	if (a != NULL)
-		return a;
+	struct address_queues *q = queues_find(u, key);
+	if (q != NULL)
+		return q;
 	size_t len = strnlen(key, USERS_ADDRESS_MAX - 1);
-	a = lasting_alloc(address_size(len));
-	if (a == NULL)
+	q = lasting_alloc(queues_size(len));
+	if (q == NULL)
 		return NULL;
-	memcpy(a->key, key, len); /* zeroed: its NUL is there */
-	g_hash_table_add(u->addresses, a->key);
-	return a;
+	memcpy(q->key, key, len); /* zeroed: its NUL is there */
+	g_hash_table_add(u->waiting, q->key);
+	return q;
 }
 
-static void address_release(struct users *u, struct user_address *a)
+/* Frees q once nothing of its address waits. */
+static void queues_release(struct users *u, struct address_queues *q)
 {
-	if (a->sessions == 0 && a->departures == 0) {
-		g_hash_table_remove(u->addresses, a->key);
-		return;
-	}
-	if (a->queues != NULL && g_queue_is_empty(&a->queues->away) &&
-	    g_queue_is_empty(&a->queues->departed)) {
-		lasting_free(a->queues, sizeof(*a->queues));
-		a->queues = NULL;
-	}
-}
-
-/* a's queues, made when something of its first waits (zeroed: empty
- * queues); NULL when out of memory. */
-static struct address_queues *address_queues(struct user_address *a)
-{
-	if (a->queues == NULL)
-		a->queues = lasting_alloc(sizeof(*a->queues));
-	return a->queues;
+	if (g_queue_is_empty(&q->away) && g_queue_is_empty(&q->departed))
+		g_hash_table_remove(u->waiting, q->key);
 }
 
 static void unhold(struct users *u, struct session_entry *e)
@@ -181,21 +162,22 @@ static void unhold(struct users *u, struct session_entry *e)
 static void back_from_away(struct users *u, struct session_entry *e)
 {
 	g_queue_unlink(&u->away, &e->away->away_link);
-	g_queue_unlink(&e->address->queues->away, &e->away->address_link);
+	g_queue_unlink(&e->away->queues->away, &e->away->address_link);
 	unhold(u, e);
+	struct address_queues *q = e->away->queues;
 	lasting_free(e->away, sizeof(*e->away));
 	e->away = NULL;
-	address_release(u, e->address); /* its queues, if now empty */
+	queues_release(u, q);
 }
 
 static void drop_session(struct users *u, struct session_entry *e)
 {
 	if (e->away != NULL)
 		back_from_away(u, e);
-	struct user_address *a = e->address;
+	struct address *a = e->address;
 	a->sessions--;
 	g_hash_table_remove(u->sessions, e->digest); /* frees e */
-	address_release(u, a);
+	addresses_release(u->addresses, a);
 }
 
 static struct session_entry *oldest_away(const GQueue *q)
@@ -213,9 +195,10 @@ static void evict(struct users *u, struct session_entry *e)
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
 		       const char *address, struct session_entry **out)
 {
-	struct user_address *a = address_find(u, address);
+	struct address *a = addresses_find(u->addresses, address);
 	if (a != NULL && a->sessions >= u->per_address) {
-		struct session_entry *old = oldest_away(a->queues != NULL ? &a->queues->away : NULL);
+		struct address_queues *q = queues_find(u, address);
+		struct session_entry *old = oldest_away(q != NULL ? &q->away : NULL);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
@@ -227,7 +210,7 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 		evict(u, old);
 	}
 	struct session_entry *e = lasting_alloc(sizeof(*e));
-	if (e == NULL || (a = address_get(u, address)) == NULL) {
+	if (e == NULL || (a = addresses_get(u->addresses, address)) == NULL) {
 		session_free(e);
 		return -ENOMEM;
 	}
@@ -244,19 +227,22 @@ void users_session_away(struct users *u, struct session_entry *e, const struct s
 {
 	if (e->away != NULL)
 		return;
-	if (u->grace_ms <= 0 || address_queues(e->address) == NULL ||
-	    (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
+	struct address_queues *q = u->grace_ms > 0 ? queues_get(u, e->address->key) : NULL;
+	if (q == NULL || (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
+		if (q != NULL)
+			queues_release(u, q); /* made for it, perhaps */
 		drop_session(u, e); /* out of memory: only a resume is lost */
 		return;
 	}
 	struct away *w = e->away;
+	w->queues = q;
 	w->s = *as;
 	memcpy(w->s.digest, e->digest, sizeof(w->s.digest));
 	w->s.away_since_ms = now_ms;
 	w->away_link.data = e;
 	w->address_link.data = e;
 	g_queue_push_tail_link(&u->away, &w->away_link);
-	g_queue_push_tail_link(&e->address->queues->away, &w->address_link);
+	g_queue_push_tail_link(&q->away, &w->address_link);
 	g_hash_table_insert(u->held, w->s.skeleton, e);
 }
 
@@ -317,12 +303,12 @@ struct session_entry *users_token_resume(struct users *u, struct session *s,
 
 static void drop_departure(struct users *u, struct departed *d)
 {
-	struct user_address *a = address_find(u, d->address);
+	struct address_queues *q = queues_find(u, d->address);
 	g_queue_unlink(&u->departed, &d->link);
-	if (a != NULL) {
-		g_queue_unlink(&a->queues->departed, &d->address_link);
-		a->departures--;
-		address_release(u, a);
+	if (q != NULL) {
+		g_queue_unlink(&q->departed, &d->address_link);
+		q->departures--;
+		queues_release(u, q);
 	}
 	g_hash_table_remove(u->departures, d->skeleton); /* frees d */
 }
@@ -340,16 +326,14 @@ void users_departed(struct users *u, const char *pseudo, const char *skeleton,
 	if (u->grace_ms <= 0)
 		return;
 	users_forget_departure(u, skeleton);
-	struct user_address *a = address_find(u, address);
-	if (a != NULL && a->departures >= u->per_address)
-		drop_departure(u, a->queues->departed.head->data);
+	struct address_queues *q = queues_find(u, address);
+	if (q != NULL && q->departures >= u->per_address)
+		drop_departure(u, q->departed.head->data);
 	if (g_queue_get_length(&u->departed) >= u->max_departed)
 		drop_departure(u, u->departed.head->data);
 	struct departed *d = calloc(1, sizeof(*d));
-	if (d == NULL || (a = address_get(u, address)) == NULL || address_queues(a) == NULL) {
+	if (d == NULL || (q = queues_get(u, address)) == NULL) {
 		free(d);
-		if (a != NULL)
-			address_release(u, a); /* made for it, perhaps */
 		return; /* only a "welcome back" is lost */
 	}
 	snprintf(d->pseudo, sizeof(d->pseudo), "%s", pseudo);
@@ -362,8 +346,8 @@ void users_departed(struct users *u, const char *pseudo, const char *skeleton,
 	d->address_link.data = d;
 	g_hash_table_insert(u->departures, d->skeleton, d);
 	g_queue_push_tail_link(&u->departed, &d->link);
-	g_queue_push_tail_link(&a->queues->departed, &d->address_link);
-	a->departures++;
+	g_queue_push_tail_link(&q->departed, &d->address_link);
+	q->departures++;
 }
 
 bool users_take_return(struct users *u, const char *skeleton, const char *address,

@@ -18,7 +18,8 @@
  *
  * Both are bounded per address and in all; when full, the oldest away
  * sessions (departures) of that address, then of all, make room.
- * users.c owns every entry.
+ * users.c owns every entry but the addresses' (addresses.h), where it
+ * counts each address's sessions beside its connections.
  */
 #ifndef CHATROOM_USERS_H
 #define CHATROOM_USERS_H
@@ -28,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addresses.h"
 #include "names.h"
 #include "textproto.h"
 
@@ -68,7 +70,8 @@ struct users {
 	GHashTable *sessions;   /* digest -> its entry (users.c), online or away */
 	GHashTable *held;       /* skeleton -> away session's entry */
 	GHashTable *departures; /* skeleton -> struct departed */
-	GHashTable *addresses;  /* address -> what it holds (users.c) */
+	struct addresses *addresses; /* the hub's: sessions counted by address */
+	GHashTable *waiting;    /* address -> its queues (users.c), while any */
 	GQueue away;            /* away sessions, oldest first */
 	GQueue departed;        /* departures, oldest first */
 	/* A session dropped to make room, by its digest (NULL: nobody told):
@@ -82,8 +85,10 @@ struct users {
 #define USERS_MAX_SESSIONS 100000
 #define USERS_MAX_DEPARTED 10000
 
-/* per_address: sessions (and departures) one address may keep. 0 or -ENOMEM. */
-int users_init(struct users *u, int64_t grace_ms, unsigned per_address);
+/* per_address: sessions (and departures) one address may keep; sessions
+ * are counted on addresses' entries, which must outlive u. 0 or -ENOMEM. */
+int users_init(struct users *u, int64_t grace_ms, unsigned per_address,
+	       struct addresses *addresses);
 void users_free(struct users *u);
 
 /* Forgets departures and sessions away longer than the grace period. */

@@ -13,6 +13,21 @@
 
 #define GRACE 1000
 
+/* The hub's table, where users.c counts sessions beside connections. */
+static struct addresses addresses;
+
+static void start(struct users *u, unsigned per_address)
+{
+	assert_int_equal(addresses_init(&addresses), 0);
+	assert_int_equal(users_init(u, GRACE, per_address, &addresses), 0);
+}
+
+static void finish(struct users *u)
+{
+	users_free(u);
+	addresses_free(&addresses);
+}
+
 static void token(unsigned char out[USERS_TOKEN_LEN], int n)
 {
 	memset(out, 0, USERS_TOKEN_LEN);
@@ -60,7 +75,7 @@ static void only_the_digest_is_kept(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 10);
+	start(&u, 10);
 	assert_int_equal(open_n(&u, 1, "a"), 0);
 	unsigned char t[USERS_TOKEN_LEN];
 	token(t, 1);
@@ -73,14 +88,14 @@ static void only_the_digest_is_kept(void **state)
 	/* SHA-256 of 32 bytes: 0x01 then 31 zeros. */
 	static const unsigned char expected[4] = {0x01, 0xd0, 0xfa, 0xbd};
 	assert_memory_equal(s->digest, expected, sizeof(expected));
-	users_free(&u);
+	finish(&u);
 }
 
 static void a_token_works_once_away_and_is_spent_by_a_resume(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 10);
+	start(&u, 10);
 	assert_int_equal(open_n(&u, 1, "a"), 0);
 	assert_null(find_n(&u, 1, 0)); /* in use: looks like unknown */
 	assert_int_equal(users_held(&u, "u1", "a"), USERS_FREE);
@@ -107,14 +122,14 @@ static void a_token_works_once_away_and_is_spent_by_a_resume(void **state)
 	users_expire(&u, 300 + GRACE + 1);
 	assert_int_equal(g_hash_table_size(u.sessions), 0);
 	assert_int_equal(users_held(&u, "u1", "b"), USERS_FREE);
-	users_free(&u);
+	finish(&u);
 }
 
 static void an_address_churning_evicts_its_own_oldest(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 3);
+	start(&u, 3);
 	assert_int_equal(open_n(&u, 100, "victim"), 0);
 	away_n(&u, 100, 0);
 	for (int i = 1; i <= 10; i++) {
@@ -129,7 +144,7 @@ static void an_address_churning_evicts_its_own_oldest(void **state)
 	assert_non_null(find_n(&u, 100, 20));
 	assert_int_equal(users_held(&u, "u1", "x"), USERS_FREE);
 	assert_int_equal(users_held(&u, "u10", "x"), USERS_HELD_FOR_SESSION);
-	users_free(&u);
+	finish(&u);
 }
 
 /* Who is told of the sessions dropped to make room (the copies in Redis). */
@@ -150,7 +165,7 @@ static void evictions_are_told_by_digest(void **state)
 	(void)state;
 	struct users u;
 	struct evictions e = {0};
-	users_init(&u, GRACE, 2);
+	start(&u, 2);
 	u.evicted = on_evicted;
 	u.evicted_data = &e;
 	for (int i = 1; i <= 5; i++) {
@@ -166,14 +181,14 @@ static void evictions_are_told_by_digest(void **state)
 	/* Expiry and resumes are not evictions. */
 	users_expire(&u, 10 * GRACE);
 	assert_int_equal(e.count, 3);
-	users_free(&u);
+	finish(&u);
 }
 
 static void a_full_table_evicts_the_oldest_away_or_refuses(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 10);
+	start(&u, 10);
 	u.max_sessions = 3;
 	assert_int_equal(open_n(&u, 1, "a"), 0);
 	assert_int_equal(open_n(&u, 2, "b"), 0);
@@ -185,26 +200,26 @@ static void a_full_table_evicts_the_oldest_away_or_refuses(void **state)
 	assert_int_equal(open_n(&u, 4, "d"), 0);
 	assert_null(find_n(&u, 2, 30)); /* the oldest away went */
 	assert_non_null(find_n(&u, 1, 30));
-	users_free(&u);
+	finish(&u);
 }
 
 static void one_address_online_at_its_bound_is_refused(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 2);
+	start(&u, 2);
 	assert_int_equal(open_n(&u, 1, "a"), 0);
 	assert_int_equal(open_n(&u, 2, "a"), 0);
 	assert_int_equal(open_n(&u, 3, "a"), -ENOSPC);
 	assert_int_equal(open_n(&u, 3, "b"), 0);
-	users_free(&u);
+	finish(&u);
 }
 
 static void departures_are_held_for_their_address_and_bounded(void **state)
 {
 	(void)state;
 	struct users u;
-	users_init(&u, GRACE, 2);
+	start(&u, 2);
 	u.max_departed = 3;
 	users_departed(&u, "Carol", "carol", "1.2.3.4", "jeux", 28, 0);
 	assert_int_equal(users_held(&u, "carol", "5.6.7.8"), USERS_HELD_FOR_ADDRESS);
@@ -230,8 +245,83 @@ static void departures_are_held_for_their_address_and_bounded(void **state)
 	/* Past the grace they go. */
 	users_expire(&u, 4 + GRACE + 1);
 	assert_int_equal(users_held(&u, "d", "x"), USERS_FREE);
-	assert_int_equal(g_hash_table_size(u.addresses), 0);
-	users_free(&u);
+	assert_int_equal(g_hash_table_size(u.waiting), 0);
+	assert_int_equal(addresses.count, 0);
+	finish(&u);
+}
+
+/* An address's sessions are counted on the entry that counts its
+ * connections (server.c's): one entry, kept while either counts. */
+static void sessions_count_beside_connections(void **state)
+{
+	(void)state;
+	struct users u;
+	start(&u, 2);
+	assert_int_equal(addresses_conn_add(&addresses, "a"), 1);
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	assert_int_equal(addresses.count, 1);
+	struct address *a = addresses_find(&addresses, "a");
+	assert_non_null(a);
+	assert_int_equal(a->conns, 1);
+	assert_int_equal(a->sessions, 1);
+	/* Its connection goes, its session waits: the entry stays. */
+	away_n(&u, 1, 10);
+	addresses_conn_remove(&addresses, "a");
+	assert_ptr_equal(addresses_find(&addresses, "a"), a);
+	assert_int_equal(a->conns, 0);
+	assert_int_equal(a->sessions, 1);
+	/* Connections do not count against sessions, nor sessions against
+	 * connections: 2 sessions with 3 connections. */
+	for (int i = 0; i < 3; i++)
+		addresses_conn_add(&addresses, "a");
+	assert_int_equal(open_n(&u, 2, "a"), 0);
+	assert_int_equal(a->sessions, 2);
+	assert_int_equal(a->conns, 3);
+	/* At its bound the oldest away session makes room, as before. */
+	assert_int_equal(open_n(&u, 3, "a"), 0);
+	assert_null(find_n(&u, 1, 20));
+	assert_int_equal(a->sessions, 2);
+	unsigned char t[USERS_TOKEN_LEN];
+	for (int n = 2; n <= 3; n++) {
+		token(t, n);
+		users_session_close(&u, users_session_of(&u, t));
+	}
+	assert_int_equal(a->sessions, 0);
+	for (int i = 0; i < 3; i++)
+		addresses_conn_remove(&addresses, "a");
+	assert_int_equal(addresses.count, 0);
+	assert_int_equal(g_hash_table_size(u.waiting), 0);
+	finish(&u);
+}
+
+/* A session's entry goes when the session does, away or not. */
+static void an_address_goes_with_its_last_session(void **state)
+{
+	(void)state;
+	struct users u;
+	start(&u, 10);
+	assert_int_equal(open_n(&u, 1, "a"), 0);
+	assert_int_equal(open_n(&u, 2, "b"), 0);
+	assert_int_equal(addresses.count, 2);
+	away_n(&u, 1, 0);
+	away_n(&u, 2, 500);
+	assert_int_equal(g_hash_table_size(u.waiting), 2);
+	users_expire(&u, GRACE + 1); /* 1's grace is over, not 2's */
+	assert_null(addresses_find(&addresses, "a"));
+	assert_non_null(addresses_find(&addresses, "b"));
+	assert_int_equal(g_hash_table_size(u.waiting), 1);
+	/* 2 resumes: online again, nothing of b waits. */
+	struct session *s = find_n(&u, 2, GRACE + 1);
+	assert_non_null(s);
+	unsigned char fresh[USERS_TOKEN_LEN];
+	token(fresh, 900);
+	struct session was;
+	users_token_resume(&u, s, fresh, &was);
+	assert_int_equal(g_hash_table_size(u.waiting), 0);
+	assert_int_equal(addresses_find(&addresses, "b")->sessions, 1);
+	users_session_close(&u, users_session_of(&u, fresh));
+	assert_int_equal(addresses.count, 0);
+	finish(&u);
 }
 
 int main(void)
@@ -244,6 +334,8 @@ int main(void)
 		cmocka_unit_test(a_full_table_evicts_the_oldest_away_or_refuses),
 		cmocka_unit_test(one_address_online_at_its_bound_is_refused),
 		cmocka_unit_test(departures_are_held_for_their_address_and_bounded),
+		cmocka_unit_test(sessions_count_beside_connections),
+		cmocka_unit_test(an_address_goes_with_its_last_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
