@@ -111,9 +111,9 @@ void hub_remove(struct hub *h, struct conn *c)
 			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
 			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
 			snprintf(as.room, sizeof(as.room), "%s", room->name);
-			users_session_away(&h->users, c->session, &as, clock_ms());
+			users_session_away(&h->users, c->session, c->addr_key, &as, clock_ms());
 		} else if (had_session) {
-			users_session_close(&h->users, c->session);
+			users_session_close(&h->users, c->session, c->addr_key);
 		}
 		c->session = NULL;
 		if (had_session && h->bus != NULL && h->bus->ops->session_away != NULL)
@@ -121,6 +121,10 @@ void hub_remove(struct hub *h, struct conn *c)
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());
+	}
+	if (c->session != NULL) { /* the server stops: no resume is kept */
+		users_session_close(&h->users, c->session, c->addr_key);
+		c->session = NULL;
 	}
 	room_stand_all(c, clock_ms());
 	social_free(c);

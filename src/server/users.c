@@ -22,21 +22,26 @@ static size_t queues_size(size_t key_len)
 	return sizeof(struct address_queues) + key_len + 1;
 }
 
-/* A session as the tables hold it. Online it is only this: most sessions
- * are, and the rest is their conns' (docs/benchmarks.md, "Idle memory"). */
+/* An online session: its digest only (32 bytes a binary peer). Its conn
+ * holds it and names its address when it goes, whose entry counts it;
+ * only a cluster's server tables it (users_track_online): a standalone
+ * one never looks an online session up. */
 struct session_entry {
-	unsigned char digest[USERS_DIGEST_LEN]; /* the table's key */
-	struct address *address;                /* counts it (addresses.h) */
-	struct away *away;                      /* NULL while online */
+	unsigned char digest[USERS_DIGEST_LEN];
 };
 
-/* What an away session brings back, and where it waits. */
+/* An away session: what it brings back, and where it waits. Its digest
+ * (s.digest, at its start) is its key in the sessions table. */
 struct away {
 	struct session s;
+	struct address *address;       /* counts it (addresses.h) */
 	struct address_queues *queues; /* its address's */
 	GList away_link;    /* in users.away */
 	GList address_link; /* in its address's away queue */
 };
+
+_Static_assert(offsetof(struct away, s) == 0 && offsetof(struct session, digest) == 0,
+	       "an away session is keyed by its first bytes");
 
 /* Digests are uniformly random: their first bytes are a fine hash. */
 static guint digest_hash(gconstpointer key)
@@ -60,14 +65,15 @@ static void digest_of(const unsigned char *token, size_t len, unsigned char out[
 	g_checksum_free(sum);
 }
 
-/* Sessions and addresses live as long as their peers: lasting.h. */
-static void session_free(void *p)
+/* Sessions live as long as their peers: lasting.h. */
+static void online_free(void *p)
 {
-	struct session_entry *e = p;
-	if (e == NULL)
-		return;
-	lasting_free(e->away, sizeof(struct away));
-	lasting_free(e, sizeof(*e));
+	lasting_free(p, sizeof(struct session_entry));
+}
+
+static void away_free(void *p)
+{
+	lasting_free(p, sizeof(struct away));
 }
 
 /* The waiting table holds each entry's key as both key and value: GLib
@@ -93,13 +99,19 @@ int users_init(struct users *u, int64_t grace_ms, unsigned per_address,
 	u->max_sessions = USERS_MAX_SESSIONS;
 	u->max_departed = USERS_MAX_DEPARTED;
 	/* Keys live in their values; the owning tables free the values. */
-	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, session_free);
+	u->sessions = g_hash_table_new_full(digest_hash, digest_equal, NULL, away_free);
 	u->held = g_hash_table_new(g_str_hash, g_str_equal);
 	u->departures = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
 	u->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, queues_free, NULL);
 	g_queue_init(&u->away);
 	g_queue_init(&u->departed);
 	return 0;
+}
+
+void users_track_online(struct users *u)
+{
+	if (u->online == NULL)
+		u->online = g_hash_table_new_full(digest_hash, digest_equal, NULL, online_free);
 }
 
 void users_free(struct users *u)
@@ -111,6 +123,10 @@ void users_free(struct users *u)
 		g_hash_table_destroy(u->held);
 	if (u->sessions != NULL)
 		g_hash_table_destroy(u->sessions);
+	if (u->online != NULL)
+		g_hash_table_destroy(u->online);
+	u->online = NULL;
+	u->online_count = 0;
 	if (u->departures != NULL)
 		g_hash_table_destroy(u->departures);
 	if (u->waiting != NULL)
@@ -149,47 +165,66 @@ static void queues_release(struct users *u, struct address_queues *q)
 		g_hash_table_remove(u->waiting, q->key);
 }
 
-static void unhold(struct users *u, struct session_entry *e)
+static void unhold(struct users *u, struct away *w)
 {
-	if (g_hash_table_lookup(u->held, e->away->s.skeleton) == e)
-		g_hash_table_remove(u->held, e->away->s.skeleton);
+	if (g_hash_table_lookup(u->held, w->s.skeleton) == w)
+		g_hash_table_remove(u->held, w->s.skeleton);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
 
-/* Takes an away session off the away queues, frees its pseudo and lets
- * go of what it would bring back: it is online. */
-static void back_from_away(struct users *u, struct session_entry *e)
+static void uncount(struct users *u, struct address *a)
 {
-	g_queue_unlink(&u->away, &e->away->away_link);
-	g_queue_unlink(&e->away->queues->away, &e->away->address_link);
-	unhold(u, e);
-	struct address_queues *q = e->away->queues;
-	lasting_free(e->away, sizeof(*e->away));
-	e->away = NULL;
-	queues_release(u, q);
-}
-
-static void drop_session(struct users *u, struct session_entry *e)
-{
-	if (e->away != NULL)
-		back_from_away(u, e);
-	struct address *a = e->address;
 	a->sessions--;
-	g_hash_table_remove(u->sessions, e->digest); /* frees e */
 	addresses_release(u->addresses, a);
 }
 
-static struct session_entry *oldest_away(const GQueue *q)
+/* A new online session under token (its address counts it apart); NULL
+ * when out of memory. */
+static struct session_entry *online_new(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
+{
+	struct session_entry *e = lasting_alloc(sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	digest_of(token, USERS_TOKEN_LEN, e->digest);
+	if (u->online != NULL)
+		g_hash_table_add(u->online, e);
+	u->online_count++;
+	return e;
+}
+
+static void online_drop(struct users *u, struct session_entry *e)
+{
+	if (u->online != NULL)
+		g_hash_table_steal(u->online, e);
+	lasting_free(e, sizeof(*e));
+	u->online_count--;
+}
+
+/* Takes an away session off the away queues, frees its pseudo, and
+ * forgets it. */
+static void away_drop(struct users *u, struct away *w)
+{
+	g_queue_unlink(&u->away, &w->away_link);
+	g_queue_unlink(&w->queues->away, &w->address_link);
+	unhold(u, w);
+	struct address_queues *q = w->queues;
+	struct address *a = w->address;
+	g_hash_table_remove(u->sessions, w); /* frees w */
+	queues_release(u, q);
+	uncount(u, a);
+}
+
+static struct away *oldest_away(const GQueue *q)
 {
 	return q != NULL && q->head != NULL ? q->head->data : NULL;
 }
 
-static void evict(struct users *u, struct session_entry *e)
+static void evict(struct users *u, struct away *w)
 {
 	if (u->evicted != NULL)
-		u->evicted(u->evicted_data, e->digest);
-	drop_session(u, e);
+		u->evicted(u->evicted_data, w->s.digest);
+	away_drop(u, w);
 }
 
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
@@ -198,52 +233,53 @@ int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LE
 	struct address *a = addresses_find(u->addresses, address);
 	if (a != NULL && a->sessions >= u->per_address) {
 		struct address_queues *q = queues_find(u, address);
-		struct session_entry *old = oldest_away(q != NULL ? &q->away : NULL);
+		struct away *old = oldest_away(q != NULL ? &q->away : NULL);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
 	}
-	if (g_hash_table_size(u->sessions) >= u->max_sessions) {
-		struct session_entry *old = oldest_away(&u->away);
+	if (u->online_count + g_hash_table_size(u->sessions) >= u->max_sessions) {
+		struct away *old = oldest_away(&u->away);
 		if (old == NULL)
 			return -ENOSPC;
 		evict(u, old);
 	}
-	struct session_entry *e = lasting_alloc(sizeof(*e));
-	if (e == NULL || (a = addresses_get(u->addresses, address)) == NULL) {
-		session_free(e);
+	a = addresses_get(u->addresses, address);
+	struct session_entry *e = a != NULL ? online_new(u, token) : NULL;
+	if (e == NULL) {
+		if (a != NULL)
+			addresses_release(u->addresses, a); /* made for it, perhaps */
 		return -ENOMEM;
 	}
-	digest_of(token, USERS_TOKEN_LEN, e->digest);
-	e->address = a;
-	g_hash_table_insert(u->sessions, e->digest, e);
 	a->sessions++;
 	*out = e;
 	return 0;
 }
 
-void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
-			int64_t now_ms)
+void users_session_away(struct users *u, struct session_entry *e, const char *address,
+			const struct session *as, int64_t now_ms)
 {
-	if (e->away != NULL)
-		return;
-	struct address_queues *q = u->grace_ms > 0 ? queues_get(u, e->address->key) : NULL;
-	if (q == NULL || (e->away = lasting_alloc(sizeof(*e->away))) == NULL) {
+	struct address *a = addresses_find(u->addresses, address);
+	struct address_queues *q = u->grace_ms > 0 && a != NULL ? queues_get(u, address) : NULL;
+	struct away *w = q != NULL ? lasting_alloc(sizeof(*w)) : NULL;
+	if (w == NULL) {
 		if (q != NULL)
 			queues_release(u, q); /* made for it, perhaps */
-		drop_session(u, e); /* out of memory: only a resume is lost */
+		users_session_close(u, e, address); /* out of memory: only a resume is lost */
 		return;
 	}
-	struct away *w = e->away;
-	w->queues = q;
 	w->s = *as;
 	memcpy(w->s.digest, e->digest, sizeof(w->s.digest));
 	w->s.away_since_ms = now_ms;
-	w->away_link.data = e;
-	w->address_link.data = e;
+	w->address = a;
+	w->queues = q;
+	w->away_link.data = w;
+	w->address_link.data = w;
+	online_drop(u, e);
+	g_hash_table_add(u->sessions, w);
 	g_queue_push_tail_link(&u->away, &w->away_link);
 	g_queue_push_tail_link(&q->away, &w->address_link);
-	g_hash_table_insert(u->held, w->s.skeleton, e);
+	g_hash_table_insert(u->held, w->s.skeleton, w);
 }
 
 void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN])
@@ -251,9 +287,12 @@ void users_digest(const unsigned char *token, size_t len, unsigned char out[USER
 	digest_of(token, len, out);
 }
 
-void users_session_close(struct users *u, struct session_entry *e)
+void users_session_close(struct users *u, struct session_entry *e, const char *address)
 {
-	drop_session(u, e);
+	struct address *a = addresses_find(u->addresses, address);
+	online_drop(u, e);
+	if (a != NULL)
+		uncount(u, a);
 }
 
 const unsigned char *users_session_digest(const struct session_entry *e)
@@ -263,14 +302,11 @@ const unsigned char *users_session_digest(const struct session_entry *e)
 
 struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN])
 {
+	if (u->online == NULL)
+		return NULL;
 	unsigned char digest[USERS_DIGEST_LEN];
 	digest_of(token, USERS_TOKEN_LEN, digest);
-	return g_hash_table_lookup(u->sessions, digest);
-}
-
-bool users_session_online(const struct session_entry *e)
-{
-	return e->away == NULL;
+	return g_hash_table_lookup(u->online, digest);
 }
 
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
@@ -280,22 +316,22 @@ struct session *users_token_find(struct users *u, const unsigned char *token, si
 		return NULL;
 	unsigned char digest[USERS_DIGEST_LEN];
 	digest_of(token, len, digest);
-	struct session_entry *e = g_hash_table_lookup(u->sessions, digest);
-	if (e == NULL || e->away == NULL || now_ms - e->away->s.away_since_ms > u->grace_ms)
+	struct away *w = g_hash_table_lookup(u->sessions, digest);
+	if (w == NULL || now_ms - w->s.away_since_ms > u->grace_ms)
 		return NULL;
-	return &e->away->s;
+	return &w->s;
 }
 
 struct session_entry *users_token_resume(struct users *u, struct session *s,
 					 const unsigned char new_token[USERS_TOKEN_LEN],
 					 struct session *was)
 {
-	struct session_entry *e = g_hash_table_lookup(u->sessions, s->digest);
+	struct away *w = (struct away *)(void *)s; /* users_token_find's */
 	*was = *s;
-	back_from_away(u, e); /* s is no more */
-	g_hash_table_steal(u->sessions, e->digest);
-	digest_of(new_token, USERS_TOKEN_LEN, e->digest);
-	g_hash_table_insert(u->sessions, e->digest, e);
+	struct session_entry *e = online_new(u, new_token);
+	if (e != NULL)
+		w->address->sessions++; /* before the away one goes: its entry stays */
+	away_drop(u, w); /* s is no more */
 	return e;
 }
 
@@ -377,9 +413,9 @@ enum users_hold users_held(const struct users *u, const char *skeleton, const ch
 
 void users_expire(struct users *u, int64_t now_ms)
 {
-	struct session_entry *e;
-	while ((e = oldest_away(&u->away)) != NULL && now_ms - e->away->s.away_since_ms > u->grace_ms)
-		drop_session(u, e);
+	struct away *w;
+	while ((w = oldest_away(&u->away)) != NULL && now_ms - w->s.away_since_ms > u->grace_ms)
+		away_drop(u, w);
 	struct departed *d;
 	while (u->departed.head != NULL && (d = u->departed.head->data) != NULL &&
 	       now_ms - d->left_ms > u->grace_ms)

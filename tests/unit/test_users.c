@@ -20,6 +20,7 @@ static void start(struct users *u, unsigned per_address)
 {
 	assert_int_equal(addresses_init(&addresses), 0);
 	assert_int_equal(users_init(u, GRACE, per_address, &addresses), 0);
+	users_track_online(u); /* users_session_of, as in a cluster */
 }
 
 static void finish(struct users *u)
@@ -35,6 +36,15 @@ static void token(unsigned char out[USERS_TOKEN_LEN], int n)
 	out[31] = (unsigned char)(n >> 8);
 }
 
+/* Where each token's session was opened (by token()'s n), as a conn
+ * knows its address when its session goes. */
+static const char *opened_at[1024];
+
+static const char *addr_of(const unsigned char t[USERS_TOKEN_LEN])
+{
+	return opened_at[(t[0] | t[31] << 8) % 1024];
+}
+
 /* Opens a session for "u<n>" at address addr. */
 static int open_n(struct users *u, int n, const char *addr)
 {
@@ -42,6 +52,7 @@ static int open_n(struct users *u, int n, const char *addr)
 	char pseudo[16];
 	snprintf(pseudo, sizeof(pseudo), "u%d", n);
 	token(t, n);
+	opened_at[n % 1024] = addr;
 	struct session_entry *e;
 	return users_session_open(u, t, addr, &e);
 }
@@ -54,7 +65,7 @@ static void away_as(struct users *u, const unsigned char t[USERS_TOKEN_LEN], int
 	snprintf(as.pseudo, sizeof(as.pseudo), "u%d", n);
 	snprintf(as.skeleton, sizeof(as.skeleton), "u%d", n);
 	snprintf(as.room, sizeof(as.room), "%s", room);
-	users_session_away(u, users_session_of(u, t), &as, now);
+	users_session_away(u, users_session_of(u, t), addr_of(t), &as, now);
 }
 
 static void away_n(struct users *u, int n, int64_t now)
@@ -81,7 +92,7 @@ static void only_the_digest_is_kept(void **state)
 	token(t, 1);
 	GHashTableIter it;
 	gpointer key, value;
-	g_hash_table_iter_init(&it, u.sessions);
+	g_hash_table_iter_init(&it, u.online);
 	assert_true(g_hash_table_iter_next(&it, &key, &value));
 	struct session *s = value;
 	assert_memory_not_equal(s->digest, t, USERS_TOKEN_LEN);
@@ -109,6 +120,7 @@ static void a_token_works_once_away_and_is_spent_by_a_resume(void **state)
 	token(fresh, 500);
 	struct session was;
 	users_token_resume(&u, s, fresh, &was);
+	opened_at[500] = "a";
 	assert_string_equal(was.pseudo, "u1");
 	assert_int_equal(users_held(&u, "u1", "b"), USERS_FREE);
 	away_as(&u, fresh, 1, "jeux", 300);
@@ -284,7 +296,7 @@ static void sessions_count_beside_connections(void **state)
 	unsigned char t[USERS_TOKEN_LEN];
 	for (int n = 2; n <= 3; n++) {
 		token(t, n);
-		users_session_close(&u, users_session_of(&u, t));
+		users_session_close(&u, users_session_of(&u, t), "a");
 	}
 	assert_int_equal(a->sessions, 0);
 	for (int i = 0; i < 3; i++)
@@ -319,8 +331,73 @@ static void an_address_goes_with_its_last_session(void **state)
 	users_token_resume(&u, s, fresh, &was);
 	assert_int_equal(g_hash_table_size(u.waiting), 0);
 	assert_int_equal(addresses_find(&addresses, "b")->sessions, 1);
-	users_session_close(&u, users_session_of(&u, fresh));
+	users_session_close(&u, users_session_of(&u, fresh), "b");
 	assert_int_equal(addresses.count, 0);
+	finish(&u);
+}
+
+/* A standalone server keeps no table of online sessions: they are
+ * their conns' alone, and counted all the same. */
+static void untracked_online_sessions_are_bounded_and_resume(void **state)
+{
+	(void)state;
+	struct users u;
+	assert_int_equal(addresses_init(&addresses), 0);
+	assert_int_equal(users_init(&u, GRACE, 2, &addresses), 0);
+	u.max_sessions = 3;
+	unsigned char t[3][USERS_TOKEN_LEN];
+	struct session_entry *e[3];
+	for (int i = 0; i < 3; i++) {
+		token(t[i], i + 1);
+		assert_int_equal(users_session_open(&u, t[i], i < 2 ? "a" : "b", &e[i]), 0);
+		assert_null(users_session_of(&u, t[i]));
+		assert_null(users_token_find(&u, t[i], USERS_TOKEN_LEN, 0)); /* in use */
+	}
+	assert_null(u.online);
+	struct session_entry *more;
+	unsigned char t4[USERS_TOKEN_LEN];
+	token(t4, 4);
+	assert_int_equal(users_session_open(&u, t4, "c", &more), -ENOSPC); /* all online */
+	assert_int_equal(users_session_open(&u, t4, "a", &more), -ENOSPC); /* a's 2 online */
+	assert_int_equal(addresses_find(&addresses, "a")->sessions, 2);
+	/* Its digest is the one a cluster is told. */
+	unsigned char d[USERS_DIGEST_LEN];
+	users_digest(t[0], USERS_TOKEN_LEN, d);
+	assert_memory_equal(users_session_digest(e[0]), d, sizeof(d));
+	struct session as = {.user_id = 1, .colour = 3};
+	snprintf(as.pseudo, sizeof(as.pseudo), "Ann");
+	snprintf(as.skeleton, sizeof(as.skeleton), "ann");
+	snprintf(as.room, sizeof(as.room), "jeux");
+	users_session_away(&u, e[0], "a", &as, 10);
+	assert_int_equal(users_held(&u, "ann", "z"), USERS_HELD_FOR_SESSION);
+	struct session *s = users_token_find(&u, t[0], USERS_TOKEN_LEN, 20);
+	assert_non_null(s);
+	assert_memory_equal(s->digest, d, sizeof(d));
+	/* Room for one more, a's oldest away making it. */
+	assert_int_equal(users_session_open(&u, t4, "a", &more), 0);
+	assert_null(users_token_find(&u, t[0], USERS_TOKEN_LEN, 20));
+	assert_int_equal(users_held(&u, "ann", "z"), USERS_FREE);
+	assert_int_equal(addresses_find(&addresses, "a")->sessions, 2);
+	/* b's goes away and comes back under a new token. */
+	snprintf(as.skeleton, sizeof(as.skeleton), "bob");
+	users_session_away(&u, e[2], "b", &as, 30);
+	s = users_token_find(&u, t[2], USERS_TOKEN_LEN, 40);
+	assert_non_null(s);
+	unsigned char fresh[USERS_TOKEN_LEN];
+	token(fresh, 99);
+	struct session was;
+	e[2] = users_token_resume(&u, s, fresh, &was);
+	assert_non_null(e[2]);
+	assert_string_equal(was.room, "jeux");
+	assert_null(users_token_find(&u, t[2], USERS_TOKEN_LEN, 40)); /* spent */
+	assert_int_equal(addresses_find(&addresses, "b")->sessions, 1);
+	assert_int_equal(u.online_count, 3);
+	users_session_close(&u, e[1], "a");
+	users_session_close(&u, more, "a");
+	users_session_close(&u, e[2], "b");
+	assert_int_equal(u.online_count, 0);
+	assert_int_equal(addresses.count, 0);
+	assert_int_equal(g_hash_table_size(u.waiting), 0);
 	finish(&u);
 }
 
@@ -336,6 +413,7 @@ int main(void)
 		cmocka_unit_test(departures_are_held_for_their_address_and_bounded),
 		cmocka_unit_test(sessions_count_beside_connections),
 		cmocka_unit_test(an_address_goes_with_its_last_session),
+		cmocka_unit_test(untracked_online_sessions_are_bounded_and_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
