@@ -40,18 +40,15 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	h->clean_cap = clean_cap;
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, lasting_strfree, NULL);
+	h->named = hub_names_new();
 	if (identities_init(&h->identities) < 0)
 		return -ENOMEM;
 	h->max_seats = HUB_DEFAULT_SEATS;
-	if (strcount_init(&h->pseudos) < 0)
-		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
 }
 
 void hub_free(struct hub *h)
 {
-	strcount_free(&h->pseudos);
 	if (h->named != NULL)
 		g_hash_table_destroy(h->named);
 	h->named = NULL;
