@@ -29,7 +29,6 @@
 #include "identities.h"
 #include "proto.h"
 #include "room.h"
-#include "strcount.h"
 #include "textproto.h"
 #include "users.h"
 

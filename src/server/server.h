@@ -27,7 +27,6 @@
 #include "sanitize.h"
 #include "server_config.h"
 #include "sniff.h"
-#include "strcount.h"
 #include "tcp.h"
 #include "textlog.h"
 #include "tls.h"
