@@ -167,7 +167,7 @@ bool binresume_hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 		? users_session_of(&h->users, token) : NULL;
 	/* Its owner is here: refused as standalone, nothing asked of Redis. */
 	if (m->token.len == USERS_TOKEN_LEN && h->bus != NULL && h->bus->ops->session_take != NULL &&
-	    (mine == NULL || !users_session_online(mine))) {
+	    mine == NULL) {
 		struct pending *p = malloc(sizeof(*p));
 		unsigned char digest[USERS_DIGEST_LEN];
 		users_digest(token, m->token.len, digest);

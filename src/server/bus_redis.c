@@ -498,7 +498,7 @@ static void on_lost(void *data, const char *skeleton, uint64_t conn_id)
 	log_warn("cluster: connection %" PRIu64 "'s pseudo was taken on another server",
 		 conn_id);
 	struct hub *h = br->bus.data; /* hub_attach_bus's */
-	struct conn *c = h != NULL ? g_hash_table_lookup(h->named, skeleton) : NULL;
+	struct conn *c = h != NULL ? hub_named_conn(h, skeleton) : NULL;
 	if (c != NULL && c->id == conn_id && !c->closing && br->bus.refused != NULL)
 		br->bus.refused(br->bus.data, c);
 }

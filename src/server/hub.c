@@ -33,24 +33,22 @@ int hub_init(struct hub *h, size_t history_cap, size_t max_rooms, int64_t return
 	     unsigned per_address, char *clean_buf, size_t clean_cap)
 {
 	memset(h, 0, sizeof(*h));
-	if (users_init(&h->users, return_grace_ms, per_address) < 0)
+	if (addresses_init(&h->addresses) < 0 ||
+	    users_init(&h->users, return_grace_ms, per_address, &h->addresses) < 0)
 		return -ENOMEM;
 	h->clean = clean_buf;
 	h->clean_cap = clean_cap;
 	STAILQ_INIT(&h->held);
 	h->creators = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-	h->named = g_hash_table_new_full(g_str_hash, g_str_equal, lasting_strfree, NULL);
+	h->named = hub_names_new();
 	if (identities_init(&h->identities) < 0)
 		return -ENOMEM;
 	h->max_seats = HUB_DEFAULT_SEATS;
-	if (strcount_init(&h->pseudos) < 0)
-		return -ENOMEM;
 	return rooms_init(&h->rooms, history_cap, max_rooms);
 }
 
 void hub_free(struct hub *h)
 {
-	strcount_free(&h->pseudos);
 	if (h->named != NULL)
 		g_hash_table_destroy(h->named);
 	h->named = NULL;
@@ -61,6 +59,7 @@ void hub_free(struct hub *h)
 	hub_drop_held(h);
 	rooms_free(&h->rooms);
 	users_free(&h->users);
+	addresses_free(&h->addresses); /* after users': it counts on them */
 }
 
 /* ---- membership --------------------------------------------------------- */
@@ -109,9 +108,9 @@ void hub_remove(struct hub *h, struct conn *c)
 			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
 			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
 			snprintf(as.room, sizeof(as.room), "%s", room->name);
-			users_session_away(&h->users, c->session, &as, clock_ms());
+			users_session_away(&h->users, c->session, c->addr_key, &as, clock_ms());
 		} else if (had_session) {
-			users_session_close(&h->users, c->session);
+			users_session_close(&h->users, c->session, c->addr_key);
 		}
 		c->session = NULL;
 		if (had_session && h->bus != NULL && h->bus->ops->session_away != NULL)
@@ -119,6 +118,10 @@ void hub_remove(struct hub *h, struct conn *c)
 		else if (skeleton_ok)
 			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
 				       c->colour, clock_ms());
+	}
+	if (c->session != NULL) { /* the server stops: no resume is kept */
+		users_session_close(&h->users, c->session, c->addr_key);
+		c->session = NULL;
 	}
 	room_stand_all(c, clock_ms());
 	social_free(c);

@@ -29,7 +29,6 @@
 #include "identities.h"
 #include "proto.h"
 #include "room.h"
-#include "strcount.h"
 #include "textproto.h"
 #include "users.h"
 
@@ -78,6 +77,8 @@ struct held_broadcast {
 struct hub {
 	struct rooms rooms;
 	struct users users;
+	/* Connections (server.c's count) and sessions (users.c's) by address. */
+	struct addresses addresses;
 	struct bus *bus;             /* events go out and come back through it */
 	struct history_log *history; /* NULL: nothing written to disk */
 	struct textlog *chatlog;     /* NULL: no conversation log file */
@@ -85,8 +86,9 @@ struct hub {
 	STAILQ_HEAD(, held_broadcast) held;
 	/* Who is present, kept as they come and go so that a join costs the
 	 * same in a room of ten or of ten thousand. */
-	struct strcount pseudos;      /* skeletons of the named conns */
-	GHashTable *named;            /* skeleton -> the named conn (for /msg) */
+	/* Skeletons of the named conns: each one's count (normally 1) and
+	 * its conn (for /msg), in one entry (hub_names.c). */
+	GHashTable *named;
 	struct identities identities; /* owned pseudos (identities.h) */
 	unsigned colour_wearers[HUB_PALETTE_SIZE]; /* named conns by colour */
 	/* Rooms each address may still make (address key -> bucket); an
@@ -135,6 +137,8 @@ void hub_drop_held(struct hub *h);
 /* c (named) is gone: its pseudo (skeleton, NULL when it had none) and its
  * colour are free again (hub_remove). */
 void hub_forget_name(struct hub *h, struct conn *c, const char *skeleton);
+/* The table of names (h->named), made and freed by hub.c. */
+GHashTable *hub_names_new(void);
 
 /* ---- for the protocols and the commands --------------------------------- */
 
@@ -173,6 +177,8 @@ int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseu
 		     size_t len, char *skeleton, char *why, size_t why_len);
 /* The named conn present under that pseudo (or a look-alike); NULL. */
 struct conn *hub_find_named(const struct hub *h, const char *pseudo, size_t len);
+/* The same by skeleton. */
+struct conn *hub_named_conn(const struct hub *h, const char *skeleton);
 /* c (named) goes by another pseudo, checked already (hub_check_pseudo);
  * the room is told, c too. */
 void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,

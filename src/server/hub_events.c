@@ -282,6 +282,8 @@ void hub_attach_bus(struct hub *h, struct bus *bus)
 	bus->notice = notice;
 	bus->refused = refused;
 	bus->data = h;
+	if (bus->ops->session_take != NULL)
+		users_track_online(&h->users); /* binresume_hello asks */
 }
 
 int hub_publish(struct hub *h, struct room *room, struct event *ev,

@@ -2,9 +2,9 @@
  * hub_names: who goes by which pseudo. It checks a new pseudo against
  * those present (by skeleton: "Alice" and "ａｌｉｃｅ" are one) and those
  * held for users away, names and renames a conn, finds a named conn, and
- * hands out user ids and colours. It owns the hub's count of pseudos
- * present (h->pseudos), the skeleton -> conn table (h->named) and the
- * count of wearers of each colour (h->colour_wearers).
+ * hands out user ids and colours. It owns the hub's table of pseudos
+ * present (h->named: skeleton -> its count and conn) and the count of
+ * wearers of each colour (h->colour_wearers).
  *
  * Its own file because names change for their own reasons (look-alikes,
  * held pseudos, the cluster's claims), apart from rooms and events.
@@ -43,12 +43,76 @@ uint64_t hub_random_u64(void)
 	return v;
 }
 
+/* A pseudo present, by skeleton: how many named conns wear it (one, but
+ * for a moment of a cluster's claims) and the last of them to take it
+ * (NULL once that one went). The table holds its key as both key and
+ * value (one GLib array), and it replaces a count entry and a key copy:
+ * 32 bytes a peer for a skeleton under 20 characters, lasting.h's. */
+struct named {
+	struct conn *conn;
+	unsigned count;
+	char skeleton[];
+};
+
+static struct named *named_of_key(char *key)
+{
+	return (struct named *)(void *)(key - offsetof(struct named, skeleton));
+}
+
+static void named_free(void *key)
+{
+	lasting_free(named_of_key(key), offsetof(struct named, skeleton) + strlen(key) + 1);
+}
+
+GHashTable *hub_names_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, named_free, NULL);
+}
+
+static struct named *named_find(const struct hub *h, const char *skeleton)
+{
+	char *key = g_hash_table_lookup(h->named, skeleton);
+	return key != NULL ? named_of_key(key) : NULL;
+}
+
+/* c wears skeleton now (out of memory: uncounted, not refused). */
+static void named_add(struct hub *h, struct conn *c, const char *skeleton)
+{
+	struct named *n = named_find(h, skeleton);
+	if (n == NULL) {
+		size_t len = strlen(skeleton);
+		n = lasting_alloc(offsetof(struct named, skeleton) + len + 1);
+		if (n == NULL)
+			return;
+		memcpy(n->skeleton, skeleton, len + 1);
+		g_hash_table_add(h->named, n->skeleton);
+	}
+	n->count++;
+	n->conn = c;
+}
+
+/* c wears skeleton no more. */
+static void named_remove(struct hub *h, const struct conn *c, const char *skeleton)
+{
+	struct named *n = named_find(h, skeleton);
+	if (n == NULL)
+		return;
+	if (n->conn == c)
+		n->conn = NULL;
+	if (--n->count == 0)
+		g_hash_table_remove(h->named, n->skeleton); /* frees n */
+}
+
+struct conn *hub_named_conn(const struct hub *h, const char *skeleton)
+{
+	const struct named *n = named_find(h, skeleton);
+	return n != NULL ? n->conn : NULL;
+}
+
 void hub_forget_name(struct hub *h, struct conn *c, const char *skeleton)
 {
-	if (skeleton != NULL && g_hash_table_lookup(h->named, skeleton) == c)
-		g_hash_table_remove(h->named, skeleton);
 	if (skeleton != NULL)
-		strcount_remove(&h->pseudos, skeleton);
+		named_remove(h, c, skeleton);
 	int worn = palette_index(c->colour);
 	if (worn >= 0)
 		h->colour_wearers[worn]--;
@@ -58,7 +122,7 @@ void hub_forget_name(struct hub *h, struct conn *c, const char *skeleton)
  * "ａｌｉｃｅ" are one pseudo. */
 bool hub_pseudo_taken(const struct hub *h, const char *skeleton)
 {
-	return strcount_get(&h->pseudos, skeleton) > 0;
+	return named_find(h, skeleton) != NULL;
 }
 
 /* A colour nobody present wears (nor `avoid`), when one is left. */
@@ -122,8 +186,7 @@ void hub_name(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->pseudo[len] = '\0';
 	c->colour = colour >= 0 ? colour : hub_pick_colour(h, -1);
 	c->has_pseudo = true;
-	strcount_add(&h->pseudos, skeleton); /* out of memory: unchecked, not refused */
-	g_hash_table_insert(h->named, lasting_strdup(skeleton), c);
+	named_add(h, c, skeleton);
 	if (h->bus != NULL && h->bus->ops->claim != NULL)
 		h->bus->ops->claim(h->bus, skeleton, c);
 	/* Whoever held it before has it no more (its address took it anew). */
@@ -139,7 +202,7 @@ struct conn *hub_find_named(const struct hub *h, const char *pseudo, size_t len)
 	char skeleton[NAMES_SKELETON_MAX];
 	if (names_skeleton(pseudo, len, skeleton, sizeof(skeleton)) < 0)
 		return NULL;
-	return g_hash_table_lookup(h->named, skeleton);
+	return hub_named_conn(h, skeleton);
 }
 
 void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
@@ -153,15 +216,11 @@ void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 		hub_publish(h, s->room, &(struct event){
 			.kind = EVENT_NICK, .sender_id = c->user_id, .pseudo = old,
 			.colour = c->colour, .text = pseudo, .text_len = len}, 0);
-	if (names_skeleton(old, strlen(old), old_skeleton, sizeof(old_skeleton)) == 0) {
-		if (g_hash_table_lookup(h->named, old_skeleton) == c)
-			g_hash_table_remove(h->named, old_skeleton);
-		strcount_remove(&h->pseudos, old_skeleton);
-	}
+	if (names_skeleton(old, strlen(old), old_skeleton, sizeof(old_skeleton)) == 0)
+		named_remove(h, c, old_skeleton);
 	memcpy(c->pseudo, pseudo, len);
 	c->pseudo[len] = '\0';
-	strcount_add(&h->pseudos, skeleton);
-	g_hash_table_insert(h->named, lasting_strdup(skeleton), c);
+	named_add(h, c, skeleton);
 	users_forget_departure(&h->users, skeleton);
 	log_info("%s (%s) is now %s", old, c->addr, c->pseudo);
 }

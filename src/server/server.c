@@ -28,7 +28,7 @@ static void finish_stop_if_idle(struct server *s);
 static void on_opened(struct conn *c)
 {
 	struct server *s = c->set->data;
-	unsigned n = strcount_add(&s->per_address, c->addr_key);
+	unsigned n = addresses_conn_add(&s->hub.addresses, c->addr_key);
 	c->counted_address = n > 0;
 	c->address_count = n;
 	hub_add(&s->hub, c);
@@ -49,7 +49,7 @@ static void on_closed(struct conn *c)
 {
 	struct server *s = c->set->data;
 	if (c->counted_address)
-		strcount_remove(&s->per_address, c->addr_key);
+		addresses_conn_remove(&s->hub.addresses, c->addr_key);
 	c->counted_address = false;
 	if (s->stopping)
 		finish_stop_if_idle(s);
@@ -354,8 +354,6 @@ int server_start(struct server *s, uv_loop_t *loop,
 			  s->clean_buf, sizeof(s->clean_buf));
 	if (rc == 0 && cfg->max_rooms_per_peer > 0)
 		s->hub.max_seats = cfg->max_rooms_per_peer;
-	if (rc == 0)
-		rc = strcount_init(&s->per_address);
 	if (rc < 0) {
 		*cause = uv_strerror(rc);
 		return undo_start(s, rc);
@@ -535,7 +533,6 @@ void server_free(struct server *s)
 {
 	web_free(s->web);
 	s->web = NULL;
-	strcount_free(&s->per_address);
 	if (s->tls_on)
 		tls_free(&s->tls);
 	textlog_close(&s->chatlog);

@@ -27,7 +27,6 @@
 #include "sanitize.h"
 #include "server_config.h"
 #include "sniff.h"
-#include "strcount.h"
 #include "tcp.h"
 #include "textlog.h"
 #include "tls.h"
@@ -43,7 +42,6 @@ struct server {
 	char tls_cause[512];         /* why the certificate did not load */
 	struct conns conns;
 	struct sniffer sniffer;
-	struct strcount per_address; /* conns by address key */
 
 	uv_signal_t sigint;
 	uv_signal_t sigterm;

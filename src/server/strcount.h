@@ -1,8 +1,8 @@
 /*
  * strcount: how many times each string is held, in a chained hash table;
- * an entry goes when its count falls to zero. The server counts
- * connections per peer address with one, the hub present pseudos (by
- * skeleton) with another. strcount.c owns the table and its entries.
+ * an entry goes when its count falls to zero. The cluster counts what
+ * each conn has under way with them (cluster_who.c, cluster_route.c).
+ * strcount.c owns the table and its entries.
  */
 #ifndef CHATROOM_STRCOUNT_H
 #define CHATROOM_STRCOUNT_H

@@ -275,7 +275,7 @@ void usercmds_ignore(struct hub *h, struct conn *c, const char *arg, size_t len)
 	}
 	/* Present: ignored as the user it is (whatever it is called next);
 	 * absent: by its pseudo. */
-	struct conn *who = g_hash_table_lookup(h->named, skeleton);
+	struct conn *who = hub_named_conn(h, skeleton);
 	switch (social_ignore(c, who != NULL ? who->user_id : 0, social_hash(skeleton), arg, len)) {
 	case -ENOSPC:
 		refuse(c, TEXT_ERR_IGNORE_FULL, SOCIAL_IGNORE_MAX);

@@ -18,7 +18,8 @@
  *
  * Both are bounded per address and in all; when full, the oldest away
  * sessions (departures) of that address, then of all, make room.
- * users.c owns every entry.
+ * users.c owns every entry but the addresses' (addresses.h), where it
+ * counts each address's sessions beside its connections.
  */
 #ifndef CHATROOM_USERS_H
 #define CHATROOM_USERS_H
@@ -28,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addresses.h"
 #include "names.h"
 #include "textproto.h"
 
@@ -65,10 +67,13 @@ struct users {
 	unsigned per_address;   /* sessions, and departures, one address keeps */
 	size_t max_sessions;
 	size_t max_departed;
-	GHashTable *sessions;   /* digest -> its entry (users.c), online or away */
-	GHashTable *held;       /* skeleton -> away session's entry */
+	GHashTable *sessions;   /* digest -> away session (users.c) */
+	GHashTable *online;     /* digest -> online session; NULL unless tracked */
+	size_t online_count;    /* online sessions, tracked or not */
+	GHashTable *held;       /* skeleton -> away session (users.c) */
 	GHashTable *departures; /* skeleton -> struct departed */
-	GHashTable *addresses;  /* address -> what it holds (users.c) */
+	struct addresses *addresses; /* the hub's: sessions counted by address */
+	GHashTable *waiting;    /* address -> its queues (users.c), while any */
 	GQueue away;            /* away sessions, oldest first */
 	GQueue departed;        /* departures, oldest first */
 	/* A session dropped to make room, by its digest (NULL: nobody told):
@@ -78,12 +83,14 @@ struct users {
 };
 
 /* Plenty for a server's churn within a grace period; memory stays bounded
- * (about 400 bytes each away, 48 online). */
+ * (about 400 bytes each away, 32 online). */
 #define USERS_MAX_SESSIONS 100000
 #define USERS_MAX_DEPARTED 10000
 
-/* per_address: sessions (and departures) one address may keep. 0 or -ENOMEM. */
-int users_init(struct users *u, int64_t grace_ms, unsigned per_address);
+/* per_address: sessions (and departures) one address may keep; sessions
+ * are counted on addresses' entries, which must outlive u. 0 or -ENOMEM. */
+int users_init(struct users *u, int64_t grace_ms, unsigned per_address,
+	       struct addresses *addresses);
 void users_free(struct users *u);
 
 /* Forgets departures and sessions away longer than the grace period. */
@@ -111,28 +118,36 @@ void users_forget_departure(struct users *u, const char *skeleton);
 
 /* ---- binary peers: sessions ----------------------------------------------- */
 
-/* A session as users.c keeps it: its owner's conn holds it while online
+/* An online session as users.c keeps it: its owner's conn holds it
  * (users_session_open, users_token_resume) and hands it back when it goes
- * (users_session_away); valid until then. */
+ * (users_session_away, users_session_close, with its address); valid
+ * until then. */
 struct session_entry;
+
+/* Online sessions are looked up by token (users_session_of) only once
+ * this is called: a cluster's server asks whether a token's owner is
+ * here; a standalone one never does, and keeps no table of them. Call it
+ * before any session opens. */
+void users_track_online(struct users *u);
 
 /* Opens an online session under token, counted for its address, in *out;
  * the oldest away sessions of the address, then of all, make room. 0, or
  * -ENOSPC when none could be kept (every one online), -ENOMEM. */
 int users_session_open(struct users *u, const unsigned char token[USERS_TOKEN_LEN],
 		       const char *address, struct session_entry **out);
-/* Its owner left as `as` says (its digest aside): its token may bring it
- * back for the grace period, and the pseudo is held for it. */
-void users_session_away(struct users *u, struct session_entry *e, const struct session *as,
-			int64_t now_ms);
+/* Its owner, from address (users_session_open's), left as `as` says (its
+ * digest aside): its token may bring it back for the grace period, and the
+ * pseudo is held for it. e is no more. */
+void users_session_away(struct users *u, struct session_entry *e, const char *address,
+			const struct session *as, int64_t now_ms);
 /* Its owner left and it cannot come back (users_session_away cannot be
  * filled): the session is no more. */
-void users_session_close(struct users *u, struct session_entry *e);
+void users_session_close(struct users *u, struct session_entry *e, const char *address);
 /* SHA-256 of its token. */
 const unsigned char *users_session_digest(const struct session_entry *e);
-/* The session of that token (32 bytes), online or away, or NULL. */
+/* The online session of that token (32 bytes), or NULL; always NULL
+ * unless users_track_online was called. */
 struct session_entry *users_session_of(struct users *u, const unsigned char token[USERS_TOKEN_LEN]);
-bool users_session_online(const struct session_entry *e);
 /* The away session that token (any length) opens within the grace period,
  * or NULL: unknown, expired and in use all look the same. Nothing changes. */
 struct session *users_token_find(struct users *u, const unsigned char *token, size_t len,
@@ -141,7 +156,8 @@ struct session *users_token_find(struct users *u, const unsigned char *token, si
 void users_digest(const unsigned char *token, size_t len, unsigned char out[USERS_DIGEST_LEN]);
 /* Brings s (users_token_find's) back online under a new token (the old
  * one is spent) and frees its pseudo for its owner; *was gets what s
- * said, since s itself is no more. Returns the online session. */
+ * said, since s itself is no more. Returns the online session; NULL when
+ * out of memory (s is spent all the same: its owner is back without one). */
 struct session_entry *users_token_resume(struct users *u, struct session *s,
 					 const unsigned char new_token[USERS_TOKEN_LEN],
 					 struct session *was);

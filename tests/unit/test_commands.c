@@ -353,6 +353,49 @@ static void the_handlers_answer_through_the_protocol(void **state)
 	chat_close(&t, all, 2);
 }
 
+/* Pseudos present, by skeleton (hub_names.c): one entry each, its count
+ * and the conn that took it last. */
+static void names_are_found_by_skeleton_and_given_up(void **state)
+{
+	(void)state;
+	struct chat t;
+	chat_open(&t);
+	struct conn *peers[3];
+	peers[0] = peer(&t, "Alice");
+	peers[1] = peer(&t, "bob");
+	assert_ptr_equal(hub_find_named(&t.hub, "ALICE", 5), peers[0]);
+	char alice[NAMES_SKELETON_MAX], carol[NAMES_SKELETON_MAX];
+	assert_int_equal(names_skeleton("alice", 5, alice, sizeof(alice)), 0);
+	assert_int_equal(names_skeleton("carol", 5, carol, sizeof(carol)), 0);
+	assert_ptr_equal(hub_named_conn(&t.hub, alice), peers[0]);
+	assert_true(hub_pseudo_taken(&t.hub, alice));
+	char skeleton[NAMES_SKELETON_MAX], why[128];
+	assert_int_equal(hub_check_pseudo(&t.hub, peers[1], "alice", 5, skeleton, why,
+					  sizeof(why)), -EEXIST);
+	/* A rename gives the old pseudo up. */
+	assert_int_equal(hub_check_pseudo(&t.hub, peers[0], "Carol", 5, skeleton, why,
+					  sizeof(why)), 0);
+	hub_rename(&t.hub, peers[0], "Carol", 5, skeleton);
+	assert_false(hub_pseudo_taken(&t.hub, alice));
+	assert_null(hub_find_named(&t.hub, "alice", 5));
+	assert_ptr_equal(hub_find_named(&t.hub, "carol", 5), peers[0]);
+	/* Two wear one skeleton (two servers' claims crossing): the last is
+	 * found; it is taken while either wears it. */
+	peers[2] = peer(&t, NULL);
+	hub_name(&t.hub, peers[2], "CAROL", 5, carol, 0, 28);
+	assert_ptr_equal(hub_named_conn(&t.hub, carol), peers[2]);
+	assert_ptr_equal(hub_find_named(&t.hub, "Carol", 5), peers[2]);
+	hub_forget_name(&t.hub, peers[2], carol);
+	peers[2]->has_pseudo = false;
+	assert_true(hub_pseudo_taken(&t.hub, carol));
+	assert_null(hub_named_conn(&t.hub, carol));
+	hub_forget_name(&t.hub, peers[0], carol);
+	peers[0]->has_pseudo = false;
+	assert_false(hub_pseudo_taken(&t.hub, carol));
+	assert_int_equal(g_hash_table_size(t.hub.named), 1); /* bob's */
+	chat_close(&t, peers, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +406,7 @@ int main(void)
 		cmocka_unit_test(usage_and_help_come_from_the_rows),
 		cmocka_unit_test(each_command_costs_its_work),
 		cmocka_unit_test(the_handlers_answer_through_the_protocol),
+		cmocka_unit_test(names_are_found_by_skeleton_and_given_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-/* Counted strings (src/server/strcount.c): connections per address,
- * pseudos present by skeleton. An entry lives while its count is above 0. */
+/* Counted strings (src/server/strcount.c): what each conn has under way
+ * in the cluster. An entry lives while its count is above 0. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
