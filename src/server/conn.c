@@ -88,7 +88,7 @@ static void conn_free(struct conn *c)
 	 * conn; should anything, it is unmarked here rather than taking every
 	 * peer down with an abort. */
 	if (c->pending) {
-		log_warn("%s freed while marked for a flush", c->addr);
+		log_warn("%s freed while marked for a flush", conn_addr(c));
 		unmark_pending(c);
 	}
 	wheel_remove(&c->set->wheel, &c->deadline);
@@ -96,7 +96,10 @@ static void conn_free(struct conn *c)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
 	conn_budgets_forget(c);
-	free(c->addr_block);
+	/* Its social went at hub_remove, its pictures with its jobs. */
+	lasting_free(c->extras, sizeof(*c->extras));
+	if (c->addr_in_block)
+		free(c->address.block);
 	if (c->slab > 0)
 		slab_free(&c->set->slabs[c->slab - 1], c);
 	else
@@ -129,7 +132,6 @@ struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 	c->id = ++set->last_id;
 	c->colour = -1;
 	c->open_handles = 1; /* the transport's */
-	c->ip = c->addr = c->addr_key = ""; /* until conn_set_address */
 	return c;
 }
 
@@ -224,7 +226,7 @@ static void close_conn(struct conn *c, const char *reason, bool flushed)
 	c->draining = false;
 	conn_hold_input(c, 0); /* freed with the conn, soon */
 	if (!was_draining) {
-		log_info("%s disconnected (%s)", c->addr, reason);
+		log_info("%s disconnected (%s)", conn_addr(c), reason);
 		c->set->hooks.left(c);
 	}
 	unmark_pending(c);
@@ -267,7 +269,7 @@ void conn_close_after_flush(struct conn *c, const char *reason)
 {
 	if (c->closing)
 		return;
-	log_info("%s disconnected (%s)", c->addr, reason);
+	log_info("%s disconnected (%s)", conn_addr(c), reason);
 	c->set->hooks.left(c);
 	c->closing = true;
 	c->draining = true;
@@ -283,7 +285,7 @@ void conn_close_after_flush(struct conn *c, const char *reason)
 
 const char *conn_label(const struct conn *c)
 {
-	return c->has_pseudo ? c->pseudo : c->addr;
+	return c->has_pseudo ? c->pseudo : conn_addr(c);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -315,7 +317,7 @@ void conn_send(struct conn *c, struct frame *f)
 		return;
 	/* Per-delivery lines only at debug level: they would cost more than
 	 * the delivery itself. */
-	log_debug("message sent to %s (%u bytes)", c->addr, f->len);
+	log_debug("message sent to %s (%u bytes)", conn_addr(c), f->len);
 	if (outq_push(&c->out, f) < 0) {
 		doom(c, CONN_OUT_OF_MEMORY);
 		return;
@@ -402,30 +404,6 @@ static void conn_flush(struct conn *c)
 
 /* ---- flood control and errors ------------------------------------------- */
 
-struct conn_budgets *conn_budgets(struct conn *c)
-{
-	if (c->budgets != NULL)
-		return c->budgets;
-	struct conn_budgets *b = lasting_alloc(sizeof(*b));
-	if (b == NULL) {
-		conn_close(c, "out of memory for its budgets");
-		return NULL;
-	}
-	int64_t now = clock_ms();
-	level_init_full(&b->messages, now);
-	level_init_full(&b->bytes, now);
-	level_init_full(&b->pictures, now);
-	level_init_full(&b->room_creations, now);
-	c->budgets = b;
-	return b;
-}
-
-void conn_budgets_forget(struct conn *c)
-{
-	lasting_free(c->budgets, sizeof(*c->budgets));
-	c->budgets = NULL;
-}
-
 bool conn_charge(struct conn *c, unsigned cost, size_t len)
 {
 	const struct server_config *cfg = c->set->cfg;
@@ -445,7 +423,7 @@ bool conn_charge(struct conn *c, unsigned cost, size_t len)
 		return false;
 	}
 	if (b->strikes == 1) {
-		log_info("%s floods: messages dropped", c->addr);
+		log_info("%s floods: messages dropped", conn_addr(c));
 		conn_error(c, CHAT_ERR_FLOODING, NULL);
 	}
 	return false;
@@ -589,7 +567,7 @@ void conn_open(struct conn *c)
 	c->hears = true;
 	LIST_INSERT_HEAD(&set->all, c, link);
 	set->count++;
-	log_info("%s connected", c->addr);
+	log_info("%s connected", conn_addr(c));
 	set->hooks.opened(c);
 	if (c->closing || c->draining)
 		return; /* refused */
