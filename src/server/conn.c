@@ -108,7 +108,8 @@ static void conn_free(struct conn *c)
 
 static void release(struct conn *c)
 {
-	if (--c->open_handles > 0 || c->jobs > 0)
+	c->transport_open = false;
+	if (c->jobs > 0)
 		return; /* a job off the loop thread still points here */
 	conn_free(c);
 }
@@ -131,7 +132,7 @@ struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 	c->transport = transport;
 	c->id = ++set->last_id;
 	c->colour = -1;
-	c->open_handles = 1; /* the transport's */
+	c->transport_open = true;
 	return c;
 }
 
@@ -142,7 +143,7 @@ void conn_job_begin(struct conn *c)
 
 void conn_job_end(struct conn *c)
 {
-	if (--c->jobs == 0 && c->open_handles == 0)
+	if (--c->jobs == 0 && !c->transport_open)
 		conn_free(c);
 }
 
@@ -175,14 +176,33 @@ static void on_wheel_due(uv_timer_t *timer)
 	/* A callback may close conns and arm or disarm others: each pop sees it. */
 	while ((e = wheel_pop_due(&set->wheel, now)) != NULL) {
 		struct conn *c = (struct conn *)((char *)e - offsetof(struct conn, deadline));
-		void (*fn)(struct conn *) = c->timer_fn;
-		c->timer_fn = NULL;
-		if (fn != NULL)
-			fn(c);
+		unsigned char fn = c->timer_fn;
+		c->timer_fn = 0;
+		if (fn != 0)
+			set->deadline_fns[fn - 1](c);
 	}
 	int64_t next = wheel_next_ms(&set->wheel);
 	if (next >= 0)
 		wheel_arm(set, next);
+}
+
+/* 1 + fn's place in the set's handlers (0 for none), added at its first
+ * use: they are a handful of functions, a byte in each conn names one. */
+static unsigned char deadline_fn_index(struct conns *set, void (*fn)(struct conn *c))
+{
+	if (fn == NULL)
+		return 0;
+	unsigned char i = 0;
+	while (i < set->deadline_fn_count && set->deadline_fns[i] != fn)
+		i++;
+	if (i == set->deadline_fn_count) {
+		if (i == CONN_DEADLINE_FNS) { /* a new handler: make the table larger */
+			log_error("more than %d deadline handlers", CONN_DEADLINE_FNS);
+			abort();
+		}
+		set->deadline_fns[set->deadline_fn_count++] = fn;
+	}
+	return (unsigned char)(i + 1);
 }
 
 void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
@@ -190,7 +210,7 @@ void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
 	if (c->closing && !c->draining)
 		return; /* its entry must not outlive it */
 	int64_t due = wheel_now(c->set) + (int64_t)ms;
-	c->timer_fn = fn;
+	c->timer_fn = deadline_fn_index(c->set, fn);
 	wheel_add(&c->set->wheel, &c->deadline, due);
 	wheel_arm(c->set, due);
 }
@@ -205,7 +225,7 @@ bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struc
 
 void conn_timer_stop(struct conn *c)
 {
-	c->timer_fn = NULL;
+	c->timer_fn = 0;
 	wheel_remove(&c->set->wheel, &c->deadline);
 }
 

@@ -110,6 +110,9 @@ struct conn_hooks {
 LIST_HEAD(conn_list, conn);
 
 #define CONN_SLABS 4
+/* The functions conn_timer_start is given (five today: the silence, the
+ * drain, a partial line, a stalled frame, a web peer's hand-over). */
+#define CONN_DEADLINE_FNS 16
 
 /* Every conn of a server, and those with output to flush this turn. */
 struct conns {
@@ -130,6 +133,9 @@ struct conns {
 	struct wheel wheel;
 	uv_timer_t wheel_timer;
 	int64_t wheel_wake_ms;
+	/* What a due deadline calls, named by a byte in the conn (timer_fn). */
+	void (*deadline_fns[CONN_DEADLINE_FNS])(struct conn *c);
+	unsigned char deadline_fn_count;
 	/* Conns come from blocks of their own (slab.h), one slab for each
 	 * size a transport asks (tcp.c, tls.c, web.c); any other size: malloc. */
 	struct slab slabs[CONN_SLABS];
@@ -197,10 +203,11 @@ struct conn {
 	bool seen_line : 1;       /* its first line arrived (binary: its welcome) */
 	bool counted_address : 1; /* in the server's per-address counts */
 	bool addr_in_block : 1;   /* its address is in address.block (below) */
+	bool transport_open : 1;  /* the transport's handles, as one, not closed */
 	/* Where its label and key start in its address (below). */
 	unsigned char addr_label_at;
 	unsigned char addr_key_at;
-	unsigned char open_handles; /* the transport's, as one: 0 or 1 */
+	unsigned char timer_fn;   /* its deadline's: 1 + its place in set->deadline_fns, 0: none */
 	char pseudo[CONN_MAX_PSEUDO + 1];
 	uint16_t port;            /* of its address (below) */
 	int16_t colour;   /* xterm-256 index, -1 until it has a pseudo */
@@ -240,9 +247,10 @@ struct conn {
 	 * (24 bytes) rather than a uv_timer_t of its own (152): an idle peer
 	 * has none armed. */
 	struct wheel_entry deadline;
-	void (*timer_fn)(struct conn *c);
 
-	max_align_t transport_state[]; /* the transport's (conn_transport) */
+	/* The transport's (conn_transport), aligned as a pointer rather than
+	 * max_align_t (16): 8 bytes more for every peer otherwise. */
+	void *transport_state[];
 };
 
 /* Its address (conn_set_address; "" before). */
@@ -286,6 +294,9 @@ bool conns_have_output(const struct conns *set);
  * if it cannot be set up, the transport closes it (conn_transport_closed). */
 struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 		      size_t transport_size);
+/* Its alignment must be no more than a pointer's. */
+#define CONN_TRANSPORT_FITS(type) \
+	_Static_assert(_Alignof(type) <= _Alignof(void *), #type " aligned as conn_transport")
 static inline void *conn_transport(struct conn *c)
 {
 	return c->transport_state;

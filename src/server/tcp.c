@@ -32,6 +32,7 @@ struct tcp_peer {
 	bool refused;
 	int send_error;
 };
+CONN_TRANSPORT_FITS(struct tcp_peer);
 
 static struct tcp_peer *peer_of(struct conn *c)
 {

@@ -41,6 +41,7 @@ struct tls_peer {
 	uv_write_t write_req;
 	char *cipher;             /* what the socket refused, being written */
 };
+CONN_TRANSPORT_FITS(struct tls_peer);
 
 static struct tls_peer *peer_of(struct conn *c)
 {

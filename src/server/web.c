@@ -66,6 +66,7 @@ struct ws_peer {
 	bool closing;     /* conn.c let go: lws closes, then CLOSED */
 	bool drained;     /* all written: the next WRITEABLE closes */
 };
+CONN_TRANSPORT_FITS(struct ws_peer);
 
 /* What lws keeps per wsi for us (per_session_data). */
 struct ws_session {
