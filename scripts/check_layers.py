@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 # Modules that only move bytes and own a peer's lifetime.
-BYTE_MOVERS = {"conn", "conn_addr", "tcp", "linger", "tls", "tls_ctx", "sniff"}
+BYTE_MOVERS = {"conn", "conn_addr", "conn_extras", "tcp", "linger", "tls", "tls_ctx", "sniff"}
 # What they may not include: the protocols (handlers, codecs, the course's
 # words) and the chat they serve.
 PROTOCOL_HEADERS = {"textpeer.h", "binpeer.h", "textproto.h", "wire.h", "linereader.h"}

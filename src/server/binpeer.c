@@ -321,8 +321,8 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	snprintf(pseudo, sizeof(pseudo), "%.*s", (int)m->pseudo.len, m->pseudo.ptr);
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, token, c->addr_key, &c->session) < 0) {
-		log_warn("no session could be kept for %s (%s)", pseudo, c->addr);
+	if (users_session_open(&h->users, token, conn_addr_key(c), &c->session) < 0) {
+		log_warn("no session could be kept for %s (%s)", pseudo, conn_addr(c));
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
@@ -330,10 +330,11 @@ static void hello(struct hub *h, struct conn *c, const struct wire_msg *m)
 	hub_place(h, c, room);
 	c->several_rooms = (m->features & WIRE_FEATURE_ROOMS) != 0;
 	hub_name(h, c, m->pseudo.ptr, m->pseudo.len, skeleton, user_id, colour);
-	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
-	if (identified && social_of(c) != NULL) {
-		memcpy(c->social->identity, identity, IDENTITIES_HASH_LEN);
-		c->social->has_identity = true;
+	log_info("%s joined the chatroom as %s", conn_addr(c), c->pseudo);
+	struct social *social = identified ? social_of(c) : NULL;
+	if (social != NULL) {
+		memcpy(social->identity, identity, IDENTITIES_HASH_LEN);
+		social->has_identity = true;
 		if (owner == NULL &&
 		    identities_claim(&h->identities, skeleton, c->pseudo, identity) < 0)
 			log_warn("identities: full, %s owns no pseudo", c->pseudo);
@@ -375,7 +376,7 @@ static void say(struct hub *h, struct conn *c, const struct wire_msg *m)
 				 SANITIZE_KEEP_NEWLINES);
 	char shown[BINPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(m->text.ptr, m->text.len, shown, sizeof(shown), 0);
-	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
+	log_info(TEXT_RECEIVED, conn_ip(c), c->port, (int)shown_len, shown);
 	if (moderation_muted(c) || !speak_in(h, c, m)) {
 		msgack_settle(c, m->msg_id); /* refused: not to be sent again */
 		return;

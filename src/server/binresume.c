@@ -64,11 +64,12 @@ static void come_back(struct hub *h, struct conn *c, const struct session *s, ui
 	hub_place(h, c, room);
 	c->several_rooms = (features & WIRE_FEATURE_ROOMS) != 0;
 	hub_name(h, c, pseudo, strlen(pseudo), skeleton, s->user_id, s->colour);
-	if (from != NULL && from->has_identity && social_of(c) != NULL) {
-		memcpy(c->social->identity, from->identity, sizeof(c->social->identity));
-		c->social->has_identity = true;
+	struct social *social = from != NULL && from->has_identity ? social_of(c) : NULL;
+	if (social != NULL) {
+		memcpy(social->identity, from->identity, sizeof(social->identity));
+		social->has_identity = true;
 	}
-	log_info("%s is back as %s", c->addr, c->pseudo);
+	log_info("%s is back as %s", conn_addr(c), c->pseudo);
 	binpeer_welcome(c, true, token);
 	c->proto->send_history(c, room, after);
 	char back[80];
@@ -127,8 +128,8 @@ static void resume_from(struct hub *h, struct conn *c, const struct redis_sessio
 	unsigned char fresh[USERS_TOKEN_LEN];
 	if (!new_token(c, fresh))
 		return;
-	if (users_session_open(&h->users, fresh, c->addr_key, &c->session) < 0) {
-		log_warn("no session could be kept for %s (%s)", s.pseudo, c->addr);
+	if (users_session_open(&h->users, fresh, conn_addr_key(c), &c->session) < 0) {
+		log_warn("no session could be kept for %s (%s)", s.pseudo, conn_addr(c));
 		reply_error(c, WIRE_ERR_FULL, TEXT_ERR_NO_SESSION);
 		return;
 	}
@@ -148,7 +149,7 @@ static void on_taken(struct conn *c, int status, const struct redis_session *r, 
 	binpeer_resume_done(c);
 	struct session *here = users_token_find(&h->users, p->token, sizeof(p->token), clock_ms());
 	if (status < 0 && here == NULL)
-		log_warn("cluster: the session of %s could not be read (%s)", c->addr,
+		log_warn("cluster: the session of %s could not be read (%s)", conn_addr(c),
 			 uv_err_name(status));
 	if (r != NULL && here == NULL)
 		resume_from(h, c, r, p->features);

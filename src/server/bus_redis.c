@@ -465,12 +465,12 @@ static void on_claimed(int status, bool granted, void *data)
 	if (status < 0) {
 		/* Redis could not say: the pseudo stays (renewals claim it
 		 * again once Redis is back; a clash then is `lost`). */
-		log_warn("cluster: the pseudo of %s could not be claimed (%s)", c->addr,
+		log_warn("cluster: the pseudo of %s could not be claimed (%s)", conn_addr(c),
 			 uv_err_name(status));
 		return;
 	}
 	if (!granted && br->bus.refused != NULL) {
-		log_info("cluster: %s wears a pseudo held on another server", c->addr);
+		log_info("cluster: %s wears a pseudo held on another server", conn_addr(c));
 		br->bus.refused(br->bus.data, c);
 	}
 }
@@ -480,7 +480,7 @@ static void redis_claim(struct bus *b, const char *skeleton, struct conn *c)
 	struct bus_redis *br = (struct bus_redis *)b;
 	int rc = pseudoclaim_take(br->claims, skeleton, c->id, on_claimed, c);
 	if (rc < 0 && rc != -EEXIST)
-		log_warn("cluster: no claim for the pseudo of %s (%s)", c->addr, uv_err_name(rc));
+		log_warn("cluster: no claim for the pseudo of %s (%s)", conn_addr(c), uv_err_name(rc));
 }
 
 static void redis_release(struct bus *b, const char *skeleton, struct conn *c)
@@ -522,9 +522,10 @@ static void redis_session_keep(struct bus *b, struct conn *c, const unsigned cha
 	snprintf(rs.holder, sizeof(rs.holder), "%s:%" PRIu64, br->node, c->id);
 	snprintf(rs.pseudo, sizeof(rs.pseudo), "%s", c->pseudo);
 	snprintf(rs.room, sizeof(rs.room), "%s", c->room->name);
-	if (c->social != NULL && c->social->has_identity) {
+	const struct social *social = conn_social(c);
+	if (social != NULL && social->has_identity) {
 		rs.has_identity = true;
-		memcpy(rs.identity, c->social->identity, sizeof(rs.identity));
+		memcpy(rs.identity, social->identity, sizeof(rs.identity));
 	}
 	if (sessions_of(br, c) != NULL)
 		redis_sessions_keep(br->sessions, c->id, digest, &rs);

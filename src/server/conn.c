@@ -88,7 +88,7 @@ static void conn_free(struct conn *c)
 	 * conn; should anything, it is unmarked here rather than taking every
 	 * peer down with an abort. */
 	if (c->pending) {
-		log_warn("%s freed while marked for a flush", c->addr);
+		log_warn("%s freed while marked for a flush", conn_addr(c));
 		unmark_pending(c);
 	}
 	wheel_remove(&c->set->wheel, &c->deadline);
@@ -96,7 +96,10 @@ static void conn_free(struct conn *c)
 		c->proto->on_stop(c);
 	outq_clear(&c->out);
 	conn_budgets_forget(c);
-	free(c->addr_block);
+	/* Its social went at hub_remove, its pictures with its jobs. */
+	lasting_free(c->extras, sizeof(*c->extras));
+	if (c->addr_in_block)
+		free(c->address.block);
 	if (c->slab > 0)
 		slab_free(&c->set->slabs[c->slab - 1], c);
 	else
@@ -105,7 +108,8 @@ static void conn_free(struct conn *c)
 
 static void release(struct conn *c)
 {
-	if (--c->open_handles > 0 || c->jobs > 0)
+	c->transport_open = false;
+	if (c->jobs > 0)
 		return; /* a job off the loop thread still points here */
 	conn_free(c);
 }
@@ -128,8 +132,7 @@ struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 	c->transport = transport;
 	c->id = ++set->last_id;
 	c->colour = -1;
-	c->open_handles = 1; /* the transport's */
-	c->ip = c->addr = c->addr_key = ""; /* until conn_set_address */
+	c->transport_open = true;
 	return c;
 }
 
@@ -140,7 +143,7 @@ void conn_job_begin(struct conn *c)
 
 void conn_job_end(struct conn *c)
 {
-	if (--c->jobs == 0 && c->open_handles == 0)
+	if (--c->jobs == 0 && !c->transport_open)
 		conn_free(c);
 }
 
@@ -173,14 +176,33 @@ static void on_wheel_due(uv_timer_t *timer)
 	/* A callback may close conns and arm or disarm others: each pop sees it. */
 	while ((e = wheel_pop_due(&set->wheel, now)) != NULL) {
 		struct conn *c = (struct conn *)((char *)e - offsetof(struct conn, deadline));
-		void (*fn)(struct conn *) = c->timer_fn;
-		c->timer_fn = NULL;
-		if (fn != NULL)
-			fn(c);
+		unsigned char fn = c->timer_fn;
+		c->timer_fn = 0;
+		if (fn != 0)
+			set->deadline_fns[fn - 1](c);
 	}
 	int64_t next = wheel_next_ms(&set->wheel);
 	if (next >= 0)
 		wheel_arm(set, next);
+}
+
+/* 1 + fn's place in the set's handlers (0 for none), added at its first
+ * use: they are a handful of functions, a byte in each conn names one. */
+static unsigned char deadline_fn_index(struct conns *set, void (*fn)(struct conn *c))
+{
+	if (fn == NULL)
+		return 0;
+	unsigned char i = 0;
+	while (i < set->deadline_fn_count && set->deadline_fns[i] != fn)
+		i++;
+	if (i == set->deadline_fn_count) {
+		if (i == CONN_DEADLINE_FNS) { /* a new handler: make the table larger */
+			log_error("more than %d deadline handlers", CONN_DEADLINE_FNS);
+			abort();
+		}
+		set->deadline_fns[set->deadline_fn_count++] = fn;
+	}
+	return (unsigned char)(i + 1);
 }
 
 void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
@@ -188,7 +210,7 @@ void conn_timer_start(struct conn *c, uint64_t ms, void (*fn)(struct conn *c))
 	if (c->closing && !c->draining)
 		return; /* its entry must not outlive it */
 	int64_t due = wheel_now(c->set) + (int64_t)ms;
-	c->timer_fn = fn;
+	c->timer_fn = deadline_fn_index(c->set, fn);
 	wheel_add(&c->set->wheel, &c->deadline, due);
 	wheel_arm(c->set, due);
 }
@@ -203,7 +225,7 @@ bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struc
 
 void conn_timer_stop(struct conn *c)
 {
-	c->timer_fn = NULL;
+	c->timer_fn = 0;
 	wheel_remove(&c->set->wheel, &c->deadline);
 }
 
@@ -224,7 +246,7 @@ static void close_conn(struct conn *c, const char *reason, bool flushed)
 	c->draining = false;
 	conn_hold_input(c, 0); /* freed with the conn, soon */
 	if (!was_draining) {
-		log_info("%s disconnected (%s)", c->addr, reason);
+		log_info("%s disconnected (%s)", conn_addr(c), reason);
 		c->set->hooks.left(c);
 	}
 	unmark_pending(c);
@@ -267,7 +289,7 @@ void conn_close_after_flush(struct conn *c, const char *reason)
 {
 	if (c->closing)
 		return;
-	log_info("%s disconnected (%s)", c->addr, reason);
+	log_info("%s disconnected (%s)", conn_addr(c), reason);
 	c->set->hooks.left(c);
 	c->closing = true;
 	c->draining = true;
@@ -283,7 +305,7 @@ void conn_close_after_flush(struct conn *c, const char *reason)
 
 const char *conn_label(const struct conn *c)
 {
-	return c->has_pseudo ? c->pseudo : c->addr;
+	return c->has_pseudo ? c->pseudo : conn_addr(c);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -315,7 +337,7 @@ void conn_send(struct conn *c, struct frame *f)
 		return;
 	/* Per-delivery lines only at debug level: they would cost more than
 	 * the delivery itself. */
-	log_debug("message sent to %s (%u bytes)", c->addr, f->len);
+	log_debug("message sent to %s (%u bytes)", conn_addr(c), f->len);
 	if (outq_push(&c->out, f) < 0) {
 		doom(c, CONN_OUT_OF_MEMORY);
 		return;
@@ -402,30 +424,6 @@ static void conn_flush(struct conn *c)
 
 /* ---- flood control and errors ------------------------------------------- */
 
-struct conn_budgets *conn_budgets(struct conn *c)
-{
-	if (c->budgets != NULL)
-		return c->budgets;
-	struct conn_budgets *b = lasting_alloc(sizeof(*b));
-	if (b == NULL) {
-		conn_close(c, "out of memory for its budgets");
-		return NULL;
-	}
-	int64_t now = clock_ms();
-	level_init_full(&b->messages, now);
-	level_init_full(&b->bytes, now);
-	level_init_full(&b->pictures, now);
-	level_init_full(&b->room_creations, now);
-	c->budgets = b;
-	return b;
-}
-
-void conn_budgets_forget(struct conn *c)
-{
-	lasting_free(c->budgets, sizeof(*c->budgets));
-	c->budgets = NULL;
-}
-
 bool conn_charge(struct conn *c, unsigned cost, size_t len)
 {
 	const struct server_config *cfg = c->set->cfg;
@@ -445,7 +443,7 @@ bool conn_charge(struct conn *c, unsigned cost, size_t len)
 		return false;
 	}
 	if (b->strikes == 1) {
-		log_info("%s floods: messages dropped", c->addr);
+		log_info("%s floods: messages dropped", conn_addr(c));
 		conn_error(c, CHAT_ERR_FLOODING, NULL);
 	}
 	return false;
@@ -589,7 +587,7 @@ void conn_open(struct conn *c)
 	c->hears = true;
 	LIST_INSERT_HEAD(&set->all, c, link);
 	set->count++;
-	log_info("%s connected", c->addr);
+	log_info("%s connected", conn_addr(c));
 	set->hooks.opened(c);
 	if (c->closing || c->draining)
 		return; /* refused */

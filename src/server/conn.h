@@ -110,6 +110,9 @@ struct conn_hooks {
 LIST_HEAD(conn_list, conn);
 
 #define CONN_SLABS 4
+/* The functions conn_timer_start is given (five today: the silence, the
+ * drain, a partial line, a stalled frame, a web peer's hand-over). */
+#define CONN_DEADLINE_FNS 16
 
 /* Every conn of a server, and those with output to flush this turn. */
 struct conns {
@@ -130,6 +133,9 @@ struct conns {
 	struct wheel wheel;
 	uv_timer_t wheel_timer;
 	int64_t wheel_wake_ms;
+	/* What a due deadline calls, named by a byte in the conn (timer_fn). */
+	void (*deadline_fns[CONN_DEADLINE_FNS])(struct conn *c);
+	unsigned char deadline_fn_count;
 	/* Conns come from blocks of their own (slab.h), one slab for each
 	 * size a transport asks (tcp.c, tls.c, web.c); any other size: malloc. */
 	struct slab slabs[CONN_SLABS];
@@ -147,6 +153,15 @@ struct conn_budgets {
 	struct token_level pictures;        /* picture.c: PICTURE_BYTES_* */
 	struct token_level room_creations;  /* hub.c: HUB_ROOMS_PER_CONN */
 	unsigned strikes;                   /* refused requests in a row */
+};
+
+/* What a peer holds only while it uses it (conn_extras.c): budgets
+ * between requests, pictures being checked, away and ignores. Made at the
+ * first need, freed once all three are gone: an idle peer has none. */
+struct conn_extras {
+	struct conn_budgets *budgets;   /* (struct conn_budgets), full when NULL */
+	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
+	struct social *social;          /* social.c: away, ignores */
 };
 
 struct conn {
@@ -172,19 +187,34 @@ struct conn {
 	struct outq out;
 	struct conns *set;
 	LIST_ENTRY(conn) pending_link;
+	struct conn_extras *extras; /* NULL until used (the fan-out reads its ignores) */
 	LIST_ENTRY(conn) link;        /* in set->all */
 
 	void *proto_data;     /* the protocol's, from on_start to on_stop */
-	unsigned char first_len;           /* first bytes held while the */
-	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
-	bool several_rooms; /* JOIN adds a room (a binary peer that asked) */
-	bool has_pseudo;
-	bool seen_line;           /* its first line arrived (binary: its welcome) */
-	bool counted_address;     /* in the server's per-address counts */
-	uint16_t port;            /* of its address (below) */
-
 	const struct transport_ops *transport;
 	size_t in_flight; /* bytes of `out` a transport write holds */
+	/* Its small fields together, where no padding is lost: an idle peer
+	 * is mostly this struct (see docs/benchmarks.md). */
+	unsigned char first_len;           /* first bytes held while the */
+	char first[SNIFF_PREFIX_MAX];      /* sniffer waits for more */
+	/* Flags read seldom, in bits. */
+	bool several_rooms : 1; /* JOIN adds a room (a binary peer that asked) */
+	bool has_pseudo : 1;
+	bool seen_line : 1;       /* its first line arrived (binary: its welcome) */
+	bool counted_address : 1; /* in the server's per-address counts */
+	bool addr_in_block : 1;   /* its address is in address.block (below) */
+	bool transport_open : 1;  /* the transport's handles, as one, not closed */
+	/* Where its label and key start in its address (below). */
+	unsigned char addr_label_at;
+	unsigned char addr_key_at;
+	unsigned char timer_fn;   /* its deadline's: 1 + its place in set->deadline_fns, 0: none */
+	char pseudo[CONN_MAX_PSEUDO + 1];
+	uint16_t port;            /* of its address (below) */
+	int16_t colour;   /* xterm-256 index, -1 until it has a pseudo */
+	uint16_t seat_count;      /* its seats (below): at most SEARCH_MAX_ROOMS */
+	uint32_t held_input;      /* unfinished input it holds (conn_hold_input): a frame, < 64 MiB */
+	unsigned address_count;   /* connections from its address, itself included */
+	unsigned jobs;            /* work off the loop thread that will come back */
 
 	/* Who it is in the chat (hub.c and the protocols fill these). */
 	struct room *room; /* its current room: where it speaks unless it names one */
@@ -192,33 +222,24 @@ struct conn {
 	 * before it has a pseudo); the first one is `home`. */
 	struct seat_list seats;
 	struct seat home;
-	/* Its address as three strings, all in addr_text for an IPv4 peer
-	 * (IPv6 ones, rarer and longer, in a block of their own): 64 bytes
-	 * where three fixed arrays for the longest IPv6 took 160. */
-	const char *ip;       /* the IP alone */
-	const char *addr;     /* "{IP}:{Port}", the label of an anonymous peer */
-	/* Its address as the per-address limits count it: the IP, or for
-	 * IPv6 its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
-	const char *addr_key;
-	char *addr_block;     /* NULL: they are in addr_text */
-	char addr_text[CONN_ADDR_INLINE];
-	char pseudo[CONN_MAX_PSEUDO + 1];
-	int16_t colour;   /* xterm-256 index, -1 until it has a pseudo */
-	unsigned address_count;   /* connections from its address, itself included */
+	/* Its address as three strings (conn_ip, conn_addr, conn_addr_key):
+	 * the IP, then "{IP}:{Port}" and the per-address key at small offsets,
+	 * all in address.text for an IPv4 peer (IPv6 ones, rarer and longer,
+	 * in a block of their own): 40 bytes where three fixed arrays for the
+	 * longest IPv6 took 160. */
+	union {
+		char text[CONN_ADDR_INLINE];
+		char *block;
+	} address;
 	uint64_t user_id; /* 0 until it has a pseudo */
 	/* Its resume session (users.h) while here, NULL for none: a binary or
 	 * web peer's, whose token only its welcome carried. */
 	struct session_entry *session;
 
-	/* Times on clock_ms (clock.h), and budgets. */
+	/* Times on clock_ms (clock.h). */
 	int64_t connected_ms;
 	int64_t last_heard_ms;    /* its last line or frame */
 	int64_t soft_since_ms;    /* over the soft queue limit since (0: not) */
-	/* Its budgets (struct conn_budgets), made when it first spends: an
-	 * idle peer has none, as good as full ones (conn_budgets). */
-	struct conn_budgets *budgets;
-	struct picture_queue *pictures; /* picture.c: what waits behind a picture */
-	struct social *social;    /* social.c: away, ignores (NULL until used) */
 
 	/* One deadline, held by whoever has the peer's current phase: the
 	 * sniffer (silence), its protocol (a partial line, a stalled frame),
@@ -226,14 +247,33 @@ struct conn {
 	 * (24 bytes) rather than a uv_timer_t of its own (152): an idle peer
 	 * has none armed. */
 	struct wheel_entry deadline;
-	void (*timer_fn)(struct conn *c);
-	unsigned open_handles;    /* the transport's, as one */
-	unsigned jobs;            /* work off the loop thread that will come back */
-	uint32_t held_input;      /* unfinished input it holds (conn_hold_input): a frame, < 64 MiB */
-	unsigned seat_count;      /* its seats (above) */
 
-	max_align_t transport_state[]; /* the transport's (conn_transport) */
+	/* The transport's (conn_transport), aligned as a pointer rather than
+	 * max_align_t (16): 8 bytes more for every peer otherwise. */
+	void *transport_state[];
 };
+
+/* Its address (conn_set_address; "" before). */
+static inline const char *conn_address_text(const struct conn *c)
+{
+	return c->addr_in_block ? c->address.block : c->address.text;
+}
+/* The IP alone. */
+static inline const char *conn_ip(const struct conn *c)
+{
+	return conn_address_text(c);
+}
+/* "{IP}:{Port}", the label of an anonymous peer. */
+static inline const char *conn_addr(const struct conn *c)
+{
+	return conn_address_text(c) + c->addr_label_at;
+}
+/* Its address as the per-address limits count it: the IP, or for IPv6
+ * its /64 ("2001:db8:1:2::/64"), one subscriber's prefix. */
+static inline const char *conn_addr_key(const struct conn *c)
+{
+	return conn_address_text(c) + c->addr_key_at;
+}
 
 /* ---- the set (server.c) ------------------------------------------------- */
 
@@ -254,9 +294,17 @@ bool conns_have_output(const struct conns *set);
  * if it cannot be set up, the transport closes it (conn_transport_closed). */
 struct conn *conn_new(struct conns *set, const struct transport_ops *transport,
 		      size_t transport_size);
+/* Its alignment must be no more than a pointer's. */
+#define CONN_TRANSPORT_FITS(type) \
+	_Static_assert(_Alignof(type) <= _Alignof(void *), #type " aligned as conn_transport")
 static inline void *conn_transport(struct conn *c)
 {
 	return c->transport_state;
+}
+/* The conn whose transport state this is (conn_transport's). */
+static inline struct conn *conn_of_transport(void *state)
+{
+	return (struct conn *)((char *)state - offsetof(struct conn, transport_state));
 }
 /* Its address: the label "{IP}:{Port}" and the per-address key (conn_addr.c). */
 void conn_set_address(struct conn *c, const struct sockaddr *sa);
@@ -301,6 +349,24 @@ bool conn_timer_again_if_not_quiet(struct conn *c, uint64_t ms, void (*fn)(struc
  * returns what all conns hold. Let go at the close. */
 size_t conn_hold_input(struct conn *c, size_t bytes);
 
+/* c's extras (struct conn_extras, conn_extras.c), made on first use; NULL
+ * when out of memory. conn_extras_trim lets them go once they hold none:
+ * call it after clearing one. */
+struct conn_extras *conn_extras(struct conn *c);
+void conn_extras_trim(struct conn *c);
+static inline struct social *conn_social(const struct conn *c)
+{
+	return c->extras != NULL ? c->extras->social : NULL;
+}
+static inline struct picture_queue *conn_pictures(const struct conn *c)
+{
+	return c->extras != NULL ? c->extras->pictures : NULL;
+}
+/* c's budgets, NULL while it has none (as good as full ones). */
+static inline struct conn_budgets *conn_budgets_held(const struct conn *c)
+{
+	return c->extras != NULL ? c->extras->budgets : NULL;
+}
 /* c's budgets, made full on first use; NULL when out of memory (c is
  * then closed). conn_budgets_forget lets them go (full again). */
 struct conn_budgets *conn_budgets(struct conn *c);

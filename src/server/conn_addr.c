@@ -2,44 +2,48 @@
  * conn_addr: how a peer's address is kept (conn_set_address): its IP, its
  * "{IP}:{Port}" label and its key for the per-address limits, an IPv6
  * peer counted by its /64 (one host has them all). The three strings
- * live in the conn (c->addr_text) or, when they do not fit, in a block
- * conn.c frees with the conn (c->addr_block).
+ * live in the conn (c->address.text) or, when they do not fit, in a block
+ * conn.c frees with the conn (c->address.block).
  *
  * Its own file because the rules of an address (what counts as one user's)
  * change apart from a conn's bytes and lifetime.
  */
 #include "conn.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The three strings of c's address (see struct conn), in c->addr_text when
- * they fit, else in a block freed with the conn. */
+/* An address, its label and its key: offsets fit a byte. */
+_Static_assert(INET6_ADDRSTRLEN + INET6_ADDRSTRLEN + 8 <= UCHAR_MAX, "offsets in a byte");
+
+/* The three strings of c's address (see struct conn), in c->address.text
+ * when they fit, else in a block freed with the conn. */
 static void keep_address(struct conn *c, const char *ip, unsigned port, const char *key)
 {
 	char addr[INET6_ADDRSTRLEN + 8];
 	snprintf(addr, sizeof(addr), "%s:%u", ip, port);
 	size_t ip_len = strlen(ip) + 1, addr_len = strlen(addr) + 1;
 	size_t key_len = key != NULL ? strlen(key) + 1 : 0;
-	char *at = c->addr_text;
-	if (ip_len + addr_len + key_len > sizeof(c->addr_text)) {
+	char *at = c->address.text;
+	if (ip_len + addr_len + key_len > sizeof(c->address.text)) {
 		at = malloc(ip_len + addr_len + key_len);
 		if (at == NULL) { /* out of memory: its label says so */
 			keep_address(c, "", port, "?");
 			return;
 		}
-		c->addr_block = at;
+		c->address.block = at;
+		c->addr_in_block = true;
 	}
 	memcpy(at, ip, ip_len);
 	memcpy(at + ip_len, addr, addr_len);
-	c->ip = at;
-	c->addr = at + ip_len;
-	c->addr_key = c->ip;
+	c->addr_label_at = (unsigned char)ip_len;
+	c->addr_key_at = 0; /* the IP */
 	if (key_len > 0) {
 		memcpy(at + ip_len + addr_len, key, key_len);
-		c->addr_key = at + ip_len + addr_len;
+		c->addr_key_at = (unsigned char)(ip_len + addr_len);
 	}
 	c->port = (uint16_t)port;
 }

@@ -96,7 +96,7 @@ void hub_remove(struct hub *h, struct conn *c)
 		h->bus->ops->release(h->bus, skeleton, c);
 	/* Only a departure whose arrival was announced is announced. */
 	if (c->has_pseudo && !h->quiet) {
-		log_info("%s (%s) left the chatroom", c->pseudo, c->addr);
+		log_info("%s (%s) left the chatroom", c->pseudo, conn_addr(c));
 		struct seat *s;
 		LIST_FOREACH(s, &c->seats, of_conn)
 			hub_publish_presence_in(h, c, s->room, EVENT_LEAVE);
@@ -108,19 +108,19 @@ void hub_remove(struct hub *h, struct conn *c)
 			snprintf(as.pseudo, sizeof(as.pseudo), "%s", c->pseudo);
 			snprintf(as.skeleton, sizeof(as.skeleton), "%s", skeleton);
 			snprintf(as.room, sizeof(as.room), "%s", room->name);
-			users_session_away(&h->users, c->session, c->addr_key, &as, clock_ms());
+			users_session_away(&h->users, c->session, conn_addr_key(c), &as, clock_ms());
 		} else if (had_session) {
-			users_session_close(&h->users, c->session, c->addr_key);
+			users_session_close(&h->users, c->session, conn_addr_key(c));
 		}
 		c->session = NULL;
 		if (had_session && h->bus != NULL && h->bus->ops->session_away != NULL)
 			h->bus->ops->session_away(h->bus, c, room->name);
 		else if (skeleton_ok)
-			users_departed(&h->users, c->pseudo, skeleton, c->addr_key, room->name,
+			users_departed(&h->users, c->pseudo, skeleton, conn_addr_key(c), room->name,
 				       c->colour, clock_ms());
 	}
 	if (c->session != NULL) { /* the server stops: no resume is kept */
-		users_session_close(&h->users, c->session, c->addr_key);
+		users_session_close(&h->users, c->session, conn_addr_key(c));
 		c->session = NULL;
 	}
 	room_stand_all(c, clock_ms());
@@ -190,13 +190,13 @@ void hub_leave(struct hub *h, struct conn *c, struct room *room)
  * (the connection's own bucket still holds). */
 static struct token_bucket *creator_bucket(struct hub *h, const struct conn *c, int64_t now)
 {
-	struct creator *cr = g_hash_table_lookup(h->creators, c->addr_key);
+	struct creator *cr = g_hash_table_lookup(h->creators, conn_addr_key(c));
 	if (cr != NULL)
 		return &cr->rooms;
 	cr = calloc(1, sizeof(*cr));
 	if (cr == NULL)
 		return NULL;
-	snprintf(cr->key, sizeof(cr->key), "%s", c->addr_key);
+	snprintf(cr->key, sizeof(cr->key), "%s", conn_addr_key(c));
 	bucket_init(&cr->rooms, HUB_ROOMS_PER_ADDRESS / 60.0, HUB_ROOMS_PER_ADDRESS, now);
 	g_hash_table_insert(h->creators, cr->key, cr);
 	return &cr->rooms;
@@ -251,7 +251,7 @@ struct room *hub_room(struct hub *h, struct conn *c, const char *typed, size_t t
 	if (rc == -ENOSPC) {
 		snprintf(h->cause, sizeof(h->cause), TEXT_ERR_TOO_MANY_ROOMS, h->rooms.max);
 		*cause = h->cause;
-		log_warn("%s may not make a room: %zu rooms already", c != NULL ? c->addr : "the server",
+		log_warn("%s may not make a room: %zu rooms already", c != NULL ? conn_addr(c) : "the server",
 			 h->rooms.count);
 	} else if (rc < 0) {
 		*cause = rc == -ENOMEM ? TEXT_ERR_NO_MEMORY : TEXT_ERR_ROOM_BAD_CHAR;

@@ -107,7 +107,8 @@ struct sender {
 
 static bool ignored_by(const struct conn *m, struct sender *s)
 {
-	if (m->social == NULL || m->social->ignored_count == 0)
+	const struct social *social = conn_social(m);
+	if (social == NULL || social->ignored_count == 0)
 		return false;
 	if (!s->hashed) {
 		char skeleton[NAMES_SKELETON_MAX];

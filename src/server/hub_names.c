@@ -166,7 +166,7 @@ int hub_check_pseudo(const struct hub *h, const struct conn *c, const char *pseu
 		snprintf(why, why_len, TEXT_ERR_PSEUDO_TAKEN, (int)len, pseudo);
 		return -EEXIST;
 	}
-	switch (users_held(&h->users, skeleton, c->addr_key)) {
+	switch (users_held(&h->users, skeleton, conn_addr_key(c))) {
 	case USERS_HELD_FOR_SESSION:
 		snprintf(why, why_len, TEXT_ERR_PSEUDO_HELD_SESSION, (int)len, pseudo);
 		return -EEXIST;
@@ -222,5 +222,5 @@ void hub_rename(struct hub *h, struct conn *c, const char *pseudo, size_t len,
 	c->pseudo[len] = '\0';
 	named_add(h, c, skeleton);
 	users_forget_departure(&h->users, skeleton);
-	log_info("%s (%s) is now %s", old, c->addr, c->pseudo);
+	log_info("%s (%s) is now %s", old, conn_addr(c), c->pseudo);
 }

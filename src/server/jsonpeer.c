@@ -360,7 +360,7 @@ static void resume(struct hub *h, struct conn *c, const char *hex, size_t len, u
 		room = h->rooms.default_room;
 	hub_place(h, c, room);
 	hub_name(h, c, s->pseudo, strlen(s->pseudo), s->skeleton, s->user_id, s->colour);
-	log_info("%s is back as %s", c->addr, c->pseudo);
+	log_info("%s is back as %s", conn_addr(c), c->pseudo);
 	welcome(c, true, fresh);
 	send_events(c, room, after, 0);
 	hub_publish(h, c->room, &(struct event){
@@ -414,13 +414,13 @@ static void hello(struct hub *h, struct conn *c, const struct jsonmsg *m)
 	/* A session is kept for every page: it resumes after a drop. */
 	uint64_t user_id = hub_new_user_id();
 	int colour = hub_pick_colour(h, -1);
-	if (users_session_open(&h->users, fresh, c->addr_key, &c->session) < 0) {
+	if (users_session_open(&h->users, fresh, conn_addr_key(c), &c->session) < 0) {
 		reply_error(c, "full", TEXT_ERR_NO_SESSION);
 		return;
 	}
 	hub_place(h, c, room);
 	hub_name(h, c, pseudo, len, skeleton, user_id, colour);
-	log_info("%s joined the chatroom as %s (web)", c->addr, c->pseudo);
+	log_info("%s joined the chatroom as %s (web)", conn_addr(c), c->pseudo);
 	welcome(c, false, fresh);
 	send_events(c, room, 0, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
@@ -432,7 +432,7 @@ static void say(struct hub *h, struct conn *c, const char *text, size_t len)
 	size_t n = sanitize_text(text, len, h->clean, h->clean_cap, SANITIZE_KEEP_NEWLINES);
 	char shown[JSONPEER_LOGGED_BYTES];
 	size_t shown_len = sanitize_text(text, len, shown, sizeof(shown), 0);
-	log_info(TEXT_RECEIVED, c->ip, c->port, (int)shown_len, shown);
+	log_info(TEXT_RECEIVED, conn_ip(c), c->port, (int)shown_len, shown);
 	if (n > 0 && !moderation_muted(c) && !picture_hold_message(c, h->clean, n, 0))
 		hub_say(h, c, c->room, h->clean, n);
 }

@@ -155,7 +155,8 @@ void moderation_close(void)
 
 static const unsigned char *identity_of(const struct conn *c)
 {
-	return c->social != NULL && c->social->has_identity ? c->social->identity : NULL;
+	const struct social *s = conn_social(c);
+	return s != NULL && s->has_identity ? s->identity : NULL;
 }
 
 bool moderation_is_operator(const struct conn *c)
@@ -176,7 +177,7 @@ const char *moderation_banned(const struct conn *c, const unsigned char *identit
 		const struct ban *b = &mod.bans[i];
 		if (b->until_ms != 0 && b->until_ms <= now)
 			continue;
-		if (strcmp(b->address, c->addr_key) == 0 ||
+		if (strcmp(b->address, conn_addr_key(c)) == 0 ||
 		    (b->has_identity && identity != NULL &&
 		     memcmp(b->identity, identity, IDENTITIES_HASH_LEN) == 0))
 			return b->reason[0] != '\0' ? b->reason : "sans raison donnée";
@@ -366,7 +367,8 @@ void moderation_mute_done(struct conn *c, const char *pseudo, const char *typed,
 
 bool moderation_muted(struct conn *c)
 {
-	if (c->social == NULL || c->social->muted_until_ms <= clock_ms())
+	const struct social *s = conn_social(c);
+	if (s == NULL || s->muted_until_ms <= clock_ms())
 		return false;
 	conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_MUTED);
 	return true;
@@ -382,7 +384,7 @@ static void ban(struct conn *who, const char *by, int64_t ms, const char *rest,
 	b->has_identity = id != NULL;
 	if (id != NULL)
 		memcpy(b->identity, id, IDENTITIES_HASH_LEN);
-	snprintf(b->address, sizeof(b->address), "%s", who->addr_key);
+	snprintf(b->address, sizeof(b->address), "%s", conn_addr_key(who));
 	b->until_ms = ms > 0 ? clock_wall_ms() + ms : 0;
 	snprintf(b->pseudo, sizeof(b->pseudo), "%s", who->pseudo);
 	size_t n = rest_len < MODERATION_REASON_MAX ? rest_len : MODERATION_REASON_MAX;
@@ -390,7 +392,7 @@ static void ban(struct conn *who, const char *by, int64_t ms, const char *rest,
 		b->reason[i] = rest[i] == '\t' ? ' ' : rest[i];
 	b->reason[n] = '\0';
 	save();
-	log_info("%s banned %s (%s)", by, who->pseudo, who->addr_key);
+	log_info("%s banned %s (%s)", by, who->pseudo, conn_addr_key(who));
 	out(who, true, by, b->reason, strlen(b->reason), "banned");
 }
 

@@ -21,11 +21,12 @@ void msgack_sender_key(const struct conn *c, char out[MSGACK_KEY_MAX])
 {
 	gchar *hex;
 	char kind;
-	if (c->social != NULL && c->social->has_identity) {
+	const struct social *social = conn_social(c);
+	if (social != NULL && social->has_identity) {
 		/* Already a hash (SHA-256 of the secret): shortened, hex. */
 		kind = 'i';
-		hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, c->social->identity,
-						  sizeof(c->social->identity));
+		hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, social->identity,
+						  sizeof(social->identity));
 	} else {
 		/* The pseudo, up to look-alikes: what the cluster keeps unique. */
 		char skeleton[NAMES_SKELETON_MAX];

@@ -125,7 +125,7 @@ static void publish_picture(struct picture_queue *q, const struct waiting *w)
 	struct room *room = rooms_find(&q->hub->rooms, w->room, strlen(w->room));
 	if (room == NULL)
 		return;
-	log_info("%s (%s) sent a picture (%s, %d×%d, %zu bytes)", c->pseudo, c->addr,
+	log_info("%s (%s) sent a picture (%s, %d×%d, %zu bytes)", c->pseudo, conn_addr(c),
 		 w->info.mime, w->info.width, w->info.height, w->len);
 	struct event ev = {
 		.kind = EVENT_IMAGE, .sender_id = c->user_id, .pseudo = c->pseudo,
@@ -157,7 +157,8 @@ static void drain(struct picture_queue *q)
 		free(pop(q)); /* the server stops: nothing more is published */
 	struct picture_pool *pp = q->pool;
 	pp->jobs--;
-	c->pictures = NULL;
+	c->extras->pictures = NULL;
+	conn_extras_trim(c);
 	free(q);
 	if (pp->on_job_done != NULL)
 		pp->on_job_done(pp->data);
@@ -220,7 +221,7 @@ static bool within_budget(struct hub *h, struct conn *c, size_t len)
 	if (level_take(&b->pictures, PICTURE_BYTES_RATE, PICTURE_BYTES_BURST, (double)len,
 		       clock_ms()))
 		return true;
-	log_info("%s sends pictures too fast: one refused", c->addr);
+	log_info("%s sends pictures too fast: one refused", conn_addr(c));
 	conn_error(c, CHAT_ERR_IMAGE_FLOOD, NULL);
 	return false;
 }
@@ -248,7 +249,7 @@ void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t le
 		refuse(c, TEXT_IMAGE_TOO_HEAVY);
 		return;
 	}
-	struct picture_queue *q = c->pictures;
+	struct picture_queue *q = conn_pictures(c);
 	if (pp->stopping || pp->held_bytes + len > PICTURE_MAX_HELD_BYTES ||
 	    (q == NULL && pp->jobs >= PICTURE_MAX_JOBS)) {
 		refuse(c, TEXT_IMAGE_BUSY);
@@ -274,10 +275,12 @@ void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t le
 		}
 		return;
 	}
-	q = calloc(1, sizeof(*q));
+	struct conn_extras *x = conn_extras(c);
+	q = x != NULL ? calloc(1, sizeof(*q)) : NULL;
 	if (q == NULL || !start_pool(pp)) {
 		free(q);
 		free(w);
+		conn_extras_trim(c);
 		refuse(c, TEXT_IMAGE_NO_MEMORY);
 		return;
 	}
@@ -287,14 +290,14 @@ void picture_receive(struct hub *h, struct conn *c, const char *bytes, size_t le
 	STAILQ_INIT(&q->waiting);
 	enqueue(q, w);
 	pp->jobs++;
-	c->pictures = q;
+	x->pictures = q;
 	conn_job_begin(c);
 	start_decoding(q);
 }
 
 bool picture_hold_message(struct conn *c, const char *text, size_t len, uint64_t msg_id)
 {
-	struct picture_queue *q = c->pictures;
+	struct picture_queue *q = conn_pictures(c);
 	if (q == NULL)
 		return false;
 	struct waiting *w = waiting_new(c, false, text, len);

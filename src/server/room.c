@@ -173,12 +173,11 @@ void room_remove_member(struct room *room, struct seat *s, int64_t now_ms)
 struct seat *room_sit(struct conn *c, uint64_t live_since, struct room *room)
 {
 	struct seat *s = &c->home;
-	if (s->taken) {
+	if (s->room != NULL) { /* the embedded seat is in use */
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)
 			return NULL;
 	}
-	s->taken = true;
 	s->conn = c;
 	s->live_since_event = live_since;
 	LIST_INSERT_HEAD(&c->seats, s, of_conn);
@@ -192,9 +191,7 @@ void room_stand(struct conn *c, struct seat *s, int64_t now_ms)
 	room_remove_member(s->room, s, now_ms);
 	LIST_REMOVE(s, of_conn);
 	c->seat_count--;
-	if (s == &c->home)
-		s->taken = false;
-	else
+	if (s != &c->home) /* the embedded one is free again (s->room is NULL) */
 		free(s);
 }
 

@@ -7,7 +7,6 @@
 #ifndef CHATROOM_SEAT_H
 #define CHATROOM_SEAT_H
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -21,7 +20,6 @@ struct seat {
 	struct room *room;
 	/* Events after this one reached it live in this room. */
 	uint64_t live_since_event;
-	bool taken; /* the conn's embedded seat is in use */
 };
 
 LIST_HEAD(seat_list, seat);

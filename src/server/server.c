@@ -28,7 +28,7 @@ static void finish_stop_if_idle(struct server *s);
 static void on_opened(struct conn *c)
 {
 	struct server *s = c->set->data;
-	unsigned n = addresses_conn_add(&s->hub.addresses, c->addr_key);
+	unsigned n = addresses_conn_add(&s->hub.addresses, conn_addr_key(c));
 	c->counted_address = n > 0;
 	c->address_count = n;
 	hub_add(&s->hub, c);
@@ -49,7 +49,7 @@ static void on_closed(struct conn *c)
 {
 	struct server *s = c->set->data;
 	if (c->counted_address)
-		addresses_conn_remove(&s->hub.addresses, c->addr_key);
+		addresses_conn_remove(&s->hub.addresses, conn_addr_key(c));
 	c->counted_address = false;
 	if (s->stopping)
 		finish_stop_if_idle(s);
@@ -148,7 +148,7 @@ static bool idle_anonymous(const struct server *s, const struct conn *c, int64_t
 static void trim(struct conn *c, int64_t now)
 {
 	conn_trim(c);
-	const struct conn_budgets *b = c->budgets;
+	const struct conn_budgets *b = conn_budgets_held(c);
 	const struct server_config *cfg = c->set->cfg;
 	if (b != NULL && b->strikes == 0 &&
 	    level_full(&b->messages, cfg->flood_rate, cfg->flood_burst, now) &&

@@ -9,15 +9,24 @@
 
 struct social *social_of(struct conn *c)
 {
-	if (c->social == NULL)
-		c->social = calloc(1, sizeof(*c->social));
-	return c->social;
+	struct conn_extras *x = conn_extras(c);
+	if (x == NULL)
+		return NULL;
+	if (x->social == NULL)
+		x->social = calloc(1, sizeof(*x->social));
+	struct social *s = x->social;
+	if (s == NULL)
+		conn_extras_trim(c);
+	return s;
 }
 
 void social_free(struct conn *c)
 {
-	free(c->social);
-	c->social = NULL;
+	if (c->extras == NULL)
+		return;
+	free(c->extras->social);
+	c->extras->social = NULL;
+	conn_extras_trim(c);
 }
 
 /* FNV-1a, 64 bits: two skeletons of at most 160 bytes that meet by
@@ -32,7 +41,7 @@ uint64_t social_hash(const char *skeleton)
 
 bool social_ignores(const struct conn *c, uint64_t user_id, uint64_t skeleton)
 {
-	const struct social *s = c->social;
+	const struct social *s = conn_social(c);
 	if (s == NULL)
 		return false;
 	for (size_t i = 0; i < s->ignored_count; i++)
@@ -73,7 +82,7 @@ int social_ignore(struct conn *c, uint64_t user_id, uint64_t skeleton, const cha
 
 int social_unignore(struct conn *c, uint64_t skeleton)
 {
-	struct social *s = c->social;
+	struct social *s = conn_social(c);
 	struct social_ignored *e = s != NULL ? find(s, skeleton) : NULL;
 	if (e == NULL)
 		return -ENOENT;
@@ -83,5 +92,6 @@ int social_unignore(struct conn *c, uint64_t skeleton)
 
 const char *social_away(const struct conn *c)
 {
-	return c->social != NULL && c->social->away[0] != '\0' ? c->social->away : NULL;
+	const struct social *s = conn_social(c);
+	return s != NULL && s->away[0] != '\0' ? s->away : NULL;
 }

@@ -24,8 +24,7 @@
 
 /* A peer's part of its conn (conn_transport). */
 struct tcp_peer {
-	uv_tcp_t handle;           /* .data: the conn */
-	struct tcp_server *server;
+	uv_tcp_t handle;           /* .data: the server (conn_of finds the conn) */
 	uv_write_t *write_req;     /* made for the first write the socket refused */
 	bool writing;
 	/* Left by tcp_send_turn for this turn's kick: the socket refused part
@@ -33,10 +32,16 @@ struct tcp_peer {
 	bool refused;
 	int send_error;
 };
+CONN_TRANSPORT_FITS(struct tcp_peer);
 
 static struct tcp_peer *peer_of(struct conn *c)
 {
 	return conn_transport(c);
+}
+
+static struct conn *conn_of(void *handle)
+{
+	return conn_of_transport(handle); /* the handle starts the peer's part */
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -44,7 +49,7 @@ static struct tcp_peer *peer_of(struct conn *c)
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
 	(void)suggested;
-	struct tcp_server *t = peer_of(handle->data)->server;
+	struct tcp_server *t = handle->data;
 	if (t->read_buf_lent) {
 		/* Cannot happen on one thread; libuv reports UV_ENOBUFS if it does. */
 		*buf = uv_buf_init(NULL, 0);
@@ -56,8 +61,8 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-	struct conn *c = stream->data;
-	struct tcp_server *t = peer_of(c)->server;
+	struct conn *c = conn_of(stream);
+	struct tcp_server *t = stream->data;
 	if (buf->base == t->read_buf)
 		t->read_buf_lent = false;
 	if (nread > 0)
@@ -174,7 +179,7 @@ static void tcp_trim(struct conn *c)
 
 static void on_closed(uv_handle_t *handle)
 {
-	struct conn *c = handle->data;
+	struct conn *c = conn_of(handle);
 	free(peer_of(c)->write_req); /* libuv has called back every write by now */
 	peer_of(c)->write_req = NULL;
 	conn_transport_closed(c);
@@ -192,7 +197,7 @@ static void tcp_close(struct conn *c)
  * for it if need be); else it is closed at once, its FIN first. */
 static void tcp_close_flushed(struct conn *c)
 {
-	struct tcp_server *t = peer_of(c)->server;
+	struct tcp_server *t = peer_of(c)->handle.data;
 	size_t max = t->conns->cfg->max_connections;
 	while (t->conns->count + linger_count(&t->lingers) >= max && linger_cut_oldest(&t->lingers))
 		;
@@ -343,9 +348,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	struct tcp_peer *p = peer_of(c);
-	p->server = t;
 	uv_tcp_init(listener->loop, &p->handle);
-	p->handle.data = c;
+	p->handle.data = t;
 	int rc = uv_accept(listener, (uv_stream_t *)&p->handle);
 	if (rc < 0) {
 		log_warn("accept failed: %s", uv_strerror(rc));

@@ -195,7 +195,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		return;
 	}
 	struct departed back;
-	if (users_take_return(&h->users, skeleton, c->addr_key, clock_ms(), &back)) {
+	if (users_take_return(&h->users, skeleton, conn_addr_key(c), clock_ms(), &back)) {
 		/* The same pseudo from the same address, back within the grace
 		 * period: welcomed back to the room it left (moved there before
 		 * it is named, so nobody is told it left the room it was never
@@ -209,7 +209,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		else
 			send_history(c, c->room, 0);
 		hub_name(h, c, pseudo, len, skeleton, 0, hub_pick_colour(h, back.colour));
-		log_info("%s is back as %s", c->addr, c->pseudo);
+		log_info("%s is back as %s", conn_addr(c), c->pseudo);
 		reply_line(c, TEXT_WELCOME_BACK "\n", c->pseudo);
 		hub_publish(h, c->room, &(struct event){
 			.kind = EVENT_RETURN, .sender_id = c->user_id,
@@ -217,7 +217,7 @@ static void take_pseudo(struct hub *h, struct conn *c, const char *pseudo, size_
 		return;
 	}
 	hub_name(h, c, pseudo, len, skeleton, 0, -1);
-	log_info("%s joined the chatroom as %s", c->addr, c->pseudo);
+	log_info("%s joined the chatroom as %s", conn_addr(c), c->pseudo);
 	send_history(c, c->room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	hub_tell_topic(c, c->room);
@@ -265,7 +265,7 @@ static void on_line(struct conn *c, const char *line, size_t len)
 	size_t n = sanitize_text(line, len, h->clean, h->clean_cap, 0);
 	const char *text = h->clean;
 
-	log_info(TEXT_RECEIVED, c->ip, c->port, (int)n, text);
+	log_info(TEXT_RECEIVED, conn_ip(c), c->port, (int)n, text);
 
 	if (!c->has_pseudo) {
 		/* Banned (by address: it proves no identity yet): refused. */
@@ -282,7 +282,7 @@ static void on_line(struct conn *c, const char *line, size_t len)
 		struct text_msg msg;
 		textproto_parse_first(line, len, &msg);
 		if (msg.kind == TEXT_HELLO) {
-			reply_line(c, TEXT_HELLO_REPLY "\n", c->ip, c->port);
+			reply_line(c, TEXT_HELLO_REPLY "\n", conn_ip(c), c->port);
 			return;
 		}
 		if (msg.kind == TEXT_HELLO_PSEUDO) {

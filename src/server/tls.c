@@ -41,6 +41,7 @@ struct tls_peer {
 	uv_write_t write_req;
 	char *cipher;             /* what the socket refused, being written */
 };
+CONN_TRANSPORT_FITS(struct tls_peer);
 
 static struct tls_peer *peer_of(struct conn *c)
 {
@@ -101,7 +102,7 @@ static void drop(struct conn *c, const char *why)
 		conn_close(c, why);
 		return;
 	}
-	log_info("%s TLS: %s", c->addr, why);
+	log_info("%s TLS: %s", conn_addr(c), why);
 	tls_close(c);
 }
 
@@ -304,7 +305,7 @@ static bool handshake(struct conn *c)
 	leave_shaking(p);
 	uv_timer_stop(&p->deadline);
 	p->open = true;
-	log_info("%s TLS: %s, %s", c->addr, SSL_get_version(p->ssl), SSL_get_cipher_name(p->ssl));
+	log_info("%s TLS: %s, %s", conn_addr(c), SSL_get_version(p->ssl), SSL_get_cipher_name(p->ssl));
 	if (!send_cipher(c, 0))
 		return false;
 	conn_open(c); /* seated, sniffed as on the plain port */
@@ -413,8 +414,8 @@ static int tls_give_socket(struct conn *c)
 	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (copy < 0)
 		return -errno;
-	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, c->addr,
-			      c->addr_key);
+	rc = tls_bridge_start(&p->server->bridges, p->handle.loop, copy, p->ssl, conn_addr(c),
+			      conn_addr_key(c));
 	if (rc >= 0)
 		p->ssl = NULL; /* the bridge's: no close_notify from here */
 	return rc;
@@ -439,7 +440,7 @@ static unsigned shaking_from(struct tls_server *t, const struct conn *c)
 	struct tls_peer *p;
 	LIST_FOREACH(p, &t->shaking, shaking_link) {
 		const struct conn *other = p->handle.data;
-		n += strcmp(other->addr_key, c->addr_key) == 0;
+		n += strcmp(conn_addr_key(other), conn_addr_key(c)) == 0;
 	}
 	return n;
 }

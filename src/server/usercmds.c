@@ -153,7 +153,8 @@ void usercmds_reply(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	if (!named(c))
 		return;
-	const char *who = c->social != NULL ? c->social->reply_to : "";
+	const struct social *social = conn_social(c);
+	const char *who = social != NULL ? social->reply_to : "";
 	if (who[0] == '\0') {
 		conn_error(c, CHAT_ERR_REFUSED, TEXT_ERR_NO_REPLY);
 		return;
@@ -197,8 +198,9 @@ void usercmds_nick(struct hub *h, struct conn *c, const char *arg, size_t len)
 		return;
 	}
 	const unsigned char *owner = identities_owner(&h->identities, skeleton);
-	if (owner != NULL && (c->social == NULL || !c->social->has_identity ||
-			      memcmp(owner, c->social->identity, IDENTITIES_HASH_LEN) != 0)) {
+	const struct social *social = conn_social(c);
+	if (owner != NULL && (social == NULL || !social->has_identity ||
+			      memcmp(owner, social->identity, IDENTITIES_HASH_LEN) != 0)) {
 		refuse(c, TEXT_ERR_PSEUDO_OWNED, (int)len, arg);
 		return;
 	}
@@ -303,7 +305,7 @@ void usercmds_unignore(struct hub *h, struct conn *c, const char *arg, size_t le
 void usercmds_ignore_list(struct hub *h, struct conn *c, const char *arg, size_t len)
 {
 	(void)h, (void)arg, (void)len;
-	const struct social *s = c->social;
+	const struct social *s = conn_social(c);
 	if (s == NULL || s->ignored_count == 0) {
 		tell(c, TEXT_IGNORE_NONE);
 		return;
@@ -352,7 +354,7 @@ void usercmds_whois(struct hub *h, struct conn *c, const char *arg, size_t len)
 	bool op = moderation_is_operator(c);
 	tell(c, TEXT_WHOIS, who->pseudo, who->room->name, at, idle,
 	     away != NULL ? TEXT_WHOIS_AWAY : "", away != NULL ? away : "",
-	     op ? TEXT_WHOIS_ADDRESS : "", op ? who->ip : "");
+	     op ? TEXT_WHOIS_ADDRESS : "", op ? conn_ip(who) : "");
 }
 
 static int hex_value(char c)
@@ -434,7 +436,7 @@ void usercmds_identify(struct hub *h, struct conn *c, const char *arg, size_t le
 	hub_name(h, c, arg, word, skeleton, 0, -1);
 	if (owner == NULL && identities_claim(&h->identities, skeleton, c->pseudo, hash) < 0)
 		log_warn("identities: full, %s owns no pseudo", c->pseudo);
-	log_info("%s joined the chatroom as %s (identified)", c->addr, c->pseudo);
+	log_info("%s joined the chatroom as %s (identified)", conn_addr(c), c->pseudo);
 	c->proto->send_history(c, c->room, 0);
 	hub_publish_presence(h, c, EVENT_JOIN);
 	if (owner != NULL)

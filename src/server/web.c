@@ -66,6 +66,7 @@ struct ws_peer {
 	bool closing;     /* conn.c let go: lws closes, then CLOSED */
 	bool drained;     /* all written: the next WRITEABLE closes */
 };
+CONN_TRANSPORT_FITS(struct ws_peer);
 
 /* What lws keeps per wsi for us (per_session_data). */
 struct ws_session {
@@ -312,10 +313,10 @@ static struct web_origin *origin_of(struct web *w, const struct conn *c)
 	struct web_origin *o = calloc(1, sizeof(*o));
 	if (o == NULL)
 		return NULL;
-	if (uv_ip4_addr(c->ip, (int)c->port, (struct sockaddr_in *)&o->address) != 0 &&
-	    uv_ip6_addr(c->ip, (int)c->port, (struct sockaddr_in6 *)&o->address) != 0)
+	if (uv_ip4_addr(conn_ip(c), (int)c->port, (struct sockaddr_in *)&o->address) != 0 &&
+	    uv_ip6_addr(conn_ip(c), (int)c->port, (struct sockaddr_in6 *)&o->address) != 0)
 		o->address.ss_family = AF_UNSPEC;
-	snprintf(o->key, sizeof(o->key), "%s", c->addr_key);
+	snprintf(o->key, sizeof(o->key), "%s", conn_addr_key(c));
 	if (strcount_add(&w->http_by_address, o->key) == 0) {
 		free(o);
 		return NULL;
@@ -352,7 +353,7 @@ static void hand_over(struct conn *c)
 		conn_close(c, "too many web peers");
 		return;
 	}
-	if (strcount_get(&w->http_by_address, c->addr_key) >= c->set->cfg->max_per_address) {
+	if (strcount_get(&w->http_by_address, conn_addr_key(c)) >= c->set->cfg->max_per_address) {
 		conn_close(c, "too many web peers from its address");
 		return;
 	}
@@ -371,7 +372,7 @@ static void hand_over(struct conn *c)
 	 * it); the conn closes its handle on the same socket. */
 	struct lws *wsi = lws_adopt_socket_vhost_readbuf(w->vhost, fd, h->bytes, h->len);
 	if (wsi == NULL)
-		log_info("%s: the web server refused it", c->addr);
+		log_info("%s: the web server refused it", conn_addr(c));
 	if (wsi != NULL && w->adopting != NULL)
 		lws_set_opaque_user_data(wsi, w->adopting);
 	else

@@ -44,7 +44,6 @@ static struct fixture *open_fixture(const struct proto_ops *proto)
 	c->set = &f->set;
 	c->proto = proto;
 	c->room = &f->room;
-	c->ip = c->addr = c->addr_key = ""; /* as conn_new leaves them */
 	outq_init(&c->out);
 	assert_int_equal(proto->on_start(c), 0);
 	c->proto_started = true;
