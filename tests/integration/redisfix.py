@@ -159,6 +159,15 @@ class Subscriber:
         self.sock.close()
 
 
+def kill_probes():
+    """Kills the probes a test left running (it failed before quitting them)."""
+    while Probe.started:
+        proc = Probe.started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def setup_answer(args):
     """What a Redis answers to a connection's setup (PING, SCRIPT LOAD),
     or None for another command."""
@@ -226,11 +235,16 @@ class FakeRedis:
 class Probe:
     """redis_probe: lines in on stdin, events out on stdout."""
 
+    # Every probe started, so that a failed test leaves none running (a
+    # frozen one would spin on a core for ever): kill_probes().
+    started = []
+
     def __init__(self, url, *options):
         self.proc = subprocess.Popen(
             [*VALGRIND_PREFIX, str(PROBE_BIN), *options, url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=child_env())
+        Probe.started.append(self.proc)
         self.lines = queue.Queue()
         self.seen = []
         self.unmatched = []

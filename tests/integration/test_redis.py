@@ -11,7 +11,14 @@ import time
 
 import pytest
 
-from redisfix import FakeRedis, Probe, RedisServer, Subscriber, SLOW, encode, setup_answer
+from redisfix import (FakeRedis, Probe, RedisServer, Subscriber, SLOW, encode, kill_probes,
+                      setup_answer)
+
+@pytest.fixture(autouse=True)
+def no_probe_left():
+    yield
+    kill_probes()
+
 
 @pytest.fixture
 def redis(tmp_path):
