@@ -123,16 +123,23 @@ def test_who_forgets_a_dead_node_and_a_stopped_one(start_server, redis):
     nodes.pop()
 
 
-def test_a_node_taken_for_dead_lists_its_members_again_once_it_beats(start_server, redis):
-    # A node stalled past its beat's lifetime (a paused VM, a debugger) is
-    # taken for dead and its members dropped from Redis; once it beats
-    # again they must come back, though nothing changed in its room.
+def ana_and_bob_on_two_nodes(start_server, redis):
+    """Two nodes, ana on the first and bob on the second, both listed
+    (bob kept by the caller: a peer let go leaves)."""
     nodes = start_nodes(start_server, redis, 2)
     ana = Peer(nodes[0].port)
     ana.join("ana")
     bob = Peer(nodes[1].port)
     bob.join("bob")
     assert until(lambda: who(ana), {"ana", "bob"}, SETTLE)[0] == {"ana", "bob"}
+    return nodes, ana, bob
+
+
+def test_a_node_taken_for_dead_lists_its_members_again_once_it_beats(start_server, redis):
+    # A node stalled past its beat's lifetime (a paused VM, a debugger) is
+    # taken for dead and its members dropped from Redis; once it beats
+    # again they must come back, though nothing changed in its room.
+    nodes, ana, _bob = ana_and_bob_on_two_nodes(start_server, redis)
     nodes[1].proc.send_signal(signal.SIGSTOP)
     try:
         got, _ = until(lambda: who(ana), {"ana"}, TTL + SETTLE)
@@ -145,12 +152,7 @@ def test_a_node_taken_for_dead_lists_its_members_again_once_it_beats(start_serve
 
 
 def test_redis_away_lists_this_node_and_says_so(start_server, redis):
-    nodes = start_nodes(start_server, redis, 2)
-    ana = Peer(nodes[0].port)
-    ana.join("ana")
-    bob = Peer(nodes[1].port)
-    bob.join("bob")
-    assert until(lambda: who(ana), {"ana", "bob"}, SETTLE)[0] == {"ana", "bob"}
+    nodes, ana, _bob = ana_and_bob_on_two_nodes(start_server, redis)
     redis.stop()
     ana.expect(DOWN)
     got, before = who(ana)
