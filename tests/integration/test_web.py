@@ -282,6 +282,23 @@ def test_no_web_root_no_web(start_server):
 # Its 1030 requests must be made within the web server's 10 s timeout, which
 # a sanitized build on a busy machine does not always manage.
 @pytest.mark.slow_under_asan
+def nina_and_tom(srv):
+    """Two text peers in, each having seen the other arrive: the
+    conversation that must go on beside an attack."""
+    nina, tom = srv.peer(), srv.peer()
+    nina.join("nina")
+    tom.join("tom")
+    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    return nina, tom
+
+
+def unfinished_request(port):
+    """A socket whose request never ends (a slowloris)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    return s
+
+
 def cut_among(held, timeout):
     """How many of the held sockets the server has closed, once some are
     (epoll: there may be more than select takes)."""
@@ -302,16 +319,11 @@ def test_one_address_cannot_take_every_http_place(start_server):
     places (the page's own connections are few): past that it is cut, and
     a browser elsewhere still loads the page, the chat going on."""
     srv = start_server("--web-root", WEB, "--max-per-address", "20")
-    nina, tom = srv.peer(), srv.peer()
-    nina.join("nina")
-    tom.join("tom")
-    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    nina, tom = nina_and_tom(srv)
     held = []
     try:
         for i in range(40):
-            s = socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
-            held.append(s)
+            held.append(unfinished_request(srv.port))
             # One at a time, each past the connection's own per-address count.
             deadline = time.monotonic() + TIMEOUT
             while (srv.log().count("(handed to the web server)") +
@@ -333,19 +345,14 @@ def test_http_peers_are_bounded_while_the_chat_goes_on(start_server):
     that a newcomer is cut at once, and the chat does not notice. (All
     from one address here: its own bound, --max-per-address, set above.)"""
     web = start_server("--web-root", WEB, "--max-per-address", "4096")
-    nina, tom = web.peer(), web.peer()
-    nina.join("nina")
-    tom.join("tom")
-    wait_line(nina, "Annonce : tom a rejoint la chatroom")
+    nina, tom = nina_and_tom(web)
     held = []
     try:
         # Past 1024 a newcomer is cut; on a loaded machine lws's own 10 s
         # timeout may free the first places meanwhile, so go on (to 2048
         # at most) until one is cut.
         for i in range(2048):
-            s = socket.create_connection(("127.0.0.1", web.port), timeout=TIMEOUT)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
-            held.append(s)
+            held.append(unfinished_request(web.port))
             if i % 200 == 0:
                 start = time.monotonic()
                 tom.send(f"toujours là {i}\n")
