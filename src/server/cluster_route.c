@@ -46,6 +46,7 @@ struct cluster_route {
 	char channel[sizeof(CHANNEL_PREFIX) + NODE_MAX];
 	unsigned out;
 	struct strcount out_by_conn; /* of `out`, by conn id (decimal) */
+	struct strcount out_by_address; /* of `out`, by the sender's address key */
 	bool closed;
 };
 
@@ -53,6 +54,7 @@ struct sending {
 	struct cluster_route *cr;
 	char kind;
 	uint64_t conn_id;
+	char address[CONN_ADDR_KEY_MAX]; /* the sender's address key */
 	char from[CONN_MAX_PSEUDO + 1];
 	char to[CONN_MAX_PSEUDO + 1];
 	size_t len;
@@ -70,6 +72,7 @@ static void conn_key(char *key, size_t cap, uint64_t conn_id)
 static void route_free(struct cluster_route *cr)
 {
 	strcount_free(&cr->out_by_conn);
+	strcount_free(&cr->out_by_address);
 	free(cr);
 }
 
@@ -93,6 +96,7 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 	char ck[24];
 	conn_key(ck, sizeof(ck), q->conn_id);
 	strcount_remove(&cr->out_by_conn, ck);
+	strcount_remove(&cr->out_by_address, q->address);
 	struct hub *h = cr->closed ? NULL : cr->bus->data;
 	struct conn *c = h != NULL ? hub_find_named(h, q->from, strlen(q->from)) : NULL;
 	if (c != NULL && c->id == q->conn_id && !c->closing) {
@@ -139,7 +143,9 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 	/* One sender's share of them: the others' messages still go. */
 	char ck[24];
 	conn_key(ck, sizeof(ck), c->id);
-	if (strcount_get(&cr->out_by_conn, ck) >= CLUSTER_ROUTE_MAX_OUT_PER_CONN) {
+	snprintf(q->address, sizeof(q->address), "%s", conn_addr_key(c));
+	if (strcount_get(&cr->out_by_conn, ck) >= CLUSTER_ROUTE_MAX_OUT_PER_CONN ||
+	    strcount_get(&cr->out_by_address, q->address) >= CLUSTER_ROUTE_MAX_OUT_PER_ADDRESS) {
 		char why[256];
 		snprintf(why, sizeof(why), TEXT_ERR_PRIVATE_BUSY, (int)strlen(q->to), q->to);
 		conn_error(c, CHAT_ERR_REFUSED, why);
@@ -168,7 +174,9 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 		return 0;
 	}
 	cr->out++;
-	(void)strcount_add(&cr->out_by_conn, ck); /* 0 (no memory): uncounted */
+	/* 0 (no memory): uncounted. */
+	(void)strcount_add(&cr->out_by_conn, ck);
+	(void)strcount_add(&cr->out_by_address, q->address);
 	return 0;
 }
 
@@ -249,7 +257,8 @@ int cluster_route_new(struct cluster_route **out, struct redis *cmd, struct redi
 	snprintf(cr->node, sizeof(cr->node), "%s", node);
 	snprintf(cr->channel, sizeof(cr->channel), CHANNEL_PREFIX "%s", node);
 	redis_script_init(&cr->route, route_lua, sizeof(route_lua) - 1);
-	if (strcount_init(&cr->out_by_conn) < 0) {
+	if (strcount_init(&cr->out_by_conn) < 0 || strcount_init(&cr->out_by_address) < 0) {
+		strcount_free(&cr->out_by_conn);
 		free(cr);
 		return UV_ENOMEM;
 	}

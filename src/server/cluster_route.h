@@ -23,11 +23,13 @@ struct conn;
 struct cluster_route;
 
 /* Private messages out at once, all senders together; and of them from
- * one connection (past it refused, said so), so that one sender cannot
- * take them all (the flood control lets --flood-burst through at once,
- * and nothing with --flood-rate 0). */
+ * one connection, and from one address (past either refused, said so), so
+ * that one sender, or one address's many connections, cannot take them
+ * all (the flood control lets --flood-burst through at once, and nothing
+ * with --flood-rate 0). */
 #define CLUSTER_ROUTE_MAX_OUT 1024
 #define CLUSTER_ROUTE_MAX_OUT_PER_CONN 64
+#define CLUSTER_ROUTE_MAX_OUT_PER_ADDRESS 256
 
 /* Subscribes sub to this node's channel. The bus's data is the hub. 0, or
  * a negative errno. */

@@ -128,6 +128,7 @@ struct cluster_who {
 	GHashTable *synced; /* room skeleton -> struct synced */
 	unsigned outstanding, asks;
 	struct strcount asks_by_conn; /* of `asks`, by conn id (decimal) */
+	struct strcount asks_by_address; /* of `asks`, by the asker's address key */
 	bool closed, timer_open;
 };
 
@@ -136,6 +137,7 @@ struct request {
 	bool ask;
 	enum chat_list kind;
 	uint64_t conn_id;
+	char address[CONN_ADDR_KEY_MAX]; /* an ask's: its asker's address key */
 	char pseudo[CONN_MAX_PSEUDO + 1];
 	char room[TEXT_MAX_ROOM + 1];
 	char skeleton[NAMES_SKELETON_MAX];
@@ -147,6 +149,7 @@ static void maybe_free(struct cluster_who *cw)
 		return;
 	g_hash_table_destroy(cw->synced);
 	strcount_free(&cw->asks_by_conn);
+	strcount_free(&cw->asks_by_address);
 	free(cw);
 }
 
@@ -392,6 +395,7 @@ static void on_answer(struct redis *r, int status, redisReply *x, void *data)
 	char ck[24];
 	conn_key(ck, sizeof(ck), q->conn_id);
 	strcount_remove(&cw->asks_by_conn, ck);
+	strcount_remove(&cw->asks_by_address, q->address);
 	struct hub *h = cw->closed ? NULL : cw->bus->data;
 	/* The asker, if still here (looked up again: it may have left). */
 	struct conn *c = h != NULL ? hub_find_named(h, q->pseudo, strlen(q->pseudo)) : NULL;
@@ -421,7 +425,8 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 	/* One asker's share of them: the others' questions still go. */
 	char ck[24];
 	conn_key(ck, sizeof(ck), c->id);
-	if (strcount_get(&cw->asks_by_conn, ck) >= CLUSTER_WHO_MAX_ASKS_PER_CONN) {
+	if (strcount_get(&cw->asks_by_conn, ck) >= CLUSTER_WHO_MAX_ASKS_PER_CONN ||
+	    strcount_get(&cw->asks_by_address, conn_addr_key(c)) >= CLUSTER_WHO_MAX_ASKS_PER_ADDRESS) {
 		c->proto->send_info(c, CHAT_INFO_NOTICE, CLUSTER_WHO_TEXT_BUSY);
 		return -EBUSY;
 	}
@@ -435,6 +440,7 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 	q->ask = true;
 	q->kind = kind;
 	q->conn_id = c->id;
+	snprintf(q->address, sizeof(q->address), "%s", conn_addr_key(c));
 	snprintf(q->pseudo, sizeof(q->pseudo), "%s", c->pseudo);
 	if (room != NULL)
 		snprintf(q->room, sizeof(q->room), "%s", room->name);
@@ -444,7 +450,9 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 			     on_answer);
 	if (rc == 0) {
 		cw->asks++;
-		(void)strcount_add(&cw->asks_by_conn, ck); /* 0 (no memory): uncounted */
+		/* 0 (no memory): uncounted. */
+		(void)strcount_add(&cw->asks_by_conn, ck);
+		(void)strcount_add(&cw->asks_by_address, q->address);
 	}
 	return rc;
 }
@@ -477,7 +485,8 @@ int cluster_who_new(struct cluster_who **out, uv_loop_t *loop, struct redis *r,
 			return rc;
 		}
 	}
-	if (strcount_init(&cw->asks_by_conn) < 0) {
+	if (strcount_init(&cw->asks_by_conn) < 0 || strcount_init(&cw->asks_by_address) < 0) {
+		strcount_free(&cw->asks_by_conn);
 		free(cw);
 		return UV_ENOMEM;
 	}

@@ -38,10 +38,12 @@ struct cluster_who;
 	"cette liste ne montre que ce serveur"
 /* Questions out at once, all askers together; and of them from one
  * connection, so that one asker cannot take them all (the flood control
- * lets --flood-burst / 2 through at once, and all with --flood-rate 0).
- * Past either, local answers. */
+ * lets --flood-burst / 2 through at once, and all with --flood-rate 0),
+ * and from one address, so that its many connections cannot either.
+ * Past any, local answers. */
 #define CLUSTER_WHO_MAX_ASKS 256
 #define CLUSTER_WHO_MAX_ASKS_PER_CONN 16
+#define CLUSTER_WHO_MAX_ASKS_PER_ADDRESS 64
 
 /* The bus's data is the hub (hub_attach_bus), read at each tick. 0, or a
  * negative errno. */

@@ -142,8 +142,9 @@ class Peer:
     """A raw TCP peer speaking the text protocol, like nc or the course's
     Python clients."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port, source="127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT,
+                                             source_address=(source, 0))
         self.addr = "%s:%d" % self.sock.getsockname()
         self.buf = b""
         self.name = None
