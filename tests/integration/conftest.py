@@ -36,7 +36,11 @@ SANITIZER_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=66",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   # memcheck's (make test-valgrind), whose exit status few tests read
+                   "Invalid read of size", "Invalid write of size", "Invalid free()",
+                   "Mismatched free()", "uninitialised value", "definitely lost in",
+                   "Syscall param")
 
 # The clients' state directory for the whole run (their sessions file),
 # removed when the run ends (each xdist worker makes its own).
