@@ -28,6 +28,19 @@ BUSY_MSG = ("Erreur : message privé à bob non envoyé : trop de messages priv�
 FLOOD = ("/who\n" + "/msg bob x\n" * 4) * 300
 
 
+def assert_answered_across(ana, echo):
+    """ana's /who lists bob (the other node's) and her /msg is echoed:
+    neither was refused nor answered with the node's own view."""
+    members, seen = None, []
+    while members is None or echo not in seen:
+        line = ana.line()
+        assert line != LOCAL and not line.startswith("Erreur"), line
+        if line.startswith("Présents dans general : "):
+            members = set(line.split(" : ", 1)[1].split(", "))
+        seen.append(line)
+    assert "bob" in members, members
+
+
 @pytest.mark.parametrize("flood", [(), ("--flood-rate", "0")], ids=["flood-control", "no-flood-control"])
 def test_one_user_flooding_who_and_msg_leaves_them_to_the_others(start_server, redis, flood):
     nodes = start_nodes(start_server, redis, 2, *flood)
@@ -44,15 +57,7 @@ def test_one_user_flooding_who_and_msg_leaves_them_to_the_others(start_server, r
         # before Redis has answered the flood's questions.
         mal.send(FLOOD)
         ana.send(f"/who\n/msg bob salut {round_}\n")
-        echo = f"Vous avez dit en privé à bob : salut {round_}"
-        members, seen = None, []
-        while members is None or echo not in seen:
-            line = ana.line()
-            assert line != LOCAL and not line.startswith("Erreur"), line
-            if line.startswith("Présents dans general : "):
-                members = set(line.split(" : ", 1)[1].split(", "))
-            seen.append(line)
-        assert "bob" in members, members
+        assert_answered_across(ana, f"Vous avez dit en privé à bob : salut {round_}")
         # bob hears ana among the flood's messages that got through.
         while (line := bob.line()) != f"ana a dit en privé : salut {round_}":
             assert line.startswith(("Annonce : ", f"mal{round_} a dit en privé : x")), line
@@ -93,14 +98,6 @@ def test_one_address_flooding_from_many_connections_leaves_them_to_the_others(st
         time.sleep(0.2 * SLOW)
     finally:
         redis.proc.send_signal(signal.SIGCONT)
-    echo = "Vous avez dit en privé à bob : salut"
-    members, seen = None, []
-    while members is None or echo not in seen:
-        line = ana.line()
-        assert line != LOCAL and not line.startswith("Erreur"), line
-        if line.startswith("Présents dans general : "):
-            members = set(line.split(" : ", 1)[1].split(", "))
-        seen.append(line)
-    assert "bob" in members, members
+    assert_answered_across(ana, "Vous avez dit en privé à bob : salut")
     while (line := bob.line()) != "ana a dit en privé : salut":
         assert line.startswith(("Annonce : ", "mal")), line
