@@ -111,14 +111,15 @@ run() {
 echo "bench: $PINNING; $SECS s a run; results in $OUT"
 
 start_redis
-# History on disk (fsync everysec, the default) and the optional
-# coalescing delay (200 us: the hold that paid off for the minimal server
-# of issue 22) are servers of their own, taking their turns with the
-# others so that the machine's drift does not fall on them alone.
+# History on disk (fsync everysec, the default) and no coalescing delay
+# (--coalesce-us 0: a flush every loop turn, where the default holds a
+# flush 1 ms after the last one) are servers of their own, taking their
+# turns with the others so that the machine's drift does not fall on
+# them alone.
 start_chatroom --history "$OUT/history.jsonl" --fsync everysec
 HIST_PID=$CHAT_PID HIST_PORT=$CHAT_PORT
-start_chatroom --history none --coalesce-us 200
-COAL_PID=$CHAT_PID COAL_PORT=$CHAT_PORT
+start_chatroom --history none --coalesce-us 0
+NOHOLD_PID=$CHAT_PID NOHOLD_PORT=$CHAT_PORT
 # One writev per peer instead of a turn's sends in one io_uring submission
 # (the default): its turns too.
 start_chatroom --history none --no-io-uring
@@ -152,13 +153,13 @@ each() {
 for _ in $(seq "$REPEAT"); do
   each throughput "${TP[@]}"
   run throughput-history "${TP[@]}" -t chatroom -p "$HIST_PORT" -P "$HIST_PID"
-  run throughput-coalesce "${TP[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
+  run throughput-nohold "${TP[@]}" -t chatroom -p "$NOHOLD_PORT" -P "$NOHOLD_PID"
   run throughput-writev "${TP[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   each window8 "${W8[@]}"
-  run window8-coalesce "${W8[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
+  run window8-nohold "${W8[@]}" -t chatroom -p "$NOHOLD_PORT" -P "$NOHOLD_PID"
   run window8-writev "${W8[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   each window1 "${W1[@]}"
-  run window1-coalesce "${W1[@]}" -t chatroom -p "$COAL_PORT" -P "$COAL_PID"
+  run window1-nohold "${W1[@]}" -t chatroom -p "$NOHOLD_PORT" -P "$NOHOLD_PID"
   run window1-writev "${W1[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
   run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
@@ -171,7 +172,7 @@ stop "$REDIS_PID"
 [ -z "$BEFORE" ] || stop "$BEFORE_PID"
 
 stop "$HIST_PID"
-stop "$COAL_PID"
+stop "$NOHOLD_PID"
 stop "$WRITEV_PID"
 rm -f "$OUT/history.jsonl"
 

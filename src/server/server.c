@@ -68,8 +68,8 @@ static void flush_pending(struct server *s)
 	s->last_flush_ns = uv_hrtime();
 }
 
-/* With --coalesce-us, a flush sooner than that after the last one waits
- * for the timerfd instead. */
+/* A flush sooner than --coalesce-us after the last one waits for the
+ * timerfd instead (SERVER_DEFAULT_COALESCE_US says why). */
 static bool flush_held(struct server *s)
 {
 	if (s->coalesce_fd < 0 || !conns_have_output(&s->conns))

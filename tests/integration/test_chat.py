@@ -436,8 +436,11 @@ def test_client_speaks_french_by_default_and_english_on_request(server, how, eng
     assert client.wait()[0] == 0
 
 
-def test_coalesced_flushes_keep_every_message_in_order(start_server):
-    srv = start_server("--coalesce-us", "2000")
+@pytest.mark.parametrize("hold_us", ["0", "2000"])
+def test_coalesced_flushes_keep_every_message_in_order(start_server, hold_us):
+    """Held (the default holds 1000 µs) or flushed every turn, a busy
+    room's messages all arrive, in order."""
+    srv = start_server("--coalesce-us", hold_us)
     a, b = srv.peer(), srv.peer()
     a.join("a")
     b.join("b")
