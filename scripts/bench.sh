@@ -108,6 +108,15 @@ run() {
     sed -n "s/^RESULT /RESULT label=$label /p" >>"$OUT/results.txt" || true
 }
 
+# paths LABEL MODE PORT PID: one run of scripts/bench_paths.py, its RESULT kept.
+paths() {
+  local label=$1
+  shift
+  echo "== $label: bench_paths.py $*" | tee -a "$OUT/run.log"
+  "${ON_BENCH_CORE[@]}" /usr/bin/python3 scripts/bench_paths.py "$@" "$SECS" 2>&1 |
+    tee -a "$OUT/run.log" | sed -n "s/^RESULT /RESULT label=$label /p" >>"$OUT/results.txt" || true
+}
+
 echo "bench: $PINNING; $SECS s a run; results in $OUT"
 
 start_redis
@@ -161,6 +170,13 @@ for _ in $(seq "$REPEAT"); do
   each window1 "${W1[@]}"
   run window1-nohold "${W1[@]}" -t chatroom -p "$NOHOLD_PORT" -P "$NOHOLD_PID"
   run window1-writev "${W1[@]}" -t chatroom -p "$WRITEV_PORT" -P "$WRITEV_PID"
+  # The browser's path and pictures (scripts/bench_paths.py), on the
+  # generator's core; the build before had no browser path.
+  paths web-chatroom web "$CHAT_PORT" "$CHAT_PID"
+  paths web-nohold web "$NOHOLD_PORT" "$NOHOLD_PID"
+  paths pictures-chatroom pictures "$CHAT_PORT" "$CHAT_PID"
+  paths pictures-nohold pictures "$NOHOLD_PORT" "$NOHOLD_PID"
+  [ -z "$BEFORE" ] || paths pictures-before pictures "$BEFORE_PORT" "$BEFORE_PID"
   run rtt-chatroom "${RTT[@]}" -t chatroom -p "$CHAT_PORT" -P "$CHAT_PID"
   run rtt-redis "${RTT[@]}" -t redis -p "$REDIS_PORT" -P "$REDIS_PID"
 done

@@ -111,6 +111,10 @@ NAMES = {"chatroom": "chatroom (binary)", "text": "chatroom (text)",
          "writev": "chatroom (binary, `--no-io-uring`: writev)", "redis": "redis pub/sub"}
 
 
+PATH_NAMES = {"chatroom": "chatroom", "nohold": "chatroom, `--coalesce-us 0` (no hold)",
+              "before": "before: main"}
+
+
 def throughput_table(w, runs, scenario, kinds):
     rows = {k: median(runs, f"{scenario}-{k}", "deliveries_per_s") for k in kinds}
     redis_rate = num(rows.get("redis"), "deliveries_per_s")
@@ -223,6 +227,27 @@ def main():
     if drawn:
         w(f"![broadcast p95 against N]({os.path.basename(png)})\n")
 
+    paths_kinds = ["chatroom", "nohold"] + (["before"] if before else [])
+    paths = {(sc, k): median(runs, f"{sc}-{k}", "cpu_ns_per_delivery")
+             for sc in ("web", "pictures") for k in paths_kinds}
+    w("## The other paths: the browser's WebSocket and pictures\n")
+    w("`scripts/bench_paths.py`, a Python generator (so its own speed bounds the "
+      "rate; the server's CPU per delivery is what compares): **web**, 200 WebSocket "
+      "users in one room, 4 of them saying 64 B lines in JSON, 8 in flight each (until "
+      "every other member has it); **pictures**, 100 binary users in one room, 8 of "
+      "them sending a 120×80 PNG of 27 KB, one in flight each. Median of the rounds "
+      "by CPU per delivery.\n")
+    w("| path | server | deliveries/s | lost | server CPU ns/delivery |")
+    w("|---|---|---:|---:|---:|")
+    for sc in ("web", "pictures"):
+        for k in paths_kinds:
+            r = paths[(sc, k)]
+            if r is None:
+                continue
+            w(f"| {sc} | {PATH_NAMES[k]} | {fmt(num(r, 'deliveries_per_s'))} | {fmt(num(r, 'lost'))} "
+              f"| {fmt(num(r, 'cpu_ns_per_delivery'))} |")
+    w("")
+
     idle_kinds = ["text", "chatroom"] + (["before-text", "before"] if before else []) + ["redis"]
     idle = {(sc, k): last(runs, f"{sc}-{k}") for sc in ("idle2k", "idle") for k in idle_kinds}
     big_n = next((num(r, "n") for (sc, _), r in idle.items() if sc == "idle" and r), None)
@@ -295,6 +320,22 @@ def main():
     targets.append(("history on disk costs ≤ 10 % of throughput",
                     fmt(None if hist_cost is None else 100 * hist_cost, 1, " %"),
                     cmp(hist_cost, le, 0.10)))
+    for sc, title in (("web", "the browser path (WebSocket)"), ("pictures", "pictures")):
+        cpu = num(paths[(sc, "chatroom")], "cpu_ns_per_delivery")
+        for k in ("nohold", "before"):
+            ref = num(paths.get((sc, k)), "cpu_ns_per_delivery")
+            if ref is None:
+                continue
+            targets.append((f"{title}: server CPU per delivery no more than {PATH_NAMES[k]}'s "
+                            "(within 10 %)", f"{fmt(cpu)} vs {fmt(ref)} ns",
+                            cmp(cpu, le, None if ref is None else 1.1 * ref)))
+    paths_lost = [num(r, "lost") for r in (rr for sc in ("web", "pictures")
+                                            for k in paths_kinds
+                                            for rr in runs.get(f"{sc}-{k}", []))]
+    if paths_lost:
+        targets.append(("lost = 0 (every web and pictures run)",
+                        f"{len(paths_lost)} runs, {fmt(sum(x or 0 for x in paths_lost))} lost in all",
+                        all(x == 0 for x in paths_lost)))
     w("## Targets (issue 22)\n")
     w("A ratio to Redis is taken round by round (in a round the servers run one "
       "after the other, within seconds, so both meet the machine's speed of that "
