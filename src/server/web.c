@@ -13,6 +13,7 @@
 #include "log.h"
 #include "server_config.h"
 #include "strcount.h"
+#include "wsframe.h"
 
 /* The start of a request held while the socket changes hands: a browser's
  * request line and headers fit well within it (lws refuses longer headers
@@ -30,8 +31,11 @@
 #define WEB_MAX_HTTP_PEERS 1024
 /* An HTTP peer that stalls in its headers, or idles between requests. */
 #define WEB_TIMEOUT_S 10
-/* Frames written per WRITEABLE callback while the socket takes them. */
+/* Sends per WRITEABLE callback while the socket takes them, each of the
+ * queue's messages framed together up to WEB_WRITE_BATCH bytes (one
+ * message larger than that goes alone). */
 #define WEB_WRITES_PER_TURN 64
+#define WEB_WRITE_BATCH (64u * 1024)
 /* The path the page opens its WebSocket on. */
 #define WEB_SOCKET_PATH "/ws"
 
@@ -127,8 +131,26 @@ static const struct transport_ops ws_transport = {
 	.input_waiting = ws_input_waiting,
 };
 
-/* Each frame of the queue is one text message; lws wants LWS_PRE bytes of
- * its own before it, so it is copied behind them. */
+/* Makes room for `need` bytes behind LWS_PRE in w->out. */
+static bool out_room(struct web *w, size_t need)
+{
+	if (LWS_PRE + need <= w->out_cap)
+		return true;
+	unsigned char *grown = realloc(w->out, LWS_PRE + need);
+	if (grown == NULL)
+		return false;
+	w->out = grown;
+	w->out_cap = LWS_PRE + need;
+	return true;
+}
+
+/* Each frame of the queue is one text message. A turn's messages are
+ * framed here and go out in one raw write (lws_write with
+ * LWS_WRITE_HTTP, which a WebSocket connection sends as it is), not one
+ * lws_write each: that cost a send and a poll a message, 25 times a TCP
+ * delivery (docs/benchmarks.md). The server negotiates no extension, so
+ * a message's frame is its header and its bytes; lws keeps what the
+ * socket did not take and sends it, in order, before anything else. */
 static int write_frames(struct web *w, struct conn *c)
 {
 	struct ws_peer *p = peer_of(c);
@@ -137,23 +159,27 @@ static int write_frames(struct web *w, struct conn *c)
 		return 0;
 	}
 	for (unsigned n = 0; n < WEB_WRITES_PER_TURN && c->out.count > 0; n++) {
-		uv_buf_t buf;
-		outq_peek(&c->out, &buf, 1);
-		if (LWS_PRE + buf.len > w->out_cap) {
-			unsigned char *grown = realloc(w->out, LWS_PRE + buf.len);
-			if (grown == NULL) {
+		size_t used = 0, taken = 0;
+		uv_buf_t bufs[WEB_WRITES_PER_TURN];
+		unsigned count = outq_peek(&c->out, bufs, WEB_WRITES_PER_TURN);
+		for (unsigned i = 0; i < count; i++) {
+			size_t need = used + WS_FRAME_HEADER_MAX + bufs[i].len;
+			if (i > 0 && need > WEB_WRITE_BATCH)
+				break;
+			if (!out_room(w, need)) {
 				conn_close(c, "out of memory for a write");
 				return 0;
 			}
-			w->out = grown;
-			w->out_cap = LWS_PRE + buf.len;
+			used += ws_frame_text_header(w->out + LWS_PRE + used, bufs[i].len);
+			memcpy(w->out + LWS_PRE + used, bufs[i].base, bufs[i].len);
+			used += bufs[i].len;
+			taken += bufs[i].len;
 		}
-		memcpy(w->out + LWS_PRE, buf.base, buf.len);
-		if (lws_write(p->wsi, w->out + LWS_PRE, buf.len, LWS_WRITE_TEXT) < (int)buf.len) {
+		if (lws_write(p->wsi, w->out + LWS_PRE, used, LWS_WRITE_HTTP) < (int)used) {
 			conn_close(c, "write failed");
 			return -1;
 		}
-		outq_consume(&c->out, buf.len);
+		outq_consume(&c->out, taken);
 		if (lws_send_pipe_choked(p->wsi))
 			break;
 	}

@@ -5,13 +5,17 @@ test_web_browser.py."""
 
 import base64
 import json
+import os
 import selectors
 import socket
 import time
+import zlib
 
 import pytest
 
 from conftest import ROOT, TIMEOUT
+from hostile import image_frame, png
+from wire import MESSAGE, BinaryPeer, say
 from wsclient import HandshakeRefused, WebSocket, hello
 
 WEB = str(ROOT / "web")
@@ -393,3 +397,35 @@ def test_pictures_from_a_page_are_checked_like_any(web, tmp_path):
     ws.send_json({"type": "say", "text": "et après"})
     before = wait_line(nc, "alice a dit : et après")
     assert not [line for line in before if "image" in line], before
+
+
+def test_a_busy_turn_reaches_a_page_message_by_message_in_order(start_server):
+    """web.c frames a page's queued messages together and sends them in one
+    write: each must still arrive as its own message, whole and in order,
+    a picture over 64 KiB (a 64-bit length) among short lines (7 and
+    16-bit lengths)."""
+    srv = start_server("--flood-rate", "0")
+    ws, _, _ = hello(srv.port, "lectrice")
+    sender = BinaryPeer(srv.port)
+    sender.join("envoyeur")
+    ws.until(lambda m: m.get("kind") == "join" and m.get("pseudo") == "envoyeur")
+    rows = b"".join(b"\0" + os.urandom(240 * 3) for _ in range(160))
+    picture = png(240, 160, zlib.compress(rows))
+    assert len(base64.b64encode(picture)) > 0x10000
+    burst = [say(f"court {i}") for i in range(200)] + [say("long " + "x" * 300)]
+    burst += [image_frame(picture, "image/png", 240, 160)]
+    burst += [say(f"après {i}") for i in range(50)]  # 64 may wait behind a picture
+    sender.send(b"".join(burst))
+    wanted = [f"court {i}" for i in range(200)] + ["long " + "x" * 300, "image"]
+    wanted += [f"après {i}" for i in range(50)]
+    got = []
+    while len(got) < len(wanted):
+        m = ws.recv_json()
+        if m.get("kind") == "message":
+            got.append(m["text"])
+        elif m.get("kind") == "image":
+            assert base64.b64decode(m["data"]) == picture
+            got.append("image")
+    assert got == wanted
+    ws.send_json({"type": "say", "text": "bien reçu"})
+    assert sender.until(MESSAGE, pseudo="lectrice")["text"] == "bien reçu"
