@@ -429,3 +429,40 @@ def test_a_busy_turn_reaches_a_page_message_by_message_in_order(start_server):
     assert got == wanted
     ws.send_json({"type": "say", "text": "bien reçu"})
     assert sender.until(MESSAGE, pseudo="lectrice")["text"] == "bien reçu"
+
+
+def test_a_page_that_never_reads_is_dropped_while_the_room_talks(start_server):
+    """A page's queue goes to libwebsockets a batch at a time (web.c): what
+    a page that reads nothing can hold is its queue's soft limit and one
+    batch in lws, and it is dropped as a slow reader; the others talk on."""
+    srv = start_server("--soft-queue", "65536", "--soft-queue-seconds", "1",
+                       "--max-queue", "100000000", "--flood-rate", "0")
+    watcher = srv.peer()
+    watcher.join("watcher")
+
+    def small_window(sock):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        return sock
+    page = WebSocket(srv.port, wrap=small_window)
+    page.send_json({"type": "hello", "pseudo": "lente"})
+    watcher.expect("Annonce : lente a rejoint la chatroom")
+    talker = srv.peer()
+    talker.join("talker")
+    watcher.expect("Annonce : talker a rejoint la chatroom")
+    body = "y" * 900
+    deadline = time.monotonic() + 4 * TIMEOUT
+    left = False
+    while not left and time.monotonic() < deadline:
+        talker.send("".join(f"{body}\n" for _ in range(20)))
+        for _ in range(20):
+            line = watcher.line()
+            if line == "Annonce : lente a quitté la chatroom":
+                left = True
+                line = watcher.line()
+            assert line == f"talker a dit : {body}"
+        time.sleep(0.01)
+    assert left, "the page that never reads was never dropped"
+    srv.wait_log(r"disconnected \(slow reader: behind for too long\)")
+    talker.send("encore là\n")
+    assert watcher.line() == "talker a dit : encore là"
+    page.close()
