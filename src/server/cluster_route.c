@@ -45,8 +45,7 @@ struct cluster_route {
 	char node[NODE_MAX + 1];
 	char channel[sizeof(CHANNEL_PREFIX) + NODE_MAX];
 	unsigned out;
-	struct strcount out_by_conn; /* of `out`, by conn id (decimal) */
-	struct strcount out_by_address; /* of `out`, by the sender's address key */
+	struct shares out_by_sender; /* of `out` */
 	bool closed;
 };
 
@@ -64,15 +63,9 @@ struct sending {
 #define TEXT_ERR_PRIVATE_BUSY "message privé à %.*s non envoyé : trop de messages " \
 	"privés encore en route, réessayez"
 
-static void conn_key(char *key, size_t cap, uint64_t conn_id)
-{
-	snprintf(key, cap, "%" PRIu64, conn_id);
-}
-
 static void route_free(struct cluster_route *cr)
 {
-	strcount_free(&cr->out_by_conn);
-	strcount_free(&cr->out_by_address);
+	shares_free(&cr->out_by_sender);
 	free(cr);
 }
 
@@ -93,10 +86,7 @@ static void on_routed(struct redis *r, int status, redisReply *x, void *data)
 	struct cluster_route *cr = q->cr;
 	(void)r;
 	cr->out--;
-	char ck[24];
-	conn_key(ck, sizeof(ck), q->conn_id);
-	strcount_remove(&cr->out_by_conn, ck);
-	strcount_remove(&cr->out_by_address, q->address);
+	shares_give_back(&cr->out_by_sender, q->conn_id, q->address);
 	struct hub *h = cr->closed ? NULL : cr->bus->data;
 	struct conn *c = h != NULL ? hub_find_named(h, q->from, strlen(q->from)) : NULL;
 	if (c != NULL && c->id == q->conn_id && !c->closing) {
@@ -141,11 +131,8 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 		return 0;
 	}
 	/* One sender's share of them: the others' messages still go. */
-	char ck[24];
-	conn_key(ck, sizeof(ck), c->id);
 	snprintf(q->address, sizeof(q->address), "%s", conn_addr_key(c));
-	if (strcount_get(&cr->out_by_conn, ck) >= CLUSTER_ROUTE_MAX_OUT_PER_CONN ||
-	    strcount_get(&cr->out_by_address, q->address) >= CLUSTER_ROUTE_MAX_OUT_PER_ADDRESS) {
+	if (shares_full(&cr->out_by_sender, c->id, q->address)) {
 		char why[256];
 		snprintf(why, sizeof(why), TEXT_ERR_PRIVATE_BUSY, (int)strlen(q->to), q->to);
 		conn_error(c, CHAT_ERR_REFUSED, why);
@@ -174,9 +161,7 @@ int cluster_route_send(struct cluster_route *cr, struct conn *c, char kind,
 		return 0;
 	}
 	cr->out++;
-	/* 0 (no memory): uncounted. */
-	(void)strcount_add(&cr->out_by_conn, ck);
-	(void)strcount_add(&cr->out_by_address, q->address);
+	shares_take(&cr->out_by_sender, c->id, q->address);
 	return 0;
 }
 
@@ -257,8 +242,8 @@ int cluster_route_new(struct cluster_route **out, struct redis *cmd, struct redi
 	snprintf(cr->node, sizeof(cr->node), "%s", node);
 	snprintf(cr->channel, sizeof(cr->channel), CHANNEL_PREFIX "%s", node);
 	redis_script_init(&cr->route, route_lua, sizeof(route_lua) - 1);
-	if (strcount_init(&cr->out_by_conn) < 0 || strcount_init(&cr->out_by_address) < 0) {
-		strcount_free(&cr->out_by_conn);
+	if (shares_init(&cr->out_by_sender, CLUSTER_ROUTE_MAX_OUT_PER_CONN,
+			CLUSTER_ROUTE_MAX_OUT_PER_ADDRESS) < 0) {
 		free(cr);
 		return UV_ENOMEM;
 	}

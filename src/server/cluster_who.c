@@ -127,8 +127,7 @@ struct cluster_who {
 	unsigned beat_every, ticks, mark;
 	GHashTable *synced; /* room skeleton -> struct synced */
 	unsigned outstanding, asks;
-	struct strcount asks_by_conn; /* of `asks`, by conn id (decimal) */
-	struct strcount asks_by_address; /* of `asks`, by the asker's address key */
+	struct shares asks_by_asker; /* of `asks` */
 	bool closed, timer_open;
 };
 
@@ -148,14 +147,8 @@ static void maybe_free(struct cluster_who *cw)
 	if (!cw->closed || cw->timer_open || cw->outstanding > 0)
 		return;
 	g_hash_table_destroy(cw->synced);
-	strcount_free(&cw->asks_by_conn);
-	strcount_free(&cw->asks_by_address);
+	shares_free(&cw->asks_by_asker);
 	free(cw);
-}
-
-static void conn_key(char *key, size_t cap, uint64_t conn_id)
-{
-	snprintf(key, cap, "%" PRIu64, conn_id);
 }
 
 /* "{cluster}:who:{R}" for a room skeleton; false when too long. */
@@ -392,10 +385,7 @@ static void on_answer(struct redis *r, int status, redisReply *x, void *data)
 	(void)r;
 	cw->outstanding--;
 	cw->asks--;
-	char ck[24];
-	conn_key(ck, sizeof(ck), q->conn_id);
-	strcount_remove(&cw->asks_by_conn, ck);
-	strcount_remove(&cw->asks_by_address, q->address);
+	shares_give_back(&cw->asks_by_asker, q->conn_id, q->address);
 	struct hub *h = cw->closed ? NULL : cw->bus->data;
 	/* The asker, if still here (looked up again: it may have left). */
 	struct conn *c = h != NULL ? hub_find_named(h, q->pseudo, strlen(q->pseudo)) : NULL;
@@ -423,10 +413,7 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 		return -ENOTCONN;
 	}
 	/* One asker's share of them: the others' questions still go. */
-	char ck[24];
-	conn_key(ck, sizeof(ck), c->id);
-	if (strcount_get(&cw->asks_by_conn, ck) >= CLUSTER_WHO_MAX_ASKS_PER_CONN ||
-	    strcount_get(&cw->asks_by_address, conn_addr_key(c)) >= CLUSTER_WHO_MAX_ASKS_PER_ADDRESS) {
+	if (shares_full(&cw->asks_by_asker, c->id, conn_addr_key(c))) {
 		c->proto->send_info(c, CHAT_INFO_NOTICE, CLUSTER_WHO_TEXT_BUSY);
 		return -EBUSY;
 	}
@@ -450,9 +437,7 @@ int cluster_who_ask(struct cluster_who *cw, struct conn *c, enum chat_list kind,
 			     on_answer);
 	if (rc == 0) {
 		cw->asks++;
-		/* 0 (no memory): uncounted. */
-		(void)strcount_add(&cw->asks_by_conn, ck);
-		(void)strcount_add(&cw->asks_by_address, q->address);
+		shares_take(&cw->asks_by_asker, q->conn_id, q->address);
 	}
 	return rc;
 }
@@ -485,8 +470,8 @@ int cluster_who_new(struct cluster_who **out, uv_loop_t *loop, struct redis *r,
 			return rc;
 		}
 	}
-	if (strcount_init(&cw->asks_by_conn) < 0 || strcount_init(&cw->asks_by_address) < 0) {
-		strcount_free(&cw->asks_by_conn);
+	if (shares_init(&cw->asks_by_asker, CLUSTER_WHO_MAX_ASKS_PER_CONN,
+			CLUSTER_WHO_MAX_ASKS_PER_ADDRESS) < 0) {
 		free(cw);
 		return UV_ENOMEM;
 	}

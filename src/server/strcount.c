@@ -1,6 +1,8 @@
 #include "strcount.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +96,52 @@ unsigned strcount_get(const struct strcount *t, const char *key)
 {
 	const struct strcount_entry *e = find(t, key);
 	return e != NULL ? e->count : 0;
+}
+
+int shares_init(struct shares *s, unsigned per_conn, unsigned per_address)
+{
+	s->per_conn = per_conn;
+	s->per_address = per_address;
+	if (strcount_init(&s->by_conn) < 0)
+		return -ENOMEM;
+	if (strcount_init(&s->by_address) < 0) {
+		strcount_free(&s->by_conn);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void shares_free(struct shares *s)
+{
+	strcount_free(&s->by_conn);
+	strcount_free(&s->by_address);
+}
+
+static void conn_key(char *key, size_t cap, uint64_t conn_id)
+{
+	snprintf(key, cap, "%" PRIu64, conn_id);
+}
+
+bool shares_full(const struct shares *s, uint64_t conn_id, const char *address)
+{
+	char ck[24];
+	conn_key(ck, sizeof(ck), conn_id);
+	return strcount_get(&s->by_conn, ck) >= s->per_conn ||
+	       strcount_get(&s->by_address, address) >= s->per_address;
+}
+
+void shares_take(struct shares *s, uint64_t conn_id, const char *address)
+{
+	char ck[24];
+	conn_key(ck, sizeof(ck), conn_id);
+	(void)strcount_add(&s->by_conn, ck);
+	(void)strcount_add(&s->by_address, address);
+}
+
+void shares_give_back(struct shares *s, uint64_t conn_id, const char *address)
+{
+	char ck[24];
+	conn_key(ck, sizeof(ck), conn_id);
+	strcount_remove(&s->by_conn, ck);
+	strcount_remove(&s->by_address, address);
 }

@@ -67,9 +67,29 @@ static void many_keys_share_buckets(void **state)
 	strcount_free(&t); /* what is left is freed: the ASan build checks */
 }
 
+static void a_share_is_full_by_conn_or_by_address(void **state)
+{
+	(void)state;
+	struct shares s;
+	assert_int_equal(shares_init(&s, 2, 3), 0);
+	shares_take(&s, 1, "10.0.0.1");
+	assert_false(shares_full(&s, 1, "10.0.0.1"));
+	shares_take(&s, 1, "10.0.0.1");
+	assert_true(shares_full(&s, 1, "10.0.0.1")); /* conn 1's two */
+	assert_false(shares_full(&s, 2, "10.0.0.1"));
+	shares_take(&s, 2, "10.0.0.1");
+	assert_true(shares_full(&s, 3, "10.0.0.1")); /* the address's three */
+	assert_false(shares_full(&s, 3, "10.0.0.2"));
+	shares_give_back(&s, 1, "10.0.0.1");
+	assert_false(shares_full(&s, 1, "10.0.0.1"));
+	assert_false(shares_full(&s, 3, "10.0.0.1"));
+	shares_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_share_is_full_by_conn_or_by_address),
 		cmocka_unit_test(counts_go_up_and_down),
 		cmocka_unit_test(removing_what_is_not_there_changes_nothing),
 		cmocka_unit_test(many_keys_share_buckets),
