@@ -109,12 +109,8 @@ def test_two_pages_a_terminal_and_nc_share_a_room(start_server, browser, images)
     tom = Client(srv.port, "-n", "tom")
     tom.skip_until("Annonce : tom a rejoint la chatroom")
 
-    # Page A, desktop size: says something before page B exists. Only a
-    # page the test cuts (B) goes through Playwright's WebSocket route:
-    # through it a page missed a message now and then (Chromium 156,
-    # Playwright 1.49 and 1.64: 2-3 runs of this file in 10), connected
-    # directly none in 12.
-    browser("open", name="a", url=url, width=1280, height=800, route=False)
+    # Page A, desktop size: says something before page B exists.
+    browser("open", name="a", url=url, width=1280, height=800)
     browser("login", name="a", pseudo="alice")
     peer_wait(nina, "Annonce : alice a rejoint la chatroom")
     browser("type", name="a", text="bonjour de alice")
@@ -201,8 +197,7 @@ def test_a_foreign_page_cannot_open_the_socket(start_server, browser, tmp_path):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     elsewhere = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=elsewhere.serve_forever, daemon=True).start()
-    browser("open", name="own", url=f"http://127.0.0.1:{srv.port}/", width=800, height=600,
-            route=False)
+    browser("open", name="own", url=f"http://127.0.0.1:{srv.port}/", width=800, height=600)
     # The page's own origin may; a page of another origin may not.
     code = """(url) => new Promise((done) => {
         const ws = new WebSocket(url);
@@ -224,7 +219,7 @@ def test_keyboard_only_and_commands(start_server, browser):
     srv = start_server("--web-root", WEB)
     nina = srv.peer()
     nina.join("nina")
-    browser("open", name="k", url=f"http://127.0.0.1:{srv.port}/", width=1024, height=700, route=False)
+    browser("open", name="k", url=f"http://127.0.0.1:{srv.port}/", width=1024, height=700)
     browser("login", name="k", pseudo="kim", room="jardin")
     browser("wait_text", name="k", text="jardin", selector="#room-name")
     browser("type", name="k", text="/who")

@@ -51,7 +51,11 @@ const ops = {
   },
   async login({name, pseudo, room}) {
     const {page} = pages.get(name);
-    await page.keyboard.type(pseudo); // the pseudo field has the focus
+    // The pseudo field has the focus (autofocus), but only once the page
+    // has applied it, which can be after 'load': keys typed before are
+    // lost (a pseudo "kim" arrived as "im").
+    await page.locator('#pseudo:focus').waitFor({timeout: TIMEOUT});
+    await page.keyboard.type(pseudo);
     if (room) {
       await page.keyboard.press('Tab');
       await page.keyboard.type(room);
