@@ -319,6 +319,26 @@ class Client:
         self.proc.communicate()
 
 
+def talk_until_dropped(talker, watcher, pseudo, body="y" * 900):
+    """`talker` floods the room, 20 lines at a time, until `watcher` sees
+    `pseudo` leave it (a slow reader dropped); every line reaches
+    `watcher` whole and in order meanwhile. True once it left."""
+    deadline = time.monotonic() + 4 * TIMEOUT
+    while time.monotonic() < deadline:
+        talker.send("".join(f"{body}\n" for _ in range(20)))
+        left = False
+        for _ in range(20):
+            line = watcher.line()
+            if line == f"Annonce : {pseudo} a quitté la chatroom":
+                left = True
+                line = watcher.line()
+            assert line == f"talker a dit : {body}"
+        if left:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 @pytest.fixture
 def server(tmp_path):
     srv = Server(tmp_path)

@@ -5,7 +5,7 @@ output limit."""
 import socket
 import time
 
-from conftest import TIMEOUT
+from conftest import talk_until_dropped
 
 
 def test_a_burst_is_cut_and_the_peer_told_once(start_server):
@@ -106,20 +106,6 @@ def test_peer_behind_the_soft_limit_for_too_long_is_dropped(start_server):
     talker = srv.peer()
     talker.join("talker")
     watcher.expect("Annonce : talker a rejoint la chatroom")
-    body = "y" * 900
-    deadline = time.monotonic() + 4 * TIMEOUT
-    left = False
-    sent = 0
-    while not left and time.monotonic() < deadline:
-        talker.send("".join(f"{body}\n" for _ in range(20)))
-        sent += 20
-        for _ in range(20):
-            line = watcher.line()
-            if line == "Annonce : lagging a quitté la chatroom":
-                left = True
-                line = watcher.line()
-            assert line == f"talker a dit : {body}"
-        time.sleep(0.01)
-    assert left, "the lagging peer was never dropped"
+    assert talk_until_dropped(talker, watcher, "lagging"), "the lagging peer was never dropped"
     srv.wait_log(r"disconnected \(slow reader: behind for too long\)")
     lagging.close()

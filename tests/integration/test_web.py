@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from conftest import ROOT, TIMEOUT
+from conftest import ROOT, TIMEOUT, talk_until_dropped
 from hostile import image_frame, png
 from wire import MESSAGE, BinaryPeer, say
 from wsclient import HandshakeRefused, WebSocket, hello
@@ -449,19 +449,7 @@ def test_a_page_that_never_reads_is_dropped_while_the_room_talks(start_server):
     talker = srv.peer()
     talker.join("talker")
     watcher.expect("Annonce : talker a rejoint la chatroom")
-    body = "y" * 900
-    deadline = time.monotonic() + 4 * TIMEOUT
-    left = False
-    while not left and time.monotonic() < deadline:
-        talker.send("".join(f"{body}\n" for _ in range(20)))
-        for _ in range(20):
-            line = watcher.line()
-            if line == "Annonce : lente a quitté la chatroom":
-                left = True
-                line = watcher.line()
-            assert line == f"talker a dit : {body}"
-        time.sleep(0.01)
-    assert left, "the page that never reads was never dropped"
+    assert talk_until_dropped(talker, watcher, "lente"), "the page that never reads was never dropped"
     srv.wait_log(r"disconnected \(slow reader: behind for too long\)")
     talker.send("encore là\n")
     assert watcher.line() == "talker a dit : encore là"
